@@ -1,0 +1,175 @@
+# uiommufd build.
+#
+#   make            library (static + shared), LD_PRELOAD shim, the uiommufd command
+#   make check      every test, in the normal build and in the ASan+UBSan build
+#   make test       every test in one build (SAN=1 selects the sanitizer build)
+#   make bench      benchmarks; writes bench/results.txt
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Two builds never share objects: the normal one lives in build/, the
+# sanitizer one (SAN=1) in build-san/.
+
+VERSION     := 0.1.0
+SOVERSION   := 0
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+PKGLIBDIR   ?= $(LIBDIR)/uiommufd
+
+CC          ?= cc
+OPT         ?= -O2
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wno-unused-parameter -Wno-missing-field-initializers
+CSTD        := -std=gnu11
+CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
+BASE_CFLAGS := $(CSTD) $(OPT) -g -fPIC -fvisibility=hidden -pthread $(WARN)
+
+ifeq ($(SAN),1)
+BUILD       ?= build-san
+SANFLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD       ?= build
+SANFLAGS    :=
+endif
+
+CFLAGS_ALL  := $(BASE_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+LDLIBS_ALL  := -ldl $(LDLIBS)
+
+LIB_SRCS    := $(sort $(wildcard src/core/*.c src/host/*.c src/pt/*.c))
+SHIM_SRCS   := $(sort $(wildcard src/shim/*.c))
+TOOL_SRCS   := src/tools/uiommufd.c
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c tests/pt/test_*.c))
+SCEN_SRCS   := $(sort $(wildcard tests/scenario/test_*.c))
+EXAMPLE_SRCS:= $(sort $(wildcard examples/*.c))
+BENCH_SRCS  := $(sort $(wildcard bench/bench_*.c))
+BENCH_CLIENT_SRCS := $(sort $(wildcard bench/client_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_OBJS    := $(call obj,$(LIB_SRCS))
+SHIM_OBJS   := $(call obj,$(SHIM_SRCS))
+PT_OBJS     := $(call obj,$(sort $(wildcard src/pt/*.c)))
+
+STATIC_LIB  := $(BUILD)/lib/libuiommufd.a
+PT_LIB      := $(BUILD)/lib/libuiommufd_pt.a
+SHARED_LIB  := $(BUILD)/lib/libuiommufd.so.$(SOVERSION)
+PRELOAD_LIB := $(BUILD)/lib/uiommufd_preload.so
+TOOL        := $(BUILD)/bin/uiommufd
+UNIT_BINS   := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
+SCEN_BINS   := $(patsubst %.c,$(BUILD)/%,$(SCEN_SRCS))
+EXAMPLE_BINS:= $(patsubst %.c,$(BUILD)/%,$(EXAMPLE_SRCS))
+BENCH_BINS  := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS) $(BENCH_CLIENT_SRCS))
+
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+.PHONY: all test check bench install clean unit-tests scenario-tests
+all: $(STATIC_LIB) $(SHARED_LIB) $(PRELOAD_LIB) $(TOOL) $(EXAMPLE_BINS) $(BUILD)/uiommufd.pc
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -DUIOMMUFD_PKGLIBDIR='"$(PKGLIBDIR)"' -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The page-table library alone, so its tests and benchmarks build on their own.
+$(PT_LIB): $(PT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libuiommufd.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+	ln -sf libuiommufd.so.$(SOVERSION) $(BUILD)/lib/libuiommufd.so
+
+# The shim carries its own copy of the core, so a preloaded program needs
+# nothing else on its library path.
+$(PRELOAD_LIB): $(SHIM_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(TOOL): $(call obj,$(TOOL_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+# Unit tests see the core's private headers and link the static library.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(STATIC_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/pt/%: tests/pt/%.c $(PT_LIB) $(wildcard tests/pt/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(PT_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+# Scenario tests and examples are plain iommufd clients: they link nothing of
+# ours and only ever reach uiommufd through /dev/iommu.
+$(BUILD)/tests/scenario/%: tests/scenario/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CMOCKA_LIBS)
+
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
+
+$(BUILD)/bench/client_%: bench/client_%.c bench/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) -lm
+
+$(BUILD)/bench/bench_pt: bench/bench_pt.c bench/bench.h $(PT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS_ALL) $< -o $@ $(PT_LIB) $(LDFLAGS_ALL) $(LDLIBS_ALL) -lm
+
+$(BUILD)/bench/bench_%: bench/bench_%.c bench/bench.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS_ALL) $< -o $@ $(STATIC_LIB) $(LDFLAGS_ALL) $(LDLIBS_ALL) -lm
+
+$(BUILD)/uiommufd.pc: uiommufd.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# In the sanitizer build the preloaded shim needs the ASan runtime loaded
+# before it.
+ifeq ($(SAN),1)
+RUN_ENV := LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1
+endif
+
+unit-tests: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+scenario-tests: all $(SCEN_BINS)
+	@set -e; for t in $(SCEN_BINS); do echo "== $$t (through uiommufd run)"; \
+		$(RUN_ENV) $(TOOL) run -- $$t; done
+	@set -e; for e in $(EXAMPLE_BINS); do echo "== $$e (through uiommufd run)"; \
+		$(RUN_ENV) $(TOOL) run -- $$e > /dev/null; done
+
+test: all unit-tests scenario-tests
+
+check:
+	$(MAKE) test
+	$(MAKE) SAN=1 test
+
+bench: all $(BENCH_BINS)
+	@BUILD=$(BUILD) sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(INCLUDEDIR)/uiommufd/uapi \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libuiommufd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libuiommufd.so
+	install -m 755 $(PRELOAD_LIB) $(DESTDIR)$(PKGLIBDIR)/
+	install -m 644 include/uiommufd.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/uapi/*.h $(DESTDIR)$(INCLUDEDIR)/uiommufd/uapi/
+	install -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/uiommufd.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/uiommufd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

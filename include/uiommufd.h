@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uiommufd: the Linux iommufd subsystem (/dev/iommu) in userspace.
+ *
+ * This is the library's one public header.  A program normally never
+ * includes it: it opens /dev/iommu under `uiommufd run` and the preloaded
+ * shim routes its ioctls here.  Embedding programs, tests and tools use it
+ * to drive a context directly, without a file descriptor in between.
+ *
+ * Every function returns 0 (or a non-negative value) on success and a
+ * negative errno on failure; errno itself is never touched.  Handles are
+ * opaque.  The ioctl argument layouts are the kernel's, defined in
+ * <uiommufd/uapi/iommufd.h>.
+ */
+#ifndef UIOMMUFD_H
+#define UIOMMUFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UIOMMUFD_API __attribute__((visibility("default")))
+
+/** struct uiommufd_ctx - one open of /dev/iommu: its objects and options */
+struct uiommufd_ctx;
+
+/** struct uiommufd_host - what a context reaches the calling program through */
+struct uiommufd_host;
+
+/**
+ * enum uiommufd_open_flags - how a context was opened
+ * @UIOMMUFD_OPEN_VFIO_CONTAINER: opened as /dev/vfio/vfio; the context
+ *	starts in the VFIO ("process") memory accounting mode, as the kernel's
+ *	does.
+ */
+enum uiommufd_open_flags {
+	UIOMMUFD_OPEN_VFIO_CONTAINER = 1 << 0,
+};
+
+/**
+ * uiommufd_host_inproc() - the host for the calling process itself
+ *
+ * User pointers handed to ioctls are addresses in this process.  The host is
+ * a process-wide singleton; it never fails.
+ */
+UIOMMUFD_API struct uiommufd_host *uiommufd_host_inproc(void);
+
+/**
+ * uiommufd_ctx_open() - create a context, as open("/dev/iommu") does
+ * @host: where user pointers live (see uiommufd_host_inproc())
+ * @flags: a mask of enum uiommufd_open_flags
+ * @out: the new context, holding one reference
+ *
+ * Return: 0, -EINVAL for unknown @flags, -ENOMEM.
+ */
+UIOMMUFD_API int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
+				   struct uiommufd_ctx **out);
+
+/**
+ * uiommufd_ctx_get() - take another reference, as dup() of the fd does
+ * @ctx: the context
+ */
+UIOMMUFD_API void uiommufd_ctx_get(struct uiommufd_ctx *ctx);
+
+/**
+ * uiommufd_ctx_put() - drop a reference, as close() of the fd does
+ * @ctx: the context
+ *
+ * The last reference destroys every object of the context and releases
+ * everything they pinned or charged.  It cannot fail.
+ */
+UIOMMUFD_API void uiommufd_ctx_put(struct uiommufd_ctx *ctx);
+
+/**
+ * uiommufd_ioctl() - run one ioctl on a context
+ * @ctx: the context
+ * @cmd: the ioctl number (IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA, ...)
+ * @arg: the argument, a pointer in the host's address space
+ *
+ * Return: the ioctl's non-negative result, or the kernel's negative errno
+ * (-ENOTTY for an unknown command).
+ */
+UIOMMUFD_API long uiommufd_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, uint64_t arg);
+
+/**
+ * uiommufd_host_inproc_unmap_notify() - the program is about to unmap memory
+ * @addr: start of the range (page aligned)
+ * @length: length in bytes
+ *
+ * munmap(), mremap(), mmap(MAP_FIXED) and madvise(MADV_DONTNEED) of a range
+ * with pinned pages would pull the pages out from under DMA.  The kernel keeps
+ * pinned pages alive whatever the program does to its mapping; this call does
+ * the same by moving the pinned pages aside first.  The shim calls it before
+ * each such call; an embedding program that unmaps pinned memory calls it
+ * itself.  It cannot fail: when pages cannot be moved they stay mapped.
+ */
+UIOMMUFD_API void uiommufd_host_inproc_unmap_notify(void *addr, size_t length);
+
+/**
+ * uiommufd_page_pins() - how many pins hold the page at a user address
+ * @host: the host
+ * @uaddr: any address inside the page
+ *
+ * The count the kernel keeps in a page's pin references: one per pinned
+ * pages object covering it.  For tests and inspection.
+ */
+UIOMMUFD_API long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr);
+
+/**
+ * uiommufd_debug_enabled() / uiommufd_set_debug() - the debug log
+ *
+ * When on, every ioctl is logged to stderr (or to the file named by the
+ * UIOMMUFD_LOG environment variable) with its result.  UIOMMUFD_DEBUG=1 in
+ * the environment turns it on at start.
+ */
+UIOMMUFD_API bool uiommufd_debug_enabled(void);
+UIOMMUFD_API void uiommufd_set_debug(bool on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's internal structures: the context, the object table and the
+ * ioctl command wrapper.  One header for every core file, as the kernel has
+ * iommufd_private.h.
+ *
+ * Locking: one mutex per context, ctx->lock, is held across every ioctl
+ * and across close.  The kernel needs its finer locks (the xarray lock, the
+ * per-IOAS rwsems, pages->mutex) because any number of threads and kernel
+ * drivers reach an iommufd concurrently; here every path into a context is
+ * an ioctl or a release, so one lock gives the kernel's observable
+ * atomicity with no lock ordering to get wrong.  Object reference counts
+ * are plain integers under that lock.  The host has its own lock for state
+ * shared by all contexts (pins, accounting).
+ */
+#ifndef UIOMMUFD_CORE_PRIVATE_H
+#define UIOMMUFD_CORE_PRIVATE_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uiommufd.h"
+#include "uapi/iommufd.h"
+#include "core/host.h"
+
+/* Pointers that carry an errno, as the kernel's ERR_PTR(). */
+#define MAX_ERRNO 4095
+static inline void *ERR_PTR(long err)
+{
+	return (void *)err;
+}
+static inline long PTR_ERR(const void *p)
+{
+	return (long)p;
+}
+static inline bool IS_ERR(const void *p)
+{
+	return (uintptr_t)p >= (uintptr_t)-MAX_ERRNO;
+}
+
+#define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
+#define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
+#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))
+#define max_t(t, a, b) ((t)(a) > (t)(b) ? (t)(a) : (t)(b))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* IOVAs are unsigned long in the kernel; this project is LP64 only. */
+_Static_assert(sizeof(unsigned long) == 8, "uiommufd needs an LP64 target");
+
+/* The CPU page size, read from the host once. */
+extern size_t iommufd_page_size;
+#define PAGE_SIZE ((unsigned long)iommufd_page_size)
+/* The THP size: automatic IOVAs keep the source alignment up to this. */
+#define HPAGE_SIZE (512 * PAGE_SIZE)
+
+/* IOMMU_READ etc, the prot bits areas carry to domains. */
+#define IOMMU_READ (1 << 0)
+#define IOMMU_WRITE (1 << 1)
+#define IOMMU_CACHE (1 << 2)
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_HWPT_NESTED,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_ACCESS,
+	IOMMUFD_OBJ_FAULT,
+	IOMMUFD_OBJ_VIOMMU,
+	IOMMUFD_OBJ_VDEVICE,
+	IOMMUFD_OBJ_VEVENTQ,
+	IOMMUFD_OBJ_HW_QUEUE,
+	IOMMUFD_OBJ_SELFTEST,
+	IOMMUFD_OBJ_MAX,
+};
+
+/*
+ * Every object starts with this.  @users counts the table's own reference
+ * (1 while published) plus one per dependent object and per lookup in
+ * progress; IOMMU_DESTROY succeeds only when the table's is the last one.
+ */
+struct iommufd_object {
+	unsigned int users;
+	enum iommufd_object_type type;
+	uint32_t id;
+};
+
+/* The kernel's accounting modes for pages (enum iopt_pages_account_mode). */
+enum iopt_account_mode {
+	IOPT_PAGES_ACCOUNT_NONE = HOST_ACCOUNT_NONE,
+	IOPT_PAGES_ACCOUNT_USER = HOST_ACCOUNT_USER,
+	IOPT_PAGES_ACCOUNT_MM = HOST_ACCOUNT_MM,
+};
+
+struct iommufd_ctx {
+	pthread_mutex_t lock;
+	unsigned int refs;	/* open file references: fds and dups */
+	struct uiommufd_host *host;
+
+	/* ID -> object; see the slot markers in main.c */
+	void **objects;
+	uint32_t nr_slots;
+	uint32_t nr_objects;	/* published objects, for RLIMIT_MODE's EBUSY */
+
+	enum iopt_account_mode account_mode;
+	struct iommufd_ioas *vfio_ioas;	/* the VFIO compatibility IOAS */
+	bool opened_as_vfio;
+};
+
+/* The state of one ioctl call, handed to its handler. */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	uint64_t ubuffer;	/* the user's argument */
+	uint32_t user_size;	/* what the user said the struct's size is */
+	void *cmd;		/* the kernel-sized copy of the argument */
+	struct iommufd_object *new_obj; /* finalized or aborted by dispatch */
+};
+
+/* Copy the command back; only as much as both sides know. */
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+
+/* Per-type destructors; destroy cannot fail. */
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+	void (*abort)(struct iommufd_object *obj);
+};
+extern const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX];
+
+/* Two-phase creation: reserve an ID, fill, then finalize or abort. */
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t size,
+					     enum iommufd_object_type type);
+#define iommufd_object_alloc(ictx, ptr, type)                                           \
+	((__typeof__(ptr))_iommufd_object_alloc(ictx, sizeof(*(ptr)), type))
+/* As above, and dispatch finalizes on success or aborts on failure. */
+struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, size_t size,
+						  enum iommufd_object_type type);
+#define iommufd_object_alloc_ucmd(ucmd, ptr, type)                                      \
+	((__typeof__(ptr))_iommufd_object_alloc_ucmd(ucmd, sizeof(*(ptr)), type))
+void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
+					  enum iommufd_object_type type);
+static inline void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	(void)ictx;
+	obj->users--;
+}
+
+/* Allocation that tests can make fail (see iommufd_should_fail()). */
+void *iommufd_zalloc(size_t size);
+void *iommufd_realloc_array(void *ptr, size_t nmemb, size_t size);
+bool iommufd_should_fail(void);
+
+/* The temporary-memory cap pages.c batches under (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT). */
+extern size_t iommufd_temp_memory_limit;
+#define IOMMUFD_TEMP_MEMORY_LIMIT_DEFAULT 65536
+
+/* Debug log, see uiommufd_set_debug(). */
+void iommufd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool iommufd_debug;
+
+/* ioctl handlers, one per file as the kernel splits them */
+int iommufd_destroy(struct iommufd_ucmd *ucmd);
+int iommufd_option(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_test(struct iommufd_ucmd *ucmd);
+
+/* VFIO type1 container ioctls on the iommufd (vfio_compat.c) */
+int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg);
+
+/* Objects of the IOAS (ioas.c) */
+struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, uint32_t id);
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+
+#endif

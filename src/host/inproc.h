@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* What the shim needs from the in-process host beyond the public API. */
+#ifndef UIOMMUFD_HOST_INPROC_H
+#define UIOMMUFD_HOST_INPROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/host.h"
+
+/* sigaction() for SIGSEGV/SIGBUS once our guard handler is in place. */
+int inproc_chain_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
+bool inproc_uaccess_installed(void);
+/* Whether [addr, addr + length) holds pinned pages still at their user address. */
+bool uiommufd_host_inproc_range_pinned(void *addr, size_t length);
+/* The program moved [old, old + size) to @new_addr with mremap(). */
+void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
+/* Pages charged in @mode by this process (tests). */
+unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode);
+
+#endif
