@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+/* Arm VMSAv8-64 stage 2, 64 KiB granule. */
+#define ARMV8_STAGE 2
+#define ARMV8_GRANULE_LG2 16
+#define PTPFX armv8_s2_64k
+#define PT_SUPPORTED_FEATURES (PT_FEAT_ARM_DBM)
+#include "pt/fmt/armv8.h"
+#include "pt/iommu_pt.h"
