@@ -144,16 +144,81 @@ static bool uaccess_range_ok(uint64_t uptr, size_t len)
 	return end <= USER_ADDR_LIMIT && (len == 0 || uptr != 0);
 }
 
-static int guarded_copy(void *dst, const void *src, size_t len)
+/*
+ * Anyone may replace our SIGSEGV handler behind our back (a test framework,
+ * a runtime, a raw syscall).  Before touching a page we have not touched
+ * lately, check with the kernel that the handler is still ours and put it
+ * back in front if not.  Pages touched since the last change of the memory
+ * map are remembered per thread, so the hot path makes no system call.
+ */
+#define UACCESS_CACHE 8
+struct uaccess_cache_entry {
+	uint64_t page;
+	unsigned long gen;
+};
+static __thread struct uaccess_cache_entry uaccess_cache[UACCESS_CACHE];
+static atomic_ulong uaccess_gen = 1;
+
+void uiommufd_host_inproc_mm_changed(void)
 {
+	atomic_fetch_add_explicit(&uaccess_gen, 1, memory_order_relaxed);
+}
+
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static void uaccess_ensure_handler(void)
+{
+	struct kernel_sigaction cur;
+
+	pthread_once(&uaccess_once, uaccess_install);
+	/* Ask the kernel directly: sigaction() itself may be ours. */
+	if (syscall(SYS_rt_sigaction, SIGSEGV, NULL, &cur, sizeof(cur.mask)) == 0 &&
+	    cur.handler == (void *)uaccess_fault)
+		return;
+	atomic_store(&uaccess_installed, false);
+	uaccess_install();
+}
+
+static bool uaccess_cached(uint64_t page, unsigned long gen)
+{
+	const struct uaccess_cache_entry *e = &uaccess_cache[(page >> 12) % UACCESS_CACHE];
+
+	return e->page == page && e->gen == gen;
+}
+
+static void uaccess_remember(uint64_t page, unsigned long gen)
+{
+	struct uaccess_cache_entry *e = &uaccess_cache[(page >> 12) % UACCESS_CACHE];
+
+	e->page = page;
+	e->gen = gen;
+}
+
+static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr)
+{
+	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
+	uint64_t first = uptr & ~4095ULL, last = (uptr + len - 1) & ~4095ULL;
+	volatile bool known;
+
 	if (!len)
 		return 0;
-	pthread_once(&uaccess_once, uaccess_install);
+	known = uaccess_cached(first, gen) && uaccess_cached(last, gen);
+	if (!known)
+		uaccess_ensure_handler();
 	if (sigsetjmp(uaccess_guard.env, 0))
 		return -EFAULT;
 	uaccess_guard.armed = 1;
 	uaccess_copy(dst, src, len);
 	uaccess_guard.armed = 0;
+	if (!known) {
+		uaccess_remember(first, gen);
+		uaccess_remember(last, gen);
+	}
 	return 0;
 }
 
@@ -163,7 +228,7 @@ static int inproc_copy_from_user(struct uiommufd_host *host, void *dst, uint64_t
 	(void)host;
 	if (!uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return guarded_copy(dst, (const void *)(uintptr_t)uptr, len);
+	return guarded_copy(dst, (const void *)(uintptr_t)uptr, len, uptr);
 }
 
 static int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const void *src,
@@ -172,7 +237,7 @@ static int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const 
 	(void)host;
 	if (!uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return guarded_copy((void *)(uintptr_t)uptr, src, len);
+	return guarded_copy((void *)(uintptr_t)uptr, src, len, uptr);
 }
 
 /* ------------------------------------------------------------------- pins */

@@ -16,6 +16,8 @@ bool inproc_uaccess_installed(void);
 bool uiommufd_host_inproc_range_pinned(void *addr, size_t length);
 /* The program moved [old, old + size) to @new_addr with mremap(). */
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
+/* The memory map changed (munmap, mremap, mmap over): forget validated pages. */
+void uiommufd_host_inproc_mm_changed(void);
 /* Pages charged in @mode by this process (tests). */
 unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode);
 

@@ -399,6 +399,7 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 /* Pinned pages in [addr, addr + len) are about to leave the program. */
 static void shim_unmapping(void *addr, size_t len)
 {
+	uiommufd_host_inproc_mm_changed();
 	if (uiommufd_host_inproc_range_pinned(addr, len))
 		uiommufd_host_inproc_unmap_notify(addr, len);
 }
@@ -449,6 +450,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		new_addr = va_arg(ap, void *);
 	va_end(ap);
 	shim_ready();
+	uiommufd_host_inproc_mm_changed();
 	if (old_size && uiommufd_host_inproc_range_pinned(old, old_size)) {
 		void *moved;
 
@@ -468,6 +470,22 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 	}
 	errno = err;
 	return real.mremap(old, old_size, new_size, flags, new_addr);
+}
+
+/* signal() reaches sigaction inside libc, past us: route it here. */
+SHIM_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
+
+	shim_ready();
+	if ((sig != SIGSEGV && sig != SIGBUS) || !inproc_uaccess_installed()) {
+		sighandler_t (*real_signal)(int, sighandler_t) = real_sym("signal");
+
+		return real_signal(sig, handler);
+	}
+	sigemptyset(&act.sa_mask);
+	inproc_chain_sigaction(sig, &act, &old);
+	return old.sa_handler;
 }
 
 SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
