@@ -571,7 +571,11 @@ static void shelter_run(uint64_t lo, uint64_t hi)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return;
-	moved = mremap((void *)(uintptr_t)lo, hi - lo, hi - lo, MREMAP_MAYMOVE);
+	/* Same-size mremap is a no-op unless told where: reserve a spot first. */
+	moved = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (moved != MAP_FAILED)
+		moved = mremap((void *)(uintptr_t)lo, hi - lo, hi - lo,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, moved);
 	if (moved == MAP_FAILED) {
 		/* It spans several mappings, or memory ran out: leave it be. */
 		free(s);

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/* Pinning and accounting (pages.c) over the in-process host (inproc.c). */
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "helpers.h"
+#include "core/io_pagetable.h"
+#include "host/inproc.h"
+
+static long pins_at(const void *p)
+{
+	return uiommufd_page_pins(uiommufd_host_inproc(), (uintptr_t)p);
+}
+
+static struct iopt_pages *user_pages(struct uiommufd_ctx *ctx, void *p, size_t len)
+{
+	struct iopt_pages *pages =
+		iopt_alloc_user_pages((struct iommufd_ctx *)ctx, (uintptr_t)p, len, true);
+
+	assert_false(IS_ERR(pages));
+	return pages;
+}
+
+static void test_pin_counts_once_per_page(void **state)
+{
+	uint8_t *buf = map_pages(8);
+	struct iopt_pages *pages = user_pages(*state, buf, 8 * PSZ);
+
+	assert_int_equal(iopt_pages_pin(pages, 0, 3), 0);
+	/* A second user of overlapping pages does not pin them twice. */
+	assert_int_equal(iopt_pages_pin(pages, 2, 5), 0);
+	assert_int_equal(iopt_pages_npinned(pages), 6);
+	assert_int_equal(pins_at(buf + 2 * PSZ), 1);
+	assert_int_equal(pins_at(buf + 5 * PSZ), 1);
+	assert_int_equal(pins_at(buf + 6 * PSZ), 0);
+	assert_ptr_equal(iopt_pages_kaddr(pages, 4), buf + 4 * PSZ);
+
+	/* Release the first user: only the pages nobody holds go. */
+	iopt_pages_unpin(pages, 0, 3);
+	assert_int_equal(iopt_pages_npinned(pages), 4);
+	assert_int_equal(pins_at(buf), 0);
+	assert_int_equal(pins_at(buf + 2 * PSZ), 1);
+	assert_null(iopt_pages_kaddr(pages, 0));
+	iopt_pages_unpin(pages, 2, 5);
+	assert_int_equal(iopt_pages_npinned(pages), 0);
+	assert_int_equal(pins_at(buf + 3 * PSZ), 0);
+	iopt_put_pages(pages);
+	munmap(buf, 8 * PSZ);
+}
+
+static void test_unpin_middle_splits(void **state)
+{
+	uint8_t *buf = map_pages(8);
+	struct iopt_pages *pages = user_pages(*state, buf, 8 * PSZ);
+
+	assert_int_equal(iopt_pages_pin(pages, 0, 7), 0);
+	assert_int_equal(iopt_pages_pin(pages, 0, 1), 0);
+	assert_int_equal(iopt_pages_pin(pages, 6, 7), 0);
+	iopt_pages_unpin(pages, 0, 7);
+	assert_int_equal(iopt_pages_npinned(pages), 4);
+	assert_int_equal(pins_at(buf + 1 * PSZ), 1);
+	assert_int_equal(pins_at(buf + 3 * PSZ), 0);
+	assert_int_equal(pins_at(buf + 6 * PSZ), 1);
+	assert_ptr_equal(iopt_pages_kaddr(pages, 7), buf + 7 * PSZ);
+	/* Destroy releases whatever is left. */
+	iopt_put_pages(pages);
+	assert_int_equal(pins_at(buf + 1 * PSZ), 0);
+	assert_int_equal(pins_at(buf + 7 * PSZ), 0);
+	munmap(buf, 8 * PSZ);
+}
+
+static void test_pin_efault_leaves_nothing(void **state)
+{
+	uint8_t *buf = map_pages(8);
+	struct iopt_pages *pages = user_pages(*state, buf, 8 * PSZ);
+	const uint8_t *ro;
+
+	/* A hole in the middle fails the whole pin. */
+	assert_int_equal(munmap(buf + 4 * PSZ, PSZ), 0);
+	assert_int_equal(iopt_pages_pin(pages, 0, 7), -EFAULT);
+	assert_int_equal(iopt_pages_npinned(pages), 0);
+	assert_int_equal(pins_at(buf), 0);
+	/* Out of the pages' range is EINVAL. */
+	assert_int_equal(iopt_pages_pin(pages, 3, 8), -EINVAL);
+	assert_int_equal(pins_at(buf + 4 * PSZ), -EFAULT);
+	iopt_put_pages(pages);
+
+	/* A writable pin of read-only memory is EFAULT, as get_user_pages. */
+	ro = mmap(NULL, PSZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pages = user_pages(*state, (void *)ro, PSZ);
+	assert_int_equal(iopt_pages_pin(pages, 0, 0), -EFAULT);
+	iopt_put_pages(pages);
+	munmap((void *)ro, PSZ);
+	munmap(buf, 4 * PSZ);
+	munmap(buf + 5 * PSZ, 3 * PSZ);
+}
+
+static void test_pinned_pages_survive_munmap(void **state)
+{
+	uint8_t *buf = map_pages(4), *k;
+	struct iopt_pages *pages = user_pages(*state, buf, 4 * PSZ);
+
+	assert_int_equal(iopt_pages_pin(pages, 1, 2), 0);
+	buf[PSZ] = 0xab;
+	/* What the shim does before the program's munmap. */
+	uiommufd_host_inproc_unmap_notify(buf, 4 * PSZ);
+	assert_int_equal(munmap(buf, 4 * PSZ), 0);
+	k = iopt_pages_kaddr(pages, 1);
+	assert_non_null(k);
+	assert_ptr_not_equal(k, buf + PSZ);
+	/* The pinned pages still hold what the program wrote. */
+	assert_int_equal(k[0], 0xab);
+	assert_int_equal(((uint8_t *)iopt_pages_kaddr(pages, 2))[5], 0x5a);
+	/* The user address is not pinned any more: the program gave it up. */
+	assert_int_equal(pins_at(buf + PSZ), -EFAULT);
+	/* Partial release of moved pages works too. */
+	iopt_pages_unpin(pages, 2, 2);
+	assert_int_equal(iopt_pages_npinned(pages), 1);
+	assert_int_equal(((uint8_t *)iopt_pages_kaddr(pages, 1))[0], 0xab);
+	iopt_put_pages(pages);
+}
+
+static void test_pinned_pages_follow_mremap(void **state)
+{
+	uint8_t *buf = map_pages(2), *moved;
+	struct iopt_pages *pages = user_pages(*state, buf, 2 * PSZ);
+	void *hole = mmap(NULL, 4 * PSZ, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_int_equal(iopt_pages_pin(pages, 0, 1), 0);
+	moved = mremap(buf, 2 * PSZ, 2 * PSZ, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+	assert_ptr_equal(moved, hole);
+	uiommufd_host_inproc_remap_notify(buf, 2 * PSZ, moved);
+	/* The pages moved with the mapping; the pin went with them. */
+	assert_ptr_equal(iopt_pages_kaddr(pages, 1), moved + PSZ);
+	assert_int_equal(pins_at(moved), 1);
+	iopt_put_pages(pages);
+	assert_int_equal(pins_at(moved), 0);
+	munmap(hole, 4 * PSZ);
+}
+
+static int set_effective_cap(int cap, bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	if (on)
+		data[cap / 32].effective |= 1u << (cap % 32);
+	else
+		data[cap / 32].effective &= ~(1u << (cap % 32));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static void test_accounting_rlimit(void **state)
+{
+	uint8_t *buf = map_pages(8);
+	struct rlimit old, lim;
+	struct iopt_pages *pages;
+	bool had_cap;
+
+	(void)state;
+	getrlimit(RLIMIT_MEMLOCK, &old);
+	had_cap = uiommufd_host_inproc()->ops->capable(uiommufd_host_inproc(), HOST_CAP_IPC_LOCK);
+	if (had_cap)
+		assert_int_equal(set_effective_cap(CAP_IPC_LOCK, false), 0);
+	lim.rlim_cur = 4 * PSZ;
+	lim.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_MEMLOCK, &lim), 0);
+
+	pages = user_pages(*state, buf, 8 * PSZ);
+	assert_int_equal(iopt_pages_pin(pages, 0, 2), 0);
+	assert_int_equal(uiommufd_host_inproc_locked_pages(HOST_ACCOUNT_USER), 3);
+	/* Past the limit: ENOMEM, nothing more pinned or charged. */
+	assert_int_equal(iopt_pages_pin(pages, 3, 5), -ENOMEM);
+	assert_int_equal(iopt_pages_npinned(pages), 3);
+	assert_int_equal(pins_at(buf + 4 * PSZ), 0);
+	assert_int_equal(uiommufd_host_inproc_locked_pages(HOST_ACCOUNT_USER), 3);
+	/* Already pinned pages cost nothing more. */
+	assert_int_equal(iopt_pages_pin(pages, 0, 3), 0);
+	assert_int_equal(uiommufd_host_inproc_locked_pages(HOST_ACCOUNT_USER), 4);
+	iopt_put_pages(pages);
+	assert_int_equal(uiommufd_host_inproc_locked_pages(HOST_ACCOUNT_USER), 0);
+
+	setrlimit(RLIMIT_MEMLOCK, &old);
+	if (had_cap)
+		assert_int_equal(set_effective_cap(CAP_IPC_LOCK, true), 0);
+	munmap(buf, 8 * PSZ);
+}
+
+static void test_close_releases_pins(void **state)
+{
+	struct uiommufd_ctx *ctx;
+	uint8_t *buf = map_pages(4);
+	struct iopt_pages *pages;
+
+	(void)state;
+	assert_int_equal(uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx), 0);
+	pages = user_pages(ctx, buf, 4 * PSZ);
+	assert_int_equal(iopt_pages_pin(pages, 0, 3), 0);
+	iopt_put_pages(pages);
+	uiommufd_ctx_put(ctx);
+	/* What the selftest's teardown checks with MD_CHECK_REFS. */
+	assert_int_equal(uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx), 0);
+	{
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+			.check_refs = { .length = 4 * PSZ, .uptr = (uintptr_t)buf, .refs = 0 },
+		};
+
+		assert_int_equal(ictl(ctx, IOMMU_TEST_CMD, &cmd), 0);
+		cmd.check_refs.refs = 1;
+		assert_int_equal(ictl(ctx, IOMMU_TEST_CMD, &cmd), -EIO);
+		cmd.check_refs.uptr += 1;
+		assert_int_equal(ictl(ctx, IOMMU_TEST_CMD, &cmd), -EINVAL);
+	}
+	uiommufd_ctx_put(ctx);
+	munmap(buf, 4 * PSZ);
+}
+
+static void test_file_pin(void **state)
+{
+	int mfd = memfd_create("pin", 0);
+	struct host_file *file;
+	struct iopt_pages *pages;
+	uint8_t *k;
+	struct uiommufd_host *host = uiommufd_host_inproc();
+
+	assert_int_equal(ftruncate(mfd, 4 * PSZ), 0);
+	assert_int_equal(pwrite(mfd, "hello", 5, PSZ), 5);
+	assert_int_equal(host->ops->file_get(host, mfd, &file), 0);
+	pages = iopt_alloc_file_pages((struct iommufd_ctx *)*state, file, PSZ, 2 * PSZ, true);
+	assert_false(IS_ERR(pages));
+	/* The descriptor may go: the pages hold the file. */
+	close(mfd);
+	assert_int_equal(iopt_pages_pin(pages, 0, 1), 0);
+	k = iopt_pages_kaddr(pages, 0);
+	assert_memory_equal(k, "hello", 5);
+	iopt_put_pages(pages);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_ctx, teardown_ctx)
+	const struct CMUnitTest tests[] = {
+		T(test_pin_counts_once_per_page),
+		T(test_unpin_middle_splits),
+		T(test_pin_efault_leaves_nothing),
+		T(test_pinned_pages_survive_munmap),
+		T(test_pinned_pages_follow_mremap),
+		T(test_accounting_rlimit),
+		T(test_close_releases_pins),
+		T(test_file_pin),
+	};
+
+	return cmocka_run_group_tests_name("pages", tests, NULL, NULL);
+}
