@@ -559,7 +559,8 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *allowed, si
 {
 	size_t i;
 
-	qsort(allowed, nr, sizeof(*allowed), span_cmp);
+	if (nr)
+		qsort(allowed, nr, sizeof(*allowed), span_cmp);
 	for (i = 0; i != nr; i++)
 		if (iopt_reserved_intersects(iopt, allowed[i].start, allowed[i].last))
 			return -EADDRINUSE;
