@@ -140,4 +140,18 @@ static inline unsigned int pt_test_item_lg2(const struct pt_table *pt, unsigned 
 					   pt->fmt == PT_FMT_AMDV1_MOCK_HUGE));
 }
 
+/* The page size map must choose, written plainly: the largest that fits. */
+static inline unsigned int ref_best_lg2(uint64_t sizes, uint64_t iova, uint64_t oa, uint64_t len)
+{
+	int lg2;
+
+	for (lg2 = 63; lg2 >= 0; lg2--) {
+		uint64_t sz = 1ull << lg2;
+
+		if ((sizes & sz) && !(iova % sz) && !(oa % sz) && sz <= len)
+			return (unsigned int)lg2;
+	}
+	return 0;
+}
+
 #endif

@@ -71,18 +71,6 @@ static uint64_t gran_iova(struct rnd_state *s, uint64_t g)
 
 /* --- the reference */
 
-static unsigned int ref_best_lg2(uint64_t sizes, uint64_t iova, uint64_t oa, uint64_t len)
-{
-	int lg2;
-
-	for (lg2 = 63; lg2 >= 0; lg2--) {
-		uint64_t sz = 1ull << lg2;
-
-		if ((sizes & sz) && !(iova % sz) && !(oa % sz) && sz <= len)
-			return (unsigned int)lg2;
-	}
-	return 0;
-}
 
 static void ref_map(struct rnd_state *s, uint64_t g, uint64_t oa, uint64_t len,
 		    unsigned int prot, uint64_t sizes)

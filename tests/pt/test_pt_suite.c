@@ -60,19 +60,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The greedy rule map must follow, written plainly */
-static unsigned int ref_best_lg2(uint64_t sizes, uint64_t iova, uint64_t oa, uint64_t len)
-{
-	int lg2;
-
-	for (lg2 = 63; lg2 >= 0; lg2--) {
-		uint64_t sz = 1ull << lg2;
-
-		if ((sizes & sz) && !(iova % sz) && !(oa % sz) && sz <= len)
-			return (unsigned int)lg2;
-	}
-	return 0;
-}
 
 static void assert_unmapped(struct pt_table *pt, uint64_t iova)
 {
