@@ -84,10 +84,10 @@ static bool iopt_allowed_intersects(const struct io_pagetable *iopt, unsigned lo
 }
 
 /*
- * If @pos is inside a used range, return true and the last IOVA of the
- * used run that contains it (following overlapping and touching reserved
- * ranges and areas).  Otherwise return false and in *@next_used the first
- * used IOVA above @pos (ULONG_MAX with *@none set if there is none).
+ * If @pos is inside a used range (reserved, or an area when @with_areas),
+ * return true with *@out the largest last IOVA of the ranges containing it.
+ * Otherwise return false with *@out the first used IOVA above @pos, or
+ * ULONG_MAX if there is none (the caller tells the two apart).
  */
 static bool iopt_used_at(const struct io_pagetable *iopt, bool with_areas, unsigned long pos,
 			 unsigned long *out)

@@ -162,8 +162,6 @@ static int shim_open_ctx(int oflags, unsigned int ctx_flags)
 		return -1;
 	}
 	atomic_store_explicit(&shim_files[fd], ctx, memory_order_release);
-	if (uiommufd_debug_enabled())
-		uiommufd_set_debug(true);
 	return fd;
 }
 
