@@ -100,6 +100,29 @@ UIOMMUFD_API long uiommufd_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, ui
  */
 UIOMMUFD_API void uiommufd_host_inproc_unmap_notify(void *addr, size_t length);
 
+/* uiommufd_device_dma() flags */
+#define UIOMMUFD_DMA_WRITE (1u << 0)	/* the device writes memory */
+
+/**
+ * uiommufd_device_dma() - DMA by a bound device through its IOMMU
+ * @ctx: the context the device is bound to
+ * @dev_id: the device's object ID (e.g. out_idev_id of a mock device)
+ * @iova: where the device reads or writes
+ * @buf: the device-side buffer
+ * @len: bytes to transfer
+ * @flags: UIOMMUFD_DMA_WRITE to write memory, 0 to read it
+ *
+ * Translates through the domain the device is attached to, as the IOMMU
+ * hardware would, and marks IOPTEs dirty while dirty tracking is on.
+ *
+ * Return: 0; -ENOENT for an unknown device; -EFAULT when part of the range
+ * is not mapped or the device is not attached; -EPERM when the mapping
+ * does not allow the access.  On failure the bytes before the faulting
+ * page may have been transferred, as with a real device.
+ */
+UIOMMUFD_API int uiommufd_device_dma(struct uiommufd_ctx *ctx, uint32_t dev_id, uint64_t iova,
+				     void *buf, size_t len, unsigned int flags);
+
 /**
  * uiommufd_page_pins() - how many pins hold the page at a user address
  * @host: the host

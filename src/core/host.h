@@ -25,6 +25,18 @@
 struct uiommufd_host;
 struct host_pin;
 struct host_file;
+struct host_anon;
+
+/*
+ * A file the core creates and hands to the program as a descriptor, as the
+ * kernel's anon_inode_getfd() does (access fds, test dma-bufs, event fds).
+ * @release runs once, on the last close of the last descriptor, outside
+ * every core lock.
+ */
+struct host_anon_ops {
+	const char *name;
+	void (*release)(void *priv);
+};
 
 /* The kernel's RLIMIT_MEMLOCK accounting modes (pages.c). */
 enum host_account_mode {
@@ -66,6 +78,30 @@ struct host_ops {
 	void (*unpin)(struct uiommufd_host *host, struct host_pin *pin);
 	/* Where the core reaches byte @offset of a pin right now (to its page end). */
 	void *(*pin_kaddr)(struct uiommufd_host *host, struct host_pin *pin, size_t offset);
+	/*
+	 * Physical addresses.  Every page has one: the address a device
+	 * page table holds and device DMA resolves.  It is the page's
+	 * identity, as a PFN is in the kernel: a page of a shared file or
+	 * shmem mapping has one address however it is reached (any mapping,
+	 * pin_file of the same file); a page of a private mapping is known by
+	 * its user address.  Addresses fit in 51 bits.
+	 *
+	 * pin_phys(): the address of byte @offset of @pin; *@len gets how many
+	 * bytes from there are physically contiguous (to the pin's end at most).
+	 */
+	uint64_t (*pin_phys)(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+			     size_t *len);
+	/*
+	 * Where the core reaches physical address @pa right now, while a pin
+	 * holds it; *@len gets how many bytes from there are contiguous in
+	 * both spaces.  NULL when no pin holds @pa.
+	 */
+	void *(*phys_kaddr)(struct uiommufd_host *host, uint64_t pa, size_t *len);
+	/*
+	 * The physical address of the byte mapped at @uaddr now, as
+	 * get_user_pages() would find it; -EFAULT when nothing is mapped.
+	 */
+	int (*user_phys)(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa);
 	/* Pins held on the page at @uaddr (the page's pin references). */
 	long (*page_pins)(struct uiommufd_host *host, uint64_t uaddr);
 
@@ -74,6 +110,22 @@ struct host_ops {
 	void (*file_put)(struct uiommufd_host *host, struct host_file *file);
 	/* The file's current size in bytes, or a negative errno. */
 	int64_t (*file_size)(struct uiommufd_host *host, struct host_file *file);
+
+	/*
+	 * Create a descriptor for an anon file (flags: O_CLOEXEC, O_NONBLOCK);
+	 * returns the fd or a negative errno.  @priv is given back by
+	 * anon_get() and to @ops->release.
+	 */
+	int (*anon_fd)(struct uiommufd_host *host, const struct host_anon_ops *ops, void *priv,
+		       int flags);
+	/*
+	 * The priv of the anon file behind @fd if it was made with @ops, with
+	 * a reference in *@ref that anon_put() drops (the file stays open
+	 * until then, as fget() keeps it); NULL otherwise.
+	 */
+	void *(*anon_get)(struct uiommufd_host *host, int fd, const struct host_anon_ops *ops,
+			  struct host_anon **ref);
+	void (*anon_put)(struct uiommufd_host *host, struct host_anon *ref);
 
 	/*
 	 * Charge (@npages > 0) or uncharge (< 0) locked memory in @mode

@@ -1,20 +1,155 @@
 // SPDX-License-Identifier: MIT
 /*
- * HWPT ioctls: allocation, dirty tracking and cache invalidation of
- * hardware page tables.
+ * Hardware page tables: the HWPT objects that own IOMMU domains.
  *
- * A HWPT always hangs off a device (through an IOAS or a parent HWPT), and
- * devices are bound by device models not yet in this tree.  Until then
- * these handlers run the kernel's argument checks in the kernel's order and
- * then find no object: the errnos a program sees are the ones the kernel
- * gives for IDs that do not exist.
+ * A paging HWPT owns one kernel-managed domain that mirrors its IOAS: it
+ * holds the IOAS, is on the IOAS's list, and is in the IOAS's domain set
+ * from allocation to destroy.  An auto HWPT is made by attaching a device to
+ * an IOAS and goes with its last device; a manual one (IOMMU_HWPT_ALLOC) is
+ * the user's to destroy and is never picked by an automatic attach.
+ *
+ * Nested HWPTs come with the vIOMMU work; their checks stay the kernel's.
  */
-#include "core/iommufd_private.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/io_pagetable.h"
+#include "core/ioas.h"
+
+struct iommufd_hw_pagetable *iommufd_get_hwpt(struct iommufd_ctx *ictx, uint32_t id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_ANY);
+
+	if (IS_ERR(obj))
+		return (void *)obj;
+	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING && obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
+		iommufd_put_object(ictx, obj);
+		return ERR_PTR(-ENOENT);
+	}
+	return container_of(obj, struct iommufd_hw_pagetable, obj);
+}
+
+static struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
+							   uint32_t id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+
+	if (IS_ERR(obj))
+		return (void *)obj;
+	return to_hwpt_paging(container_of(obj, struct iommufd_hw_pagetable, obj));
+}
+
+static void hwpt_paging_unlink(struct iommufd_hwpt_paging *hwpt_paging)
+{
+	struct iommufd_hwpt_paging **pp;
+
+	for (pp = &hwpt_paging->ioas->hwpt_list; *pp; pp = &(*pp)->ioas_next) {
+		if (*pp == hwpt_paging) {
+			*pp = hwpt_paging->ioas_next;
+			break;
+		}
+	}
+}
+
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_paging *hwpt_paging =
+		to_hwpt_paging(container_of(obj, struct iommufd_hw_pagetable, obj));
+	struct iommu_domain *domain = hwpt_paging->common.domain;
+
+	if (hwpt_paging->linked) {
+		hwpt_paging_unlink(hwpt_paging);
+		iopt_table_remove_domain(&hwpt_paging->ioas->iopt, domain);
+	}
+	if (domain)
+		iommu_domain_free(domain);
+	hwpt_paging->ioas->obj.users--;
+}
+
+/*
+ * Allocate a paging HWPT on @ioas for @idev's IOMMU and mirror the IOAS
+ * into it.  With @immediate_attach the device is attached before the
+ * IOAS is mirrored.  The object is returned reserved, not yet published.
+ */
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, uint32_t flags, bool immediate_attach,
+			  const struct iommu_user_data *user_data)
+{
+	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+				     IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+	const struct iommu_ops *ops = idev->dev->iommu_ops;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	if ((flags || user_data) && !ops->domain_alloc_paging_flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (flags & ~valid_flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) && (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	hwpt_paging = iommufd_object_alloc(ictx, hwpt_paging, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(hwpt_paging))
+		return hwpt_paging;
+	hwpt = &hwpt_paging->common;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	/* Pairs with the put in iommufd_hwpt_paging_destroy(). */
+	ioas->obj.users++;
+	hwpt_paging->ioas = ioas;
+	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+
+	hwpt->domain = ops->domain_alloc_paging_flags(idev->dev,
+						      flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+						      user_data);
+	if (IS_ERR(hwpt->domain)) {
+		rc = (int)PTR_ERR(hwpt->domain);
+		hwpt->domain = NULL;
+		goto out_abort;
+	}
+	hwpt->domain->owner = ops;
+	hwpt->domain->iommufd_hwpt = hwpt;
+
+	if (immediate_attach) {
+		rc = iommufd_hw_pagetable_attach(hwpt, idev);
+		if (rc)
+			goto out_abort;
+	}
+
+	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
+	if (rc)
+		goto out_detach;
+	hwpt_paging->linked = true;
+	hwpt_paging->ioas_next = ioas->hwpt_list;
+	ioas->hwpt_list = hwpt_paging;
+	return hwpt_paging;
+
+out_detach:
+	if (immediate_attach)
+		iommufd_device_detach(idev, IOMMU_NO_PASID);
+out_abort:
+	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+	return ERR_PTR(rc);
+}
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
-	struct iommufd_object *idev;
+	const struct iommu_user_data user_data = {
+		.host = ucmd->ictx->host,
+		.type = cmd->data_type,
+		.uptr = cmd->data_uptr,
+		.len = cmd->data_len,
+	};
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	int rc;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -22,39 +157,118 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
 		return -EINVAL;
 
-	idev = iommufd_get_object(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE);
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
 	if (IS_ERR(idev))
-		return PTR_ERR(idev);
-	iommufd_put_object(ucmd->ictx, idev);
-	return -EOPNOTSUPP;
+		return (int)PTR_ERR(idev);
+
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		rc = -EINVAL;
+		goto out_put_idev;
+	}
+
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		struct iommufd_ioas *ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+		struct iommufd_hwpt_paging *hwpt_paging;
+
+		hwpt_paging = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev, cmd->flags, false,
+							user_data.len ? &user_data : NULL);
+		if (IS_ERR(hwpt_paging)) {
+			rc = (int)PTR_ERR(hwpt_paging);
+			goto out_put_pt;
+		}
+		hwpt = &hwpt_paging->common;
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
+		   pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
+		/* Nested HWPTs come with the vIOMMU support. */
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
+	} else {
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		/* Fault queues come with the vIOMMU support: no such object. */
+		rc = -ENOENT;
+		goto out_hwpt;
+	}
+
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_hwpt;
+	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	goto out_put_pt;
+
+out_hwpt:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
 }
 
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
-	struct iommufd_object *hwpt;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
 
 	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	hwpt = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(hwpt))
-		return PTR_ERR(hwpt);
-	iommufd_put_object(ucmd->ictx, hwpt);
-	return -EOPNOTSUPP;
+	hwpt_paging = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return (int)PTR_ERR(hwpt_paging);
+	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt, hwpt_paging->common.domain,
+				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
+	return rc;
+}
+
+/* The range must fit, and sit on the IOAS alignment and on @page_size. */
+static int iommufd_check_iova_range(struct io_pagetable *iopt,
+				    const struct iommu_hwpt_get_dirty_bitmap *cmd)
+{
+	unsigned long align = iopt->iova_alignment;
+	uint64_t last_iova;
+
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last_iova))
+		return -EOVERFLOW;
+	if (cmd->iova > ULONG_MAX || last_iova > ULONG_MAX)
+		return -EOVERFLOW;
+	if ((cmd->iova & (align - 1)) || ((last_iova + 1) & (align - 1)))
+		return -EINVAL;
+	if (!cmd->page_size)
+		return -EINVAL;
+	if ((cmd->iova & (cmd->page_size - 1)) || ((last_iova + 1) & (cmd->page_size - 1)))
+		return -EINVAL;
+	return 0;
 }
 
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
-	struct iommufd_object *hwpt;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct io_pagetable *iopt;
+	int rc;
 
 	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	hwpt = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(hwpt))
-		return PTR_ERR(hwpt);
-	iommufd_put_object(ucmd->ictx, hwpt);
-	return -EOPNOTSUPP;
+	hwpt_paging = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return (int)PTR_ERR(hwpt_paging);
+	iopt = &hwpt_paging->ioas->iopt;
+	rc = iommufd_check_iova_range(iopt, cmd);
+	if (!rc)
+		rc = iopt_read_and_clear_dirty_data(
+			iopt, hwpt_paging->common.domain,
+			(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ? PT_DIRTY_NO_CLEAR : 0,
+			cmd->iova, cmd->length, (unsigned int)__builtin_ctzll(cmd->page_size),
+			ucmd->ictx->host, cmd->data);
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
+	return rc;
 }
 
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
@@ -72,7 +286,7 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	}
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj)) {
-		rc = PTR_ERR(pt_obj);
+		rc = (int)PTR_ERR(pt_obj);
 		goto out;
 	}
 	/* Only nested HWPTs and vIOMMUs have caches the user manages. */

@@ -22,6 +22,8 @@
 
 #include "core/io_pagetable.h"
 
+static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area);
+static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area);
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
@@ -328,6 +330,117 @@ static int iopt_area_init(struct io_pagetable *iopt, struct iopt_area *area,
 	return 0;
 }
 
+/*
+ * Map the area into @domain from its pinned pages, one call per physically
+ * contiguous run.  On failure the domain holds nothing of the area.
+ */
+static int iopt_area_map_domain(struct io_pagetable *iopt, struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	unsigned int flags = iopt->disable_large_pages ? IOMMU_MAP_NO_LARGE : 0;
+	unsigned long remaining = iopt_area_length(area);
+	unsigned long iova = area->iova, byte = area->start_byte;
+	int rc;
+
+	while (remaining) {
+		size_t len;
+		uint64_t pa = iopt_pages_phys(area->pages, byte, &len);
+
+		if (!len) {
+			rc = -EFAULT;
+			goto err_unmap;
+		}
+		len = min_t(size_t, len, remaining);
+		rc = iommu_map(domain, iova, pa, len, area->iommu_prot, flags);
+		if (rc)
+			goto err_unmap;
+		iova += len;
+		byte += len;
+		remaining -= len;
+	}
+	return 0;
+
+err_unmap:
+	if (iova != area->iova)
+		iommu_unmap(domain, area->iova, iova - area->iova);
+	return rc;
+}
+
+static unsigned long iopt_area_first_index(const struct iopt_area *area)
+{
+	return area->start_byte / PAGE_SIZE;
+}
+
+static unsigned long iopt_area_last_index(const struct iopt_area *area)
+{
+	return (area->start_byte + iopt_area_length(area) - 1) / PAGE_SIZE;
+}
+
+/* Pin the area once and map it into @domain; undone on failure. */
+static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *area,
+				 struct iommu_domain *domain)
+{
+	bool pinned_here = false;
+	int rc;
+
+	if (!area->filled) {
+		rc = iopt_pages_pin(area->pages, iopt_area_first_index(area),
+				    iopt_area_last_index(area));
+		if (rc)
+			return rc;
+		area->filled = true;
+		pinned_here = true;
+	}
+	rc = iopt_area_map_domain(iopt, area, domain);
+	if (rc && pinned_here) {
+		iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+				 iopt_area_last_index(area));
+		area->filled = false;
+	}
+	return rc;
+}
+
+static void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)
+{
+	iommu_unmap(domain, area->iova, iopt_area_length(area));
+}
+
+/* Drop the area from every domain, then unpin: IOMMU first, always. */
+static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	size_t d;
+
+	if (!area->filled)
+		return;
+	for (d = 0; d != iopt->nr_domains; d++)
+		iopt_area_unmap_domain(area, iopt->domains[d]);
+	iopt_pages_unpin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
+	area->filled = false;
+}
+
+static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	size_t d;
+	int rc;
+
+	for (d = 0; d != iopt->nr_domains; d++) {
+		rc = iopt_area_fill_domain(iopt, area, iopt->domains[d]);
+		if (rc)
+			goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	while (d--)
+		iopt_area_unmap_domain(area, iopt->domains[d]);
+	if (area->filled) {
+		iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+				 iopt_area_last_index(area));
+		area->filled = false;
+	}
+	return rc;
+}
+
 static void iopt_area_free(struct iopt_area *area)
 {
 	if (area->pages)
@@ -384,15 +497,24 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, size
 		iova += list[i].length;
 	}
 
+	for (i = 0; i != nr; i++) {
+		areas[i]->pages = list[i].pages;
+		rc = iopt_area_fill_domains(iopt, areas[i]);
+		if (rc)
+			goto out_unfill;
+	}
+
 	/* Nothing can fail from here: publish the areas. */
 	for (i = 0; i != nr; i++) {
 		iopt_get_pages_ref(list[i].pages);
-		areas[i]->pages = list[i].pages;
 		iopt_area_insert(iopt, areas[i]);
 	}
 	free(areas);
 	return 0;
 
+out_unfill:
+	while (i--)
+		iopt_area_unfill_domains(iopt, areas[i]);
 out_free:
 	for (i = 0; i != nr; i++)
 		free(areas[i]);
@@ -502,12 +624,36 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	size_t i;
 	int rc = 0;
 
+	unsigned int tries = 0;
+
 	while ((area = iopt_area_iter_first(iopt, start, last, &i))) {
+		/* A HW queue's memory stays until the queue goes. */
+		if (area->num_locks) {
+			rc = -EBUSY;
+			break;
+		}
 		/* Only whole areas go; cutting one is not a thing IOMMUFD does. */
 		if (area->iova < start || area->last > last) {
 			rc = -ENOENT;
 			break;
 		}
+		if (area->num_accesses) {
+			unsigned long iova = area->iova, length = iopt_area_length(area);
+
+			/* Ask every access to let go, then look again. */
+			if (++tries > 100) {
+				rc = -EDEADLK;
+				break;
+			}
+			area->prevent_access = true;
+			iommufd_access_notify_unmap(iopt, iova, length);
+			area = iopt_area_iter_first(iopt, iova, iova, &i);
+			if (area && area->iova == iova)
+				area->prevent_access = false;
+			continue;
+		}
+		tries = 0;
+		iopt_area_unfill_domains(iopt, area);
 		iopt_area_remove(iopt, i);
 		unmapped_bytes += iopt_area_length(area);
 		iopt_area_free(area);
@@ -538,6 +684,8 @@ int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	iopt_unmap_all(iopt, NULL);
+	free(iopt->domains);
+	free(iopt->accesses);
 	free(iopt->areas);
 	free(iopt->allowed);
 	free(iopt->reserved);
@@ -632,9 +780,16 @@ static int iopt_check_iova_alignment(struct io_pagetable *iopt, unsigned long al
 static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
 {
 	unsigned long new_alignment = 1;
+	size_t i;
 	int rc;
 
-	/* Domains raise this to their smallest IOMMU page size (later). */
+	/* Every domain's smallest page, and what accesses need. */
+	for (i = 0; i != iopt->nr_domains; i++)
+		new_alignment = max_t(unsigned long, new_alignment,
+				      iommu_domain_min_pgsize(iopt->domains[i]));
+	for (i = 0; i != iopt->nr_accesses; i++)
+		new_alignment = max_t(unsigned long, new_alignment,
+				      iommufd_access_iova_alignment(iopt->accesses[i]));
 	if (iopt->disable_large_pages)
 		new_alignment = max_t(unsigned long, new_alignment, PAGE_SIZE);
 	if (new_alignment > PAGE_SIZE)
@@ -654,6 +809,9 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 
 	if (iopt->disable_large_pages)
 		return 0;
+	/* IOPTEs already made may be large. */
+	if (iopt->nr_domains && iopt->nr_areas)
+		return -EINVAL;
 	iopt->disable_large_pages = true;
 	rc = iopt_calculate_iova_alignment(iopt);
 	if (rc)
@@ -680,6 +838,12 @@ static int iopt_area_split(struct io_pagetable *iopt, size_t i, unsigned long io
 
 	if (new_start & (iopt->iova_alignment - 1))
 		return -EINVAL;
+	/* Access pins are not tracked finely enough to split. */
+	if (area->num_accesses)
+		return -EINVAL;
+	/* A domain may hold IOPTEs that span the cut. */
+	if (area->filled && !iopt->disable_large_pages)
+		return -EINVAL;
 	if (((area->start_byte + (new_start - area->iova)) % PAGE_SIZE) &
 	    (iopt->iova_alignment - 1))
 		return -EINVAL;
@@ -693,6 +857,7 @@ static int iopt_area_split(struct io_pagetable *iopt, size_t i, unsigned long io
 	rhs->last = area->last;
 	rhs->start_byte = area->start_byte + (new_start - area->iova);
 	rhs->iommu_prot = area->iommu_prot;
+	rhs->filled = area->filled;	/* page aligned: each page has one side */
 	rhs->pages = area->pages;
 	iopt_get_pages_ref(area->pages);
 	area->last = iova;
@@ -715,4 +880,425 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t 
 			return rc;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ domains */
+
+/*
+ * Mirror the IOAS into a new domain: the alignment must hold for every
+ * area, IOVA outside the aperture becomes reserved, and every area is
+ * pinned (once) and mapped.  On failure the IOAS is as it was.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	struct iommu_domain **grown;
+	unsigned long old_alignment = iopt->iova_alignment;
+	size_t i;
+	int rc;
+
+	for (i = 0; i != iopt->nr_domains; i++)
+		if (iopt->domains[i] == domain)
+			return -EINVAL;
+	if (iommu_domain_min_pgsize(domain) > PAGE_SIZE)
+		return -EINVAL;
+
+	grown = iommufd_realloc_array(iopt->domains, iopt->nr_domains + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	iopt->domains = grown;
+
+	if (geo->aperture_start) {
+		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1, domain);
+		if (rc)
+			goto err_reserved;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX, domain);
+		if (rc)
+			goto err_reserved;
+	}
+
+	/* The new domain counts for alignment before anything is mapped. */
+	iopt->domains[iopt->nr_domains++] = domain;
+	rc = iopt_calculate_iova_alignment(iopt);
+	if (rc)
+		goto err_remove;
+	iopt->nr_domains--;
+
+	for (i = 0; i != iopt->nr_areas; i++) {
+		rc = iopt_area_fill_domain(iopt, iopt->areas[i], domain);
+		if (rc)
+			goto err_unfill;
+	}
+	iopt->domains[iopt->nr_domains++] = domain;
+	return 0;
+
+err_unfill:
+	while (i--) {
+		struct iopt_area *area = iopt->areas[i];
+
+		iopt_area_unmap_domain(area, domain);
+		/* With no other domain the pin was this domain's alone. */
+		if (!iopt->nr_domains) {
+			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+					 iopt_area_last_index(area));
+			area->filled = false;
+		}
+	}
+	iopt->iova_alignment = old_alignment;
+	goto err_reserved;
+err_remove:
+	iopt->nr_domains--;
+err_reserved:
+	iopt_remove_reserved_iova(iopt, domain);
+	return rc;
+}
+
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
+{
+	size_t i;
+
+	for (i = 0; i != iopt->nr_domains; i++)
+		if (iopt->domains[i] == domain)
+			break;
+	if (i == iopt->nr_domains)
+		return;
+	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
+
+	for (i = 0; i != iopt->nr_areas; i++) {
+		struct iopt_area *area = iopt->areas[i];
+
+		if (!area->filled)
+			continue;
+		iopt_area_unmap_domain(area, domain);
+		if (!iopt->nr_domains) {
+			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+					 iopt_area_last_index(area));
+			area->filled = false;
+		}
+	}
+	iopt_remove_reserved_iova(iopt, domain);
+	/* Lowering or keeping the alignment cannot conflict. */
+	iopt_calculate_iova_alignment(iopt);
+}
+
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device *dev)
+{
+	struct iommu_resv_region regions[16];
+	size_t nr = 0, i;
+	int rc;
+
+	if (dev->iommu_ops->get_resv_regions)
+		nr = dev->iommu_ops->get_resv_regions(dev, regions, ARRAY_SIZE(regions));
+	for (i = 0; i != nr; i++) {
+		rc = iopt_reserve_iova(iopt, regions[i].start,
+				       regions[i].start + regions[i].length - 1, dev);
+		if (rc) {
+			iopt_remove_reserved_iova(iopt, dev);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- dirty tracking */
+
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
+			    bool enable)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	size_t i;
+	int rc;
+
+	if (!ops)
+		return -EOPNOTSUPP;
+	if (enable) {
+		/* Start from a clean snapshot: forget what was dirtied before. */
+		for (i = 0; i != iopt->nr_areas; i++) {
+			struct iopt_area *area = iopt->areas[i];
+
+			if (!area->filled)
+				continue;
+			rc = ops->read_and_clear_dirty(domain, area->iova, iopt_area_length(area),
+						       0, NULL);
+			if (rc)
+				return rc;
+		}
+	}
+	return ops->set_dirty_tracking(domain, enable);
+}
+
+/*
+ * The user bitmap is updated a window at a time: the window's bytes are
+ * read, the dirty bits ORed in, and written back, so bits already set by
+ * the user stay set, as the kernel's in-place iova_bitmap leaves them.
+ */
+#define DIRTY_WINDOW_BYTES 4096
+
+struct dirty_window {
+	uint64_t bits[DIRTY_WINDOW_BYTES / sizeof(uint64_t)];
+};
+
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domain *domain,
+				   unsigned int flags, unsigned long iova, unsigned long length,
+				   unsigned int pgshift, struct uiommufd_host *host, uint64_t uptr)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	unsigned long last = iova + length - 1;
+	unsigned long nbits = length >> pgshift;
+	unsigned long bit;
+	struct dirty_window *win;
+	int rc = 0;
+
+	if (!ops)
+		return -EOPNOTSUPP;
+	win = malloc(sizeof(*win));
+	if (!win)
+		return -ENOMEM;
+
+	for (bit = 0; bit < nbits && !rc; bit += DIRTY_WINDOW_BYTES * 8) {
+		unsigned long wbits = min_t(unsigned long, nbits - bit, DIRTY_WINDOW_BYTES * 8);
+		unsigned long wstart = iova + (bit << pgshift);
+		unsigned long wlast = wstart + (wbits << pgshift) - 1;
+		size_t wbytes = (wbits + 7) / 8;
+		struct pt_dirty dirty = {
+			.bitmap = win->bits, .iova_base = wstart, .pgshift = pgshift,
+		};
+		unsigned long cur = wstart;
+		size_t i;
+
+		/* Contiguous areas must cover the window. */
+		i = iopt_area_lower_bound(iopt, cur);
+		rc = copy_from_user(host, win->bits, uptr + bit / 8, wbytes);
+		if (rc)
+			break;
+		for (; i != iopt->nr_areas && cur <= wlast; i++) {
+			struct iopt_area *area = iopt->areas[i];
+			unsigned long alast = min_t(unsigned long, area->last, wlast);
+
+			if (area->iova > cur)
+				break;
+			rc = ops->read_and_clear_dirty(domain, cur, alast - cur + 1, flags, &dirty);
+			if (rc)
+				break;
+			if (alast == last || alast == wlast) {
+				cur = wlast + 1;
+				break;
+			}
+			cur = alast + 1;
+		}
+		if (!rc && cur <= wlast)
+			rc = -EINVAL;
+		if (!rc)
+			rc = copy_to_user(host, uptr + bit / 8, win->bits, wbytes);
+		if (!rc && wlast == last)
+			break;
+	}
+	free(win);
+	return rc;
+}
+
+/* ------------------------------------------------------------- accesses */
+
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
+{
+	struct iommufd_access **grown;
+	int rc;
+
+	grown = iommufd_realloc_array(iopt->accesses, iopt->nr_accesses + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	iopt->accesses = grown;
+	iopt->accesses[iopt->nr_accesses++] = access;
+	rc = iopt_calculate_iova_alignment(iopt);
+	if (rc)
+		iopt->nr_accesses--;
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt, struct iommufd_access *access)
+{
+	size_t i;
+
+	for (i = 0; i != iopt->nr_accesses; i++) {
+		if (iopt->accesses[i] == access) {
+			memmove(&iopt->accesses[i], &iopt->accesses[i + 1],
+				(iopt->nr_accesses - i - 1) * sizeof(*iopt->accesses));
+			iopt->nr_accesses--;
+			break;
+		}
+	}
+	iopt_calculate_iova_alignment(iopt);
+}
+
+/*
+ * Walk the contiguous areas covering [iova, last]: @fn gets each piece.
+ * ENOENT when an area is missing on the way.
+ */
+static int iopt_for_each_contig_piece(struct io_pagetable *iopt, unsigned long iova,
+				      unsigned long last,
+				      int (*fn)(void *arg, struct iopt_area *area,
+						unsigned long first, unsigned long plast,
+						bool first_piece, bool last_piece),
+				      void *arg)
+{
+	size_t i = iopt_area_lower_bound(iopt, iova);
+	unsigned long cur = iova;
+	int rc;
+
+	for (; i != iopt->nr_areas; i++) {
+		struct iopt_area *area = iopt->areas[i];
+		unsigned long plast = min_t(unsigned long, area->last, last);
+
+		if (area->iova > cur || !area->pages)
+			break;
+		rc = fn(arg, area, cur, plast, cur == iova, plast == last);
+		if (rc)
+			return rc;
+		if (plast == last)
+			return 0;
+		cur = plast + 1;
+	}
+	return -ENOENT;
+}
+
+struct access_pin {
+	uint64_t *out_pa;
+	unsigned int flags;
+	bool lock_area;
+	unsigned long done_first, done_last; /* IOVA pinned so far, for unwind */
+	bool any;
+};
+
+static unsigned long iopt_area_byte(const struct iopt_area *area, unsigned long iova)
+{
+	return area->start_byte + (iova - area->iova);
+}
+
+static bool iopt_area_prot_ok(const struct iopt_area *area, unsigned int flags)
+{
+	if (flags & IOMMUFD_ACCESS_RW_WRITE)
+		return area->iommu_prot & IOMMU_WRITE;
+	return area->iommu_prot & IOMMU_READ;
+}
+
+static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long first,
+			    unsigned long last, bool first_piece, bool last_piece)
+{
+	struct access_pin *ap = arg;
+	unsigned long first_index = iopt_area_byte(area, first) / PAGE_SIZE;
+	unsigned long last_index = iopt_area_byte(area, last) / PAGE_SIZE;
+	unsigned long idx;
+	int rc;
+
+	/* Pieces must meet on page boundaries; nothing pins past a notify. */
+	if (area->prevent_access ||
+	    (!first_piece && iopt_area_byte(area, first) % PAGE_SIZE) ||
+	    (!last_piece && (iopt_area_byte(area, last) + 1) % PAGE_SIZE))
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, ap->flags))
+		return -EPERM;
+	rc = iopt_pages_pin(area->pages, first_index, last_index);
+	if (rc)
+		return rc;
+	area->num_accesses++;
+	if (ap->lock_area)
+		area->num_locks++;
+	if (ap->out_pa) {
+		for (idx = first_index; idx <= last_index; idx++) {
+			size_t len;
+
+			*ap->out_pa++ = iopt_pages_phys(area->pages, idx * PAGE_SIZE, &len);
+		}
+	}
+	if (!ap->any)
+		ap->done_first = first;
+	ap->any = true;
+	ap->done_last = last;
+	return 0;
+}
+
+struct access_unpin {
+	bool unlock_area;
+};
+
+static int access_unpin_piece(void *arg, struct iopt_area *area, unsigned long first,
+			      unsigned long last, bool first_piece, bool last_piece)
+{
+	struct access_unpin *au = arg;
+
+	iopt_pages_unpin(area->pages, iopt_area_byte(area, first) / PAGE_SIZE,
+			 iopt_area_byte(area, last) / PAGE_SIZE);
+	if (area->num_accesses)
+		area->num_accesses--;
+	if (au->unlock_area && area->num_locks)
+		area->num_locks--;
+	return 0;
+}
+
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length, bool unlock_area)
+{
+	struct access_unpin au = { .unlock_area = unlock_area };
+
+	if (!length)
+		return;
+	iopt_for_each_contig_piece(iopt, iova, iova + length - 1, access_unpin_piece, &au);
+}
+
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, uint64_t *out_pa, unsigned int flags,
+			  bool lock_area)
+{
+	struct access_pin ap = { .out_pa = out_pa, .flags = flags, .lock_area = lock_area };
+	unsigned long last;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	rc = iopt_for_each_contig_piece(iopt, iova, last, access_pin_piece, &ap);
+	if (rc && ap.any)
+		iopt_access_unpin_pages(iopt, ap.done_first, ap.done_last - ap.done_first + 1,
+					lock_area);
+	return rc;
+}
+
+struct access_rw {
+	uint8_t *data;
+	unsigned int flags;
+};
+
+static int access_rw_piece(void *arg, struct iopt_area *area, unsigned long first,
+			   unsigned long last, bool first_piece, bool last_piece)
+{
+	struct access_rw *rw = arg;
+	unsigned long len = last - first + 1;
+	int rc;
+
+	if (area->prevent_access)
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, rw->flags))
+		return -EPERM;
+	rc = iopt_pages_rw_access(area->pages, iopt_area_byte(area, first), rw->data, len,
+				  rw->flags);
+	if (rc)
+		return rc;
+	rw->data += len;
+	return 0;
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t length, unsigned int flags)
+{
+	struct access_rw rw = { .data = data, .flags = flags };
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_for_each_contig_piece(iopt, iova, last, access_rw_piece, &rw);
 }

@@ -26,8 +26,11 @@
 #define UIOMMUFD_CORE_IO_PAGETABLE_H
 
 #include "core/iommufd_private.h"
+#include "iommu/iommu.h"
 
 struct iopt_pages;
+struct iommu_domain;
+struct iommufd_access;
 
 struct iopt_area {
 	unsigned long iova;
@@ -35,6 +38,10 @@ struct iopt_area {
 	struct iopt_pages *pages;
 	unsigned long start_byte;	/* where iova sits in pages */
 	int iommu_prot;
+	bool filled;			/* pinned and mapped in every domain */
+	bool prevent_access;		/* accesses are being told to unpin */
+	unsigned int num_accesses;	/* access pins inside the area */
+	unsigned int num_locks;		/* internal access pins: unmap is EBUSY */
 };
 
 struct iopt_span {
@@ -59,6 +66,14 @@ struct io_pagetable {
 	struct iopt_reserved *reserved;
 	size_t nr_reserved;
 	size_t max_reserved;
+
+	/* Paging domains that mirror the IOAS; every area is mapped in each. */
+	struct iommu_domain **domains;
+	size_t nr_domains;
+
+	/* Accesses attached to the IOAS, told when pinned IOVA is unmapped. */
+	struct iommufd_access **accesses;
+	size_t nr_accesses;
 
 	unsigned long iova_alignment;
 	bool disable_large_pages;
@@ -108,6 +123,41 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t 
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
+/* Domains: the IOAS content mirrored into IOMMU page tables. */
+int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device *dev);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
+			    bool enable);
+/* Set the bit of every dirty @pgshift granule of [iova, iova + length) in @uptr. */
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domain *domain,
+				   unsigned int flags, unsigned long iova, unsigned long length,
+				   unsigned int pgshift, struct uiommufd_host *host, uint64_t uptr);
+
+/* Accesses (see device.c for the iommufd_access side). */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
+void iopt_remove_access(struct io_pagetable *iopt, struct iommufd_access *access);
+/* IOMMUFD_ACCESS_RW_* flags */
+enum {
+	IOMMUFD_ACCESS_RW_READ = 0,
+	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+	IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1,
+	__IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, uint64_t *out_pa, unsigned int flags,
+			  bool lock_area);
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length, bool unlock_area);
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t length, unsigned int flags);
+/*
+ * Tell every access of the IOAS that [iova, iova + length) is going away;
+ * each must unpin what it holds there before returning (device.c).
+ */
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length);
+
 /*
  * Walk the holes of the reserved ranges over [0, ULONG_MAX], which is
  * what IOAS_IOVA_RANGES reports.  @fn returns non-zero to stop.
@@ -135,6 +185,14 @@ int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
 void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 		      unsigned long last_index);
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index);
+/*
+ * The physical address of byte @byte of pinned pages; *@len gets the bytes
+ * physically contiguous from there.  The page must be pinned.
+ */
+uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *len);
+/* Copy between @data and bytes [start_byte, +length) of the pages. */
+int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,
+			 unsigned long length, unsigned int flags);
 unsigned long iopt_pages_npinned(const struct iopt_pages *pages);
 
 #endif

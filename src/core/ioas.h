@@ -8,6 +8,7 @@
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
+	struct iommufd_hwpt_paging *hwpt_list;	/* paging HWPTs on this IOAS */
 };
 
 #endif

@@ -26,6 +26,7 @@
 #include "uiommufd.h"
 #include "uapi/iommufd.h"
 #include "core/host.h"
+#include "iommu/iommu.h"
 
 /* Pointers that carry an errno, as the kernel's ERR_PTR(). */
 #define MAX_ERRNO 4095
@@ -98,8 +99,11 @@ enum iopt_account_mode {
 	IOPT_PAGES_ACCOUNT_MM = HOST_ACCOUNT_MM,
 };
 
+struct iommufd_ioas;
+struct iommufd_device;
+
 struct iommufd_ctx {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* recursive: access callbacks re-enter */
 	unsigned int refs;	/* open file references: fds and dups */
 	struct uiommufd_host *host;
 
@@ -145,6 +149,10 @@ struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, siz
 void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+/* Remove a published object now; its driver dropped its own reference. */
+void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+/* Drop a reference; destroy the object if only the table holds it now. */
+void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
 					  enum iommufd_object_type type);
@@ -191,6 +199,91 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_test(struct iommufd_ucmd *ucmd);
+
+/* Hardware page tables (hw_pagetable.c) */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+	bool pasid_compat;		/* allocated with IOMMU_HWPT_ALLOC_PASID */
+};
+
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct iommufd_hwpt_paging *ioas_next;	/* the IOAS's list of HWPTs */
+	bool auto_domain;		/* made by attach to an IOAS, freed with its last device */
+	bool linked;			/* on the IOAS list and in its domain set */
+	bool enforce_cache_coherency;
+	bool nest_parent;
+};
+
+static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, uint32_t flags, bool immediate_attach,
+			  const struct iommu_user_data *user_data);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
+struct iommufd_hw_pagetable *iommufd_get_hwpt(struct iommufd_ctx *ictx, uint32_t id);
+
+/* Devices and accesses (device.c) */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct device *dev;
+	struct iommufd_hw_pagetable *hwpt;	/* the RID's attachment, or NULL */
+	bool enforce_cache_coherency;
+};
+
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev,
+					   uint32_t *id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid);
+void iommufd_device_destroy(struct iommufd_object *obj);
+struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id);
+int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
+				struct iommufd_device *idev);
+
+/* What a driver of an emulated device gives its access. */
+struct iommufd_access_ops {
+	bool needs_pin_pages;
+	/* [iova, iova + length) is being unmapped: unpin everything there. */
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_ioas *ioas;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	unsigned long iova_alignment;
+};
+
+struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
+					     const struct iommufd_access_ops *ops, void *data,
+					     uint32_t *id);
+void iommufd_access_destroy(struct iommufd_access *access);
+int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id);
+int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, uint64_t *out_pa, unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long iova,
+				unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *data,
+		      size_t len, unsigned int flags);
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+unsigned long iommufd_access_iova_alignment(const struct iommufd_access *access);
+
+/* The selftest's mock device object (selftest.c) */
+void iommufd_selftest_destroy(struct iommufd_object *obj);
 
 /* VFIO type1 container ioctls on the iommufd (vfio_compat.c) */
 int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg);

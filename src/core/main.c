@@ -231,6 +231,19 @@ static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	free(obj);
 }
 
+void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	if (obj->id < ictx->nr_slots && ictx->objects[obj->id] == obj)
+		object_destroy(ictx, obj);
+}
+
+void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	obj->users--;
+	if (obj->users == 1)
+		iommufd_object_destroy_user(ictx, obj);
+}
+
 /* IOMMU_DESTROY: only an object nothing else holds can go. */
 int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
@@ -481,7 +494,15 @@ int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
 	ictx = iommufd_zalloc(sizeof(*ictx));
 	if (!ictx)
 		return -ENOMEM;
-	pthread_mutex_init(&ictx->lock, NULL);
+	{
+		pthread_mutexattr_t attr;
+
+		/* Access unmap callbacks call back into the core. */
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&ictx->lock, &attr);
+		pthread_mutexattr_destroy(&attr);
+	}
 	ictx->refs = 1;
 	ictx->host = host;
 	iommufd_page_size = host->page_size;
@@ -548,12 +569,10 @@ void uiommufd_ctx_put(struct uiommufd_ctx *uctx)
 		iommufd_release(ictx);
 }
 
-static void iommufd_stub_destroy(struct iommufd_object *obj)
-{
-	(void)obj;
-}
-
 const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
-	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_stub_destroy },
+	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
+	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },
+	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 };

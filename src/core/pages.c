@@ -414,3 +414,68 @@ bool iopt_pages_is_file(const struct iopt_pages *pages)
 {
 	return pages->type == IOPT_ADDRESS_FILE;
 }
+
+uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *len)
+{
+	unsigned long index = byte / PAGE_SIZE;
+	size_t i = pin_run_lower_bound(pages, index);
+	const struct iopt_pin_run *run;
+
+	if (i == pages->nr_runs || pages->runs[i].first > index) {
+		*len = 0;
+		return 0;
+	}
+	run = &pages->runs[i];
+	return pages->host->ops->pin_phys(pages->host, run->pin,
+					  byte - run->first * PAGE_SIZE, len);
+}
+
+/*
+ * Copy through pins: required for files, and the way every copy goes when
+ * the caller asks for the slow path.  The pages are pinned for the copy.
+ */
+static int iopt_pages_rw_slow(struct iopt_pages *pages, unsigned long start_byte, uint8_t *data,
+			      unsigned long length, bool write)
+{
+	unsigned long first = start_byte / PAGE_SIZE;
+	unsigned long last = (start_byte + length - 1) / PAGE_SIZE;
+	int rc;
+
+	rc = iopt_pages_pin(pages, first, last);
+	if (rc)
+		return rc;
+	while (length) {
+		unsigned long offset = start_byte % PAGE_SIZE;
+		unsigned long n = min_t(unsigned long, length, PAGE_SIZE - offset);
+		uint8_t *kaddr = iopt_pages_kaddr(pages, start_byte / PAGE_SIZE);
+
+		if (write)
+			memcpy(kaddr + offset, data, n);
+		else
+			memcpy(data, kaddr + offset, n);
+		data += n;
+		start_byte += n;
+		length -= n;
+	}
+	iopt_pages_unpin(pages, first, last);
+	return 0;
+}
+
+int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,
+			 unsigned long length, unsigned int flags)
+{
+	struct uiommufd_host *host = pages->host;
+	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
+	uint64_t uptr;
+
+	if (write && !pages->writable)
+		return -EPERM;
+	if (pages->type == IOPT_ADDRESS_FILE || (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH))
+		return iopt_pages_rw_slow(pages, start_byte, data, length, write);
+
+	/* As the kernel's fast path: the source memory, pinned or not. */
+	uptr = pages->uptr + start_byte;
+	if (write)
+		return copy_to_user(host, uptr, data, length);
+	return copy_from_user(host, data, uptr, length);
+}

@@ -1,30 +1,401 @@
 // SPDX-License-Identifier: MIT
 /*
- * IOMMU_TEST_CMD: the kernel selftest's private ioctl.
+ * IOMMU_TEST_CMD and the mock IOMMU: the kernel selftest's private ABI.
  *
  * The kernel builds this only for its own test suite (CONFIG_IOMMUFD_TEST);
  * uiommufd always has it, because running that suite unmodified is how we
- * check ourselves against the kernel.  The ops that need the mock IOMMU's
- * devices, domains and accesses come with those objects; an op not served
- * yet fails with EOPNOTSUPP, which is what the kernel answers for an
- * unknown op.
+ * check ourselves against the kernel.
+ *
+ * The mock IOMMU is a real driver of the driver interface: its paging
+ * domains are AMDv1 page tables with a 2 KiB granule (smaller than a CPU
+ * page on purpose), or the variant that maps 1 MiB pages, or real AMDv1;
+ * the default variant's aperture is narrowed to [16 MiB, 2 GiB).  Its
+ * devices can lack dirty tracking (NO_DIRTY) or have 20 PASID bits, and
+ * each carries a 4-entry cache the vIOMMU tests inspect.  A mock device
+ * lives in a selftest object (the "stdev"): destroying that object
+ * detaches, unbinds and removes the device.
+ *
+ * Accesses made by CREATE_ACCESS are files, as in the kernel: the access
+ * goes when its descriptor is closed.  Ops whose objects come with the
+ * vIOMMU work (nested HWPTs, IOPF, vEVENTs, PASIDs) answer as the kernel
+ * does for IDs that do not exist.
  */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/io_pagetable.h"
 #include "core/ioas.h"
 #include "uapi/iommufd_test.h"
+
+/* -------------------------------------------------------- the mock IOMMU */
+
+struct mock_dev {
+	struct device dev;
+	unsigned long flags;
+	uint32_t cache[MOCK_DEV_CACHE_NUM];
+};
+
+static inline struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+struct mock_iommu_domain {
+	struct iommu_pt_domain pt;
+};
+
+static inline struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(to_pt_domain(domain), struct mock_iommu_domain, pt);
+}
+
+static const struct iommu_ops mock_ops;
+
+static int mock_domain_nop_attach(struct iommu_domain *domain, struct device *dev,
+				  struct iommu_domain *old)
+{
+	/* A device that cannot track dirty IOPTEs cannot use such a domain. */
+	if (domain->dirty_ops && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return -EINVAL;
+	return 0;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+
+	iommu_pt_domain_deinit(&mock->pt);
+	free(mock);
+}
+
+static int mock_domain_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	if (enable && !domain->dirty_ops)
+		return -EINVAL;
+	to_pt_domain(domain)->dirty_tracking = enable;
+	return 0;
+}
+
+static const struct iommu_domain_ops mock_blocking_ops = {
+	.attach_dev = mock_domain_nop_attach,
+};
+
+static struct iommu_domain mock_blocking_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_blocking_ops,
+};
+
+static const struct iommu_domain_ops mock_paging_ops = {
+	.attach_dev = mock_domain_nop_attach,
+	.map = iommu_pt_map,
+	.unmap = iommu_pt_unmap,
+	.iova_to_phys = iommu_pt_iova_to_phys,
+	.translate = iommu_pt_translate,
+	.free = mock_domain_free,
+};
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+	.read_and_clear_dirty = iommu_pt_read_and_clear_dirty,
+};
+
+static struct iommu_domain *mock_domain_alloc_pgtable(const struct iommu_hwpt_selftest *cfg,
+						      uint32_t flags)
+{
+	struct pt_cfg pcfg = { 0 };
+	struct mock_iommu_domain *mock;
+	enum pt_fmt fmt;
+	int rc;
+
+	switch (cfg->pagetable_type) {
+	case MOCK_IOMMUPT_DEFAULT:
+		fmt = PT_FMT_AMDV1_MOCK;
+		break;
+	case MOCK_IOMMUPT_HUGE:
+		fmt = PT_FMT_AMDV1_MOCK_HUGE;
+		break;
+	case MOCK_IOMMUPT_AMDV1:
+		/* Real AMDv1 with a 64-bit input space. */
+		fmt = PT_FMT_AMDV1;
+		pcfg.top_level = 5;
+		break;
+	default:
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+
+	mock = iommufd_zalloc(sizeof(*mock));
+	if (!mock)
+		return ERR_PTR(-ENOMEM);
+	rc = iommu_pt_domain_init(&mock->pt, fmt, &pcfg);
+	if (rc) {
+		free(mock);
+		return ERR_PTR(rc);
+	}
+	mock->pt.domain.ops = &mock_paging_ops;
+	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+		mock->pt.domain.dirty_ops = &mock_dirty_ops;
+	/* The tests rely on this aperture to see IOVA ranges narrow. */
+	if (cfg->pagetable_type == MOCK_IOMMUPT_DEFAULT) {
+		mock->pt.domain.geometry.aperture_start = MOCK_APERTURE_START;
+		mock->pt.domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	}
+	return &mock->pt.domain;
+}
+
+static struct iommu_domain *mock_domain_alloc_paging_flags(struct device *dev, uint32_t flags,
+							   const struct iommu_user_data *user_data)
+{
+	const uint32_t paging_flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+				      IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_PASID;
+	bool no_dirty = to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY;
+	struct iommu_hwpt_selftest cfg = { 0 };
+	int rc;
+
+	if ((flags & ~paging_flags) || ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && no_dirty))
+		return ERR_PTR(-EOPNOTSUPP);
+	if (user_data && user_data->type != IOMMU_HWPT_DATA_SELFTEST &&
+	    user_data->type != IOMMU_HWPT_DATA_NONE)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (user_data) {
+		rc = iommu_copy_struct_from_user(&cfg, sizeof(cfg), user_data,
+						 IOMMU_HWPT_DATA_SELFTEST, sizeof(cfg.iotlb));
+		if (rc)
+			return ERR_PTR(rc);
+	}
+	return mock_domain_alloc_pgtable(&cfg, flags);
+}
+
+static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
+{
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return true;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	default:
+		return false;
+	}
+}
+
+static void *mock_domain_hw_info(struct device *dev, uint32_t *length, uint32_t *type)
+{
+	struct iommu_test_hw_info *info;
+
+	if (*type != IOMMU_HW_INFO_TYPE_DEFAULT && *type != IOMMU_HW_INFO_TYPE_SELFTEST)
+		return ERR_PTR(-EOPNOTSUPP);
+	info = iommufd_zalloc(sizeof(*info));
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
+}
+
+static const struct iommu_ops mock_ops = {
+	.name = "iommufd_mock",
+	.capable = mock_domain_capable,
+	.hw_info = mock_domain_hw_info,
+	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
+	.blocked_domain = &mock_blocking_domain,
+};
+
+static unsigned int mock_dev_next_id;
+
+static struct mock_dev *mock_dev_create(struct uiommufd_host *host, unsigned long dev_flags)
+{
+	const unsigned long valid_flags = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID;
+	struct mock_dev *mdev;
+	int i;
+
+	if (dev_flags & ~valid_flags)
+		return ERR_PTR(-EINVAL);
+	mdev = iommufd_zalloc(sizeof(*mdev));
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	mdev->flags = dev_flags;
+	for (i = 0; i != MOCK_DEV_CACHE_NUM; i++)
+		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;
+	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "iommufd_mock%u",
+		 __atomic_fetch_add(&mock_dev_next_id, 1, __ATOMIC_RELAXED));
+	mdev->dev.iommu_ops = &mock_ops;
+	mdev->dev.host = host;
+	mdev->dev.domain = &mock_blocking_domain;
+	if (dev_flags & MOCK_FLAGS_DEVICE_PASID)
+		mdev->dev.max_pasid_lg2 = MOCK_PASID_WIDTH;
+	return mdev;
+}
+
+/* A HWPT_PAGING whose domain is the mock's; EINVAL for another driver's. */
+static struct iommufd_hw_pagetable *get_md_pagetable(struct iommufd_ucmd *ucmd, uint32_t id,
+						     struct mock_iommu_domain **mock)
+{
+	struct iommufd_object *obj;
+	struct iommufd_hw_pagetable *hwpt;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return (void *)obj;
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->type != IOMMU_DOMAIN_PAGING || hwpt->domain->owner != &mock_ops) {
+		iommufd_put_object(ucmd->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	*mock = to_mock_domain(hwpt->domain);
+	return hwpt;
+}
+
+/* ------------------------------------------------------ selftest objects */
+
+struct selftest_obj {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_device *idev;
+	struct mock_dev *mock_dev;
+};
+
+void iommufd_selftest_destroy(struct iommufd_object *obj)
+{
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	if (!sobj->idev)
+		return;
+	iommufd_device_detach(sobj->idev, IOMMU_NO_PASID);
+	iommufd_device_unbind(sobj->idev);
+	free(sobj->mock_dev);
+}
+
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct selftest_obj *sobj;
+	struct iommufd_device *idev;
+	uint32_t pt_id = cmd->id, dev_flags = 0, idev_id;
+	int rc;
+
+	sobj = iommufd_object_alloc(ictx, sobj, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return (int)PTR_ERR(sobj);
+	sobj->ictx = ictx;
+	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
+		dev_flags = cmd->mock_domain_flags.dev_flags;
+
+	sobj->mock_dev = mock_dev_create(ictx->host, dev_flags);
+	if (IS_ERR(sobj->mock_dev)) {
+		rc = (int)PTR_ERR(sobj->mock_dev);
+		goto out_sobj;
+	}
+	idev = iommufd_device_bind(ictx, &sobj->mock_dev->dev, &idev_id);
+	if (IS_ERR(idev)) {
+		rc = (int)PTR_ERR(idev);
+		goto out_mdev;
+	}
+	rc = iommufd_device_attach(idev, IOMMU_NO_PASID, &pt_id);
+	if (rc)
+		goto out_unbind;
+
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_detach;
+	sobj->idev = idev;
+	iommufd_object_finalize(ictx, &sobj->obj);
+	return 0;
+
+out_detach:
+	iommufd_device_detach(idev, IOMMU_NO_PASID);
+out_unbind:
+	iommufd_device_unbind(idev);
+out_mdev:
+	free(sobj->mock_dev);
+out_sobj:
+	iommufd_object_abort(ictx, &sobj->obj);
+	return rc;
+}
+
+static struct selftest_obj *iommufd_test_get_selftest_obj(struct iommufd_ctx *ictx, uint32_t id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_SELFTEST);
+
+	if (IS_ERR(obj))
+		return (void *)obj;
+	return container_of(obj, struct selftest_obj, obj);
+}
+
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd, uint32_t stdev_id,
+					    uint32_t pt_id, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, stdev_id);
+	int rc;
+
+	if (IS_ERR(sobj))
+		return (int)PTR_ERR(sobj);
+	rc = iommufd_device_replace(sobj->idev, IOMMU_NO_PASID, &pt_id);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
 
 static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
 				     unsigned long start, size_t length)
 {
 	struct iommufd_ioas *ioas;
+	unsigned long last;
 	int rc;
 
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(start, length - 1, &last))
+		return -EOVERFLOW;
 	ioas = iommufd_get_ioas(ucmd->ictx, ioas_id);
 	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+		return (int)PTR_ERR(ioas);
 	/* Test reservations have no owner, so nothing ever removes them. */
-	rc = iopt_reserve_iova(&ioas->iopt, start, start + length - 1, NULL);
+	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/* Every page of the IOVA range must translate to the page at @uptr. */
+static int iommufd_test_md_check_pa(struct iommufd_ucmd *ucmd, uint32_t id, unsigned long iova,
+				    size_t length, uint64_t uptr)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	unsigned long page_size;
+	uint64_t end;
+	int rc = 0;
+
+	hwpt = get_md_pagetable(ucmd, id, &mock);
+	if (IS_ERR(hwpt))
+		return (int)PTR_ERR(hwpt);
+	page_size = iommu_domain_min_pgsize(hwpt->domain);
+	if (iova % page_size || length % page_size || uptr % page_size ||
+	    check_add_overflow(uptr, (uint64_t)length, &end)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	for (; length; length -= page_size, iova += page_size, uptr += page_size) {
+		uint64_t pa;
+
+		rc = host->ops->user_phys(host, uptr, &pa);
+		if (rc)
+			break;
+		if (iommu_iova_to_phys(hwpt->domain, iova) != pa) {
+			rc = -EINVAL;
+			break;
+		}
+	}
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return rc;
 }
 
@@ -33,8 +404,9 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
 				      uint64_t length, unsigned int refs)
 {
 	struct uiommufd_host *host = ucmd->ictx->host;
+	uint64_t end;
 
-	if (length % PAGE_SIZE || uptr % PAGE_SIZE)
+	if (length % PAGE_SIZE || uptr % PAGE_SIZE || check_add_overflow(uptr, length, &end))
 		return -EINVAL;
 	for (; length; length -= PAGE_SIZE, uptr += PAGE_SIZE) {
 		long pins = host->ops->page_pins(host, uptr);
@@ -47,37 +419,371 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
 	return 0;
 }
 
-/*
- * MOCK_DOMAIN binds a new mock device and attaches it to @pt_id.  Mock
- * devices come with the mock IOMMU; until then, what can be answered is
- * the kernel's ENOENT for a @pt_id that names no IOAS or HWPT (its
- * device would be created, fail to attach and be undone unseen).
- */
-static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd, uint32_t pt_id)
+static int iommufd_test_dev_check_cache(struct iommufd_ucmd *ucmd, uint32_t idev_id,
+					unsigned int cache_id, uint32_t cache)
 {
-	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, idev_id);
+	int rc = 0;
 
-	pt_obj = iommufd_get_object(ucmd->ictx, pt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(pt_obj))
-		return PTR_ERR(pt_obj);
-	iommufd_put_object(ucmd->ictx, pt_obj);
-	if (pt_obj->type != IOMMUFD_OBJ_IOAS && pt_obj->type != IOMMUFD_OBJ_HWPT_PAGING &&
-	    pt_obj->type != IOMMUFD_OBJ_HWPT_NESTED)
-		return -EINVAL;
-	if (iommufd_debug)
-		iommufd_log("IOMMU_TEST_CMD MOCK_DOMAIN: mock devices are not implemented yet");
-	return -EOPNOTSUPP;
+	if (IS_ERR(idev))
+		return (int)PTR_ERR(idev);
+	if (idev->dev->iommu_ops != &mock_ops || cache_id > MOCK_DEV_CACHE_ID_MAX ||
+	    to_mock_dev(idev->dev)->cache[cache_id] != cache)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
 }
 
-/* Ops on a mock device name it by its selftest object. */
+/* Mark each granule whose bit is set in the user bitmap dirty. */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->dirty.iova, length = cmd->dirty.length;
+	unsigned long page_size = cmd->dirty.page_size, i, max;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_iommu_domain *mock;
+	uint64_t count = 0;
+	uint8_t *bits;
+	int rc;
+
+	if (!page_size || !length || iova % page_size || length % page_size ||
+	    !cmd->dirty.uptr)
+		return -EINVAL;
+	hwpt = get_md_pagetable(ucmd, cmd->id, &mock);
+	if (IS_ERR(hwpt))
+		return (int)PTR_ERR(hwpt);
+	if (!mock->pt.dirty_tracking) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	max = length / page_size;
+	bits = calloc((max + 7) / 8, 1);
+	if (!bits) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	rc = copy_from_user(ucmd->ictx->host, bits, cmd->dirty.uptr, (max + 7) / 8);
+	if (rc)
+		goto out_free;
+	for (i = 0; i < max; i++) {
+		struct pt_walk_result res;
+
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			continue;
+		/* As a device write through the table would. */
+		pt_walk(&mock->pt.pt, iova + i * page_size, PT_WALK_WRITE, &res);
+		count++;
+	}
+	cmd->dirty.out_nr_dirty = count;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	free(bits);
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/* --------------------------------------------------------- test accesses */
+
+struct selftest_access_item {
+	struct selftest_access_item *next;
+	unsigned long iova;
+	size_t length;
+	unsigned int id;
+};
+
+struct selftest_access {
+	struct iommufd_access *access;
+	struct selftest_access_item *items;
+	unsigned int next_id;
+};
+
+static void iommufd_test_access_unmap(void *data, unsigned long iova, unsigned long length)
+{
+	unsigned long iova_last = iova + length - 1;
+	struct selftest_access *staccess = data;
+	struct selftest_access_item **pp = &staccess->items;
+
+	while (*pp) {
+		struct selftest_access_item *item = *pp;
+
+		if (iova > item->iova + item->length - 1 || iova_last < item->iova) {
+			pp = &item->next;
+			continue;
+		}
+		*pp = item->next;
+		iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
+		free(item);
+	}
+}
+
+static const struct iommufd_access_ops selftest_access_ops_pin = {
+	.needs_pin_pages = true,
+	.unmap = iommufd_test_access_unmap,
+};
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = iommufd_test_access_unmap,
+};
+
+static void iommufd_test_staccess_release(void *priv)
+{
+	struct selftest_access *staccess = priv;
+
+	if (staccess->access) {
+		iommufd_test_access_unmap(staccess, 0, ULONG_MAX);
+		iommufd_access_destroy(staccess->access);
+	}
+	free(staccess);
+}
+
+static const struct host_anon_ops iommufd_test_staccess_fops = {
+	.name = "[iommufd_test_staccess]",
+	.release = iommufd_test_staccess_release,
+};
+
+/* The access behind an access fd, with a file reference; EBADFD otherwise. */
+static struct selftest_access *iommufd_access_get(struct iommufd_ctx *ictx, int fd,
+						  struct host_anon **ref)
+{
+	struct uiommufd_host *host = ictx->host;
+	struct selftest_access *staccess;
+
+	staccess = host->ops->anon_get(host, fd, &iommufd_test_staccess_fops, ref);
+	return staccess ? staccess : ERR_PTR(-EBADFD);
+}
+
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
+				      unsigned int flags)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access *staccess;
+	struct iommufd_access *access;
+	uint32_t id;
+	int fd, rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+	staccess = iommufd_zalloc(sizeof(*staccess));
+	if (!staccess)
+		return -ENOMEM;
+	access = iommufd_access_create(ucmd->ictx,
+				       (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
+					       &selftest_access_ops_pin : &selftest_access_ops,
+				       staccess, &id);
+	if (IS_ERR(access)) {
+		rc = (int)PTR_ERR(access);
+		goto out_free_staccess;
+	}
+	rc = iommufd_access_attach(access, ioas_id);
+	if (rc)
+		goto out_destroy;
+	staccess->access = access;
+	/* From here the file owns the access: closing it undoes everything. */
+	fd = host->ops->anon_fd(host, &iommufd_test_staccess_fops, staccess, O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		staccess->access = NULL;
+		goto out_destroy;
+	}
+	cmd->create_access.out_access_fd = (uint32_t)fd;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+
+out_destroy:
+	iommufd_access_destroy(access);
+out_free_staccess:
+	free(staccess);
+	return rc;
+}
+
+static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd, int fd, uint32_t ioas_id)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct selftest_access *staccess;
+	struct host_anon *ref;
+	int rc;
+
+	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
+	if (IS_ERR(staccess))
+		return (int)PTR_ERR(staccess);
+	rc = iommufd_access_replace(staccess->access, ioas_id);
+	host->ops->anon_put(host, ref);
+	return rc;
+}
+
+static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd, int fd,
+					    unsigned int item_id)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct selftest_access_item **pp, *item;
+	struct selftest_access *staccess;
+	struct host_anon *ref;
+	int rc = -ENOENT;
+
+	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
+	if (IS_ERR(staccess))
+		return (int)PTR_ERR(staccess);
+	for (pp = &staccess->items; (item = *pp); pp = &item->next) {
+		if (item->id == item_id) {
+			*pp = item->next;
+			iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
+			free(item);
+			rc = 0;
+			break;
+		}
+	}
+	host->ops->anon_put(host, ref);
+	return rc;
+}
+
+/* The syzkaller encoding of an IOVA: the nth area, plus an offset. */
+static unsigned long iommufd_test_syz_conv_iova(struct io_pagetable *iopt, uint64_t iova)
+{
+	uint32_t nth = (uint32_t)iova, offset = (uint32_t)(iova >> 32);
+
+	if (nth >= iopt->nr_areas)
+		return 0;
+	return iopt->areas[nth]->iova + offset;
+}
+
+/* Each pinned page must be the page the program sees at @uptr. */
+static int iommufd_test_check_pages(struct uiommufd_host *host, uint64_t uptr,
+				    const uint64_t *pas, size_t npages)
+{
+	for (; npages; npages--, pas++, uptr += PAGE_SIZE) {
+		uint64_t pa;
+		int rc = host->ops->user_phys(host, uptr, &pa);
+
+		if (rc)
+			return rc;
+		if ((pa & ~(PAGE_SIZE - 1)) != (*pas & ~(PAGE_SIZE - 1)))
+			return -EBADE;
+	}
+	return 0;
+}
+
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd, int fd, unsigned long iova,
+				     size_t length, uint64_t uptr, uint32_t flags)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct host_anon *ref;
+	uint64_t *pas;
+	size_t npages;
+	int rc;
+
+	/* The kernel's bound on one test pin. */
+	if (length > 16 * 1024 * 1024)
+		return -ENOMEM;
+	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
+	if (IS_ERR(staccess))
+		return (int)PTR_ERR(staccess);
+	if (staccess->access->ops != &selftest_access_ops_pin) {
+		rc = -EOPNOTSUPP;
+		goto out_put;
+	}
+	if ((flags & MOCK_FLAGS_ACCESS_SYZ) && staccess->access->ioas)
+		iova = iommufd_test_syz_conv_iova(&staccess->access->ioas->iopt, iova);
+
+	npages = ((iova + length + PAGE_SIZE - 1) / PAGE_SIZE) - iova / PAGE_SIZE;
+	pas = calloc(npages ? npages : 1, sizeof(*pas));
+	if (!pas) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pas,
+				      flags & MOCK_FLAGS_ACCESS_WRITE);
+	if (rc)
+		goto out_free;
+	/* A NULL uptr skips the check (syzkaller). */
+	if (uptr) {
+		rc = iommufd_test_check_pages(host, uptr - (iova % PAGE_SIZE), pas, npages);
+		if (rc)
+			goto out_unaccess;
+	}
+	item = iommufd_zalloc(sizeof(*item));
+	if (!item) {
+		rc = -ENOMEM;
+		goto out_unaccess;
+	}
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	item->next = staccess->items;
+	staccess->items = item;
+	cmd->access_pages.out_access_pages_id = item->id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		staccess->items = item->next;
+		free(item);
+		goto out_unaccess;
+	}
+	goto out_free;
+
+out_unaccess:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_free:
+	free(pas);
+out_put:
+	host->ops->anon_put(host, ref);
+	return rc;
+}
+
+static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd, int fd, unsigned long iova,
+				  size_t length, uint64_t ubuf, unsigned int flags)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct selftest_access *staccess;
+	struct host_anon *ref;
+	void *tmp;
+	int rc;
+
+	if (length > 16 * 1024 * 1024)
+		return -ENOMEM;
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH | MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
+	if (IS_ERR(staccess))
+		return (int)PTR_ERR(staccess);
+	tmp = calloc(length ? length : 1, 1);
+	if (!tmp) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (flags & MOCK_ACCESS_RW_WRITE) {
+		rc = copy_from_user(host, tmp, ubuf, length);
+		if (rc)
+			goto out_free;
+	}
+	if ((flags & MOCK_FLAGS_ACCESS_SYZ) && staccess->access->ioas)
+		iova = iommufd_test_syz_conv_iova(&staccess->access->ioas->iopt, iova);
+	rc = iommufd_access_rw(staccess->access, iova, tmp, length,
+			       flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
+	if (rc)
+		goto out_free;
+	if (!(flags & MOCK_ACCESS_RW_WRITE))
+		rc = copy_to_user(host, ubuf, tmp, length);
+out_free:
+	free(tmp);
+out_put:
+	host->ops->anon_put(host, ref);
+	return rc;
+}
+_Static_assert((int)MOCK_ACCESS_RW_WRITE == (int)IOMMUFD_ACCESS_RW_WRITE, "rw write flag");
+_Static_assert((int)MOCK_ACCESS_RW_SLOW_PATH == (int)__IOMMUFD_ACCESS_RW_SLOW_PATH, "rw slow flag");
+
+/* Ops on a mock device whose objects come with the vIOMMU work. */
 static int iommufd_test_get_stdev(struct iommufd_ucmd *ucmd, uint32_t stdev_id)
 {
-	struct iommufd_object *sobj;
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, stdev_id);
 
-	sobj = iommufd_get_object(ucmd->ictx, stdev_id, IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
-		return PTR_ERR(sobj);
-	iommufd_put_object(ucmd->ictx, sobj);
+		return (int)PTR_ERR(sobj);
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return -EOPNOTSUPP;
 }
 
@@ -89,21 +795,52 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ADD_RESERVED:
 		return iommufd_test_add_reserved(ucmd, cmd->id, cmd->add_reserved.start,
 						 cmd->add_reserved.length);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd->id,
+							cmd->mock_domain_replace.pt_id, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return iommufd_test_md_check_pa(ucmd, cmd->id, cmd->check_map.iova,
+						cmd->check_map.length, cmd->check_map.uptr);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
 						  cmd->check_refs.length, cmd->check_refs.refs);
-	case IOMMU_TEST_OP_MOCK_DOMAIN:
-	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		return iommufd_test_mock_domain(ucmd, cmd->id);
-	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
-	case IOMMU_TEST_OP_PASID_ATTACH:
-	case IOMMU_TEST_OP_PASID_REPLACE:
-	case IOMMU_TEST_OP_PASID_DETACH:
-		return iommufd_test_get_stdev(ucmd, cmd->id);
+	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+		return iommufd_test_dev_check_cache(ucmd, cmd->id, cmd->check_dev_cache.id,
+						    cmd->check_dev_cache.cache);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd->id, cmd->create_access.flags);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(ucmd, (int)cmd->id,
+							cmd->access_replace_ioas.ioas_id);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, (int)cmd->id, cmd->access_pages.iova,
+						 cmd->access_pages.length, cmd->access_pages.uptr,
+						 cmd->access_pages.flags);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(ucmd, (int)cmd->id, cmd->access_rw.iova,
+					      cmd->access_rw.length, cmd->access_rw.uptr,
+					      cmd->access_rw.flags);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_access_item_destroy(ucmd, (int)cmd->id,
+							cmd->destroy_access_pages.access_pages_id);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* Global, as the kernel's module parameter is. */
 		iommufd_temp_memory_limit = cmd->memory_limit.limit;
 		return 0;
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		/* Nested HWPTs come with the vIOMMU work: no such object. */
+		return (int)PTR_ERR(iommufd_get_object(ucmd->ictx, cmd->id,
+						       IOMMUFD_OBJ_HWPT_NESTED));
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+	case IOMMU_TEST_OP_PASID_DETACH:
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		return iommufd_test_get_stdev(ucmd, cmd->id);
 	default:
 		if (iommufd_debug)
 			iommufd_log("IOMMU_TEST_CMD op %u is not implemented yet", cmd->op);

@@ -128,12 +128,17 @@ out_put:
 static int iommufd_vfio_cc_iommu(struct iommufd_ctx *ictx)
 {
 	struct iommufd_ioas *ioas = get_compat_ioas(ictx);
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc = 1;
 
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	/* Every domain uiommufd makes enforces cache coherency. */
+	/* Every domain must keep no-snoop DMA out. */
+	for (hwpt_paging = ioas->hwpt_list; hwpt_paging; hwpt_paging = hwpt_paging->ioas_next)
+		if (!hwpt_paging->enforce_cache_coherency)
+			rc = 0;
 	iommufd_put_object(ictx, &ioas->obj);
-	return 1;
+	return rc;
 }
 
 static int iommufd_vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
@@ -173,7 +178,11 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 static uint64_t iommufd_get_pagesizes(struct iommufd_ioas *ioas)
 {
 	uint64_t pgsize_bitmap = ULONG_MAX;
+	struct iommufd_hwpt_paging *hwpt_paging;
 
+	/* Only what every domain can map. */
+	for (hwpt_paging = ioas->hwpt_list; hwpt_paging; hwpt_paging = hwpt_paging->ioas_next)
+		pgsize_bitmap &= hwpt_paging->common.domain->pgsize_bitmap;
 	/* Nothing below the CPU page size is offered through type1. */
 	if (pgsize_bitmap & (PAGE_SIZE - 1)) {
 		pgsize_bitmap &= ~(uint64_t)(PAGE_SIZE - 1);

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The iommu core's part: domains, attach, and DMA through a domain.
+ *
+ * Paging domains built on src/pt share one set of ops here, so a driver
+ * writes only what is its own (allocation, attach, hw_info).  DMA walks
+ * the device's domain page by page as the hardware's table walker would,
+ * then copies through the host's view of each physical run, so a 64 KiB
+ * transfer over large IOPTEs costs one walk.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/host.h"
+#include "iommu/iommu.h"
+
+int iommu_copy_struct_from_user(void *dst, size_t ksize, const struct iommu_user_data *src,
+				uint32_t type, size_t min_len)
+{
+	uint8_t tail[64];
+	size_t off;
+	int rc;
+
+	if (src->type != type)
+		return -EINVAL;
+	if (src->len < min_len)
+		return -EINVAL;
+	memset(dst, 0, ksize);
+	rc = copy_from_user(src->host, dst, src->uptr, src->len < ksize ? src->len : ksize);
+	if (rc)
+		return rc;
+	/* What user space knows beyond us must be zero. */
+	for (off = ksize; off < src->len; off += sizeof(tail)) {
+		size_t n = src->len - off < sizeof(tail) ? src->len - off : sizeof(tail);
+		size_t i;
+
+		rc = copy_from_user(src->host, tail, src->uptr + off, n);
+		if (rc)
+			return rc;
+		for (i = 0; i != n; i++)
+			if (tail[i])
+				return -E2BIG;
+	}
+	return 0;
+}
+
+int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const struct pt_cfg *cfg)
+{
+	int rc;
+
+	rc = pt_init(&pd->pt, fmt, cfg);
+	if (rc)
+		return rc;
+	pd->domain.type = IOMMU_DOMAIN_PAGING;
+	pd->domain.pgsize_bitmap = pd->pt.pgsize_bitmap;
+	pd->domain.geometry.aperture_start = 0;
+	pd->domain.geometry.aperture_end =
+		pd->pt.vasz_lg2 >= 64 ? ~0UL : (1UL << pd->pt.vasz_lg2) - 1;
+	return 0;
+}
+
+void iommu_pt_domain_deinit(struct iommu_pt_domain *pd)
+{
+	pt_deinit(&pd->pt);
+}
+
+int iommu_pt_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
+		 int prot, unsigned int flags)
+{
+	return pt_map(&to_pt_domain(domain)->pt, iova, pa, len, (unsigned int)prot, flags);
+}
+
+size_t iommu_pt_unmap(struct iommu_domain *domain, unsigned long iova, size_t len)
+{
+	return pt_unmap(&to_pt_domain(domain)->pt, iova, len);
+}
+
+uint64_t iommu_pt_iova_to_phys(struct iommu_domain *domain, unsigned long iova)
+{
+	return pt_iova_to_phys(&to_pt_domain(domain)->pt, iova);
+}
+
+int iommu_pt_translate(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
+		       struct pt_walk_result *res)
+{
+	struct iommu_pt_domain *pd = to_pt_domain(domain);
+
+	/* The hardware records dirty state only while tracking is on. */
+	if (!pd->dirty_tracking)
+		flags &= ~PT_WALK_WRITE;
+	return pt_walk(&pd->pt, iova, flags, res);
+}
+
+int iommu_pt_read_and_clear_dirty(struct iommu_domain *domain, unsigned long iova,
+				  size_t size, unsigned int flags, const struct pt_dirty *dirty)
+{
+	return pt_read_and_clear_dirty(&to_pt_domain(domain)->pt, iova, size, flags, dirty);
+}
+
+int iommu_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
+	      int prot, unsigned int flags)
+{
+	if (!domain->ops->map)
+		return -EINVAL;
+	return domain->ops->map(domain, iova, pa, len, prot, flags);
+}
+
+size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova, size_t len)
+{
+	return domain->ops->unmap ? domain->ops->unmap(domain, iova, len) : 0;
+}
+
+uint64_t iommu_iova_to_phys(struct iommu_domain *domain, unsigned long iova)
+{
+	return domain->ops->iova_to_phys ? domain->ops->iova_to_phys(domain, iova) : 0;
+}
+
+void iommu_domain_free(struct iommu_domain *domain)
+{
+	domain->ops->free(domain);
+}
+
+unsigned long iommu_domain_min_pgsize(const struct iommu_domain *domain)
+{
+	return domain->pgsize_bitmap ? domain->pgsize_bitmap & -domain->pgsize_bitmap : 1;
+}
+
+int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+	struct iommu_domain *old = dev->domain;
+	int rc;
+
+	if (!domain)
+		domain = dev->iommu_ops->blocked_domain;
+	if (domain == old)
+		return 0;
+	rc = domain->ops->attach_dev(domain, dev, old);
+	if (rc)
+		return rc;
+	dev->domain = domain;
+	return 0;
+}
+
+int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
+		  unsigned int flags)
+{
+	struct iommu_domain *domain = dev->domain;
+	struct uiommufd_host *host = dev->host;
+	unsigned int walk = (flags & IOMMU_DMA_WRITE) ? PT_WALK_WRITE : 0;
+	uint8_t *p = buf;
+
+	if (!domain || !domain->ops->translate)
+		return -EFAULT;	/* blocked: every request faults */
+	while (len) {
+		struct pt_walk_result res;
+		uint64_t in_leaf, pa;
+		size_t n, klen;
+		void *kaddr;
+
+		if (domain->ops->translate(domain, iova, walk, &res))
+			return -EFAULT;
+		if (!(res.prot & ((flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ)))
+			return -EPERM;
+		in_leaf = (res.page_oa + (1ULL << res.pgsize_lg2)) - res.oa;
+		pa = res.oa;
+		n = len < in_leaf ? len : in_leaf;
+		while (n) {
+			size_t chunk;
+
+			kaddr = host->ops->phys_kaddr(host, pa, &klen);
+			if (!kaddr)
+				return -EFAULT;
+			chunk = n < klen ? n : klen;
+			if (flags & IOMMU_DMA_WRITE)
+				memcpy(kaddr, p, chunk);
+			else
+				memcpy(p, kaddr, chunk);
+			p += chunk;
+			pa += chunk;
+			iova += chunk;
+			len -= chunk;
+			n -= chunk;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IOMMU driver interface: what the kernel's iommu core and its
+ * iommu_ops / iommu_domain_ops give iommufd.
+ *
+ * A driver (the selftest's mock IOMMU today; VT-d, SMMUv3 and AMD models
+ * later) fills a struct iommu_ops for its devices and allocates domains.
+ * Paging domains keep their translations in a real hardware page-table
+ * format through src/pt: a driver embeds struct iommu_pt_domain and uses
+ * the iommu_pt_* domain ops, as kernel drivers use IOMMU_PT_DOMAIN_OPS.
+ *
+ * A device is in exactly one domain at a time: the driver's blocked
+ * domain until it is attached, and again after it is detached.  Device
+ * DMA (iommu_dev_dma) reads and writes IOVA through that domain as the
+ * hardware would, marking leaves dirty when tracking is on.
+ *
+ * Locking is the caller's: iommufd calls all of this under its context
+ * lock, which also keeps DMA from racing an unmap.
+ */
+#ifndef UIOMMUFD_IOMMU_H
+#define UIOMMUFD_IOMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pt/pt.h"
+
+struct uiommufd_host;
+struct device;
+struct iommu_domain;
+
+/* PASID of requests without one. */
+#define IOMMU_NO_PASID 0
+
+enum iommu_cap {
+	IOMMU_CAP_CACHE_COHERENCY,	   /* DMA is cache coherent */
+	IOMMU_CAP_DIRTY_TRACKING,	   /* the IOMMU tracks dirty IOPTEs */
+	IOMMU_CAP_ENFORCE_CACHE_COHERENCY, /* can force no-snoop off */
+};
+
+enum iommu_domain_type {
+	IOMMU_DOMAIN_BLOCKED,
+	IOMMU_DOMAIN_PAGING,	/* kernel-managed translation (UNMANAGED) */
+	IOMMU_DOMAIN_NESTED,	/* user-managed stage 1 on a paging parent */
+};
+
+/* Driver-specific data from user space, as struct iommu_user_data. */
+struct iommu_user_data {
+	struct uiommufd_host *host;
+	uint32_t type;
+	uint64_t uptr;
+	size_t len;
+};
+
+/*
+ * Copy user data of @type into a kernel struct of @ksize bytes by the
+ * extensible-struct rules: shorter than @min_len is EINVAL, a short copy is
+ * zero extended, bytes past @ksize must be zero (E2BIG), a bad pointer is
+ * EFAULT and another type EINVAL.
+ */
+int iommu_copy_struct_from_user(void *dst, size_t ksize, const struct iommu_user_data *src,
+				uint32_t type, size_t min_len);
+
+struct iommu_domain_geometry {
+	unsigned long aperture_start;
+	unsigned long aperture_end;	/* inclusive */
+};
+
+/* Regions of a device's IOVA space that nothing may be mapped in. */
+struct iommu_resv_region {
+	unsigned long start;
+	unsigned long length;
+};
+
+struct iommu_ops {
+	const char *name;
+	bool (*capable)(struct device *dev, enum iommu_cap cap);
+	/*
+	 * Driver data for IOMMU_GET_HW_INFO; *@type is the type asked for
+	 * (DEFAULT for the driver's own) and gets the type returned.  A
+	 * malloc'd blob of *@length bytes, or an ERR_PTR.
+	 */
+	void *(*hw_info)(struct device *dev, uint32_t *length, uint32_t *type);
+	/* @flags are IOMMU_HWPT_ALLOC_*; @user_data may be NULL. */
+	struct iommu_domain *(*domain_alloc_paging_flags)(struct device *dev, uint32_t flags,
+							  const struct iommu_user_data *user_data);
+	struct iommu_domain *(*domain_alloc_nested)(struct device *dev,
+						    struct iommu_domain *parent, uint32_t flags,
+						    const struct iommu_user_data *user_data);
+	/* The device's reserved regions; *@nr may be 0. */
+	size_t (*get_resv_regions)(struct device *dev, struct iommu_resv_region *regions,
+				   size_t max);
+	struct iommu_domain *blocked_domain;
+};
+
+struct iommu_domain_ops {
+	/* Make @dev translate through @domain instead of @old. */
+	int (*attach_dev)(struct iommu_domain *domain, struct device *dev,
+			  struct iommu_domain *old);
+	int (*set_dev_pasid)(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
+			     struct iommu_domain *old);
+	/* Paging domains: see pt_map() and pt_unmap() for the rules. */
+	int (*map)(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
+		   int prot, unsigned int flags);
+	size_t (*unmap)(struct iommu_domain *domain, unsigned long iova, size_t len);
+	uint64_t (*iova_to_phys)(struct iommu_domain *domain, unsigned long iova);
+	/* A hardware walk for DMA: 0 and @res, or -ENOENT. */
+	int (*translate)(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
+			 struct pt_walk_result *res);
+	void (*free)(struct iommu_domain *domain);
+};
+
+struct iommu_dirty_ops {
+	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enable);
+	/* Report (and unless PT_DIRTY_NO_CLEAR, clear) dirty IOPTEs. */
+	int (*read_and_clear_dirty)(struct iommu_domain *domain, unsigned long iova,
+				    size_t size, unsigned int flags,
+				    const struct pt_dirty *dirty);
+};
+
+struct iommu_domain {
+	enum iommu_domain_type type;
+	const struct iommu_ops *owner;
+	const struct iommu_domain_ops *ops;
+	const struct iommu_dirty_ops *dirty_ops;
+	unsigned long pgsize_bitmap;
+	struct iommu_domain_geometry geometry;
+	void *iommufd_hwpt;	/* back pointer for iommufd */
+};
+
+/* A paging domain whose translations live in a src/pt page table. */
+struct iommu_pt_domain {
+	struct iommu_domain domain;
+	struct pt_table pt;
+	bool dirty_tracking;
+};
+
+/*
+ * Set up @pd as a paging domain in @fmt.  pgsize_bitmap and the aperture
+ * come from the table; the driver may narrow them afterwards.
+ */
+int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt,
+			 const struct pt_cfg *cfg);
+void iommu_pt_domain_deinit(struct iommu_pt_domain *pd);
+static inline struct iommu_pt_domain *to_pt_domain(struct iommu_domain *domain)
+{
+	return (struct iommu_pt_domain *)((char *)domain - offsetof(struct iommu_pt_domain, domain));
+}
+int iommu_pt_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
+		 int prot, unsigned int flags);
+size_t iommu_pt_unmap(struct iommu_domain *domain, unsigned long iova, size_t len);
+uint64_t iommu_pt_iova_to_phys(struct iommu_domain *domain, unsigned long iova);
+int iommu_pt_translate(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
+		       struct pt_walk_result *res);
+int iommu_pt_read_and_clear_dirty(struct iommu_domain *domain, unsigned long iova,
+				  size_t size, unsigned int flags, const struct pt_dirty *dirty);
+
+/* A device as the iommu core sees it. */
+struct device {
+	char name[32];
+	const struct iommu_ops *iommu_ops;
+	struct uiommufd_host *host;	/* whose memory DMA reaches */
+	struct iommu_domain *domain;	/* what the RID translates through now */
+	unsigned int max_pasid_lg2;	/* 0: no PASID support */
+	void *driver_data;
+};
+
+static inline bool device_iommu_capable(struct device *dev, enum iommu_cap cap)
+{
+	return dev->iommu_ops->capable && dev->iommu_ops->capable(dev, cap);
+}
+
+/* iommu_map() flags */
+enum {
+	IOMMU_MAP_NO_LARGE = PT_MAP_NO_LARGE,
+};
+
+int iommu_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
+	      int prot, unsigned int flags);
+/* Unmap must unmap what was mapped: a short unmap is a bug in the caller. */
+size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova, size_t len);
+uint64_t iommu_iova_to_phys(struct iommu_domain *domain, unsigned long iova);
+void iommu_domain_free(struct iommu_domain *domain);
+/* The smallest page size the domain maps. */
+unsigned long iommu_domain_min_pgsize(const struct iommu_domain *domain);
+
+/*
+ * Attach @dev to @domain (NULL: the driver's blocked domain).  On failure
+ * the device stays where it was.
+ */
+int iommu_attach_device(struct iommu_domain *domain, struct device *dev);
+
+/* iommu_dev_dma() flags */
+enum {
+	IOMMU_DMA_WRITE = 1 << 0,	/* device writes memory */
+};
+
+/*
+ * Device DMA: copy @len bytes between @buf and IOVA @iova through the
+ * device's current domain.  -EFAULT when part of the range is not mapped
+ * (nothing is transferred past that point), -EPERM on a permission fault.
+ * Writes mark the IOPTEs dirty while the domain tracks dirty state.
+ */
+int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
+		  unsigned int flags);
+
+#endif
