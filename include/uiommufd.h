@@ -134,6 +134,31 @@ UIOMMUFD_API int uiommufd_device_dma(struct uiommufd_ctx *ctx, uint32_t dev_id, 
 UIOMMUFD_API long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr);
 
 /**
+ * uiommufd_host_inproc_fd_closed() - a descriptor of the program was closed
+ * @fd: the descriptor
+ *
+ * Files the library hands out as descriptors (access, event and dma-buf
+ * fds, as the kernel's anon_inode_getfd() makes) live while a descriptor
+ * of them does, as kernel files do.  The library cannot see close(): the
+ * shim calls this for every close() and close_range() of the program, just
+ * before the descriptor goes; an embedding program that closes such a
+ * descriptor calls it itself.  Any other @fd is ignored.
+ */
+UIOMMUFD_API void uiommufd_host_inproc_fd_closed(int fd);
+
+/**
+ * uiommufd_host_inproc_fd_dup() - a descriptor was duplicated
+ * @oldfd: the descriptor duplicated
+ * @newfd: the new descriptor (dup(), dup2(), dup3(), fcntl(F_DUPFD*))
+ *
+ * @newfd now refers to what @oldfd does, and whatever @newfd referred to
+ * before was closed, as dup2() does.  The shim calls it; an embedding
+ * program that duplicates a descriptor the library handed out calls it
+ * itself.
+ */
+UIOMMUFD_API void uiommufd_host_inproc_fd_dup(int oldfd, int newfd);
+
+/**
  * uiommufd_debug_enabled() / uiommufd_set_debug() - the debug log
  *
  * When on, every ioctl is logged to stderr (or to the file named by the

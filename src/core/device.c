@@ -370,6 +370,8 @@ struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
 	access->ictx = ictx;
 	/* The access keeps the context alive, as its file would. */
 	ictx->refs++;
+	/* The driver's reference: user space cannot destroy an access. */
+	access->obj.users++;
 	iommufd_object_finalize(ictx, &access->obj);
 	*id = access->obj.id;
 	return access;
@@ -391,6 +393,7 @@ void iommufd_access_destroy(struct iommufd_access *access)
 	struct iommufd_ctx *ictx = access->ictx;
 
 	pthread_mutex_lock(&ictx->lock);
+	access->obj.users--;
 	iommufd_object_destroy_user(ictx, &access->obj);
 	pthread_mutex_unlock(&ictx->lock);
 	uiommufd_ctx_put((struct uiommufd_ctx *)ictx);

@@ -108,6 +108,11 @@ struct host_ops {
 	/* Take a reference on the file behind @fd; -EBADF if there is none. */
 	int (*file_get)(struct uiommufd_host *host, int fd, struct host_file **out);
 	void (*file_put)(struct uiommufd_host *host, struct host_file *file);
+	/*
+	 * A new anonymous memory file of @len zeroed bytes, as kernel memory
+	 * an exporter hands out (the selftest's dma-bufs).
+	 */
+	int (*file_create)(struct uiommufd_host *host, size_t len, struct host_file **out);
 	/* The file's current size in bytes, or a negative errno. */
 	int64_t (*file_size)(struct uiommufd_host *host, struct host_file *file);
 

@@ -381,8 +381,12 @@ static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *ar
 				 struct iommu_domain *domain)
 {
 	bool pinned_here = false;
+	struct iommufd_dmabuf *dmabuf = iopt_pages_dmabuf(area->pages);
 	int rc;
 
+	/* A revoked dma-buf keeps its IOVA but is in no domain. */
+	if (dmabuf && dmabuf->revoked)
+		return 0;
 	if (!area->filled) {
 		rc = iopt_pages_pin(area->pages, iopt_area_first_index(area),
 				    iopt_area_last_index(area));
@@ -538,6 +542,38 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	/* The areas took their own references. */
 	iopt_put_pages(elm.pages);
 	return rc;
+}
+
+int iopt_map_dmabuf_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			  unsigned long *iova, struct iommufd_dmabuf *dmabuf,
+			  struct host_anon *ref, unsigned long start, unsigned long length,
+			  int iommu_prot, unsigned int flags)
+{
+	struct iopt_pages_list elm;
+	int rc;
+
+	elm.pages = iopt_alloc_dmabuf_pages(ictx, dmabuf, ref, start, length,
+					    iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(elm.pages)) {
+		ictx->host->ops->anon_put(ictx->host, ref);
+		return (int)PTR_ERR(elm.pages);
+	}
+	elm.start_byte = start - iopt_pages_source_start(elm.pages);
+	elm.length = length;
+	/* MMIO: no cache attribute. */
+	rc = iopt_map_pages(iopt, &elm, 1, length, iova, (iommu_prot & ~IOMMU_CACHE) | IOMMU_MMIO,
+			    flags);
+	iopt_put_pages(elm.pages);
+	return rc;
+}
+
+void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf)
+{
+	size_t i;
+
+	for (i = 0; i != iopt->nr_areas; i++)
+		if (iopt_pages_dmabuf(iopt->areas[i]->pages) == dmabuf)
+			iopt_area_unfill_domains(iopt, iopt->areas[i]);
 }
 
 int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,

@@ -172,6 +172,17 @@ struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr
 struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_file *file,
 					 unsigned long start, unsigned long length,
 					 bool writable);
+/* Pages of a dma-buf; @ref is the dma-buf file reference the pages keep. */
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
+					   struct iommufd_dmabuf *dmabuf, struct host_anon *ref,
+					   unsigned long start, unsigned long length, bool writable);
+struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);
+int iopt_map_dmabuf_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			  unsigned long *iova, struct iommufd_dmabuf *dmabuf,
+			  struct host_anon *ref, unsigned long start, unsigned long length,
+			  int iommu_prot, unsigned int flags);
+/* Pull every area of @dmabuf out of the IOAS's domains (revoke). */
+void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf);
 void iopt_get_pages_ref(struct iopt_pages *pages);
 void iopt_put_pages(struct iopt_pages *pages);
 bool iopt_pages_writable(const struct iopt_pages *pages);

@@ -206,6 +206,8 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	struct uiommufd_host *host = ucmd->ictx->host;
 	unsigned long iova = cmd->iova;
 	struct iommufd_ioas *ioas;
+	struct host_anon *dmabuf_ref = NULL;
+	struct iommufd_dmabuf *dmabuf;
 	struct host_file *file;
 	unsigned int flags = 0;
 	int64_t size;
@@ -224,6 +226,28 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(ioas);
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
+
+	/* A dma-buf first, as the kernel tries dma_buf_get() first. */
+	dmabuf = host->ops->anon_get(host, cmd->fd, &iommufd_test_dmabuf_fops, &dmabuf_ref);
+	if (dmabuf) {
+		if (dmabuf->revoked) {
+			rc = -ENODEV;
+		} else if (!cmd->length || check_add_overflow(cmd->start, cmd->length, &end) ||
+			   end > dmabuf->length) {
+			rc = -EINVAL;
+		} else {
+			/* Takes the reference, whatever happens. */
+			rc = iopt_map_dmabuf_pages(ucmd->ictx, &ioas->iopt, &iova, dmabuf,
+						   dmabuf_ref, cmd->start, cmd->length,
+						   conv_iommu_prot(cmd->flags), flags);
+			dmabuf_ref = NULL;
+		}
+		if (dmabuf_ref)
+			host->ops->anon_put(host, dmabuf_ref);
+		if (rc)
+			goto out_put;
+		goto out_respond;
+	}
 
 	rc = host->ops->file_get(host, cmd->fd, &file);
 	if (rc)
@@ -244,7 +268,7 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	file = NULL;
 	if (rc)
 		goto out_put;
-
+out_respond:
 	cmd->iova = iova;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	goto out_put;

@@ -63,6 +63,7 @@ extern size_t iommufd_page_size;
 #define IOMMU_READ (1 << 0)
 #define IOMMU_WRITE (1 << 1)
 #define IOMMU_CACHE (1 << 2)
+#define IOMMU_MMIO (1 << 4)
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
@@ -281,6 +282,19 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *d
 		      size_t len, unsigned int flags);
 void iommufd_access_destroy_object(struct iommufd_object *obj);
 unsigned long iommufd_access_iova_alignment(const struct iommufd_access *access);
+
+/*
+ * A dma-buf: memory an exporter (the selftest) hands out as an fd.  IOAS
+ * maps of it are MMIO, uncharged and cannot be read or written through an
+ * access; a revoke pulls them out of every domain, and while revoked new
+ * maps fail with ENODEV.
+ */
+struct iommufd_dmabuf {
+	struct host_file *file;	/* the memory */
+	size_t length;
+	bool revoked;
+};
+extern const struct host_anon_ops iommufd_test_dmabuf_fops;
 
 /* The selftest's mock device object (selftest.c) */
 void iommufd_selftest_destroy(struct iommufd_object *obj);

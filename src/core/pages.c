@@ -42,6 +42,8 @@ struct iopt_pages {
 	struct uiommufd_host *host;
 	uint64_t uptr;			/* IOPT_ADDRESS_USER: page aligned */
 	struct host_file *file;		/* IOPT_ADDRESS_FILE */
+	struct iommufd_dmabuf *dmabuf;	/* set for dma-buf files: file is its */
+	struct host_anon *dmabuf_ref;
 	uint64_t start;			/* IOPT_ADDRESS_FILE: page aligned offset */
 	unsigned long npages;
 	bool writable;
@@ -119,6 +121,27 @@ struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_f
 	return pages;
 }
 
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
+					   struct iommufd_dmabuf *dmabuf, struct host_anon *ref,
+					   unsigned long start, unsigned long length, bool writable)
+{
+	struct iopt_pages *pages;
+
+	pages = iopt_alloc_file_pages(ictx, dmabuf->file, start, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	/* Device memory is never charged. */
+	pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	pages->dmabuf = dmabuf;
+	pages->dmabuf_ref = ref;
+	return pages;
+}
+
+struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages)
+{
+	return pages->dmabuf;
+}
+
 void iopt_get_pages_ref(struct iopt_pages *pages)
 {
 	pages->refs++;
@@ -134,7 +157,9 @@ static void iopt_release_pages(struct iopt_pages *pages)
 	if (pages->npinned && pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
 				   -(long)pages->npinned);
-	if (pages->file)
+	if (pages->dmabuf)
+		host->ops->anon_put(host, pages->dmabuf_ref);
+	else if (pages->file)
 		host->ops->file_put(host, pages->file);
 	free(pages->runs);
 	free(pages->pin_users);
@@ -468,6 +493,8 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, voi
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	uint64_t uptr;
 
+	if (pages->dmabuf)
+		return -EINVAL;	/* device memory has no CPU path */
 	if (write && !pages->writable)
 		return -EPERM;
 	if (pages->type == IOPT_ADDRESS_FILE || (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH))

@@ -776,6 +776,144 @@ out_put:
 _Static_assert((int)MOCK_ACCESS_RW_WRITE == (int)IOMMUFD_ACCESS_RW_WRITE, "rw write flag");
 _Static_assert((int)MOCK_ACCESS_RW_SLOW_PATH == (int)__IOMMUFD_ACCESS_RW_SLOW_PATH, "rw slow flag");
 
+/* ------------------------------------------------------ test dma-bufs */
+
+struct iommufd_test_dma_buf {
+	struct iommufd_dmabuf dmabuf;
+	struct uiommufd_host *host;
+};
+
+static void iommufd_test_dmabuf_release(void *priv)
+{
+	struct iommufd_test_dma_buf *tbuf = priv;
+
+	tbuf->host->ops->file_put(tbuf->host, tbuf->dmabuf.file);
+	free(tbuf);
+}
+
+const struct host_anon_ops iommufd_test_dmabuf_fops = {
+	.name = "iommufd_test_dmabuf",
+	.release = iommufd_test_dmabuf_release,
+};
+
+/* The ioctl returns the new dma-buf's fd. */
+static int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
+				   size_t len)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommufd_test_dma_buf *tbuf;
+	int fd, rc;
+
+	if (len == 0 || len > PAGE_SIZE * 512)
+		return -EINVAL;
+	if (open_flags & ~(unsigned int)O_CLOEXEC)
+		return -EINVAL;
+	tbuf = iommufd_zalloc(sizeof(*tbuf));
+	if (!tbuf)
+		return -ENOMEM;
+	tbuf->host = host;
+	tbuf->dmabuf.length = len;
+	rc = host->ops->file_create(host, len, &tbuf->dmabuf.file);
+	if (rc)
+		goto err_free;
+	fd = host->ops->anon_fd(host, &iommufd_test_dmabuf_fops, tbuf, (int)open_flags);
+	if (fd < 0) {
+		rc = fd;
+		goto err_file;
+	}
+	return fd;
+
+err_file:
+	host->ops->file_put(host, tbuf->dmabuf.file);
+err_free:
+	free(tbuf);
+	return rc;
+}
+
+static int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd, bool revoked)
+{
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct uiommufd_host *host = ictx->host;
+	struct iommufd_test_dma_buf *tbuf;
+	struct host_anon *ref;
+	uint32_t id;
+
+	tbuf = host->ops->anon_get(host, fd, &iommufd_test_dmabuf_fops, &ref);
+	if (!tbuf)
+		return -EBADF;
+	tbuf->dmabuf.revoked = revoked;
+	/* The move notification: every importer's mapping goes. */
+	if (revoked) {
+		for (id = 1; id < ictx->nr_slots; id++) {
+			struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, id);
+
+			if (IS_ERR(ioas))
+				continue;
+			iopt_revoke_dmabuf(&ioas->iopt, &tbuf->dmabuf);
+			iommufd_put_object(ictx, &ioas->obj);
+		}
+	}
+	host->ops->anon_put(host, ref);
+	return 0;
+}
+
+/* The physical address of byte @offset of a file, through a short pin. */
+static int file_phys(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
+		     uint64_t *pa)
+{
+	uint64_t page = offset - offset % PAGE_SIZE;
+	struct host_pin *pin;
+	size_t len;
+	int rc;
+
+	rc = host->ops->pin_file(host, file, page, PAGE_SIZE, false, &pin);
+	if (rc)
+		return rc;
+	*pa = host->ops->pin_phys(host, pin, offset - page, &len);
+	host->ops->unpin(host, pin);
+	return 0;
+}
+
+static int iommufd_test_md_check_dmabuf(struct iommufd_ucmd *ucmd, uint32_t id, int fd,
+					unsigned long iova, size_t length, unsigned long offset)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_test_dma_buf *tbuf;
+	struct mock_iommu_domain *mock;
+	unsigned long page_size, end;
+	struct host_anon *ref;
+	size_t i;
+	int rc = 0;
+
+	hwpt = get_md_pagetable(ucmd, id, &mock);
+	if (IS_ERR(hwpt))
+		return (int)PTR_ERR(hwpt);
+	tbuf = host->ops->anon_get(host, fd, &iommufd_test_dmabuf_fops, &ref);
+	if (!tbuf) {
+		rc = -EINVAL;
+		goto out_put_hwpt;
+	}
+	page_size = iommu_domain_min_pgsize(hwpt->domain);
+	if (iova % page_size || length % page_size || offset % page_size ||
+	    check_add_overflow(offset, length, &end) || end > tbuf->dmabuf.length) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	for (i = 0; i < length && !rc; i += page_size) {
+		uint64_t expected;
+
+		rc = file_phys(host, tbuf->dmabuf.file, offset + i, &expected);
+		if (!rc && iommu_iova_to_phys(hwpt->domain, iova + i) != expected)
+			rc = -EINVAL;
+	}
+out_put:
+	host->ops->anon_put(host, ref);
+out_put_hwpt:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
 /* Ops on a mock device whose objects come with the vIOMMU work. */
 static int iommufd_test_get_stdev(struct iommufd_ucmd *ucmd, uint32_t stdev_id)
 {
@@ -836,6 +974,17 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		/* Nested HWPTs come with the vIOMMU work: no such object. */
 		return (int)PTR_ERR(iommufd_get_object(ucmd->ictx, cmd->id,
 						       IOMMUFD_OBJ_HWPT_NESTED));
+	case IOMMU_TEST_OP_DMABUF_GET:
+		return iommufd_test_dmabuf_get(ucmd, cmd->dmabuf_get.open_flags,
+					       cmd->dmabuf_get.length);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return iommufd_test_dmabuf_revoke(ucmd, cmd->dmabuf_revoke.dmabuf_fd,
+						  cmd->dmabuf_revoke.revoked);
+	case IOMMU_TEST_OP_MD_CHECK_DMABUF:
+		return iommufd_test_md_check_dmabuf(ucmd, cmd->id, cmd->check_dmabuf.dmabuf_fd,
+						    cmd->check_dmabuf.iova,
+						    cmd->check_dmabuf.length,
+						    cmd->check_dmabuf.offset);
 	case IOMMU_TEST_OP_PASID_ATTACH:
 	case IOMMU_TEST_OP_PASID_REPLACE:
 	case IOMMU_TEST_OP_PASID_DETACH:

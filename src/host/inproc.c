@@ -19,9 +19,40 @@
  * of segments so that a range whose middle was moved still resolves.  Moved
  * memory lives in refcounted "shelters" freed with their last pin.
  *
- * Validation of a pin reads /proc/self/maps once: every page must be
+ * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY, or
+ * the text of /proc/self/maps before Linux 6.11): every page must be
  * mapped, readable, and writable for a writable pin (EFAULT otherwise), as
  * get_user_pages() demands.
+ *
+ * Physical addresses.  A page's physical address (PA) is its identity, as
+ * its PFN is in the kernel; it is fixed when the page is pinned and stays
+ * whatever the program does to the mapping.  The 51-bit space:
+ *
+ *   [0, 1 << 49)        private memory: the user address at pin time, so a
+ *                       pin is contiguous and naturally aligned as THP is
+ *   [1 << 49, 1 << 50)  aliases, bump allocated, for private pages whose
+ *                       address an older pin still holds for other pages
+ *                       (the program moved or dropped those), and for user
+ *                       addresses at or above 1 << 49
+ *   [1 << 50, 1 << 51)  1024 windows of 1 TiB: a window per (device,
+ *                       inode, TiB of file offset) of MAP_SHARED file and
+ *                       shmem pages (memfd, shared anonymous, hugetlbfs)
+ *                       and of pin_file(), plus the offset, so a page has
+ *                       one address through every mapping and through
+ *                       pin_file().  A file larger than 1 TiB takes one
+ *                       window per TiB.  Windows stay (and keep their
+ *                       addresses) until the slot is needed for another
+ *                       file and no pin uses them; with all 1024 in use a
+ *                       new file's pages get aliases.
+ *
+ * Pages pinned already keep their address when pinned again, so the same
+ * private page pinned twice, or moved by mremap and pinned again, has one
+ * address.  Every segment is indexed by PA (phys_kaddr) and, while its
+ * pages are still at their user address, by user address.
+ *
+ * Anon files.  anon_fd() makes a real descriptor (a memfd) with the core's
+ * object behind it; the shim reports dup and close of descriptors so the
+ * object is released with the last descriptor and anon_get() reference.
  *
  * Accounting.  Locked pages are counted per mode against RLIMIT_MEMLOCK.
  * The kernel's per-user count spans every process of the user; ours sees
@@ -35,13 +66,16 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/host.h"
@@ -242,143 +276,871 @@ static int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const 
 
 /* ------------------------------------------------------------------- pins */
 
+/* Physical address space: see the file comment. */
+#define PA_ALIAS_BASE (1ULL << 49)
+#define PA_ALIAS_END (1ULL << 50)
+#define PA_ALIAS_ALIGN (1ULL << 21)	/* aliases keep a 2 MiB page's offset */
+#define PA_WINDOW_BASE (1ULL << 50)
+#define PA_WINDOW_SHIFT 40
+#define PA_WINDOW_SIZE (1ULL << PA_WINDOW_SHIFT)
+#define PA_NR_WINDOWS ((size_t)(((1ULL << 51) - PA_WINDOW_BASE) >> PA_WINDOW_SHIFT))
+
+#define seg_of(node, member) \
+	((struct pin_seg *)((char *)(node) - offsetof(struct pin_seg, member)))
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Interval index: a treap ordered by start, each node knowing the largest
+ * end below it, so finding who covers an address is one walk down.
+ * Intervals may overlap (the same page pinned twice).
+ */
+struct itree_node {
+	uint64_t start, end;	/* [start, end) */
+	uint64_t max_end;	/* largest end in the subtree */
+	uint32_t prio;
+	struct itree_node *left, *right;
+};
+
+static uint32_t itree_seed = 2463534242u;
+
+/* Callers hold pins_lock, which covers the seed too. */
+static uint32_t itree_prio(void)
+{
+	itree_seed ^= itree_seed << 13;
+	itree_seed ^= itree_seed >> 17;
+	itree_seed ^= itree_seed << 5;
+	return itree_seed;
+}
+
+/* Ties on start are broken by address so that every node has one place. */
+static bool itree_less(const struct itree_node *a, const struct itree_node *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start;
+	return (uintptr_t)a < (uintptr_t)b;
+}
+
+static void itree_update(struct itree_node *n)
+{
+	n->max_end = n->end;
+	if (n->left && n->left->max_end > n->max_end)
+		n->max_end = n->left->max_end;
+	if (n->right && n->right->max_end > n->max_end)
+		n->max_end = n->right->max_end;
+}
+
+/* *@l gets the nodes ordered before @key, *@r the rest. */
+static void itree_split(struct itree_node *t, const struct itree_node *key, struct itree_node **l,
+			struct itree_node **r)
+{
+	if (!t) {
+		*l = *r = NULL;
+	} else if (itree_less(t, key)) {
+		itree_split(t->right, key, &t->right, r);
+		*l = t;
+		itree_update(t);
+	} else {
+		itree_split(t->left, key, l, &t->left);
+		*r = t;
+		itree_update(t);
+	}
+}
+
+/* Every node of @a is ordered before every node of @b. */
+static struct itree_node *itree_merge(struct itree_node *a, struct itree_node *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (a->prio > b->prio) {
+		a->right = itree_merge(a->right, b);
+		itree_update(a);
+		return a;
+	}
+	b->left = itree_merge(a, b->left);
+	itree_update(b);
+	return b;
+}
+
+static struct itree_node *itree_insert_at(struct itree_node *t, struct itree_node *n)
+{
+	if (!t)
+		return n;
+	if (n->prio > t->prio) {
+		itree_split(t, n, &n->left, &n->right);
+		itree_update(n);
+		return n;
+	}
+	if (itree_less(n, t))
+		t->left = itree_insert_at(t->left, n);
+	else
+		t->right = itree_insert_at(t->right, n);
+	itree_update(t);
+	return t;
+}
+
+static void itree_insert(struct itree_node **root, struct itree_node *n, uint64_t start,
+			 uint64_t end)
+{
+	n->start = start;
+	n->end = end;
+	n->max_end = end;
+	n->prio = itree_prio();
+	n->left = n->right = NULL;
+	*root = itree_insert_at(*root, n);
+}
+
+static struct itree_node *itree_remove_at(struct itree_node *t, struct itree_node *n)
+{
+	if (!t)
+		return NULL;
+	if (t == n)
+		return itree_merge(n->left, n->right);
+	if (itree_less(n, t))
+		t->left = itree_remove_at(t->left, n);
+	else
+		t->right = itree_remove_at(t->right, n);
+	itree_update(t);
+	return t;
+}
+
+static void itree_remove(struct itree_node **root, struct itree_node *n)
+{
+	*root = itree_remove_at(*root, n);
+}
+
+/*
+ * Some node covering @addr.  When the left subtree reaches past @addr
+ * but holds no cover, its far-reaching node starts above @addr, and so
+ * does everything after it: going left is always safe then.
+ */
+static struct itree_node *itree_find(struct itree_node *t, uint64_t addr)
+{
+	while (t) {
+		if (t->start <= addr && addr < t->end)
+			return t;
+		if (t->left && t->left->max_end > addr)
+			t = t->left;
+		else if (t->start <= addr)
+			t = t->right;
+		else
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Call @fn on every node meeting [lo, hi), in order, until it returns
+ * nonzero, which is returned.  @fn must not change the tree.
+ */
+static int itree_visit(struct itree_node *t, uint64_t lo, uint64_t hi,
+		       int (*fn)(struct itree_node *n, void *arg), void *arg)
+{
+	int rc;
+
+	if (!t || t->max_end <= lo)
+		return 0;
+	rc = itree_visit(t->left, lo, hi, fn, arg);
+	if (rc || t->start >= hi)
+		return rc;
+	if (t->end > lo) {
+		rc = fn(t, arg);
+		if (rc)
+			return rc;
+	}
+	return itree_visit(t->right, lo, hi, fn, arg);
+}
+
 /* Memory moved out of the program's way, shared by the pins into it. */
 struct shelter {
 	void *addr;
 	size_t len;
 	unsigned int refs;
+	struct shelter *next_free;	/* on a list to unmap once unlocked */
+};
+
+/* Which file a shared page belongs to, as /proc/self/maps and fstat() tell. */
+struct file_key {
+	uint32_t major, minor;
+	uint64_t ino;
+};
+
+/* The physical window of one TiB (@chunk) of one file. */
+struct pa_window {
+	struct file_key key;
+	uint64_t chunk;
+	unsigned long refs;	/* segments in it; at 0 it stays until its slot is needed */
 };
 
 struct pin_seg {
+	struct host_pin *pin;
 	size_t offset;		/* into the pin */
 	size_t len;
-	uint64_t uaddr;		/* where the program had it */
+	uint64_t uaddr;		/* where the program had it (user pins) */
 	uint8_t *kaddr;		/* where the core reaches it */
+	uint64_t pa;		/* physical address of the first byte */
 	struct shelter *shelter; /* set once moved out of the program's way */
+	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
+	bool at_uaddr;		/* a user pin's pages still at @uaddr: in va_root */
+	struct itree_node pa_node;	/* in pa_root */
+	struct itree_node va_node;	/* in va_root while @at_uaddr */
 };
 
 struct host_pin {
 	size_t len;
 	bool file;
-	bool shared;		/* MAP_SHARED: discarding does not free it */
-	struct pin_seg *segs;
+	struct pin_seg **segs;	/* by offset */
 	size_t nr_segs;
-	struct host_pin *prev, *next;	/* live user pins, for notify */
 };
 
+/*
+ * pins_lock covers every segment, both indexes, the windows and the alias
+ * allocator.  pa_gen moves on every change to pa_root or to a kaddr, so a
+ * thread's cached resolution is good while pa_gen has not moved.
+ */
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct host_pin *user_pins;
+static struct itree_node *pa_root;	/* every segment, by physical address */
+static struct itree_node *va_root;	/* user segments still at their user address */
+static atomic_ulong pa_gen = 1;
+static struct pa_window pa_windows[PA_NR_WINDOWS];
+static size_t pa_windows_used;
+static uint64_t pa_alias_next = PA_ALIAS_BASE;
 
-static void pins_link(struct host_pin *pin)
+/* The shim calls into the mapping functions: ours must not come back. */
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	pin->prev = NULL;
-	pin->next = user_pins;
-	if (user_pins)
-		user_pins->prev = pin;
-	user_pins = pin;
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
-static void pins_unlink(struct host_pin *pin)
+static int sys_munmap(void *addr, size_t len)
 {
-	if (pin->prev)
-		pin->prev->next = pin->next;
-	else if (user_pins == pin)
-		user_pins = pin->next;
-	if (pin->next)
-		pin->next->prev = pin->prev;
-	pin->prev = pin->next = NULL;
+	return (int)syscall(SYS_munmap, addr, len);
 }
 
-static void shelter_put(struct shelter *s)
+static void *sys_mremap_fixed(void *old, size_t len, void *to)
 {
-	if (s && --s->refs == 0) {
-		munmap(s->addr, s->len);
-		free(s);
+	return (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+}
+
+static void pa_changed(void)
+{
+	atomic_fetch_add_explicit(&pa_gen, 1, memory_order_release);
+}
+
+static void seg_index(struct pin_seg *seg)
+{
+	itree_insert(&pa_root, &seg->pa_node, seg->pa, seg->pa + seg->len);
+	if (seg->at_uaddr)
+		itree_insert(&va_root, &seg->va_node, seg->uaddr, seg->uaddr + seg->len);
+	pa_changed();
+}
+
+static void seg_unindex(struct pin_seg *seg)
+{
+	itree_remove(&pa_root, &seg->pa_node);
+	if (seg->at_uaddr)
+		itree_remove(&va_root, &seg->va_node);
+	pa_changed();
+}
+
+static uint64_t window_pa(const struct pa_window *w)
+{
+	return PA_WINDOW_BASE + ((uint64_t)(w - pa_windows) << PA_WINDOW_SHIFT);
+}
+
+static bool file_key_eq(const struct file_key *a, const struct file_key *b)
+{
+	return a->major == b->major && a->minor == b->minor && a->ino == b->ino;
+}
+
+/*
+ * The window of (@key, @chunk).  Windows outlive their pins, so a page
+ * keeps its address across unpin and pin again, until the slot is needed
+ * for another file.  With @make, a missing window takes a free slot or one
+ * no segment uses; NULL when there is none.
+ */
+static struct pa_window *window_get(const struct file_key *key, uint64_t chunk, bool make)
+{
+	struct pa_window *idle = NULL;
+	size_t i;
+
+	for (i = 0; i != pa_windows_used; i++) {
+		struct pa_window *w = &pa_windows[i];
+
+		if (w->chunk == chunk && file_key_eq(&w->key, key))
+			return w;
+		if (!w->refs && !idle)
+			idle = w;
 	}
+	if (!make)
+		return NULL;
+	if (pa_windows_used != PA_NR_WINDOWS)
+		idle = &pa_windows[pa_windows_used++];
+	if (idle)
+		*idle = (struct pa_window){ .key = *key, .chunk = chunk };
+	return idle;
 }
 
-struct vma_check {
-	uint64_t start, end;	/* the range to check, end exclusive */
-	uint64_t covered;	/* checked up to here */
-	bool writable;
-	bool shared;
-	int rc;
+/* A fresh alias range; 0 once the region is spent. */
+static uint64_t alias_alloc(uint64_t hint, uint64_t len)
+{
+	uint64_t base = (pa_alias_next + PA_ALIAS_ALIGN - 1) & ~(PA_ALIAS_ALIGN - 1);
+
+	base += hint & (PA_ALIAS_ALIGN - 1);
+	if (base + len > PA_ALIAS_END)
+		return 0;
+	pa_alias_next = base + len;
+	return base;
+}
+
+/* Pieces of a pin being made: contiguous in both spaces, in pin order. */
+struct pa_piece {
+	uint64_t off, len, pa;
+	struct pa_window *win;	/* one reference, handed to the segment */
 };
 
-/* Walk /proc/self/maps: the range must be mapped with the right rights. */
-static int check_user_range(uint64_t start, uint64_t end, bool writable, bool *shared)
+struct pa_pieces {
+	struct pa_piece *v;
+	size_t nr, cap;
+};
+
+/* Takes the caller's reference on @win, also on failure. */
+static int pieces_add(struct pa_pieces *pp, uint64_t off, uint64_t len, uint64_t pa,
+		      struct pa_window *win)
 {
-	char line[512];
-	uint64_t covered = start;
-	bool all_shared = true;
-	FILE *f;
+	struct pa_piece *last = pp->nr ? &pp->v[pp->nr - 1] : NULL;
 
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -errno;
-	while (covered < end && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		char perms[5];
-
-		if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3)
-			continue;
-		if (hi <= covered)
-			continue;
-		if (lo > covered)
-			break;		/* a hole */
-		if (perms[0] != 'r' || (writable && perms[1] != 'w'))
-			break;
-		if (perms[3] != 's')
-			all_shared = false;
-		covered = hi;
+	if (last && last->off + last->len == off && last->pa + last->len == pa &&
+	    last->win == win) {
+		last->len += len;
+		if (win)
+			win->refs--;
+		return 0;
 	}
-	fclose(f);
-	if (covered < end)
-		return -EFAULT;
-	*shared = all_shared;
+	if (pp->nr == pp->cap) {
+		size_t cap = pp->cap ? 2 * pp->cap : 4;
+		struct pa_piece *v = realloc(pp->v, cap * sizeof(*v));
+
+		if (!v) {
+			if (win)
+				win->refs--;
+			return -ENOMEM;
+		}
+		pp->v = v;
+		pp->cap = cap;
+	}
+	pp->v[pp->nr++] = (struct pa_piece){ .off = off, .len = len, .pa = pa, .win = win };
 	return 0;
 }
 
-static struct host_pin *pin_alloc(size_t len, size_t nr_segs)
+static void pieces_release(struct pa_pieces *pp)
+{
+	size_t i;
+
+	for (i = 0; i != pp->nr; i++)
+		if (pp->v[i].win)
+			pp->v[i].win->refs--;
+	free(pp->v);
+}
+
+/*
+ * Shared file pages: the file's window plus the offset.  @hint gives an
+ * alias, when no window slot is left, the natural alignment.
+ */
+static int pieces_add_file(struct pa_pieces *pp, uint64_t off, const struct file_key *key,
+			   uint64_t foff, uint64_t len, uint64_t hint)
+{
+	while (len) {
+		uint64_t in = foff & (PA_WINDOW_SIZE - 1), n = min_u64(len, PA_WINDOW_SIZE - in);
+		struct pa_window *w = window_get(key, foff >> PA_WINDOW_SHIFT, true);
+		uint64_t pa;
+		int rc;
+
+		if (w) {
+			w->refs++;
+			pa = window_pa(w) + in;
+		} else {
+			pa = alias_alloc(hint, n);
+			if (!pa)
+				return -ENOMEM;
+		}
+		rc = pieces_add(pp, off, n, pa, w);
+		if (rc)
+			return rc;
+		off += n;
+		foff += n;
+		hint += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int pa_taken(struct itree_node *n, void *arg)
+{
+	(void)n;
+	(void)arg;
+	return 1;
+}
+
+/*
+ * Private pages nobody pins are known by their user address, unless an
+ * older pin still holds that address for pages the program has since
+ * moved or dropped: then they get an alias.
+ */
+static int pieces_add_fresh(struct pa_pieces *pp, uint64_t off, uint64_t va, uint64_t len)
+{
+	uint64_t pa = va;
+
+	if (va + len > PA_ALIAS_BASE || itree_visit(pa_root, va, va + len, pa_taken, NULL)) {
+		pa = alias_alloc(va, len);
+		if (!pa)
+			return -ENOMEM;
+	}
+	return pieces_add(pp, off, len, pa, NULL);
+}
+
+struct seg_vec {
+	struct pin_seg **v;
+	size_t nr, cap;
+};
+
+static int seg_vec_push(struct seg_vec *sv, struct pin_seg *seg)
+{
+	if (sv->nr == sv->cap) {
+		size_t cap = sv->cap ? 2 * sv->cap : 8;
+		struct pin_seg **v = realloc(sv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->nr++] = seg;
+	return 0;
+}
+
+static int collect_va(struct itree_node *n, void *arg)
+{
+	return seg_vec_push(arg, seg_of(n, va_node));
+}
+
+/*
+ * Private pages at [va, va + len): those a pin holds already keep the
+ * address they have, which is their identity (they may have moved with
+ * mremap, or carry an alias); the rest are fresh.  The covers come in
+ * start order, so one sweep suffices.
+ */
+static int pieces_add_private(struct pa_pieces *pp, uint64_t off, uint64_t va, uint64_t len)
+{
+	uint64_t x = va, end = va + len, best_end = 0;
+	struct seg_vec held = {};
+	struct pin_seg *best = NULL;
+	size_t j = 0;
+	int rc;
+
+	rc = itree_visit(va_root, va, end, collect_va, &held);
+	while (!rc && x < end) {
+		uint64_t next;
+
+		for (; j != held.nr && held.v[j]->uaddr <= x; j++) {
+			uint64_t e = held.v[j]->uaddr + held.v[j]->len;
+
+			if (e > best_end) {
+				best = held.v[j];
+				best_end = e;
+			}
+		}
+		if (best && best_end > x) {
+			next = min_u64(best_end, end);
+			if (best->win)
+				best->win->refs++;
+			rc = pieces_add(pp, off + (x - va), next - x, best->pa + (x - best->uaddr),
+					best->win);
+		} else {
+			next = j != held.nr ? held.v[j]->uaddr : end;
+			rc = pieces_add_fresh(pp, off + (x - va), x, next - x);
+		}
+		x = next;
+	}
+	free(held.v);
+	return rc;
+}
+
+/* Make a pin of @pp's pieces and index it; the pieces' references move to it. */
+static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, uint64_t uaddr,
+				  uint8_t *kbase)
 {
 	struct host_pin *pin = calloc(1, sizeof(*pin));
+	size_t i;
 
 	if (!pin)
 		return NULL;
-	pin->segs = calloc(nr_segs, sizeof(*pin->segs));
-	if (!pin->segs) {
+	pin->segs = calloc(pp->nr, sizeof(*pin->segs));
+	for (i = 0; pin->segs && i != pp->nr; i++) {
+		pin->segs[i] = calloc(1, sizeof(**pin->segs));
+		if (!pin->segs[i])
+			break;
+	}
+	if (!pin->segs || i != pp->nr) {
+		while (pin->segs && i--)
+			free(pin->segs[i]);
+		free(pin->segs);
 		free(pin);
 		return NULL;
 	}
 	pin->len = len;
-	pin->nr_segs = nr_segs;
+	pin->file = file;
+	pin->nr_segs = pp->nr;
+	for (i = 0; i != pp->nr; i++) {
+		struct pin_seg *seg = pin->segs[i];
+		const struct pa_piece *pc = &pp->v[i];
+
+		seg->pin = pin;
+		seg->offset = pc->off;
+		seg->len = pc->len;
+		seg->pa = pc->pa;
+		seg->win = pc->win;
+		pp->v[i].win = NULL;
+		if (file) {
+			seg->kaddr = kbase + pc->off;
+		} else {
+			seg->uaddr = uaddr + pc->off;
+			seg->kaddr = (uint8_t *)(uintptr_t)seg->uaddr;
+			seg->at_uaddr = true;
+		}
+		seg_index(seg);
+	}
 	return pin;
+}
+
+/* The index of the segment holding byte @offset of @pin, or nr_segs. */
+static size_t seg_find(const struct host_pin *pin, size_t offset)
+{
+	size_t lo = 0, hi = pin->nr_segs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pin_seg *seg = pin->segs[mid];
+
+		if (offset < seg->offset)
+			hi = mid;
+		else if (offset - seg->offset >= seg->len)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return pin->nr_segs;
+}
+
+/* Split segs[i] of @pin at @at bytes into it; both halves stay put. */
+static int pin_seg_split(struct host_pin *pin, size_t i, size_t at)
+{
+	struct pin_seg *front = pin->segs[i], *back, **segs;
+
+	back = malloc(sizeof(*back));
+	if (!back)
+		return -ENOMEM;
+	segs = realloc(pin->segs, (pin->nr_segs + 1) * sizeof(*segs));
+	if (!segs) {
+		free(back);
+		return -ENOMEM;
+	}
+	pin->segs = segs;
+	seg_unindex(front);
+	*back = *front;
+	front->len = at;
+	back->offset += at;
+	back->len -= at;
+	back->kaddr += at;
+	back->pa += at;
+	if (back->at_uaddr || back->shelter)
+		back->uaddr += at;
+	if (back->shelter)
+		back->shelter->refs++;
+	if (back->win)
+		back->win->refs++;
+	memmove(&segs[i + 2], &segs[i + 1], (pin->nr_segs - i - 1) * sizeof(*segs));
+	segs[i + 1] = back;
+	pin->nr_segs++;
+	seg_index(front);
+	seg_index(back);
+	return 0;
+}
+
+/* Cut the user segments straddling @addr there. */
+static int segs_cut_at(uint64_t addr)
+{
+	struct seg_vec sv = {};
+	size_t k;
+	int rc;
+
+	rc = itree_visit(va_root, addr, addr + 1, collect_va, &sv);
+	for (k = 0; !rc && k != sv.nr; k++) {
+		struct pin_seg *seg = sv.v[k];
+
+		if (seg->uaddr < addr)
+			rc = pin_seg_split(seg->pin, seg_find(seg->pin, seg->offset),
+					   addr - seg->uaddr);
+	}
+	free(sv.v);
+	return rc;
+}
+
+/* The user segments lying wholly inside [lo, hi). */
+static int segs_inside(uint64_t lo, uint64_t hi, struct seg_vec *sv)
+{
+	size_t k, n = 0;
+	int rc;
+
+	rc = itree_visit(va_root, lo, hi, collect_va, sv);
+	for (k = 0; k != sv->nr; k++)
+		if (sv->v[k]->uaddr >= lo && sv->v[k]->uaddr + sv->v[k]->len <= hi)
+			sv->v[n++] = sv->v[k];
+	sv->nr = n;
+	return rc;
+}
+
+struct vma_info {
+	uint64_t start, end;
+	uint64_t offset;	/* into the file */
+	struct file_key key;
+	bool read, write, shared;
+};
+
+/* MAP_SHARED of a file or shmem: its pages are the file's. */
+static bool vma_file_shared(const struct vma_info *v)
+{
+	return v->shared && (v->key.ino || v->key.major || v->key.minor);
+}
+
+/*
+ * VMAs come from PROCMAP_QUERY (Linux 6.11), one ioctl per VMA, or else
+ * from the text of /proc/self/maps.
+ */
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_VMA_READABLE 0x01
+#define PROCMAP_QUERY_VMA_WRITABLE 0x02
+#define PROCMAP_QUERY_VMA_SHARED 0x08
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+
+static atomic_bool procmap_query_missing;
+
+void inproc_vma_text_only(bool on)
+{
+	atomic_store(&procmap_query_missing, on);
+}
+
+struct vma_walk {
+	int fd;
+	FILE *f;	/* once reading text */
+};
+
+static int vma_walk_begin(struct vma_walk *w)
+{
+	w->f = NULL;
+	w->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	return w->fd < 0 ? -errno : 0;
+}
+
+static void vma_walk_end(struct vma_walk *w)
+{
+	if (w->f)
+		fclose(w->f);
+	else
+		close(w->fd);
+}
+
+/*
+ * The VMA covering @addr, or else the first above it: 0, or -ENOENT when
+ * there is none.  @addr must not go down between calls.
+ */
+static int vma_walk_next(struct vma_walk *w, uint64_t addr, struct vma_info *v)
+{
+	char line[512];
+
+	if (!w->f && !atomic_load_explicit(&procmap_query_missing, memory_order_relaxed)) {
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+			.query_addr = addr,
+		};
+
+		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0) {
+			*v = (struct vma_info){
+				.start = q.vma_start,
+				.end = q.vma_end,
+				.offset = q.vma_offset,
+				.key = { q.dev_major, q.dev_minor, q.inode },
+				.read = q.vma_flags & PROCMAP_QUERY_VMA_READABLE,
+				.write = q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE,
+				.shared = q.vma_flags & PROCMAP_QUERY_VMA_SHARED,
+			};
+			return 0;
+		}
+		if (errno == ENOENT)
+			return -ENOENT;
+		atomic_store_explicit(&procmap_query_missing, true, memory_order_relaxed);
+	}
+	if (!w->f) {
+		w->f = fdopen(w->fd, "re");
+		if (!w->f)
+			return -ENOMEM;
+	}
+	while (fgets(line, sizeof(line), w->f)) {
+		unsigned long long lo, hi, off, ino;
+		unsigned int maj, min;
+		char perms[5];
+		int c;
+
+		/* A long path name: drop the rest of the line. */
+		if (!strchr(line, '\n'))
+			while ((c = fgetc(w->f)) != EOF && c != '\n')
+				;
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu", &lo, &hi, perms, &off, &maj, &min,
+			   &ino) != 7 || hi <= addr)
+			continue;
+		*v = (struct vma_info){
+			.start = lo,
+			.end = hi,
+			.offset = off,
+			.key = { maj, min, ino },
+			.read = perms[0] == 'r',
+			.write = perms[1] == 'w',
+			.shared = perms[3] == 's',
+		};
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The VMA mapped at @addr now: -EFAULT if none. */
+static int vma_at(uint64_t addr, struct vma_info *v)
+{
+	struct vma_walk w;
+	int rc;
+
+	rc = vma_walk_begin(&w);
+	if (rc)
+		return rc;
+	rc = vma_walk_next(&w, addr, v);
+	vma_walk_end(&w);
+	if (rc || v->start > addr)
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The VMAs of [start, end): every page must be mapped, readable, and
+ * writable for a writable pin (EFAULT otherwise), as get_user_pages()
+ * demands.
+ */
+static int user_vmas(uint64_t start, uint64_t end, bool writable, struct vma_info **out,
+		     size_t *nr_out)
+{
+	struct vma_info *vmas = NULL, v;
+	uint64_t covered = start;
+	size_t nr = 0, cap = 0;
+	struct vma_walk w;
+	int rc;
+
+	rc = vma_walk_begin(&w);
+	if (rc)
+		return rc;
+	while (covered < end) {
+		rc = vma_walk_next(&w, covered, &v);
+		if (rc == -ENOENT || (!rc && (v.start > covered || !v.read || (writable && !v.write))))
+			rc = -EFAULT;
+		if (rc)
+			break;
+		if (nr == cap) {
+			struct vma_info *grown;
+
+			cap = cap ? 2 * cap : 4;
+			grown = realloc(vmas, cap * sizeof(*vmas));
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			vmas = grown;
+		}
+		vmas[nr++] = v;
+		covered = v.end;
+	}
+	vma_walk_end(&w);
+	if (rc) {
+		free(vmas);
+		return rc;
+	}
+	*out = vmas;
+	*nr_out = nr;
+	return 0;
 }
 
 static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len,
 			   bool writable, struct host_pin **out)
 {
-	struct host_pin *pin;
-	bool shared;
+	struct pa_pieces pp = {};
+	struct host_pin *pin = NULL;
+	struct vma_info *vmas;
+	uint64_t end = uptr + len;
+	size_t nr, i;
 	int rc;
 
 	if (!len || uptr % host->page_size || len % host->page_size ||
 	    !uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	rc = check_user_range(uptr, uptr + len, writable, &shared);
+	rc = user_vmas(uptr, end, writable, &vmas, &nr);
 	if (rc)
 		return rc;
-	pin = pin_alloc(len, 1);
-	if (!pin)
-		return -ENOMEM;
-	pin->shared = shared;
-	pin->segs[0] = (struct pin_seg){ .len = len, .uaddr = uptr,
-					 .kaddr = (uint8_t *)(uintptr_t)uptr };
 	pthread_mutex_lock(&pins_lock);
-	pins_link(pin);
+	for (i = 0; !rc && i != nr; i++) {
+		const struct vma_info *v = &vmas[i];
+		uint64_t lo = max_u64(v->start, uptr), hi = min_u64(v->end, end);
+
+		if (vma_file_shared(v))
+			rc = pieces_add_file(&pp, lo - uptr, &v->key, v->offset + (lo - v->start),
+					     hi - lo, lo);
+		else
+			rc = pieces_add_private(&pp, lo - uptr, lo, hi - lo);
+	}
+	if (!rc) {
+		pin = pin_build(&pp, len, false, uptr, NULL);
+		if (!pin)
+			rc = -ENOMEM;
+	}
+	pieces_release(&pp);
 	pthread_mutex_unlock(&pins_lock);
-	*out = pin;
-	return 0;
+	free(vmas);
+	if (!rc)
+		*out = pin;
+	return rc;
 }
 
 struct host_file {
@@ -388,59 +1150,38 @@ struct host_file {
 static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
 			   size_t len, bool writable, struct host_pin **out)
 {
-	struct host_pin *pin;
+	struct pa_pieces pp = {};
+	struct host_pin *pin = NULL;
+	struct file_key key;
+	struct stat st;
 	void *addr;
+	int rc;
 
 	if (!len || offset % host->page_size || len % host->page_size)
 		return -EINVAL;
-	addr = mmap(NULL, len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, file->fd,
-		    (off_t)offset);
+	if (fstat(file->fd, &st))
+		return -EBADF;
+	key = (struct file_key){ major(st.st_dev), minor(st.st_dev), st.st_ino };
+	addr = sys_mmap(NULL, len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, file->fd,
+			(off_t)offset);
 	if (addr == MAP_FAILED)
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;
-	pin = pin_alloc(len, 1);
-	if (!pin) {
-		munmap(addr, len);
-		return -ENOMEM;
+	pthread_mutex_lock(&pins_lock);
+	rc = pieces_add_file(&pp, 0, &key, offset, len, offset);
+	if (!rc) {
+		/* Our own mapping: the program cannot take it away. */
+		pin = pin_build(&pp, len, true, 0, addr);
+		if (!pin)
+			rc = -ENOMEM;
 	}
-	pin->file = true;
-	pin->shared = true;
-	/* Our own mapping: the program cannot take it away. */
-	pin->segs[0] = (struct pin_seg){ .len = len, .kaddr = addr };
+	pieces_release(&pp);
+	pthread_mutex_unlock(&pins_lock);
+	if (rc) {
+		sys_munmap(addr, len);
+		return rc;
+	}
 	*out = pin;
 	return 0;
-}
-
-/* Split segment @i of @pin at @at bytes into it; both halves stay put. */
-static int pin_seg_split(struct host_pin *pin, size_t i, size_t at)
-{
-	struct pin_seg *segs;
-
-	segs = realloc(pin->segs, (pin->nr_segs + 1) * sizeof(*segs));
-	if (!segs)
-		return -ENOMEM;
-	pin->segs = segs;
-	memmove(&segs[i + 1], &segs[i], (pin->nr_segs - i) * sizeof(*segs));
-	pin->nr_segs++;
-	segs[i].len = at;
-	segs[i + 1].offset += at;
-	segs[i + 1].len -= at;
-	segs[i + 1].uaddr += at;
-	segs[i + 1].kaddr += at;
-	if (segs[i].shelter)
-		segs[i].shelter->refs++;
-	return 0;
-}
-
-static void pin_free(struct host_pin *pin)
-{
-	size_t i;
-
-	for (i = 0; i != pin->nr_segs; i++)
-		shelter_put(pin->segs[i].shelter);
-	if (pin->file)
-		munmap(pin->segs[0].kaddr - pin->segs[0].offset, pin->len);
-	free(pin->segs);
-	free(pin);
 }
 
 static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
@@ -448,52 +1189,81 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *pin, si
 {
 	struct host_pin *back;
 	size_t i, j;
+	int rc = -EINVAL;
 
 	(void)host;
-	if (pin->file)
-		return -EOPNOTSUPP;	/* one mapping, released whole */
 	pthread_mutex_lock(&pins_lock);
-	for (i = 0; i != pin->nr_segs; i++)
-		if (offset < pin->segs[i].offset + pin->segs[i].len)
-			break;
+	i = seg_find(pin, offset);
 	if (i == pin->nr_segs || offset == 0)
-		goto err_inval;
-	if (offset != pin->segs[i].offset && pin_seg_split(pin, i, offset - pin->segs[i].offset))
-		goto err_nomem;
-	if (offset != pin->segs[i].offset)
+		goto out;
+	if (offset != pin->segs[i]->offset) {
+		rc = pin_seg_split(pin, i, offset - pin->segs[i]->offset);
+		if (rc)
+			goto out;
 		i++;
-	back = pin_alloc(pin->len - offset, pin->nr_segs - i);
+	}
+	rc = -ENOMEM;
+	back = calloc(1, sizeof(*back));
 	if (!back)
-		goto err_nomem;
-	back->shared = pin->shared;
+		goto out;
+	back->segs = calloc(pin->nr_segs - i, sizeof(*back->segs));
+	if (!back->segs) {
+		free(back);
+		goto out;
+	}
+	back->len = pin->len - offset;
+	back->file = pin->file;
+	back->nr_segs = pin->nr_segs - i;
 	for (j = i; j != pin->nr_segs; j++) {
-		back->segs[j - i] = pin->segs[j];
-		back->segs[j - i].offset -= offset;
+		struct pin_seg *seg = pin->segs[j];
+
+		seg->pin = back;
+		seg->offset -= offset;
+		back->segs[j - i] = seg;
 	}
 	pin->nr_segs = i;
 	pin->len = offset;
-	pins_link(back);
-	pthread_mutex_unlock(&pins_lock);
 	*out = back;
-	return 0;
-
-err_inval:
+	rc = 0;
+out:
 	pthread_mutex_unlock(&pins_lock);
-	return -EINVAL;
-err_nomem:
-	pthread_mutex_unlock(&pins_lock);
-	return -ENOMEM;
+	return rc;
 }
 
 static void inproc_unpin(struct uiommufd_host *host, struct host_pin *pin)
 {
+	struct shelter *free_list = NULL;
+	size_t i;
+
 	(void)host;
-	if (!pin->file) {
-		pthread_mutex_lock(&pins_lock);
-		pins_unlink(pin);
-		pthread_mutex_unlock(&pins_lock);
+	pthread_mutex_lock(&pins_lock);
+	for (i = 0; i != pin->nr_segs; i++) {
+		struct pin_seg *seg = pin->segs[i];
+
+		seg_unindex(seg);
+		if (seg->win)
+			seg->win->refs--;
+		if (seg->shelter && --seg->shelter->refs == 0) {
+			seg->shelter->next_free = free_list;
+			free_list = seg->shelter;
+		}
 	}
-	pin_free(pin);
+	pthread_mutex_unlock(&pins_lock);
+	while (free_list) {
+		struct shelter *s = free_list;
+
+		free_list = s->next_free;
+		sys_munmap(s->addr, s->len);
+		free(s);
+	}
+	for (i = 0; i != pin->nr_segs; i++) {
+		/* A file pin's segments are pieces of our own mapping. */
+		if (pin->file)
+			sys_munmap(pin->segs[i]->kaddr, pin->segs[i]->len);
+		free(pin->segs[i]);
+	}
+	free(pin->segs);
+	free(pin);
 }
 
 static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, size_t offset)
@@ -503,44 +1273,172 @@ static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, 
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
-	for (i = 0; i != pin->nr_segs; i++) {
-		const struct pin_seg *seg = &pin->segs[i];
+	i = seg_find(pin, offset);
+	if (i != pin->nr_segs)
+		kaddr = pin->segs[i]->kaddr + (offset - pin->segs[i]->offset);
+	pthread_mutex_unlock(&pins_lock);
+	return kaddr;
+}
 
-		if (offset >= seg->offset && offset - seg->offset < seg->len) {
-			kaddr = seg->kaddr + (offset - seg->offset);
-			break;
+static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+				size_t *len)
+{
+	uint64_t pa = 0;
+	size_t i, run = 0;
+
+	(void)host;
+	pthread_mutex_lock(&pins_lock);
+	i = seg_find(pin, offset);
+	if (i != pin->nr_segs) {
+		const struct pin_seg *seg = pin->segs[i];
+
+		pa = seg->pa + (offset - seg->offset);
+		run = seg->len - (offset - seg->offset);
+		/* Segments cut apart by a move may still be one physical run. */
+		for (i++; i != pin->nr_segs && pin->segs[i]->pa == seg->pa + seg->len; i++) {
+			seg = pin->segs[i];
+			run += seg->len;
 		}
+	}
+	pthread_mutex_unlock(&pins_lock);
+	*len = run;
+	return pa;
+}
+
+/*
+ * Device DMA resolves a physical address once per contiguous run, so the
+ * common case must not lock: each thread keeps its last few resolved
+ * segments, good while pa_gen has not moved.
+ */
+#define PHYS_CACHE 4
+
+struct phys_cache {
+	unsigned long gen;
+	unsigned int next;
+	struct {
+		uint64_t pa, len;
+		uint8_t *kaddr;
+	} e[PHYS_CACHE];
+};
+
+/* initial-exec: a general-dynamic TLS access alone would double a hit's cost. */
+static __thread struct phys_cache phys_cache __attribute__((tls_model("initial-exec")));
+
+static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
+{
+	struct phys_cache *c = &phys_cache;
+	struct itree_node *n;
+	void *kaddr = NULL;
+
+	*len = 0;
+	pthread_mutex_lock(&pins_lock);
+	if (c->gen != atomic_load_explicit(&pa_gen, memory_order_relaxed)) {
+		memset(c, 0, sizeof(*c));
+		c->gen = atomic_load_explicit(&pa_gen, memory_order_relaxed);
+	}
+	n = itree_find(pa_root, pa);
+	if (n) {
+		const struct pin_seg *seg = seg_of(n, pa_node);
+
+		kaddr = seg->kaddr + (pa - seg->pa);
+		*len = seg->len - (pa - seg->pa);
+		c->e[c->next].pa = seg->pa;
+		c->e[c->next].len = seg->len;
+		c->e[c->next].kaddr = seg->kaddr;
+		c->next = (c->next + 1) % PHYS_CACHE;
 	}
 	pthread_mutex_unlock(&pins_lock);
 	return kaddr;
 }
 
-static bool user_page_mapped(uint64_t uaddr, size_t page_size)
+static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, size_t *len)
 {
-	unsigned char vec;
+	struct phys_cache *c = &phys_cache;
+	unsigned int i;
 
-	return mincore((void *)(uintptr_t)uaddr, page_size, &vec) == 0;
+	(void)host;
+	if (c->gen == atomic_load_explicit(&pa_gen, memory_order_acquire)) {
+		for (i = 0; i != PHYS_CACHE; i++) {
+			uint64_t off = pa - c->e[i].pa;
+
+			if (off < c->e[i].len) {
+				*len = c->e[i].len - off;
+				return c->e[i].kaddr + off;
+			}
+		}
+	}
+	return phys_kaddr_slow(pa, len);
 }
 
+static int inproc_user_phys(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa)
+{
+	struct itree_node *n;
+	struct vma_info v;
+	int rc = 0;
+
+	(void)host;
+	if (!uaccess_range_ok(uaddr, 1) || vma_at(uaddr, &v))
+		return -EFAULT;
+	pthread_mutex_lock(&pins_lock);
+	if (vma_file_shared(&v)) {
+		uint64_t foff = v.offset + (uaddr - v.start);
+		struct pa_window *w = window_get(&v.key, foff >> PA_WINDOW_SHIFT, true);
+
+		if (w) {
+			*pa = window_pa(w) + (foff & (PA_WINDOW_SIZE - 1));
+			goto out;
+		}
+	}
+	/* A pinned page has the address its pin gave it. */
+	n = itree_find(va_root, uaddr);
+	if (n) {
+		const struct pin_seg *seg = seg_of(n, va_node);
+
+		*pa = seg->pa + (uaddr - seg->uaddr);
+	} else if (!vma_file_shared(&v) && uaddr < PA_ALIAS_BASE) {
+		*pa = uaddr;
+	} else {
+		/* No window left, or beyond the VA rule: no address until pinned. */
+		rc = -EFAULT;
+	}
+out:
+	pthread_mutex_unlock(&pins_lock);
+	return rc;
+}
+
+static int count_node(struct itree_node *n, void *arg)
+{
+	(void)n;
+	(*(long *)arg)++;
+	return 0;
+}
+
+/*
+ * A shared file page counts every pin of it, through any mapping or
+ * pin_file(); a private page counts the pins of its user address.
+ */
 static long inproc_page_pins(struct uiommufd_host *host, uint64_t uaddr)
 {
-	struct host_pin *pin;
+	struct pa_window *w = NULL;
+	struct vma_info v;
 	long pins = 0;
 
 	uaddr -= uaddr % host->page_size;
-	if (!uaccess_range_ok(uaddr, host->page_size) || !user_page_mapped(uaddr, host->page_size))
+	if (!uaccess_range_ok(uaddr, host->page_size) || vma_at(uaddr, &v))
 		return -EFAULT;
 	pthread_mutex_lock(&pins_lock);
-	for (pin = user_pins; pin; pin = pin->next) {
-		size_t i;
+	if (vma_file_shared(&v)) {
+		uint64_t foff = v.offset + (uaddr - v.start);
 
-		for (i = 0; i != pin->nr_segs; i++) {
-			const struct pin_seg *seg = &pin->segs[i];
+		w = window_get(&v.key, foff >> PA_WINDOW_SHIFT, false);
+		if (w) {
+			uint64_t pa = window_pa(w) + (foff & (PA_WINDOW_SIZE - 1));
 
-			if (!seg->shelter && uaddr >= seg->uaddr && uaddr - seg->uaddr < seg->len)
-				pins++;
+			itree_visit(pa_root, pa, pa + 1, count_node, &pins);
 		}
 	}
+	if (!w)
+		itree_visit(va_root, uaddr, uaddr + 1, count_node, &pins);
 	pthread_mutex_unlock(&pins_lock);
 	return pins;
 }
@@ -550,65 +1448,87 @@ long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr)
 	return host->ops->page_pins(host, uaddr);
 }
 
+/*
+ * Move [lo, hi) aside and point every segment at it there.  Segments are
+ * cut at the ends first: if a cut fails nothing moves.
+ */
+static void shelter_run(uint64_t lo, uint64_t hi)
+{
+	struct seg_vec sv = {};
+	struct shelter *s;
+	void *moved;
+	size_t k;
+
+	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv))
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	/* Same-size mremap is a no-op unless told where: reserve a spot first. */
+	moved = sys_mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			 0);
+	if (moved != MAP_FAILED && sys_mremap_fixed((void *)(uintptr_t)lo, hi - lo, moved) ==
+				       MAP_FAILED) {
+		sys_munmap(moved, hi - lo);
+		moved = MAP_FAILED;
+	}
+	if (moved == MAP_FAILED) {
+		/* It spans several mappings, or memory ran out: leave it be. */
+		free(s);
+		goto out;
+	}
+	s->addr = moved;
+	s->len = hi - lo;
+	for (k = 0; k != sv.nr; k++) {
+		struct pin_seg *seg = sv.v[k];
+
+		itree_remove(&va_root, &seg->va_node);
+		seg->at_uaddr = false;
+		seg->kaddr = (uint8_t *)moved + (seg->uaddr - lo);
+		seg->shelter = s;
+		s->refs++;
+	}
+	pa_changed();
+	if (!s->refs) {
+		sys_munmap(s->addr, s->len);
+		free(s);
+	}
+out:
+	free(sv.v);
+}
+
 struct run {
 	uint64_t lo, hi;	/* hi exclusive */
 };
 
-static int run_cmp(const void *a, const void *b)
+struct run_vec {
+	struct run *v;
+	size_t nr, cap;
+	uint64_t start, end;	/* clamp */
+};
+
+/* Segments come in start order: extend the last run or open one. */
+static int collect_run(struct itree_node *n, void *arg)
 {
-	const struct run *x = a, *y = b;
+	const struct pin_seg *seg = seg_of(n, va_node);
+	struct run_vec *rv = arg;
+	uint64_t lo = max_u64(seg->uaddr, rv->start), hi = min_u64(seg->uaddr + seg->len, rv->end);
 
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Move [lo, hi) aside and point every unmoved segment inside it there. */
-static void shelter_run(uint64_t lo, uint64_t hi)
-{
-	struct host_pin *pin;
-	struct shelter *s;
-	void *moved;
-
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return;
-	/* Same-size mremap is a no-op unless told where: reserve a spot first. */
-	moved = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (moved != MAP_FAILED)
-		moved = mremap((void *)(uintptr_t)lo, hi - lo, hi - lo,
-			       MREMAP_MAYMOVE | MREMAP_FIXED, moved);
-	if (moved == MAP_FAILED) {
-		/* It spans several mappings, or memory ran out: leave it be. */
-		free(s);
-		return;
+	if (rv->nr && lo <= rv->v[rv->nr - 1].hi) {
+		rv->v[rv->nr - 1].hi = max_u64(rv->v[rv->nr - 1].hi, hi);
+		return 0;
 	}
-	s->addr = moved;
-	s->len = hi - lo;
-	for (pin = user_pins; pin; pin = pin->next) {
-		size_t i;
+	if (rv->nr == rv->cap) {
+		size_t cap = rv->cap ? 2 * rv->cap : 4;
+		struct run *v = realloc(rv->v, cap * sizeof(*v));
 
-		for (i = 0; i < pin->nr_segs; i++) {
-			struct pin_seg *seg = &pin->segs[i];
-			uint64_t s_lo = seg->uaddr, s_hi = seg->uaddr + seg->len;
-
-			if (seg->shelter || s_hi <= lo || s_lo >= hi)
-				continue;
-			/* Cut off what lies outside the run; it is visited on its own. */
-			if (s_lo < lo) {
-				pin_seg_split(pin, i, lo - s_lo);
-				continue;
-			}
-			if (s_hi > hi && pin_seg_split(pin, i, hi - s_lo))
-				continue;
-			seg = &pin->segs[i];
-			seg->kaddr = (uint8_t *)moved + (seg->uaddr - lo);
-			seg->shelter = s;
-			s->refs++;
-		}
+		if (!v)
+			return -ENOMEM;
+		rv->v = v;
+		rv->cap = cap;
 	}
-	if (!s->refs) {
-		munmap(s->addr, s->len);
-		free(s);
-	}
+	rv->v[rv->nr++] = (struct run){ lo, hi };
+	return 0;
 }
 
 /*
@@ -617,41 +1537,13 @@ static void shelter_run(uint64_t lo, uint64_t hi)
  */
 static void shelter_range(uint64_t start, uint64_t end)
 {
-	struct run *runs = NULL, *grown;
-	size_t nr = 0, merged = 0, i;
-	struct host_pin *pin;
+	struct run_vec rv = { .start = start, .end = end };
+	size_t i;
 
-	for (pin = user_pins; pin; pin = pin->next) {
-		for (i = 0; i != pin->nr_segs; i++) {
-			const struct pin_seg *seg = &pin->segs[i];
-			uint64_t lo = seg->uaddr, hi = seg->uaddr + seg->len;
-
-			if (seg->shelter || pin->file || hi <= start || lo >= end)
-				continue;
-			grown = realloc(runs, (nr + 1) * sizeof(*runs));
-			if (!grown)
-				goto out;
-			runs = grown;
-			runs[nr].lo = lo < start ? start : lo;
-			runs[nr].hi = hi > end ? end : hi;
-			nr++;
-		}
-	}
-	if (!nr)
-		goto out;
-	qsort(runs, nr, sizeof(*runs), run_cmp);
-	for (i = 1; i != nr; i++) {
-		if (runs[i].lo <= runs[merged].hi) {
-			if (runs[i].hi > runs[merged].hi)
-				runs[merged].hi = runs[i].hi;
-		} else {
-			runs[++merged] = runs[i];
-		}
-	}
-	for (i = 0; i <= merged; i++)
-		shelter_run(runs[i].lo, runs[i].hi);
-out:
-	free(runs);
+	if (!itree_visit(va_root, start, end, collect_run, &rv))
+		for (i = 0; i != rv.nr; i++)
+			shelter_run(rv.v[i].lo, rv.v[i].hi);
+	free(rv.v);
 }
 
 void uiommufd_host_inproc_unmap_notify(void *addr, size_t length)
@@ -661,7 +1553,7 @@ void uiommufd_host_inproc_unmap_notify(void *addr, size_t length)
 	if (!length || __builtin_add_overflow(start, (uint64_t)length, &end))
 		return;
 	pthread_mutex_lock(&pins_lock);
-	if (user_pins)
+	if (va_root)
 		shelter_range(start, end);
 	pthread_mutex_unlock(&pins_lock);
 }
@@ -669,55 +1561,40 @@ void uiommufd_host_inproc_unmap_notify(void *addr, size_t length)
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)
 {
 	uint64_t lo = (uintptr_t)old, hi, delta = (uintptr_t)new_addr - lo;
-	struct host_pin *pin;
+	struct seg_vec sv = {};
+	size_t k;
 
 	if (!size || __builtin_add_overflow(lo, (uint64_t)size, &hi))
 		return;
 	pthread_mutex_lock(&pins_lock);
-	for (pin = user_pins; pin; pin = pin->next) {
-		size_t i;
+	/* A failed cut leaves the straddling segment out: it is not wholly inside. */
+	segs_cut_at(lo);
+	segs_cut_at(hi);
+	segs_inside(lo, hi, &sv);
+	for (k = 0; k != sv.nr; k++) {
+		struct pin_seg *seg = sv.v[k];
 
-		for (i = 0; i < pin->nr_segs; i++) {
-			struct pin_seg *seg = &pin->segs[i];
-			uint64_t s_lo = seg->uaddr, s_hi = seg->uaddr + seg->len;
-
-			if (seg->shelter || s_hi <= lo || s_lo >= hi)
-				continue;
-			if (s_lo < lo) {
-				pin_seg_split(pin, i, lo - s_lo);
-				continue;
-			}
-			if (s_hi > hi && pin_seg_split(pin, i, hi - s_lo))
-				continue;
-			/* The pages went with the mapping; the pin follows them. */
-			seg = &pin->segs[i];
-			seg->uaddr += delta;
-			seg->kaddr += delta;
-		}
+		/* The pages went with the mapping; the pin follows, their address stays. */
+		itree_remove(&va_root, &seg->va_node);
+		seg->uaddr += delta;
+		seg->kaddr += delta;
+		itree_insert(&va_root, &seg->va_node, seg->uaddr, seg->uaddr + seg->len);
 	}
+	if (sv.nr)
+		pa_changed();
 	pthread_mutex_unlock(&pins_lock);
+	free(sv.v);
 }
 
 bool uiommufd_host_inproc_range_pinned(void *addr, size_t length)
 {
-	uint64_t start = (uintptr_t)addr, end = start + length;
-	struct host_pin *pin;
-	bool pinned = false;
+	uint64_t start = (uintptr_t)addr, end;
+	bool pinned;
 
+	if (!length || __builtin_add_overflow(start, (uint64_t)length, &end))
+		return false;
 	pthread_mutex_lock(&pins_lock);
-	for (pin = user_pins; pin && !pinned; pin = pin->next) {
-		size_t i;
-
-		for (i = 0; i != pin->nr_segs; i++) {
-			const struct pin_seg *seg = &pin->segs[i];
-
-			if (!seg->shelter && !pin->shared && seg->uaddr < end &&
-			    seg->uaddr + seg->len > start) {
-				pinned = true;
-				break;
-			}
-		}
-	}
+	pinned = itree_visit(va_root, start, end, pa_taken, NULL);
 	pthread_mutex_unlock(&pins_lock);
 	return pinned;
 }
@@ -753,6 +1630,35 @@ static void inproc_file_put(struct uiommufd_host *host, struct host_file *file)
 	free(file);
 }
 
+/* Kernel memory for an exporter: a memfd above the program's usual fds. */
+static int inproc_file_create(struct uiommufd_host *host, size_t len, struct host_file **out)
+{
+	struct host_file *file;
+	int fd, hi;
+
+	(void)host;
+	fd = memfd_create("uiommufd-kmem", MFD_CLOEXEC);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
+	if (ftruncate(fd, (off_t)len)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	file = calloc(1, sizeof(*file));
+	if (!file) {
+		close(fd);
+		return -ENOMEM;
+	}
+	file->fd = fd;
+	*out = file;
+	return 0;
+}
+
 static int64_t inproc_file_size(struct uiommufd_host *host, struct host_file *file)
 {
 	struct stat st;
@@ -764,6 +1670,207 @@ static int64_t inproc_file_size(struct uiommufd_host *host, struct host_file *fi
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return -EINVAL;
 	return st.st_size;
+}
+
+/* ------------------------------------------------------------- anon files */
+
+#define ANON_MAX_FDS 65536
+
+/*
+ * One open anon file.  @refs counts its descriptors and the anon_get()
+ * references.  @dev and @ino name the memfd behind the descriptors, so that
+ * a descriptor closed behind our back and reused for another file is not
+ * taken for this one.
+ */
+struct host_anon {
+	const struct host_anon_ops *ops;
+	void *priv;
+	unsigned long refs;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* anon_lock orders every table change with the refcounts, as fget() and close do. */
+static pthread_mutex_t anon_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct host_anon *) anon_files[ANON_MAX_FDS];
+
+static void anon_drop(struct host_anon *a)
+{
+	bool last;
+
+	pthread_mutex_lock(&anon_lock);
+	last = --a->refs == 0;
+	pthread_mutex_unlock(&anon_lock);
+	if (!last)
+		return;
+	if (a->ops->release)
+		a->ops->release(a->priv);
+	free(a);
+}
+
+/* Forget @fd's entry if it is still @a. */
+static void anon_forget(int fd, struct host_anon *a)
+{
+	struct host_anon *expected = a;
+	bool was;
+
+	pthread_mutex_lock(&anon_lock);
+	was = atomic_compare_exchange_strong(&anon_files[fd], &expected, NULL);
+	pthread_mutex_unlock(&anon_lock);
+	if (was)
+		anon_drop(a);
+}
+
+/*
+ * What backs the descriptor: a memfd, named after the file as the kernel's
+ * anon inodes are.  A kind that must poll readable (event queues) will
+ * open an eventfd here instead and signal it.
+ */
+static int anon_open(const struct host_anon_ops *ops, int flags)
+{
+	int fd, rc;
+
+	fd = memfd_create(ops->name ? ops->name : "anon_inode", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -errno;
+	if ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int inproc_anon_fd(struct uiommufd_host *host, const struct host_anon_ops *ops, void *priv,
+			  int flags)
+{
+	struct host_anon *a, *stale;
+	struct stat st;
+	int fd;
+
+	(void)host;
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	fd = anon_open(ops, flags);
+	if (fd >= 0 && (fd >= ANON_MAX_FDS || fstat(fd, &st))) {
+		close(fd);
+		fd = -EMFILE;
+	}
+	if (fd < 0) {
+		free(a);
+		return fd;
+	}
+	*a = (struct host_anon){ .ops = ops, .priv = priv, .refs = 1, .dev = st.st_dev,
+				 .ino = st.st_ino };
+	pthread_mutex_lock(&anon_lock);
+	stale = atomic_exchange(&anon_files[fd], a);
+	pthread_mutex_unlock(&anon_lock);
+	/* The number was closed behind our back: that file is gone. */
+	if (stale)
+		anon_drop(stale);
+	return fd;
+}
+
+/* Whether @fd still refers to @a's file; a stale entry is forgotten. */
+static bool anon_still(int fd, struct host_anon *a)
+{
+	struct stat st;
+
+	if (!fstat(fd, &st) && st.st_dev == a->dev && st.st_ino == a->ino)
+		return true;
+	anon_forget(fd, a);
+	return false;
+}
+
+static void *inproc_anon_get(struct uiommufd_host *host, int fd, const struct host_anon_ops *ops,
+			     struct host_anon **ref)
+{
+	struct host_anon *a;
+
+	(void)host;
+	if (fd < 0 || fd >= ANON_MAX_FDS)
+		return NULL;
+	pthread_mutex_lock(&anon_lock);
+	a = atomic_load(&anon_files[fd]);
+	if (a && a->ops == ops)
+		a->refs++;
+	else
+		a = NULL;
+	pthread_mutex_unlock(&anon_lock);
+	if (!a)
+		return NULL;
+	if (!anon_still(fd, a)) {
+		anon_drop(a);
+		return NULL;
+	}
+	*ref = a;
+	return a->priv;
+}
+
+static void inproc_anon_put(struct uiommufd_host *host, struct host_anon *ref)
+{
+	(void)host;
+	anon_drop(ref);
+}
+
+void uiommufd_host_inproc_fd_closed(int fd)
+{
+	struct host_anon *a;
+
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&anon_lock);
+	a = atomic_exchange(&anon_files[fd], NULL);
+	pthread_mutex_unlock(&anon_lock);
+	if (a)
+		anon_drop(a);
+}
+
+void uiommufd_host_inproc_fd_dup(int oldfd, int newfd)
+{
+	struct host_anon *a = NULL, *prev;
+	bool old_ok = oldfd >= 0 && oldfd < ANON_MAX_FDS;
+
+	if (oldfd == newfd || newfd < 0 || newfd >= ANON_MAX_FDS)
+		return;
+	if (!(old_ok && atomic_load_explicit(&anon_files[oldfd], memory_order_relaxed)) &&
+	    !atomic_load_explicit(&anon_files[newfd], memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&anon_lock);
+	if (old_ok) {
+		a = atomic_load(&anon_files[oldfd]);
+		if (a)
+			a->refs++;
+	}
+	/* What @newfd had was closed by the dup. */
+	prev = atomic_exchange(&anon_files[newfd], a);
+	pthread_mutex_unlock(&anon_lock);
+	if (prev)
+		anon_drop(prev);
+}
+
+bool inproc_fd_is_anon(int fd)
+{
+	struct host_anon *a;
+	bool still;
+
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+		return false;
+	pthread_mutex_lock(&anon_lock);
+	a = atomic_load(&anon_files[fd]);
+	if (a)
+		a->refs++;
+	pthread_mutex_unlock(&anon_lock);
+	if (!a)
+		return false;
+	still = anon_still(fd, a);
+	anon_drop(a);
+	return still;
 }
 
 /* ------------------------------------------------------------- accounting */
@@ -825,10 +1932,17 @@ static const struct host_ops inproc_ops = {
 	.pin_split = inproc_pin_split,
 	.unpin = inproc_unpin,
 	.pin_kaddr = inproc_pin_kaddr,
+	.pin_phys = inproc_pin_phys,
+	.phys_kaddr = inproc_phys_kaddr,
+	.user_phys = inproc_user_phys,
 	.page_pins = inproc_page_pins,
 	.file_get = inproc_file_get,
 	.file_put = inproc_file_put,
+	.file_create = inproc_file_create,
 	.file_size = inproc_file_size,
+	.anon_fd = inproc_anon_fd,
+	.anon_get = inproc_anon_get,
+	.anon_put = inproc_anon_put,
 	.account = inproc_account,
 	.capable = inproc_capable,
 };

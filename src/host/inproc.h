@@ -18,6 +18,10 @@ bool uiommufd_host_inproc_range_pinned(void *addr, size_t length);
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
 /* The memory map changed (munmap, mremap, mmap over): forget validated pages. */
 void uiommufd_host_inproc_mm_changed(void);
+/* Whether @fd is an anon file's descriptor (ioctl answers ENOTTY on it). */
+bool inproc_fd_is_anon(int fd);
+/* Read VMAs from the text of /proc/self/maps, as before Linux 6.11 (tests). */
+void inproc_vma_text_only(bool on);
 /* Pages charged in @mode by this process (tests). */
 unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode);
 

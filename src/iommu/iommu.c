@@ -17,31 +17,29 @@
 int iommu_copy_struct_from_user(void *dst, size_t ksize, const struct iommu_user_data *src,
 				uint32_t type, size_t min_len)
 {
-	uint8_t tail[64];
-	size_t off;
-	int rc;
-
 	if (src->type != type)
 		return -EINVAL;
-	if (src->len < min_len)
+	/* Unlike most ioctl structs, driver data may not be longer than ours. */
+	if (src->len < min_len || ksize < src->len)
 		return -EINVAL;
 	memset(dst, 0, ksize);
-	rc = copy_from_user(src->host, dst, src->uptr, src->len < ksize ? src->len : ksize);
-	if (rc)
-		return rc;
-	/* What user space knows beyond us must be zero. */
-	for (off = ksize; off < src->len; off += sizeof(tail)) {
-		size_t n = src->len - off < sizeof(tail) ? src->len - off : sizeof(tail);
-		size_t i;
+	return copy_from_user(src->host, dst, src->uptr, src->len);
+}
 
-		rc = copy_from_user(src->host, tail, src->uptr + off, n);
-		if (rc)
-			return rc;
-		for (i = 0; i != n; i++)
-			if (tail[i])
-				return -E2BIG;
-	}
-	return 0;
+int iommu_copy_struct_from_user_array(void *dst, size_t ksize,
+				      const struct iommu_user_data_array *src, uint32_t type,
+				      unsigned int index, size_t min_len)
+{
+	struct iommu_user_data one = {
+		.host = src->host,
+		.type = src->type,
+		.uptr = src->uptr + (uint64_t)src->entry_len * index,
+		.len = src->entry_len,
+	};
+
+	if (index >= src->entry_num || !src->entry_len)
+		return -EINVAL;
+	return iommu_copy_struct_from_user(dst, ksize, &one, type, min_len);
 }
 
 int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const struct pt_cfg *cfg)

@@ -54,13 +54,26 @@ struct iommu_user_data {
 };
 
 /*
- * Copy user data of @type into a kernel struct of @ksize bytes by the
- * extensible-struct rules: shorter than @min_len is EINVAL, a short copy is
- * zero extended, bytes past @ksize must be zero (E2BIG), a bad pointer is
- * EFAULT and another type EINVAL.
+ * Copy user data of @type into a kernel struct of @ksize bytes: shorter
+ * than @min_len or longer than @ksize is EINVAL, a short copy is zero
+ * extended, a bad pointer is EFAULT and another type EINVAL.
  */
 int iommu_copy_struct_from_user(void *dst, size_t ksize, const struct iommu_user_data *src,
 				uint32_t type, size_t min_len);
+
+/* An array of driver entries (cache invalidation requests). */
+struct iommu_user_data_array {
+	struct uiommufd_host *host;
+	uint32_t type;
+	uint64_t uptr;
+	uint32_t entry_len;
+	uint32_t entry_num;	/* in: entries; out: how many were handled */
+};
+
+/* Entry @index of @src by the rules of iommu_copy_struct_from_user(). */
+int iommu_copy_struct_from_user_array(void *dst, size_t ksize,
+				      const struct iommu_user_data_array *src, uint32_t type,
+				      unsigned int index, size_t min_len);
 
 struct iommu_domain_geometry {
 	unsigned long aperture_start;
@@ -108,6 +121,9 @@ struct iommu_domain_ops {
 	/* A hardware walk for DMA: 0 and @res, or -ENOENT. */
 	int (*translate)(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
 			 struct pt_walk_result *res);
+	/* Nested domains: user-managed cache invalidation. */
+	int (*cache_invalidate_user)(struct iommu_domain *domain,
+				     struct iommu_user_data_array *array);
 	void (*free)(struct iommu_domain *domain);
 };
 

@@ -10,6 +10,15 @@
  * errno untouched.  The descriptor table is an array of atomic pointers
  * indexed by fd, so the check on the pass-through path is one load.
  *
+ * Descriptors the library hands out itself (anon files: access, event and
+ * dma-buf fds) are the host's: close and dup of every descriptor are
+ * reported to it, and ioctl on one answers ENOTTY, as an anon inode with no
+ * ioctls does.
+ *
+ * The mock IOMMU's bus, /sys/bus/iommufd_mock, which the kernel's selftests
+ * look for, is reported present by access(), stat() and opendir() in all
+ * their glibc forms.
+ *
  * Memory calls (munmap, mremap, mmap with MAP_FIXED) tell the host first
  * when they are about to take pinned pages away, so the pins keep them, as
  * the kernel's do.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault
@@ -19,6 +28,7 @@
  * errno on the call that hit it.  UIOMMUFD_DEBUG=1 logs every call routed
  * to a context.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +42,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +56,13 @@ int __open_2(const char *path, int oflags);
 int __open64_2(const char *path, int oflags);
 int __openat_2(int dirfd, const char *path, int oflags);
 int __openat64_2(int dirfd, const char *path, int oflags);
+/* stat() before glibc 2.33, still called by programs built then. */
+int __xstat(int ver, const char *path, struct stat *buf);
+int __xstat64(int ver, const char *path, struct stat64 *buf);
+int __lxstat(int ver, const char *path, struct stat *buf);
+int __lxstat64(int ver, const char *path, struct stat64 *buf);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
 #define SHIM_MAX_FDS 65536
 
 static _Atomic(struct uiommufd_ctx *) shim_files[SHIM_MAX_FDS];
@@ -71,6 +89,24 @@ struct real_fns {
 	void *(*mmap64)(void *, size_t, int, int, int, off_t);
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*access)(const char *, int);
+	int (*faccessat)(int, const char *, int, int);
+	int (*euidaccess)(const char *, int);
+	int (*eaccess)(const char *, int);
+	int (*stat)(const char *, struct stat *);
+	int (*stat64)(const char *, struct stat64 *);
+	int (*lstat)(const char *, struct stat *);
+	int (*lstat64)(const char *, struct stat64 *);
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*fstatat64)(int, const char *, struct stat64 *, int);
+	int (*statx)(int, const char *, int, unsigned int, struct statx *);
+	int (*xstat)(int, const char *, struct stat *);
+	int (*xstat64)(int, const char *, struct stat64 *);
+	int (*lxstat)(int, const char *, struct stat *);
+	int (*lxstat64)(int, const char *, struct stat64 *);
+	int (*fxstatat)(int, int, const char *, struct stat *, int);
+	int (*fxstatat64)(int, int, const char *, struct stat64 *, int);
+	DIR *(*opendir)(const char *);
 };
 
 static struct real_fns real;
@@ -104,6 +140,24 @@ static void shim_resolve(void)
 	real.mmap64 = real_sym("mmap64");
 	real.mremap = real_sym("mremap");
 	real.sigaction = real_sym("sigaction");
+	real.access = real_sym("access");
+	real.faccessat = real_sym("faccessat");
+	real.euidaccess = real_sym("euidaccess");
+	real.eaccess = real_sym("eaccess");
+	real.stat = real_sym("stat");
+	real.stat64 = real_sym("stat64");
+	real.lstat = real_sym("lstat");
+	real.lstat64 = real_sym("lstat64");
+	real.fstatat = real_sym("fstatat");
+	real.fstatat64 = real_sym("fstatat64");
+	real.statx = real_sym("statx");
+	real.xstat = real_sym("__xstat");
+	real.xstat64 = real_sym("__xstat64");
+	real.lxstat = real_sym("__lxstat");
+	real.lxstat64 = real_sym("__lxstat64");
+	real.fxstatat = real_sym("__fxstatat");
+	real.fxstatat64 = real_sym("__fxstatat64");
+	real.opendir = real_sym("opendir");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
 }
@@ -241,6 +295,13 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int oflags)
 	OPEN_BODY(real.openat64_2(dirfd, path, oflags), dirfd, path, oflags);
 }
 
+/* The ioctls the VFS answers for every file, before the file's own. */
+static bool vfs_ioctl_cmd(unsigned long request)
+{
+	return request == FIOCLEX || request == FIONCLEX || request == FIONBIO ||
+	       request == FIOASYNC;
+}
+
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	struct uiommufd_ctx *ctx = shim_ctx(fd);
@@ -253,6 +314,10 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (!ctx) {
 		shim_ready();
+		if (inproc_fd_is_anon(fd) && !vfs_ioctl_cmd(request)) {
+			errno = ENOTTY;
+			return -1;
+		}
 		return real.ioctl(fd, request, arg);
 	}
 	rc = uiommufd_ioctl(ctx, request, arg);
@@ -263,18 +328,19 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	return (int)rc;
 }
 
-/* @newfd now refers to what @oldfd does: share the context. */
+/* @newfd now refers to what @oldfd does: share the context or anon file. */
 static void shim_dup_to(int oldfd, int newfd)
 {
 	struct uiommufd_ctx *ctx = shim_ctx(oldfd), *prev;
 
-	if (newfd < 0 || newfd >= SHIM_MAX_FDS)
+	if (newfd < 0 || newfd >= SHIM_MAX_FDS || oldfd == newfd)
 		return;
 	if (ctx)
 		uiommufd_ctx_get(ctx);
 	prev = atomic_exchange_explicit(&shim_files[newfd], ctx, memory_order_acq_rel);
 	if (prev)
 		uiommufd_ctx_put(prev);
+	uiommufd_host_inproc_fd_dup(oldfd, newfd);
 }
 
 static void shim_forget(int fd)
@@ -286,6 +352,7 @@ static void shim_forget(int fd)
 	ctx = atomic_exchange_explicit(&shim_files[fd], NULL, memory_order_acq_rel);
 	if (ctx)
 		uiommufd_ctx_put(ctx);
+	uiommufd_host_inproc_fd_closed(fd);
 }
 
 SHIM_EXPORT int close(int fd)
@@ -293,12 +360,16 @@ SHIM_EXPORT int close(int fd)
 	int rc, err;
 
 	shim_ready();
-	rc = real.close(fd);
+	/*
+	 * Forget first: once closed, the number may be reused at once by
+	 * another thread's open, whose entry must not be the one dropped.
+	 * Linux releases the descriptor even when close reports an error, and
+	 * EBADF means it was not open.
+	 */
 	err = errno;
-	/* Linux releases the descriptor even when close reports an error. */
-	if (rc == 0 || err != EBADF)
-		shim_forget(fd);
+	shim_forget(fd);
 	errno = err;
+	rc = real.close(fd);
 	return rc;
 }
 
@@ -448,6 +519,11 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		new_addr = va_arg(ap, void *);
 	va_end(ap);
 	shim_ready();
+	/* A fixed destination is unmapped first (overlapping ones are EINVAL). */
+	if ((flags & MREMAP_FIXED) && new_size &&
+	    ((uintptr_t)new_addr >= (uintptr_t)old + old_size ||
+	     (uintptr_t)new_addr + new_size <= (uintptr_t)old))
+		shim_unmapping(new_addr, new_size);
 	uiommufd_host_inproc_mm_changed();
 	if (old_size && uiommufd_host_inproc_range_pinned(old, old_size)) {
 		void *moved;
@@ -468,6 +544,206 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 	}
 	errno = err;
 	return real.mremap(old, old_size, new_size, flags, new_addr);
+}
+
+/* ------------------------------------------------- /sys/bus/iommufd_mock */
+
+#define MOCK_BUS "/sys/bus/iommufd_mock"
+
+static bool mock_bus(const char *path)
+{
+	return path && (!strcmp(path, MOCK_BUS) || !strcmp(path, MOCK_BUS "/"));
+}
+
+/* As sysfs shows a bus: a directory owned by root, mode 0755. */
+#define MOCK_BUS_MODE (S_IFDIR | 0755)
+
+static int mock_bus_stat(struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = MOCK_BUS_MODE;
+	st->st_nlink = 2;
+	st->st_blksize = 4096;
+	return 0;
+}
+
+static int mock_bus_stat64(struct stat64 *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = MOCK_BUS_MODE;
+	st->st_nlink = 2;
+	st->st_blksize = 4096;
+	return 0;
+}
+
+static int mock_bus_access(int mode, bool effective)
+{
+	if (mode & ~(R_OK | W_OK | X_OK)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((mode & W_OK) && (effective ? geteuid() : getuid()) != 0) {
+		errno = EACCES;
+		return -1;
+	}
+	return 0;
+}
+
+SHIM_EXPORT int access(const char *path, int mode)
+{
+	shim_ready();
+	if (mock_bus(path))
+		return mock_bus_access(mode, false);
+	return real.access(path, mode);
+}
+
+SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	shim_ready();
+	if (mock_bus(path) && !(flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
+		return mock_bus_access(mode, flags & AT_EACCESS);
+	return real.faccessat(dirfd, path, mode, flags);
+}
+
+SHIM_EXPORT int euidaccess(const char *path, int mode)
+{
+	shim_ready();
+	if (mock_bus(path))
+		return mock_bus_access(mode, true);
+	return real.euidaccess(path, mode);
+}
+
+SHIM_EXPORT int eaccess(const char *path, int mode)
+{
+	shim_ready();
+	if (mock_bus(path))
+		return mock_bus_access(mode, true);
+	return (real.eaccess ? real.eaccess : real.euidaccess)(path, mode);
+}
+
+/*
+ * Before glibc 2.33 stat() and friends were wrappers linked into the
+ * program around __xstat(): they may be missing from libc, but not when a
+ * program calls them.
+ */
+#define STAT_BODY(sym, fill, ...)         \
+	shim_ready();                     \
+	if (mock_bus(path))               \
+		return fill(buf);         \
+	if (!real.sym) {                  \
+		errno = ENOSYS;           \
+		return -1;                \
+	}                                 \
+	return real.sym(__VA_ARGS__)
+
+SHIM_EXPORT int stat(const char *path, struct stat *buf)
+{
+	STAT_BODY(stat, mock_bus_stat, path, buf);
+}
+
+SHIM_EXPORT int stat64(const char *path, struct stat64 *buf)
+{
+	STAT_BODY(stat64, mock_bus_stat64, path, buf);
+}
+
+SHIM_EXPORT int lstat(const char *path, struct stat *buf)
+{
+	STAT_BODY(lstat, mock_bus_stat, path, buf);
+}
+
+SHIM_EXPORT int lstat64(const char *path, struct stat64 *buf)
+{
+	STAT_BODY(lstat64, mock_bus_stat64, path, buf);
+}
+
+SHIM_EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
+{
+	STAT_BODY(fstatat, mock_bus_stat, dirfd, path, buf, flags);
+}
+
+SHIM_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
+{
+	STAT_BODY(fstatat64, mock_bus_stat64, dirfd, path, buf, flags);
+}
+
+SHIM_EXPORT int __xstat(int ver, const char *path, struct stat *buf)
+{
+	STAT_BODY(xstat, mock_bus_stat, ver, path, buf);
+}
+
+SHIM_EXPORT int __xstat64(int ver, const char *path, struct stat64 *buf)
+{
+	STAT_BODY(xstat64, mock_bus_stat64, ver, path, buf);
+}
+
+SHIM_EXPORT int __lxstat(int ver, const char *path, struct stat *buf)
+{
+	STAT_BODY(lxstat, mock_bus_stat, ver, path, buf);
+}
+
+SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *buf)
+{
+	STAT_BODY(lxstat64, mock_bus_stat64, ver, path, buf);
+}
+
+SHIM_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags)
+{
+	STAT_BODY(fxstatat, mock_bus_stat, ver, dirfd, path, buf, flags);
+}
+
+SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags)
+{
+	STAT_BODY(fxstatat64, mock_bus_stat64, ver, dirfd, path, buf, flags);
+}
+
+static int mock_bus_statx(unsigned int mask, struct statx *buf)
+{
+	(void)mask;
+	memset(buf, 0, sizeof(*buf));
+	buf->stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID |
+			STATX_SIZE | STATX_BLOCKS;
+	buf->stx_mode = MOCK_BUS_MODE;
+	buf->stx_nlink = 2;
+	buf->stx_blksize = 4096;
+	return 0;
+}
+
+SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
+		      struct statx *buf)
+{
+	shim_ready();
+	if (mock_bus(path))
+		return mock_bus_statx(mask, buf);
+	if (!real.statx) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real.statx(dirfd, path, flags, mask, buf);
+}
+
+/* The bus lists nothing: a directory of our own, removed once open. */
+static DIR *mock_bus_opendir(void)
+{
+	char dir[] = "/tmp/uiommufd-bus-XXXXXX";
+	int err = errno;
+	DIR *d;
+
+	if (!mkdtemp(dir))
+		return NULL;
+	d = real.opendir(dir);
+	if (!d)
+		err = errno;
+	rmdir(dir);
+	errno = err;
+	return d;
+}
+
+SHIM_EXPORT DIR *opendir(const char *path)
+{
+	shim_ready();
+	if (mock_bus(path))
+		return mock_bus_opendir();
+	return real.opendir(path);
 }
 
 /* signal() reaches sigaction inside libc, past us: route it here. */

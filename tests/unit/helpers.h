@@ -100,4 +100,140 @@ static inline void *map_pages(size_t npages)
 	return p;
 }
 
+/* ---- mock devices, HWPTs and the selftest checks (IOMMU_TEST_CMD) */
+
+struct mock_ids {
+	uint32_t stdev;		/* the selftest object: destroying it removes the device */
+	uint32_t hwpt;		/* the HWPT the device was attached to */
+	uint32_t idev;		/* the iommufd device */
+};
+
+/* IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: a mock device attached to @pt_id. */
+static inline long mock_domain_flags(struct uiommufd_ctx *ctx, uint32_t pt_id,
+				     uint32_t dev_flags, struct mock_ids *out)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, .id = pt_id,
+		.mock_domain_flags = { .dev_flags = dev_flags },
+	};
+	long rc = ictl(ctx, IOMMU_TEST_CMD, &cmd);
+
+	if (!rc && out) {
+		out->stdev = cmd.mock_domain_flags.out_stdev_id;
+		out->hwpt = cmd.mock_domain_flags.out_hwpt_id;
+		out->idev = cmd.mock_domain_flags.out_idev_id;
+	}
+	return rc;
+}
+
+/* IOMMU_TEST_OP_MOCK_DOMAIN: as above with no device flags. */
+static inline long mock_domain(struct uiommufd_ctx *ctx, uint32_t pt_id, struct mock_ids *out)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id,
+	};
+	long rc = ictl(ctx, IOMMU_TEST_CMD, &cmd);
+
+	if (!rc && out) {
+		out->stdev = cmd.mock_domain.out_stdev_id;
+		out->hwpt = cmd.mock_domain.out_hwpt_id;
+		out->idev = cmd.mock_domain.out_idev_id;
+	}
+	return rc;
+}
+
+/* IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE; *@pt_id gets the HWPT now attached. */
+static inline long mock_domain_replace(struct uiommufd_ctx *ctx, uint32_t stdev, uint32_t *pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev,
+		.mock_domain_replace = { .pt_id = *pt_id },
+	};
+	long rc = ictl(ctx, IOMMU_TEST_CMD, &cmd);
+
+	if (!rc)
+		*pt_id = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+/* IOMMU_TEST_OP_MD_CHECK_REFS: every page of the range holds @refs pins. */
+static inline long check_refs(struct uiommufd_ctx *ctx, const void *p, uint64_t len,
+			      uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)p, .refs = refs },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
+/* IOMMU_TEST_OP_MD_CHECK_MAP: the mock HWPT maps [iova, +len) to @p. */
+static inline long check_map(struct uiommufd_ctx *ctx, uint32_t hwpt, uint64_t iova,
+			     uint64_t len, const void *p)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP, .id = hwpt,
+		.check_map = { .iova = iova, .length = len, .uptr = (uintptr_t)p },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
+/* IOMMU_IOAS_IOVA_RANGES into @ranges (room for *@num); *@num gets the count. */
+static inline long iova_ranges(struct uiommufd_ctx *ctx, uint32_t ioas,
+			       struct iommu_iova_range *ranges, uint32_t *num, uint64_t *align)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .num_iovas = *num,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	long rc = ictl(ctx, IOMMU_IOAS_IOVA_RANGES, &cmd);
+
+	*num = cmd.num_iovas;
+	if (align)
+		*align = cmd.out_iova_alignment;
+	return rc;
+}
+
+/* Assert the IOAS reports exactly one usable range [start, last] and @align. */
+static inline void assert_one_range(struct uiommufd_ctx *ctx, uint32_t ioas, uint64_t start,
+				    uint64_t last, uint64_t align)
+{
+	struct iommu_iova_range r[4] = {};
+	uint32_t num = 4;
+	uint64_t got_align = 0;
+
+	assert_int_equal(iova_ranges(ctx, ioas, r, &num, &got_align), 0);
+	assert_int_equal(num, 1);
+	assert_int_equal(r[0].start, start);
+	assert_int_equal(r[0].last, last);
+	assert_int_equal(got_align, align);
+}
+
+/* IOMMU_HWPT_ALLOC of a paging HWPT with no driver data. */
+static inline long hwpt_alloc(struct uiommufd_ctx *ctx, uint32_t dev_id, uint32_t pt_id,
+			      uint32_t flags, uint32_t *out)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev_id, .pt_id = pt_id,
+	};
+	long rc = ictl(ctx, IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_hwpt_id;
+	return rc;
+}
+
+/* IOMMU_OPTION HUGE_PAGES on an IOAS (0: map at PAGE_SIZE only). */
+static inline long ioas_set_huge_pages(struct uiommufd_ctx *ctx, uint32_t ioas, uint64_t val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .object_id = ioas, .val64 = val,
+	};
+
+	return ictl(ctx, IOMMU_OPTION, &cmd);
+}
+
 #endif

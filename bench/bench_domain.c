@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Domain benchmarks: the mock IOMMU driven through uiommufd_ioctl(), each
+ * figure next to a baseline measured in the same run (bench.h):
+ *
+ *   map_1g_<n>dom      IOAS_MAP of 1 GiB of populated 4 KiB pages with n = 0,
+ *                      1, 2 mock domains attached and HUGE_PAGES=0 (every
+ *                      CPU page its own IOPTEs, the kernel's 4 KiB case),
+ *                      vs pt_map() of the same 1 GiB into an empty
+ *                      PT_FMT_AMDV1_MOCK table with PT_MAP_NO_LARGE: the
+ *                      page-table work alone
+ *   unmap_1g_<n>dom    the IOAS_UNMAP that follows, vs pt_unmap() of that
+ *                      table
+ *   dma_{read,write}_<sz>
+ *                      uiommufd_device_dma() of <sz> chunks walking a 64 MiB
+ *                      mapped region, vs memcpy of the same chunks between
+ *                      the same buffers (GB/s)
+ *   access_rw_{read,write}_<sz>
+ *                      IOMMU_TEST_OP_ACCESS_RW through an access, likewise
+ *
+ * Each figure is the median of BENCH_RUNS runs.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "pt/pt.h"
+#include "uiommufd.h"
+#include "uapi/iommufd.h"
+#include "uapi/iommufd_test.h"
+
+#define SZ_1G (1ull << 30)
+#define SZ_64M (64ull << 20)
+
+#define die(...) do { fprintf(stderr, "bench_domain: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
+
+static struct uiommufd_ctx *ctx;
+
+static long ictl(unsigned long cmd, void *arg)
+{
+	return uiommufd_ioctl(ctx, cmd, (uint64_t)(uintptr_t)arg);
+}
+
+static void check(long rc, const char *what)
+{
+	if (rc)
+		die("%s failed: %ld", what, rc);
+}
+
+static uint32_t ioas_alloc(void)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	check(ictl(IOMMU_IOAS_ALLOC, &cmd), "IOAS_ALLOC");
+	return cmd.out_ioas_id;
+}
+
+static void huge_pages(uint32_t ioas, uint64_t on)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .object_id = ioas, .val64 = on,
+	};
+
+	check(ictl(IOMMU_OPTION, &cmd), "IOMMU_OPTION HUGE_PAGES");
+}
+
+/* A mock device on @pt_id; returns its device ID, *@stdev its selftest object. */
+static uint32_t mock_domain(uint32_t pt_id, uint32_t *stdev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id,
+	};
+
+	check(ictl(IOMMU_TEST_CMD, &cmd), "MOCK_DOMAIN");
+	if (stdev)
+		*stdev = cmd.mock_domain.out_stdev_id;
+	return cmd.mock_domain.out_idev_id;
+}
+
+static uint32_t hwpt_alloc(uint32_t dev_id, uint32_t pt_id)
+{
+	struct iommu_hwpt_alloc cmd = { .size = sizeof(cmd), .dev_id = dev_id, .pt_id = pt_id };
+
+	check(ictl(IOMMU_HWPT_ALLOC, &cmd), "HWPT_ALLOC");
+	return cmd.out_hwpt_id;
+}
+
+static void destroy(uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	check(ictl(IOMMU_DESTROY, &cmd), "DESTROY");
+}
+
+static uint64_t ioas_map(uint32_t ioas, void *mem, uint64_t len, uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .user_va = (uintptr_t)mem, .length = len,
+		.iova = iova,
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE | flags,
+	};
+
+	check(ictl(IOMMU_IOAS_MAP, &cmd), "IOAS_MAP");
+	return cmd.iova;
+}
+
+static void ioas_unmap(uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
+	};
+
+	check(ictl(IOMMU_IOAS_UNMAP, &cmd), "IOAS_UNMAP");
+	if (cmd.length != len)
+		die("IOAS_UNMAP unmapped %llu of %llu bytes", (unsigned long long)cmd.length,
+		    (unsigned long long)len);
+}
+
+static void *map_mem(size_t len, int extra)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		die("cannot mmap %zu bytes: %m", len);
+	return p;
+}
+
+/* ------------------------------------------------ 1 GiB map with domains */
+
+struct pt_cost {
+	double map_us, unmap_us;
+};
+
+/* The page-table work alone: map and unmap the same 1 GiB in a fresh table. */
+static struct pt_cost pt_only_1g(uint64_t iova, uint64_t oa)
+{
+	struct pt_cost c;
+	struct pt_table pt;
+	uint64_t t0, t1, t2, done;
+
+	check(pt_init(&pt, PT_FMT_AMDV1_MOCK, &(struct pt_cfg){ 0 }), "pt_init");
+	t0 = bench_now_ns();
+	check(pt_map(&pt, iova, oa, SZ_1G, PT_READ | PT_WRITE, PT_MAP_NO_LARGE), "pt_map");
+	t1 = bench_now_ns();
+	done = pt_unmap(&pt, iova, SZ_1G);
+	t2 = bench_now_ns();
+	if (done != SZ_1G)
+		die("pt_unmap unmapped %llu bytes", (unsigned long long)done);
+	pt_deinit(&pt);
+	c.map_us = (t1 - t0) / 1e3;
+	c.unmap_us = (t2 - t1) / 1e3;
+	return c;
+}
+
+static void bench_map_1g(void)
+{
+	double map_us[BENCH_RUNS], unmap_us[BENCH_RUNS], pt_map_us[BENCH_RUNS];
+	double pt_unmap_us[BENCH_RUNS];
+	uint32_t ioas = ioas_alloc(), stdev = 0, idev = 0, hwpt2 = 0;
+	uint8_t *mem = map_mem(SZ_1G, MAP_POPULATE);
+	const uint64_t iova = MOCK_APERTURE_START;
+	char name[64];
+	int ndom, r;
+
+	/* Every CPU page becomes its own IOPTEs, as for 4 KiB pages in the kernel. */
+	huge_pages(ioas, 0);
+	for (ndom = 0; ndom <= 2; ndom++) {
+		if (ndom == 1)
+			idev = mock_domain(ioas, &stdev);
+		if (ndom == 2)
+			hwpt2 = hwpt_alloc(idev, ioas);	/* a second domain on the IOAS */
+		/* warm up once: code, allocator, the pin machinery */
+		ioas_map(ioas, mem, SZ_1G, iova, IOMMU_IOAS_MAP_FIXED_IOVA);
+		ioas_unmap(ioas, iova, SZ_1G);
+		for (r = 0; r != BENCH_RUNS; r++) {
+			struct pt_cost c = pt_only_1g(iova, (uintptr_t)mem);
+			uint64_t t0, t1, t2;
+
+			t0 = bench_now_ns();
+			ioas_map(ioas, mem, SZ_1G, iova, IOMMU_IOAS_MAP_FIXED_IOVA);
+			t1 = bench_now_ns();
+			ioas_unmap(ioas, iova, SZ_1G);
+			t2 = bench_now_ns();
+			map_us[r] = (t1 - t0) / 1e3;
+			unmap_us[r] = (t2 - t1) / 1e3;
+			pt_map_us[r] = c.map_us;
+			pt_unmap_us[r] = c.unmap_us;
+		}
+		snprintf(name, sizeof(name), "map_1g_%ddom", ndom);
+		bench_report(name, bench_median(map_us, BENCH_RUNS), "us", "pt_map_1g_mock_4k",
+			     bench_median(pt_map_us, BENCH_RUNS));
+		snprintf(name, sizeof(name), "unmap_1g_%ddom", ndom);
+		bench_report(name, bench_median(unmap_us, BENCH_RUNS), "us", "pt_unmap_1g_mock_4k",
+			     bench_median(pt_unmap_us, BENCH_RUNS));
+	}
+	destroy(hwpt2);
+	destroy(stdev);
+	destroy(ioas);
+	munmap(mem, SZ_1G);
+}
+
+/* -------------------------------------------- DMA and ACCESS_RW throughput */
+
+static const size_t chunks[] = { 64, 4096, 65536 };
+#define NR_CHUNKS (sizeof(chunks) / sizeof(chunks[0]))
+
+static const char *chunk_name(size_t chunk)
+{
+	return chunk == 64 ? "64" : chunk == 4096 ? "4k" : "64k";
+}
+
+/* GB/s of one pass over the region; @op moves one chunk at @off. */
+typedef void (*chunk_op)(void *arg, size_t off, size_t chunk);
+
+static double pass_gbs(chunk_op op, void *arg, size_t chunk)
+{
+	uint64_t t0 = bench_now_ns();
+	size_t off;
+
+	for (off = 0; off < SZ_64M; off += chunk)
+		op(arg, off, chunk);
+	return (double)SZ_64M / (double)(bench_now_ns() - t0);
+}
+
+struct rig {
+	uint8_t *region;	/* mapped at iova: the memory DMA reaches */
+	uint8_t *dev;		/* the device side (or the caller's buffer) */
+	uint64_t iova;
+	uint32_t idev;
+	int access_fd;
+	bool write;		/* into region */
+};
+
+static void memcpy_chunk(void *arg, size_t off, size_t chunk)
+{
+	struct rig *g = arg;
+
+	if (g->write)
+		memcpy(g->region + off, g->dev + off, chunk);
+	else
+		memcpy(g->dev + off, g->region + off, chunk);
+	bench_sink(g->dev);
+}
+
+static void dma_chunk(void *arg, size_t off, size_t chunk)
+{
+	struct rig *g = arg;
+	int rc = uiommufd_device_dma(ctx, g->idev, g->iova + off, g->dev + off, chunk,
+				     g->write ? UIOMMUFD_DMA_WRITE : 0);
+
+	if (rc)
+		die("device DMA at offset %zu failed: %d", off, rc);
+}
+
+static void access_rw_chunk(void *arg, size_t off, size_t chunk)
+{
+	struct rig *g = arg;
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW, .id = (uint32_t)g->access_fd,
+		.access_rw = { .iova = g->iova + off, .length = chunk,
+			       .uptr = (uintptr_t)(g->dev + off),
+			       .flags = g->write ? MOCK_ACCESS_RW_WRITE : 0 },
+	};
+	long rc = ictl(IOMMU_TEST_CMD, &cmd);
+
+	if (rc)
+		die("ACCESS_RW at offset %zu failed: %ld", off, rc);
+}
+
+static void bench_copy(struct rig *g, const char *prefix, chunk_op op)
+{
+	double v[BENCH_RUNS], b[BENCH_RUNS];
+	char name[64];
+	size_t c;
+	int w, r;
+
+	for (w = 0; w != 2; w++) {
+		g->write = w;
+		for (c = 0; c != NR_CHUNKS; c++) {
+			pass_gbs(op, g, chunks[c]);	/* warm up */
+			for (r = 0; r != BENCH_RUNS; r++) {
+				b[r] = pass_gbs(memcpy_chunk, g, chunks[c]);
+				v[r] = pass_gbs(op, g, chunks[c]);
+			}
+			snprintf(name, sizeof(name), "%s_%s_%s", prefix, w ? "write" : "read",
+				 chunk_name(chunks[c]));
+			bench_report(name, bench_median(v, BENCH_RUNS), "GB/s", "memcpy",
+				     bench_median(b, BENCH_RUNS));
+		}
+	}
+	/* What went through the IOMMU is what memcpy would have moved. */
+	if (memcmp(g->region, g->dev, SZ_64M))
+		die("%s: region and device buffer differ after the last write pass", prefix);
+}
+
+static void bench_dma_and_access(void)
+{
+	struct rig g = { .iova = MOCK_APERTURE_START };
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+	};
+	uint32_t ioas = ioas_alloc(), stdev = 0;
+	size_t i;
+
+	g.region = map_mem(SZ_64M, MAP_POPULATE);
+	g.dev = map_mem(SZ_64M, MAP_POPULATE);
+	for (i = 0; i != SZ_64M; i++)
+		g.dev[i] = (uint8_t)(i * 31 + 7);
+	/* Default options: large IOPTEs where the memory allows, as a VMM gets. */
+	g.idev = mock_domain(ioas, &stdev);
+	ioas_map(ioas, g.region, SZ_64M, g.iova, IOMMU_IOAS_MAP_FIXED_IOVA);
+	bench_copy(&g, "dma", dma_chunk);
+
+	create.id = ioas;
+	check(ictl(IOMMU_TEST_CMD, &create), "CREATE_ACCESS");
+	g.access_fd = (int)create.create_access.out_access_fd;
+	bench_copy(&g, "access_rw", access_rw_chunk);
+
+	uiommufd_host_inproc_fd_closed(g.access_fd);
+	close(g.access_fd);
+	ioas_unmap(ioas, g.iova, SZ_64M);
+	destroy(stdev);
+	destroy(ioas);
+	munmap(g.region, SZ_64M);
+	munmap(g.dev, SZ_64M);
+}
+
+int main(void)
+{
+	if (uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx))
+		die("cannot open a context");
+	printf("bench_domain: mock domains, device DMA, accesses (median of %d runs)\n",
+	       BENCH_RUNS);
+	bench_map_1g();
+	bench_dma_and_access();
+	uiommufd_ctx_put(ctx);
+	return 0;
+}

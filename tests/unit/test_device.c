@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Devices (device.c) through the selftest's mock IOMMU (selftest.c): bind and
+ * attach with IOMMU_TEST_OP_MOCK_DOMAIN, what attaching does to the IOAS,
+ * replace, IOMMU_GET_HW_INFO, pinning on attach, and device DMA.  Everything
+ * goes through uiommufd_ioctl() as a program's ioctls would.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+struct fixture {
+	struct uiommufd_ctx *ctx;
+	uint32_t ioas;
+	uint8_t *buf;		/* NPAGES pages of its own mapping */
+};
+
+#define NPAGES 16
+/* Inside the mock aperture, so areas there survive an attach. */
+#define IOVA_A ((uint64_t)MOCK_APERTURE_START)
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || uiommufd_ctx_open(uiommufd_host_inproc(), 0, &f->ctx))
+		return -1;
+	f->ioas = ioas_alloc(f->ctx);
+	f->buf = map_pages(NPAGES);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	uiommufd_ctx_put(f->ctx);
+	munmap(f->buf, NPAGES * PSZ);
+	free(f);
+	return 0;
+}
+
+/* Nothing but @keep is left in the object table (IDs 1..63). */
+static void assert_only_object(struct uiommufd_ctx *ctx, uint32_t keep)
+{
+	uint32_t id;
+
+	for (id = 1; id < 64; id++)
+		if (id != keep)
+			assert_int_equal(destroy(ctx, id), -ENOENT);
+}
+
+static void test_mock_domain_ids_and_ranges(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {};
+
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_not_equal(m.stdev, 0);
+	assert_int_not_equal(m.hwpt, 0);
+	assert_int_not_equal(m.idev, 0);
+	assert_int_not_equal(m.stdev, m.hwpt);
+	assert_int_not_equal(m.stdev, m.idev);
+	assert_int_not_equal(m.hwpt, m.idev);
+	assert_int_not_equal(m.hwpt, f->ioas);
+
+	/* The mock domain's aperture and 2 KiB granule now bound the IOAS. */
+	assert_one_range(f->ctx, f->ioas, MOCK_APERTURE_START, MOCK_APERTURE_LAST,
+			 MOCK_PAGE_SIZE);
+
+	/* Destroying the selftest object unplugs the device and its HWPT. */
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+	assert_int_equal(destroy(f->ctx, m.hwpt), -ENOENT);
+	assert_int_equal(destroy(f->ctx, m.idev), -ENOENT);
+	assert_only_object(f->ctx, f->ioas);
+}
+
+static void test_second_device_shares_auto_hwpt(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids a = {}, b = {}, c = {};
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &a), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &b), 0);
+	assert_int_equal(b.hwpt, a.hwpt);
+	assert_int_not_equal(b.idev, a.idev);
+	assert_int_not_equal(b.stdev, a.stdev);
+	/* A device without dirty tracking fits an automatic domain too. */
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &c), 0);
+	assert_int_equal(c.hwpt, a.hwpt);
+
+	/* The HWPT stays while any device uses it and goes with the last. */
+	assert_int_equal(destroy(f->ctx, a.stdev), 0);
+	assert_int_equal(destroy(f->ctx, c.stdev), 0);
+	assert_int_equal(destroy(f->ctx, a.hwpt), -EBUSY);
+	assert_one_range(f->ctx, f->ioas, MOCK_APERTURE_START, MOCK_APERTURE_LAST,
+			 MOCK_PAGE_SIZE);
+	assert_int_equal(destroy(f->ctx, b.stdev), 0);
+	assert_int_equal(destroy(f->ctx, a.hwpt), -ENOENT);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+}
+
+static void test_mock_domain_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {}, bad = {};
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas + 100, &bad), -ENOENT);
+	assert_int_equal(mock_domain(f->ctx, 0, &bad), -ENOENT);
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas, 1u << 8, &bad), -EINVAL);
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas + 100, 0, &bad), -ENOENT);
+	/* Nothing half made was left behind. */
+	assert_only_object(f->ctx, f->ioas);
+
+	/* Something that is neither an IOAS nor a HWPT: EINVAL. */
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(mock_domain(f->ctx, m.idev, &bad), -EINVAL);
+	assert_int_equal(mock_domain(f->ctx, m.stdev, &bad), -EINVAL);
+}
+
+static void test_destroy_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {};
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	/* The driver holds its device; the device holds the HWPT and the IOAS. */
+	assert_int_equal(destroy(f->ctx, m.idev), -EBUSY);
+	assert_int_equal(destroy(f->ctx, m.hwpt), -EBUSY);
+	assert_int_equal(destroy(f->ctx, f->ioas), -EBUSY);
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_int_equal(destroy(f->ctx, m.stdev), -ENOENT);
+	assert_int_equal(destroy(f->ctx, f->ioas), 0);
+}
+
+static void test_replace(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {};
+	uint32_t manual = 0, manual2 = 0, pt, ioas2;
+	uint64_t iova = IOVA_A;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, m.idev, f->ioas, 0, &manual), 0);
+	assert_int_not_equal(manual, m.hwpt);
+	assert_int_equal(check_map(f->ctx, manual, IOVA_A, NPAGES * PSZ, f->buf), 0);
+
+	/* To the manual HWPT: the automatic one loses its last device and goes. */
+	pt = manual;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(pt, manual);
+	assert_int_equal(destroy(f->ctx, m.hwpt), -ENOENT);
+	assert_int_equal(destroy(f->ctx, manual), -EBUSY);
+	/* Replacing with what is attached already is a no-op. */
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(pt, manual);
+
+	/* Back to the IOAS: a new automatic HWPT, never the manual one. */
+	pt = f->ioas;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_not_equal(pt, manual);
+	assert_int_not_equal(pt, f->ioas);
+	assert_int_equal(check_map(f->ctx, pt, IOVA_A, NPAGES * PSZ, f->buf), 0);
+	assert_int_equal(destroy(f->ctx, manual), 0);
+	assert_int_equal(destroy(f->ctx, pt), -EBUSY);
+
+	/* Failures leave the device where it was. */
+	manual = pt;
+	pt = 9999;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), -ENOENT);
+	pt = m.idev;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), -EINVAL);
+	pt = f->ioas;
+	assert_int_equal(mock_domain_replace(f->ctx, f->ioas, &pt), -ENOENT);
+	assert_int_equal(mock_domain_replace(f->ctx, 9999, &pt), -ENOENT);
+	assert_int_equal(destroy(f->ctx, manual), -EBUSY);
+
+	/* To a HWPT of another IOAS: the first IOAS is left without a domain. */
+	ioas2 = ioas_alloc(f->ctx);
+	assert_int_equal(hwpt_alloc(f->ctx, m.idev, ioas2, 0, &manual2), 0);
+	pt = manual2;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(destroy(f->ctx, manual), -ENOENT);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+	assert_int_equal(destroy(f->ctx, f->ioas), 0);
+	assert_int_equal(destroy(f->ctx, ioas2), -EBUSY);
+}
+
+static long hw_info(struct uiommufd_ctx *ctx, struct iommu_hw_info *cmd)
+{
+	return ictl(ctx, IOMMU_GET_HW_INFO, cmd);
+}
+
+static void test_get_hw_info(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {}, nd = {}, pasid = {};
+	struct iommu_test_hw_info data[2];
+	struct iommu_hw_info cmd;
+	uint8_t *raw = (uint8_t *)data;
+	size_t i;
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &nd), 0);
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas, MOCK_FLAGS_DEVICE_PASID, &pasid), 0);
+
+	/* A bigger buffer than the driver's data: the rest is zeroed. */
+	memset(data, 0xff, sizeof(data));
+	cmd = (struct iommu_hw_info){
+		.size = sizeof(cmd), .dev_id = m.idev, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)data,
+	};
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+	assert_int_equal(cmd.data_len, sizeof(struct iommu_test_hw_info));
+	assert_int_equal(data[0].flags, 0);
+	assert_int_equal(data[0].test_reg, IOMMU_HW_INFO_SELFTEST_REGVAL);
+	for (i = sizeof(data[0]); i != sizeof(data); i++)
+		assert_int_equal(raw[i], 0);
+	assert_int_equal(cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING,
+			 IOMMU_HW_CAP_DIRTY_TRACKING);
+	assert_int_equal(cmd.out_max_pasid_log2, 0);
+
+	/* No buffer: only the length is reported. */
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .dev_id = m.idev };
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.data_len, 8);
+	assert_int_equal(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+
+	/* A smaller buffer gets what fits and nothing past it. */
+	memset(data, 0xff, sizeof(data));
+	cmd = (struct iommu_hw_info){
+		.size = sizeof(cmd), .dev_id = m.idev, .data_len = 4,
+		.data_uptr = (uintptr_t)data,
+	};
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.data_len, 8);
+	assert_int_equal(data[0].flags, 0);
+	assert_int_equal(data[0].test_reg, 0xffffffffu);
+
+	/* Device flags show in the capabilities and the PASID width. */
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .dev_id = nd.idev };
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING, 0);
+	assert_int_equal(cmd.out_max_pasid_log2, 0);
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .dev_id = pasid.idev };
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_max_pasid_log2, MOCK_PASID_WIDTH);
+	assert_int_equal(cmd.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING,
+			 IOMMU_HW_CAP_DIRTY_TRACKING);
+
+	/* Asking for a type: the driver's own or DEFAULT, nothing else. */
+	cmd = (struct iommu_hw_info){
+		.size = sizeof(cmd), .flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE, .dev_id = m.idev,
+		.in_data_type = IOMMU_HW_INFO_TYPE_SELFTEST,
+	};
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+	/* data_len is an output too: 8 now, with no buffer to put it in. */
+	assert_int_equal(cmd.data_len, 8);
+	assert_int_equal(hw_info(f->ctx, &cmd), -EFAULT);
+	cmd.data_len = 0;
+	cmd.in_data_type = IOMMU_HW_INFO_TYPE_DEFAULT;
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+	cmd.data_len = 0;
+	cmd.in_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+	assert_int_equal(hw_info(f->ctx, &cmd), -EOPNOTSUPP);
+	cmd.in_data_type = IOMMU_HW_INFO_TYPE_ARM_SMMUV3;
+	assert_int_equal(hw_info(f->ctx, &cmd), -EOPNOTSUPP);
+	/* Without the flag the field is ignored. */
+	cmd.flags = 0;
+	cmd.in_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+	assert_int_equal(hw_info(f->ctx, &cmd), 0);
+	assert_int_equal(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+
+	/* Bad input. */
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .flags = 1u << 1, .dev_id = m.idev };
+	assert_int_equal(hw_info(f->ctx, &cmd), -EOPNOTSUPP);
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .dev_id = m.idev };
+	cmd.__reserved[1] = 1;
+	assert_int_equal(hw_info(f->ctx, &cmd), -EOPNOTSUPP);
+	cmd = (struct iommu_hw_info){ .size = sizeof(cmd), .dev_id = f->ioas };
+	assert_int_equal(hw_info(f->ctx, &cmd), -ENOENT);
+	cmd.dev_id = m.hwpt;
+	assert_int_equal(hw_info(f->ctx, &cmd), -ENOENT);
+	cmd.dev_id = m.stdev;
+	assert_int_equal(hw_info(f->ctx, &cmd), -ENOENT);
+	cmd = (struct iommu_hw_info){
+		.size = sizeof(cmd), .dev_id = m.idev, .data_len = 8, .data_uptr = 8,
+	};
+	assert_int_equal(hw_info(f->ctx, &cmd), -EFAULT);
+}
+
+static void test_attach_fills_domain(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids a = {}, b = {};
+	uint64_t iova = IOVA_A, iova2 = 0;
+	uint32_t manual = 0;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	/* No domain: nothing is pinned yet. */
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &a), 0);
+	assert_int_equal(check_map(f->ctx, a.hwpt, IOVA_A, NPAGES * PSZ, f->buf), 0);
+	assert_int_equal(check_map(f->ctx, a.hwpt, IOVA_A + PSZ, PSZ, f->buf + PSZ), 0);
+	/* A wrong expectation is reported as such. */
+	assert_int_equal(check_map(f->ctx, a.hwpt, IOVA_A, PSZ, f->buf + PSZ), -EINVAL);
+	assert_int_equal(check_map(f->ctx, a.hwpt, IOVA_A + 1, PSZ, f->buf), -EINVAL);
+	/* Only mock HWPTs can be checked. */
+	assert_int_equal(check_map(f->ctx, f->ioas, IOVA_A, PSZ, f->buf), -ENOENT);
+	/* One pin per page, however many domains use it. */
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 1), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 2), -EIO);
+	assert_int_equal(check_refs(f->ctx, f->buf + 1, PSZ, 1), -EINVAL);
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &b), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, a.idev, f->ioas, 0, &manual), 0);
+	assert_int_equal(check_map(f->ctx, manual, IOVA_A, NPAGES * PSZ, f->buf), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 1), 0);
+
+	/* A map made while domains exist goes into all of them at once. */
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, 2 * PSZ, &iova2, RW), 0);
+	assert_true(iova2 >= MOCK_APERTURE_START && iova2 + 2 * PSZ - 1 <= MOCK_APERTURE_LAST);
+	assert_int_equal(check_map(f->ctx, a.hwpt, iova2, 2 * PSZ, f->buf), 0);
+	assert_int_equal(check_map(f->ctx, manual, iova2, 2 * PSZ, f->buf), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova2, 2 * PSZ, NULL), 0);
+
+	/* The pins go with the last domain. */
+	assert_int_equal(destroy(f->ctx, a.stdev), 0);
+	assert_int_equal(destroy(f->ctx, b.stdev), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 1), 0);
+	assert_int_equal(destroy(f->ctx, manual), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+}
+
+static void test_refs_follow_stdev(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {};
+	uint64_t iova = 0;
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 1), 0);
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+	/* Attaching again pins again; unmapping releases. */
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 1), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, NPAGES * PSZ, NULL), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+}
+
+static void test_attach_efault_leaves_ioas(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = IOVA_A, iova2 = IOVA_A + 64 * PSZ;
+	struct mock_ids m = {};
+	void *gone = map_pages(4);
+
+	/* Another area that would be pinned before the bad one. */
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, gone, 4 * PSZ, &iova2, RW_FIXED), 0);
+	munmap(gone, 4 * PSZ);
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), -EFAULT);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+	assert_only_object(f->ctx, f->ioas);
+	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
+
+	/* Without the bad area, the attach works. */
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova2, 4 * PSZ, NULL), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(check_map(f->ctx, m.hwpt, IOVA_A, NPAGES * PSZ, f->buf), 0);
+}
+
+static void test_attach_area_outside_aperture(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = PSZ;
+	struct mock_ids m = {};
+
+	/* The aperture cannot be reserved over an existing area. */
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), -EADDRINUSE);
+	assert_one_range(f->ctx, f->ioas, 0, UINT64_MAX, 1);
+	assert_only_object(f->ctx, f->ioas);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 0), 0);
+}
+
+static void test_device_dma(void **state)
+{
+	struct fixture *f = *state;
+	struct uiommufd_ctx *ctx = f->ctx;
+	uint64_t iova = IOVA_A, ro_iova = IOVA_A + 2 * NPAGES * PSZ;
+	uint8_t *ro = map_pages(2), *out = malloc(4 * PSZ), *in = malloc(4 * PSZ);
+	struct mock_ids m = {};
+	size_t i;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	assert_int_equal(mock_domain(ctx, f->ioas, &m), 0);
+	assert_int_equal(ioas_map(ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(ioas_map(ctx, f->ioas, ro, 2 * PSZ, &ro_iova, IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+
+	/* Reads see what the program wrote, across pages and at odd offsets. */
+	for (i = 0; i != NPAGES * PSZ; i++)
+		f->buf[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + 100, out, 3 * PSZ, 0), 0);
+	assert_memory_equal(out, f->buf + 100, 3 * PSZ);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + NPAGES * PSZ - 1, out, 1, 0),
+			 0);
+	assert_int_equal(out[0], f->buf[NPAGES * PSZ - 1]);
+
+	/* Writes land in the program's memory; reading them back agrees. */
+	for (i = 0; i != 4 * PSZ; i++)
+		in[i] = (uint8_t)(255 - i % 251);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + 2 * PSZ - 5, in, 4 * PSZ,
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_memory_equal(f->buf + 2 * PSZ - 5, in, 4 * PSZ);
+	memset(out, 0, 4 * PSZ);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + 2 * PSZ - 5, out, 4 * PSZ, 0),
+			 0);
+	assert_memory_equal(out, in, 4 * PSZ);
+
+	/* Read-only mapping: reads work, writes fault with EPERM. */
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, ro_iova, out, 2 * PSZ, 0), 0);
+	assert_memory_equal(out, ro, 2 * PSZ);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, ro_iova + 8, in, 16,
+					     UIOMMUFD_DMA_WRITE), -EPERM);
+	assert_int_equal(ro[8], 0x5a);
+
+	/* Unmapped IOVA, and a range that runs off the end of an area. */
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + NPAGES * PSZ, out, 1, 0),
+			 -EFAULT);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A + NPAGES * PSZ - 8, out, 16,
+					     0), -EFAULT);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, 0, out, 1, UIOMMUFD_DMA_WRITE),
+			 -EFAULT);
+
+	/* Not a device, or a bad flag. */
+	assert_int_equal(uiommufd_device_dma(ctx, 9999, IOVA_A, out, 1, 0), -ENOENT);
+	assert_int_equal(uiommufd_device_dma(ctx, f->ioas, IOVA_A, out, 1, 0), -ENOENT);
+	assert_int_equal(uiommufd_device_dma(ctx, m.stdev, IOVA_A, out, 1, 0), -ENOENT);
+	assert_int_equal(uiommufd_device_dma(ctx, m.hwpt, IOVA_A, out, 1, 0), -ENOENT);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A, out, 1, 1u << 4), -EINVAL);
+
+	/* After IOAS_UNMAP the device faults there. */
+	assert_int_equal(ioas_unmap(ctx, f->ioas, IOVA_A, NPAGES * PSZ, NULL), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, IOVA_A, out, 1, 0), -EFAULT);
+	/* And a device that is gone is not found. */
+	assert_int_equal(destroy(ctx, m.stdev), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, m.idev, ro_iova, out, 1, 0), -ENOENT);
+
+	munmap(ro, 2 * PSZ);
+	free(in);
+	free(out);
+}
+
+static void test_device_dma_survives_munmap(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *mem = map_pages(2), out[16];
+	uint64_t iova = IOVA_A;
+	struct mock_ids m = {};
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, mem, 2 * PSZ, &iova, RW_FIXED), 0);
+	memset(mem + PSZ, 0xc3, PSZ);
+	/* The program unmaps pinned memory, telling the host first (as the shim does). */
+	uiommufd_host_inproc_unmap_notify(mem, 2 * PSZ);
+	munmap(mem, 2 * PSZ);
+	/* The device still reaches the pinned pages, as with the kernel. */
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A + PSZ, out, sizeof(out), 0),
+			 0);
+	assert_int_equal(out[0], 0xc3);
+	assert_int_equal(out[15], 0xc3);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, IOVA_A, 2 * PSZ, NULL), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_mock_domain_ids_and_ranges),
+		T(test_second_device_shares_auto_hwpt),
+		T(test_mock_domain_errors),
+		T(test_destroy_busy),
+		T(test_replace),
+		T(test_get_hw_info),
+		T(test_attach_fills_domain),
+		T(test_refs_follow_stdev),
+		T(test_attach_efault_leaves_ioas),
+		T(test_attach_area_outside_aperture),
+		T(test_device_dma),
+		T(test_device_dma_survives_munmap),
+	};
+
+	return cmocka_run_group_tests_name("device", tests, NULL, NULL);
+}
