@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,6 +158,37 @@ UIOMMUFD_API void uiommufd_host_inproc_fd_closed(int fd);
  * itself.
  */
 UIOMMUFD_API void uiommufd_host_inproc_fd_dup(int oldfd, int newfd);
+
+/**
+ * uiommufd_host_inproc_fd_read() - read() a descriptor as the shim does
+ * @fd: the descriptor
+ * @buf: where the bytes go
+ * @count: bytes wanted
+ *
+ * The event queue fds the library hands out (IOMMU_FAULT_QUEUE_ALLOC's
+ * out_fault_fd) are read and written through the library, as the kernel's
+ * file operations are; the shim routes read() and write() of them here.  An
+ * embedding program without the shim calls this (and
+ * uiommufd_host_inproc_fd_write()) instead; poll(), select() and epoll work
+ * on the descriptor directly.  Any other @fd is read(2) as usual.
+ *
+ * Return: the bytes read, or a negative errno (as the kernel's: a fault
+ * queue returns -ESPIPE for a @count that is not a whole number of
+ * records, and 0 when nothing is pending).
+ */
+UIOMMUFD_API ssize_t uiommufd_host_inproc_fd_read(int fd, void *buf, size_t count);
+
+/**
+ * uiommufd_host_inproc_fd_write() - write() a descriptor as the shim does
+ * @fd: the descriptor
+ * @buf: the bytes
+ * @count: how many
+ *
+ * See uiommufd_host_inproc_fd_read().
+ *
+ * Return: the bytes consumed, or a negative errno.
+ */
+UIOMMUFD_API ssize_t uiommufd_host_inproc_fd_write(int fd, const void *buf, size_t count);
 
 /**
  * uiommufd_debug_enabled() / uiommufd_set_debug() - the debug log

@@ -26,6 +26,7 @@
 
 #include "core/io_pagetable.h"
 #include "core/ioas.h"
+#include "core/eventq.h"
 
 struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id)
 {
@@ -77,11 +78,22 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 	iommufd_object_destroy_user(idev->ictx, &idev->obj);
 }
 
+/* The paging HWPT whose IOAS applies: a nested HWPT's is its parent's. */
 static struct iommufd_hwpt_paging *find_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
 {
 	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
 		return to_hwpt_paging(hwpt);
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return to_hwpt_nested(hwpt)->parent;
 	return NULL;
+}
+
+/* Page requests of @idev still pending on @hwpt's queue are answered INVALID. */
+static void iommufd_hwpt_auto_response(struct iommufd_hw_pagetable *hwpt,
+				       struct iommufd_device *idev)
+{
+	if (hwpt->fault)
+		iommufd_fault_auto_response(hwpt->fault, idev);
 }
 
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
@@ -161,6 +173,7 @@ static struct iommufd_hw_pagetable *iommufd_device_do_replace(struct iommufd_dev
 		goto err_unresv;
 	if (old_paging && (!hwpt_paging || old_paging->ioas != hwpt_paging->ioas))
 		iopt_remove_reserved_iova(&old_paging->ioas->iopt, idev->dev);
+	iommufd_hwpt_auto_response(old_hwpt, idev);
 	idev->hwpt = hwpt;
 	hwpt->obj.users++;
 	return old_hwpt;
@@ -275,6 +288,7 @@ void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid)
 	if (pasid != IOMMU_NO_PASID || !hwpt)
 		return;
 	iommu_attach_device(NULL, idev->dev);
+	iommufd_hwpt_auto_response(hwpt, idev);
 	idev->hwpt = NULL;
 	hwpt_paging = find_hwpt_paging(hwpt);
 	if (hwpt_paging)

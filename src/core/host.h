@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct uiommufd_host;
 struct host_pin;
@@ -32,10 +33,23 @@ struct host_anon;
  * kernel's anon_inode_getfd() does (access fds, test dma-bufs, event fds).
  * @release runs once, on the last close of the last descriptor, outside
  * every core lock.
+ *
+ * A kind with @read or @write is a stream the program reads and writes
+ * (event queues): read() and write() of its descriptors, from any thread,
+ * land there with the user buffer as a user address, @count as given and
+ * @fflags the descriptor's file status flags (O_NONBLOCK); they return the
+ * bytes done or a negative errno, as the kernel's file operations do.  The
+ * missing one of the two fails with EINVAL, as a file without it does.
+ * Such a file does not seek (ESPIPE), always polls writable, and polls
+ * readable while anon_set_readable() says so.  @read and @write run with no
+ * host lock held; one in progress holds a reference on the file, so
+ * @release never runs during it.
  */
 struct host_anon_ops {
 	const char *name;
 	void (*release)(void *priv);
+	ssize_t (*read)(void *priv, uint64_t ubuf, size_t count, int fflags);
+	ssize_t (*write)(void *priv, uint64_t ubuf, size_t count, int fflags);
 };
 
 /* The kernel's RLIMIT_MEMLOCK accounting modes (pages.c). */
@@ -131,6 +145,29 @@ struct host_ops {
 	void *(*anon_get)(struct uiommufd_host *host, int fd, const struct host_anon_ops *ops,
 			  struct host_anon **ref);
 	void (*anon_put)(struct uiommufd_host *host, struct host_anon *ref);
+	/*
+	 * As anon_fd(), and *@file gets the new file itself, for
+	 * anon_set_readable().  *@file holds no reference: it stays valid
+	 * until @ops->release returns, and release must end every use of it
+	 * before it returns.
+	 */
+	int (*anon_fd_file)(struct uiommufd_host *host, const struct host_anon_ops *ops,
+			    void *priv, int flags, struct host_anon **file);
+	/*
+	 * Whether a file of a kind with @read polls readable (POLLIN), as a
+	 * file's poll() reports from its state.  true also wakes its pollers
+	 * once per call, as wake_up() does, so edge-triggered epoll sees every
+	 * call.  Takes no host lock; callable from any thread.
+	 */
+	void (*anon_set_readable)(struct uiommufd_host *host, struct host_anon *file,
+				  bool readable);
+	/*
+	 * Take back descriptor @fd, just made by anon_fd() or anon_fd_file()
+	 * and never given to the program (the ioctl making it failed), as
+	 * put_unused_fd() and fput() do: the descriptor is closed and, when
+	 * nothing else holds the file, @ops->release runs before this returns.
+	 */
+	void (*anon_withdraw)(struct uiommufd_host *host, int fd);
 
 	/*
 	 * Charge (@npages > 0) or uncharge (< 0) locked memory in @mode

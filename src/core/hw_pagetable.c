@@ -8,13 +8,17 @@
  * an IOAS and goes with its last device; a manual one (IOMMU_HWPT_ALLOC) is
  * the user's to destroy and is never picked by an automatic attach.
  *
- * Nested HWPTs come with the vIOMMU work; their checks stay the kernel's.
+ * A nested HWPT is a user-managed stage 1 on a NEST_PARENT paging HWPT of
+ * the same IOMMU: it holds its parent, has no IOAS of its own, and its
+ * caches are the user's to invalidate (IOMMU_HWPT_INVALIDATE).  A HWPT made
+ * with FAULT_ID_VALID holds its fault queue, which gets its page requests.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/io_pagetable.h"
 #include "core/ioas.h"
+#include "core/eventq.h"
 
 struct iommufd_hw_pagetable *iommufd_get_hwpt(struct iommufd_ctx *ictx, uint32_t id)
 {
@@ -51,6 +55,68 @@ static void hwpt_paging_unlink(struct iommufd_hwpt_paging *hwpt_paging)
 	}
 }
 
+static void iommufd_hwpt_put_fault(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->fault)
+		iommufd_fault_obj(hwpt->fault)->users--;
+}
+
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt_nested =
+		to_hwpt_nested(container_of(obj, struct iommufd_hw_pagetable, obj));
+
+	if (hwpt_nested->common.domain)
+		iommu_domain_free(hwpt_nested->common.domain);
+	iommufd_hwpt_put_fault(&hwpt_nested->common);
+	hwpt_nested->parent->common.obj.users--;
+}
+
+static struct iommufd_hwpt_nested *
+iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
+			  struct iommufd_device *idev, uint32_t flags,
+			  const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = idev->dev->iommu_ops;
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) || !user_data->len ||
+	    !ops->domain_alloc_nested)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (parent->auto_domain || !parent->nest_parent ||
+	    parent->common.domain->owner != ops)
+		return ERR_PTR(-EINVAL);
+
+	hwpt_nested = iommufd_object_alloc(ictx, hwpt_nested, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(hwpt_nested))
+		return hwpt_nested;
+	hwpt = &hwpt_nested->common;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	hwpt_nested->parent = parent;
+	parent->common.obj.users++;
+
+	hwpt->domain = ops->domain_alloc_nested(idev->dev, parent->common.domain,
+						flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data);
+	if (IS_ERR(hwpt->domain)) {
+		rc = (int)PTR_ERR(hwpt->domain);
+		hwpt->domain = NULL;
+		goto out_abort;
+	}
+	hwpt->domain->owner = ops;
+	hwpt->domain->iommufd_hwpt = hwpt;
+	if (hwpt->domain->type != IOMMU_DOMAIN_NESTED) {
+		rc = -EINVAL;
+		goto out_abort;
+	}
+	return hwpt_nested;
+
+out_abort:
+	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+	return ERR_PTR(rc);
+}
+
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt_paging =
@@ -63,6 +129,7 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 	}
 	if (domain)
 		iommu_domain_free(domain);
+	iommufd_hwpt_put_fault(&hwpt_paging->common);
 	hwpt_paging->ioas->obj.users--;
 }
 
@@ -178,9 +245,20 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 			goto out_put_pt;
 		}
 		hwpt = &hwpt_paging->common;
-	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
-		   pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
-		/* Nested HWPTs come with the vIOMMU support. */
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct iommufd_hwpt_nested *hwpt_nested;
+
+		hwpt_nested = iommufd_hwpt_nested_alloc(
+			ucmd->ictx,
+			to_hwpt_paging(container_of(pt_obj, struct iommufd_hw_pagetable, obj)),
+			idev, cmd->flags, &user_data);
+		if (IS_ERR(hwpt_nested)) {
+			rc = (int)PTR_ERR(hwpt_nested);
+			goto out_put_pt;
+		}
+		hwpt = &hwpt_nested->common;
+	} else if (pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
+		/* vIOMMUs come with the vIOMMU support. */
 		rc = -EOPNOTSUPP;
 		goto out_put_pt;
 	} else {
@@ -189,9 +267,14 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	}
 
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		/* Fault queues come with the vIOMMU support: no such object. */
-		rc = -ENOENT;
-		goto out_hwpt;
+		struct iommufd_fault *fault = iommufd_get_fault(ucmd->ictx, cmd->fault_id);
+
+		if (IS_ERR(fault)) {
+			rc = (int)PTR_ERR(fault);
+			goto out_hwpt;
+		}
+		/* The get's reference becomes the HWPT's. */
+		hwpt->fault = fault;
 	}
 
 	cmd->out_hwpt_id = hwpt->obj.id;
@@ -274,12 +357,21 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array data_array = {
+		.host = ucmd->ictx->host,
+		.type = cmd->data_type,
+		.uptr = cmd->data_uptr,
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
 	struct iommufd_object *pt_obj;
 	uint32_t done_num = 0;
 	int rc;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
 	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
 		rc = -EINVAL;
 		goto out;
@@ -289,11 +381,25 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 		rc = (int)PTR_ERR(pt_obj);
 		goto out;
 	}
-	/* Only nested HWPTs and vIOMMUs have caches the user manages. */
-	rc = -EINVAL;
+	if (pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
+		struct iommufd_hw_pagetable *hwpt =
+			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
+
+		if (!hwpt->domain->ops->cache_invalidate_user) {
+			rc = -EOPNOTSUPP;
+			goto out_put_pt;
+		}
+		rc = hwpt->domain->ops->cache_invalidate_user(hwpt->domain, &data_array);
+	} else {
+		/* Only nested HWPTs (and vIOMMUs, later) have user-managed caches. */
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+	/* The driver says how many entries it handled, even on failure. */
+	done_num = data_array.entry_num;
+out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt_obj);
 out:
-	/* entry_num reports how many entries were handled, even on failure. */
 	cmd->entry_num = done_num;
 	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;

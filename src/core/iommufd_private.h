@@ -202,11 +202,27 @@ int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 
 /* Hardware page tables (hw_pagetable.c) */
+struct iommufd_fault;
+
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
+	struct iommufd_fault *fault;	/* page requests go here (FAULT_ID_VALID) */
 	bool pasid_compat;		/* allocated with IOMMU_HWPT_ALLOC_PASID */
 };
+
+/* A user-managed stage 1 on a kernel-managed NEST_PARENT stage 2. */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+};
+
+static inline struct iommufd_hwpt_nested *to_hwpt_nested(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_nested, common);
+}
+
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable common;

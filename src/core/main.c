@@ -32,6 +32,7 @@
 #include "core/iommufd_private.h"
 #include "core/io_pagetable.h"
 #include "core/ioas.h"
+#include "core/eventq.h"
 #include "uapi/iommufd_test.h"
 
 #define SLOT_RESERVED ((void *)1)
@@ -573,6 +574,8 @@ const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
 	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
 	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },
+	[IOMMUFD_OBJ_HWPT_NESTED] = { .destroy = iommufd_hwpt_nested_destroy },
+	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy },
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
 	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 };

@@ -27,6 +27,7 @@
 
 #include "core/io_pagetable.h"
 #include "core/ioas.h"
+#include "core/eventq.h"
 #include "uapi/iommufd_test.h"
 
 /* -------------------------------------------------------- the mock IOMMU */
@@ -167,6 +168,96 @@ static struct iommu_domain *mock_domain_alloc_paging_flags(struct device *dev, u
 	return mock_domain_alloc_pgtable(&cfg, flags);
 }
 
+/* A nested domain: no translation of its own here, only a fake IOTLB. */
+struct mock_iommu_domain_nested {
+	struct iommu_domain domain;
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static inline struct mock_iommu_domain_nested *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_iommu_domain_nested, domain);
+}
+
+static void mock_domain_free_nested(struct iommu_domain *domain)
+{
+	free(to_mock_nested(domain));
+}
+
+/* Each entry clears one IOTLB slot, or all; entry_num says how many went. */
+static int mock_domain_cache_invalidate_user(struct iommu_domain *domain,
+					     struct iommu_user_data_array *array)
+{
+	struct mock_iommu_domain_nested *mock_nested = to_mock_nested(domain);
+	struct iommu_hwpt_invalidate_selftest inv;
+	uint32_t processed = 0, i;
+	int rc = 0, j;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < array->entry_num; i++) {
+		rc = iommu_copy_struct_from_user_array(&inv, sizeof(inv), array,
+						       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i,
+						       sizeof(inv));
+		if (rc)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			for (j = 0; j < MOCK_NESTED_DOMAIN_IOTLB_NUM; j++)
+				mock_nested->iotlb[j] = 0;
+		} else {
+			mock_nested->iotlb[inv.iotlb_id] = 0;
+		}
+		processed++;
+	}
+out:
+	array->entry_num = processed;
+	return rc;
+}
+
+static const struct iommu_domain_ops mock_nested_ops = {
+	.attach_dev = mock_domain_nop_attach,
+	.cache_invalidate_user = mock_domain_cache_invalidate_user,
+	.free = mock_domain_free_nested,
+};
+
+static struct iommu_domain *mock_domain_alloc_nested(struct device *dev,
+						     struct iommu_domain *parent, uint32_t flags,
+						     const struct iommu_user_data *user_data)
+{
+	struct mock_iommu_domain_nested *mock_nested;
+	struct iommu_hwpt_selftest cfg;
+	int rc, i;
+
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent || parent->type != IOMMU_DOMAIN_PAGING)
+		return ERR_PTR(-EINVAL);
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
+		return ERR_PTR(-EOPNOTSUPP);
+	rc = iommu_copy_struct_from_user(&cfg, sizeof(cfg), user_data, IOMMU_HWPT_DATA_SELFTEST,
+					 sizeof(cfg.iotlb));
+	if (rc)
+		return ERR_PTR(rc);
+	mock_nested = iommufd_zalloc(sizeof(*mock_nested));
+	if (!mock_nested)
+		return ERR_PTR(-ENOMEM);
+	mock_nested->domain.type = IOMMU_DOMAIN_NESTED;
+	mock_nested->domain.ops = &mock_nested_ops;
+	for (i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		mock_nested->iotlb[i] = cfg.iotlb;
+	return &mock_nested->domain;
+}
+
 static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
 {
 	switch (cap) {
@@ -199,6 +290,7 @@ static const struct iommu_ops mock_ops = {
 	.capable = mock_domain_capable,
 	.hw_info = mock_domain_hw_info,
 	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
+	.domain_alloc_nested = mock_domain_alloc_nested,
 	.blocked_domain = &mock_blocking_domain,
 };
 
@@ -430,6 +522,51 @@ static int iommufd_test_dev_check_cache(struct iommufd_ucmd *ucmd, uint32_t idev
 	if (idev->dev->iommu_ops != &mock_ops || cache_id > MOCK_DEV_CACHE_ID_MAX ||
 	    to_mock_dev(idev->dev)->cache[cache_id] != cache)
 		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd, uint32_t id,
+				       unsigned int iotlb_id, uint32_t iotlb)
+{
+	struct iommufd_object *obj;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc = 0;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj))
+		return (int)PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops != &mock_nested_ops || iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
+	    to_mock_nested(hwpt->domain)->iotlb[iotlb_id] != iotlb)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
+/*
+ * A page request from the device, as the IOMMU's PRI queue would deliver
+ * it: to the fault queue of what the device is attached to.
+ */
+static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->trigger_iopf.dev_id);
+	uint32_t flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
+	int rc;
+
+	if (IS_ERR(idev))
+		return (int)PTR_ERR(idev);
+	if (cmd->trigger_iopf.pasid != IOMMU_NO_PASID)
+		flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
+	/*
+	 * Requests with any PASID go to the RID's domain: a user PASID table.
+	 * With no fault queue there, the request is dropped, as the kernel does.
+	 */
+	rc = 0;
+	if (idev->hwpt && idev->hwpt->fault)
+		rc = iommufd_fault_report(idev->hwpt->fault, idev->obj.id, cmd->trigger_iopf.pasid,
+					  cmd->trigger_iopf.grpid, cmd->trigger_iopf.perm,
+					  cmd->trigger_iopf.addr, flags, idev);
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
@@ -971,9 +1108,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_DIRTY:
 		return iommufd_test_dirty(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
-		/* Nested HWPTs come with the vIOMMU work: no such object. */
-		return (int)PTR_ERR(iommufd_get_object(ucmd->ictx, cmd->id,
-						       IOMMUFD_OBJ_HWPT_NESTED));
+		return iommufd_test_md_check_iotlb(ucmd, cmd->id, cmd->check_iotlb.id,
+						   cmd->check_iotlb.iotlb);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
 	case IOMMU_TEST_OP_DMABUF_GET:
 		return iommufd_test_dmabuf_get(ucmd, cmd->dmabuf_get.open_flags,
 					       cmd->dmabuf_get.length);

@@ -53,6 +53,9 @@
  * Anon files.  anon_fd() makes a real descriptor (a memfd) with the core's
  * object behind it; the shim reports dup and close of descriptors so the
  * object is released with the last descriptor and anon_get() reference.
+ * Kinds the program reads and writes (event queues) are sockets instead,
+ * whose readiness poll() sees; the shim sends their read() and write()
+ * here (inproc_anon_read(), inproc_anon_write()).
  *
  * Accounting.  Locked pages are counted per mode against RLIMIT_MEMLOCK.
  * The kernel's per-user count spans every process of the user; ours sees
@@ -73,6 +76,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -1674,13 +1678,23 @@ static int64_t inproc_file_size(struct uiommufd_host *host, struct host_file *fi
 
 /* ------------------------------------------------------------- anon files */
 
-#define ANON_MAX_FDS 65536
+#define ANON_MAX_FDS INPROC_ANON_MAX_FDS
 
 /*
  * One open anon file.  @refs counts its descriptors and the anon_get()
- * references.  @dev and @ino name the memfd behind the descriptors, so that
+ * references.  @dev and @ino name the file behind the descriptors, so that
  * a descriptor closed behind our back and reused for another file is not
  * taken for this one.
+ *
+ * A stream kind (ops with read or write: event queues) is one end of a
+ * Unix socket pair rather than a memfd, so that poll(), select() and epoll
+ * report its readiness natively.  @sig_fd is the other end, ours: a byte
+ * sent through it makes the program's end poll readable and wakes its
+ * pollers.  @drain_fd is our own descriptor of the program's end, through
+ * which the bytes are taken back when the file stops being readable.  The
+ * program's end never sends (its writes go to ops->write), so it always
+ * polls writable.  Sockets have an inode each, which @dev and @ino need
+ * (eventfds all share one).  Both are -1 for other kinds.
  */
 struct host_anon {
 	const struct host_anon_ops *ops;
@@ -1688,11 +1702,13 @@ struct host_anon {
 	unsigned long refs;
 	dev_t dev;
 	ino_t ino;
+	int sig_fd, drain_fd;
 };
 
 /* anon_lock orders every table change with the refcounts, as fget() and close do. */
 static pthread_mutex_t anon_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic(struct host_anon *) anon_files[ANON_MAX_FDS];
+_Atomic(struct host_anon *) inproc_anon_files[ANON_MAX_FDS];
+#define anon_files inproc_anon_files
 
 static void anon_drop(struct host_anon *a)
 {
@@ -1705,6 +1721,11 @@ static void anon_drop(struct host_anon *a)
 		return;
 	if (a->ops->release)
 		a->ops->release(a->priv);
+	/* Past release nothing signals the file any more. */
+	if (a->sig_fd >= 0)
+		syscall(SYS_close, a->sig_fd);
+	if (a->drain_fd >= 0)
+		syscall(SYS_close, a->drain_fd);
 	free(a);
 }
 
@@ -1721,10 +1742,48 @@ static void anon_forget(int fd, struct host_anon *a)
 		anon_drop(a);
 }
 
+static bool anon_is_stream(const struct host_anon_ops *ops)
+{
+	return ops->read || ops->write;
+}
+
+/* Move a descriptor of ours above the program's usual range, if there is room. */
+static int anon_private_fd(int fd)
+{
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+
+	if (hi < 0)
+		return fd;
+	syscall(SYS_close, fd);
+	return hi;
+}
+
+/* A stream kind: the program's end of a socket pair; see struct host_anon. */
+static int anon_open_stream(struct host_anon *a, int flags)
+{
+	int sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
+	a->sig_fd = anon_private_fd(sv[1]);
+	a->drain_fd = fcntl(sv[0], F_DUPFD_CLOEXEC, 64);
+	if (a->drain_fd < 0)
+		goto err;
+	if (!(flags & O_CLOEXEC) && fcntl(sv[0], F_SETFD, 0))
+		goto err;
+	if ((flags & O_NONBLOCK) && fcntl(sv[0], F_SETFL, O_NONBLOCK))
+		goto err;
+	return sv[0];
+
+err:
+	rc = errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
+	syscall(SYS_close, sv[0]);
+	return rc;
+}
+
 /*
- * What backs the descriptor: a memfd, named after the file as the kernel's
- * anon inodes are.  A kind that must poll readable (event queues) will
- * open an eventfd here instead and signal it.
+ * What backs the descriptor of other kinds: a memfd, named after the file
+ * as the kernel's anon inodes are.
  */
 static int anon_open(const struct host_anon_ops *ops, int flags)
 {
@@ -1741,8 +1800,8 @@ static int anon_open(const struct host_anon_ops *ops, int flags)
 	return fd;
 }
 
-static int inproc_anon_fd(struct uiommufd_host *host, const struct host_anon_ops *ops, void *priv,
-			  int flags)
+static int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_anon_ops *ops,
+			       void *priv, int flags, struct host_anon **file)
 {
 	struct host_anon *a, *stale;
 	struct stat st;
@@ -1754,24 +1813,62 @@ static int inproc_anon_fd(struct uiommufd_host *host, const struct host_anon_ops
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	fd = anon_open(ops, flags);
+	a->sig_fd = a->drain_fd = -1;
+	fd = anon_is_stream(ops) ? anon_open_stream(a, flags) : anon_open(ops, flags);
 	if (fd >= 0 && (fd >= ANON_MAX_FDS || fstat(fd, &st))) {
 		close(fd);
 		fd = -EMFILE;
 	}
 	if (fd < 0) {
+		if (a->sig_fd >= 0)
+			syscall(SYS_close, a->sig_fd);
+		if (a->drain_fd >= 0)
+			syscall(SYS_close, a->drain_fd);
 		free(a);
 		return fd;
 	}
-	*a = (struct host_anon){ .ops = ops, .priv = priv, .refs = 1, .dev = st.st_dev,
-				 .ino = st.st_ino };
+	a->ops = ops;
+	a->priv = priv;
+	a->refs = 1;
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
 	pthread_mutex_lock(&anon_lock);
 	stale = atomic_exchange(&anon_files[fd], a);
 	pthread_mutex_unlock(&anon_lock);
 	/* The number was closed behind our back: that file is gone. */
 	if (stale)
 		anon_drop(stale);
+	if (file)
+		*file = a;
 	return fd;
+}
+
+static int inproc_anon_fd(struct uiommufd_host *host, const struct host_anon_ops *ops, void *priv,
+			  int flags)
+{
+	return inproc_anon_fd_file(host, ops, priv, flags, NULL);
+}
+
+static void inproc_anon_set_readable(struct uiommufd_host *host, struct host_anon *a,
+				     bool readable)
+{
+	int err = errno;
+
+	(void)host;
+	if (a->sig_fd < 0)
+		return;
+	if (readable) {
+		char c = 0;
+
+		/* A full socket still polls readable: only this wake-up is lost. */
+		(void)send(a->sig_fd, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} else {
+		char buf[256];
+
+		while (recv(a->drain_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	errno = err;
 }
 
 /* Whether @fd still refers to @a's file; a stale entry is forgotten. */
@@ -1814,6 +1911,119 @@ static void inproc_anon_put(struct uiommufd_host *host, struct host_anon *ref)
 {
 	(void)host;
 	anon_drop(ref);
+}
+
+static void inproc_anon_withdraw(struct uiommufd_host *host, int fd)
+{
+	(void)host;
+	uiommufd_host_inproc_fd_closed(fd);
+	syscall(SYS_close, fd);
+}
+
+/* The stream anon file behind @fd, referenced; NULL for any other descriptor. */
+static struct host_anon *anon_stream_get(int fd)
+{
+	struct host_anon *a;
+
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&anon_lock);
+	a = atomic_load(&anon_files[fd]);
+	if (a && a->sig_fd >= 0)
+		a->refs++;
+	else
+		a = NULL;
+	pthread_mutex_unlock(&anon_lock);
+	if (!a)
+		return NULL;
+	if (!anon_still(fd, a)) {
+		anon_drop(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* The VFS's cap on one read or write (MAX_RW_COUNT). */
+#define ANON_MAX_RW ((size_t)INT_MAX & ~(size_t)4095)
+
+static bool anon_rw(int fd, uint64_t ubuf, size_t count, bool write, ssize_t *ret)
+{
+	ssize_t (*fn)(void *, uint64_t, size_t, int);
+	int err = errno;
+	struct host_anon *a;
+	long fflags;
+
+	a = anon_stream_get(fd);
+	if (!a) {
+		errno = err;
+		return false;
+	}
+	fflags = syscall(SYS_fcntl, fd, F_GETFL);
+	if (fflags < 0)
+		fflags = 0;
+	errno = err;
+	fn = write ? a->ops->write : a->ops->read;
+	if (count > ANON_MAX_RW)
+		count = ANON_MAX_RW;
+	*ret = fn ? fn(a->priv, ubuf, count, (int)fflags) : -EINVAL;
+	anon_drop(a);
+	return true;
+}
+
+bool inproc_anon_read(int fd, void *buf, size_t count, ssize_t *ret)
+{
+	return anon_rw(fd, (uintptr_t)buf, count, false, ret);
+}
+
+bool inproc_anon_write(int fd, const void *buf, size_t count, ssize_t *ret)
+{
+	return anon_rw(fd, (uintptr_t)buf, count, true, ret);
+}
+
+bool inproc_fd_is_stream(int fd)
+{
+	struct host_anon *a;
+
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+		return false;
+	int err = errno;
+
+	a = anon_stream_get(fd);
+	errno = err;
+	if (!a)
+		return false;
+	anon_drop(a);
+	return true;
+}
+
+ssize_t uiommufd_host_inproc_fd_read(int fd, void *buf, size_t count)
+{
+	int err = errno;
+	ssize_t ret;
+
+	if (inproc_anon_read(fd, buf, count, &ret))
+		return ret;
+	ret = syscall(SYS_read, fd, buf, count);
+	if (ret < 0)
+		ret = -errno;
+	errno = err;
+	return ret;
+}
+
+ssize_t uiommufd_host_inproc_fd_write(int fd, const void *buf, size_t count)
+{
+	int err = errno;
+	ssize_t ret;
+
+	if (inproc_anon_write(fd, buf, count, &ret))
+		return ret;
+	ret = syscall(SYS_write, fd, buf, count);
+	if (ret < 0)
+		ret = -errno;
+	errno = err;
+	return ret;
 }
 
 void uiommufd_host_inproc_fd_closed(int fd)
@@ -1943,6 +2153,9 @@ static const struct host_ops inproc_ops = {
 	.anon_fd = inproc_anon_fd,
 	.anon_get = inproc_anon_get,
 	.anon_put = inproc_anon_put,
+	.anon_fd_file = inproc_anon_fd_file,
+	.anon_set_readable = inproc_anon_set_readable,
+	.anon_withdraw = inproc_anon_withdraw,
 	.account = inproc_account,
 	.capable = inproc_capable,
 };

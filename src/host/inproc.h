@@ -4,8 +4,10 @@
 #define UIOMMUFD_HOST_INPROC_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/host.h"
 
@@ -20,6 +22,30 @@ void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
 void uiommufd_host_inproc_mm_changed(void);
 /* Whether @fd is an anon file's descriptor (ioctl answers ENOTTY on it). */
 bool inproc_fd_is_anon(int fd);
+/*
+ * The anon files by descriptor (inproc.c); an entry is set only for a
+ * descriptor the library handed out.  inproc_fd_maybe_anon() is the one
+ * load that lets every other descriptor pass.
+ */
+#define INPROC_ANON_MAX_FDS 65536
+extern __attribute__((visibility("hidden"))) _Atomic(struct host_anon *)
+	inproc_anon_files[INPROC_ANON_MAX_FDS];
+
+static inline bool inproc_fd_maybe_anon(int fd)
+{
+	return (unsigned int)fd < INPROC_ANON_MAX_FDS &&
+	       atomic_load_explicit(&inproc_anon_files[fd], memory_order_relaxed);
+}
+
+/*
+ * read() and write() of a stream anon file (an event queue): true if @fd is
+ * one, with the bytes done or a negative errno in *@ret; false, errno
+ * untouched, for any other descriptor.
+ */
+bool inproc_anon_read(int fd, void *buf, size_t count, ssize_t *ret);
+bool inproc_anon_write(int fd, const void *buf, size_t count, ssize_t *ret);
+/* Whether @fd is a stream anon file's descriptor; errno untouched. */
+bool inproc_fd_is_stream(int fd);
 /* Read VMAs from the text of /proc/self/maps, as before Linux 6.11 (tests). */
 void inproc_vma_text_only(bool on);
 /* Pages charged in @mode by this process (tests). */

@@ -13,7 +13,10 @@
  * Descriptors the library hands out itself (anon files: access, event and
  * dma-buf fds) are the host's: close and dup of every descriptor are
  * reported to it, and ioctl on one answers ENOTTY, as an anon inode with no
- * ioctls does.
+ * ioctls does.  read(), write(), readv(), writev() and __read_chk() of an
+ * event queue fd (the fault queue's) go to the library, as the kernel's
+ * file operations would; poll(), select() and epoll see its readiness
+ * natively.  Every other read and write is one table load away from libc.
  *
  * The mock IOMMU's bus, /sys/bus/iommufd_mock, which the kernel's selftests
  * look for, is reported present by access(), stat() and opendir() in all
@@ -44,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "host/inproc.h"
@@ -63,6 +67,7 @@ int __lxstat(int ver, const char *path, struct stat *buf);
 int __lxstat64(int ver, const char *path, struct stat64 *buf);
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 #define SHIM_MAX_FDS 65536
 
 static _Atomic(struct uiommufd_ctx *) shim_files[SHIM_MAX_FDS];
@@ -77,6 +82,11 @@ struct real_fns {
 	int (*openat_2)(int, const char *, int);
 	int (*openat64_2)(int, const char *, int);
 	int (*ioctl)(int, unsigned long, ...);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*read_chk)(int, void *, size_t, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
 	int (*close)(int);
 	int (*close_range)(unsigned int, unsigned int, int);
 	int (*dup)(int);
@@ -111,6 +121,7 @@ struct real_fns {
 
 static struct real_fns real;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+static atomic_bool real_resolved;	/* set once real is filled in */
 
 static void *real_sym(const char *name)
 {
@@ -128,6 +139,11 @@ static void shim_resolve(void)
 	real.openat_2 = real_sym("__openat_2");
 	real.openat64_2 = real_sym("__openat64_2");
 	real.ioctl = real_sym("ioctl");
+	real.read = real_sym("read");
+	real.read_chk = real_sym("__read_chk");
+	real.write = real_sym("write");
+	real.readv = real_sym("readv");
+	real.writev = real_sym("writev");
 	real.close = real_sym("close");
 	real.close_range = real_sym("close_range");
 	real.dup = real_sym("dup");
@@ -160,6 +176,7 @@ static void shim_resolve(void)
 	real.opendir = real_sym("opendir");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
+	atomic_store_explicit(&real_resolved, true, memory_order_release);
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -170,6 +187,13 @@ __attribute__((constructor)) static void shim_init(void)
 static inline void shim_ready(void)
 {
 	pthread_once(&real_once, shim_resolve);
+}
+
+/* As shim_ready(), one load once resolved: for the hot read/write path. */
+static inline void shim_ready_fast(void)
+{
+	if (__builtin_expect(!atomic_load_explicit(&real_resolved, memory_order_acquire), 0))
+		shim_ready();
 }
 
 static inline struct uiommufd_ctx *shim_ctx(int fd)
@@ -326,6 +350,130 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		return -1;
 	}
 	return (int)rc;
+}
+
+/* ------------------------------------------------ event queue read/write */
+
+static ssize_t shim_result(ssize_t ret)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+/*
+ * Descriptors the library handed out: an event queue's read and write are
+ * the library's, any other anon file's are the system's.  Kept out of line
+ * so that the pass-through path is a load and a tail call.
+ */
+static __attribute__((noinline)) ssize_t shim_anon_read(int fd, void *buf, size_t count)
+{
+	ssize_t ret;
+
+	if (inproc_anon_read(fd, buf, count, &ret))
+		return shim_result(ret);
+	return real.read(fd, buf, count);
+}
+
+static __attribute__((noinline)) ssize_t shim_anon_write(int fd, const void *buf, size_t count)
+{
+	ssize_t ret;
+
+	if (inproc_anon_write(fd, buf, count, &ret))
+		return shim_result(ret);
+	return real.write(fd, buf, count);
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0))
+		return shim_anon_read(fd, buf, count);
+	return real.read(fd, buf, count);
+}
+
+/* The fortified read(): an overflow is still the program's to die of. */
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
+{
+	shim_ready_fast();
+	if (nbytes <= buflen && __builtin_expect(inproc_fd_maybe_anon(fd), 0))
+		return shim_anon_read(fd, buf, nbytes);
+	if (real.read_chk)
+		return real.read_chk(fd, buf, nbytes, buflen);
+	return real.read(fd, buf, nbytes);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0))
+		return shim_anon_write(fd, buf, count);
+	return real.write(fd, buf, count);
+}
+
+/*
+ * The VFS's loop for a file with read and write but no read_iter: one call
+ * per segment, empty ones skipped, stopping at the first short one; an
+ * error counts only if nothing was done.
+ */
+static ssize_t shim_stream_rwv(int fd, const struct iovec *iov, int iovcnt, bool is_write)
+{
+	struct uiommufd_host *host = uiommufd_host_inproc();
+	size_t total = 0, i;
+	ssize_t done = 0;
+	struct iovec v;
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The array is user memory: a bad one is EFAULT, as import_iovec() says. */
+	for (i = 0; i != (size_t)iovcnt; i++) {
+		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v))) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (v.iov_len > (size_t)SSIZE_MAX - total) {
+			errno = EINVAL;
+			return -1;
+		}
+		total += v.iov_len;
+	}
+	for (i = 0; i != (size_t)iovcnt; i++) {
+		ssize_t n;
+
+		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v)))
+			n = -EFAULT;
+		else if (!v.iov_len)
+			continue;
+		else if (is_write ? !inproc_anon_write(fd, v.iov_base, v.iov_len, &n) :
+				    !inproc_anon_read(fd, v.iov_base, v.iov_len, &n))
+			n = -EBADF;	/* closed under us */
+		if (n < 0)
+			return done ? done : shim_result(n);
+		done += n;
+		if ((size_t)n != v.iov_len)
+			break;
+	}
+	return done;
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	shim_ready_fast();
+	if (inproc_fd_maybe_anon(fd) && inproc_fd_is_stream(fd))
+		return shim_stream_rwv(fd, iov, iovcnt, false);
+	return real.readv(fd, iov, iovcnt);
+}
+
+SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	shim_ready_fast();
+	if (inproc_fd_maybe_anon(fd) && inproc_fd_is_stream(fd))
+		return shim_stream_rwv(fd, iov, iovcnt, true);
+	return real.writev(fd, iov, iovcnt);
 }
 
 /* @newfd now refers to what @oldfd does: share the context or anon file. */
