@@ -544,22 +544,49 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *d
 
 /* --------------------------------------------------------------- device DMA */
 
+/*
+ * The fast path peeks at the object table without taking references:
+ * the DMA gate keeps everything it reads alive until it is done.
+ */
+static struct iommufd_device *iommufd_peek_device(struct iommufd_ctx *ictx, uint32_t id)
+{
+	void **objects = __atomic_load_n(&ictx->objects, __ATOMIC_ACQUIRE);
+	uint32_t nr = __atomic_load_n(&ictx->nr_slots, __ATOMIC_ACQUIRE);
+	struct iommufd_object *obj;
+
+	if (id == 0 || id >= nr)
+		return NULL;
+	obj = __atomic_load_n(&objects[id], __ATOMIC_ACQUIRE);
+	if ((uintptr_t)obj <= 2 || obj->type != IOMMUFD_OBJ_DEVICE)
+		return NULL;
+	return container_of(obj, struct iommufd_device, obj);
+}
+
 int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iova, void *buf,
 			size_t len, unsigned int flags)
 {
 	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
+	unsigned int dma_flags = (flags & UIOMMUFD_DMA_WRITE) ? IOMMU_DMA_WRITE : 0;
 	struct iommufd_device *idev;
 	int rc;
 
 	if (flags & ~UIOMMUFD_DMA_WRITE)
 		return -EINVAL;
+	if (iommu_dma_read_begin()) {
+		idev = iommufd_peek_device(ictx, dev_id);
+		rc = idev ? iommu_dev_dma(idev->dev, iova, buf, len, dma_flags) : -ENOENT;
+		iommu_dma_read_end();
+		return rc;
+	}
+
 	pthread_mutex_lock(&ictx->lock);
+	/* Later calls from this thread take the lock-free path. */
+	iommu_dma_reader_register();
 	idev = iommufd_get_device(ictx, dev_id);
 	if (IS_ERR(idev)) {
 		rc = (int)PTR_ERR(idev);
 	} else {
-		rc = iommu_dev_dma(idev->dev, iova, buf, len,
-				   (flags & UIOMMUFD_DMA_WRITE) ? IOMMU_DMA_WRITE : 0);
+		rc = iommu_dev_dma(idev->dev, iova, buf, len, dma_flags);
 		iommufd_put_object(ictx, &idev->obj);
 	}
 	pthread_mutex_unlock(&ictx->lock);

@@ -126,13 +126,18 @@ static int object_table_reserve(struct iommufd_ctx *ictx, uint32_t *out_id)
 
 		if (new_nr > OBJ_ID_LIMIT + 1)
 			new_nr = OBJ_ID_LIMIT + 1;
+		/* Lock-free DMA reads the table: keep it still while it moves. */
+		iommu_dma_gate_begin();
 		grown = iommufd_realloc_array(ictx->objects, new_nr, sizeof(*grown));
-		if (!grown)
+		if (!grown) {
+			iommu_dma_gate_end();
 			return -ENOMEM;
+		}
 		memset(grown + ictx->nr_slots, 0, (new_nr - ictx->nr_slots) * sizeof(*grown));
 		id = ictx->nr_slots ? ictx->nr_slots : 1;
 		ictx->objects = grown;
 		ictx->nr_slots = new_nr;
+		iommu_dma_gate_end();
 	}
 found:
 	ictx->objects[id] = SLOT_RESERVED;
@@ -226,10 +231,12 @@ static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	/* The compat IOAS is a weak pointer: it goes with its object. */
 	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
 		ictx->vfio_ioas = NULL;
+	iommu_dma_gate_begin();
 	object_table_release(ictx, obj->id);
 	if (iommufd_object_ops[obj->type].destroy)
 		iommufd_object_ops[obj->type].destroy(obj);
 	free(obj);
+	iommu_dma_gate_end();
 }
 
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)

@@ -9,7 +9,14 @@
  * transfer over large IOPTEs costs one walk.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/host.h"
 #include "iommu/iommu.h"
@@ -95,17 +102,108 @@ int iommu_pt_read_and_clear_dirty(struct iommu_domain *domain, unsigned long iov
 	return pt_read_and_clear_dirty(&to_pt_domain(domain)->pt, iova, size, flags, dirty);
 }
 
+struct dma_reader {
+	atomic_int active;
+	struct dma_reader *next;
+};
+
+static __thread struct dma_reader *dma_self;
+static _Atomic(struct dma_reader *) dma_readers;
+static atomic_int dma_gate;
+static atomic_ulong dma_gate_seq;	/* bumped by every gate: flushes IOTLBs */
+static atomic_bool dma_used;
+static pthread_mutex_t dma_register_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dma_membarrier_ok = -1;	/* unknown, 0, 1 */
+
+bool iommu_dma_reader_register(void)
+{
+	struct dma_reader *r;
+
+	if (dma_self)
+		return true;
+	pthread_mutex_lock(&dma_register_lock);
+	if (dma_membarrier_ok < 0)
+		dma_membarrier_ok = syscall(SYS_membarrier,
+					    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	r = dma_membarrier_ok ? calloc(1, sizeof(*r)) : NULL;
+	if (r) {
+		/* Records live as long as the process: a few bytes per thread. */
+		r->next = atomic_load(&dma_readers);
+		atomic_store(&dma_readers, r);
+		atomic_store(&dma_used, true);
+		dma_self = r;
+	}
+	pthread_mutex_unlock(&dma_register_lock);
+	return r;
+}
+
+bool iommu_dma_read_begin(void)
+{
+	struct dma_reader *r = dma_self;
+
+	if (!r)
+		return false;
+	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
+	/* The writer's membarrier supplies the hardware half of this fence. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&dma_gate, memory_order_relaxed)) {
+		atomic_store_explicit(&r->active, 0, memory_order_release);
+		return false;
+	}
+	return true;
+}
+
+void iommu_dma_read_end(void)
+{
+	atomic_store_explicit(&dma_self->active, 0, memory_order_release);
+}
+
+void iommu_dma_gate_begin(void)
+{
+	struct dma_reader *r;
+
+	atomic_fetch_add(&dma_gate, 1);
+	atomic_fetch_add(&dma_gate_seq, 1);
+	if (!atomic_load(&dma_used))
+		return;
+	syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	for (r = atomic_load(&dma_readers); r; r = r->next) {
+		if (r == dma_self)
+			continue;
+		while (atomic_load_explicit(&r->active, memory_order_acquire))
+			sched_yield();
+	}
+}
+
+void iommu_dma_gate_end(void)
+{
+	atomic_fetch_sub(&dma_gate, 1);
+}
+
 int iommu_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
 	      int prot, unsigned int flags)
 {
+	int rc;
+
 	if (!domain->ops->map)
 		return -EINVAL;
-	return domain->ops->map(domain, iova, pa, len, prot, flags);
+	/* A failed map frees the tables it made, which a walker may be in. */
+	iommu_dma_gate_begin();
+	rc = domain->ops->map(domain, iova, pa, len, prot, flags);
+	iommu_dma_gate_end();
+	return rc;
 }
 
 size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova, size_t len)
 {
-	return domain->ops->unmap ? domain->ops->unmap(domain, iova, len) : 0;
+	size_t unmapped;
+
+	if (!domain->ops->unmap)
+		return 0;
+	iommu_dma_gate_begin();
+	unmapped = domain->ops->unmap(domain, iova, len);
+	iommu_dma_gate_end();
+	return unmapped;
 }
 
 uint64_t iommu_iova_to_phys(struct iommu_domain *domain, unsigned long iova)
@@ -115,7 +213,9 @@ uint64_t iommu_iova_to_phys(struct iommu_domain *domain, unsigned long iova)
 
 void iommu_domain_free(struct iommu_domain *domain)
 {
+	iommu_dma_gate_begin();
 	domain->ops->free(domain);
+	iommu_dma_gate_end();
 }
 
 unsigned long iommu_domain_min_pgsize(const struct iommu_domain *domain)
@@ -139,6 +239,44 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 	return 0;
 }
 
+/*
+ * A one-entry IOTLB per thread: the last leaf translated.  Any gate (unmap,
+ * map, domain free) flushes it; writes to a domain that tracks dirty state
+ * always walk, so the walk can mark the leaf.
+ */
+struct dma_iotlb {
+	const struct iommu_domain *domain;
+	unsigned long seq;
+	struct pt_walk_result res;
+	unsigned long iova_start;
+};
+
+static __thread struct dma_iotlb dma_iotlb;
+
+static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
+			       unsigned int walk, struct pt_walk_result *res)
+{
+	struct dma_iotlb *tlb = &dma_iotlb;
+	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	bool cacheable = !(walk & PT_WALK_WRITE) || !domain->dirty_ops;
+	int rc;
+
+	if (cacheable && tlb->domain == domain && tlb->seq == seq &&
+	    iova - tlb->iova_start < (1ULL << tlb->res.pgsize_lg2)) {
+		*res = tlb->res;
+		res->oa = res->page_oa + (iova - tlb->iova_start);
+		return 0;
+	}
+	rc = domain->ops->translate(domain, iova, walk, res);
+	if (!rc && cacheable) {
+		tlb->domain = domain;
+		tlb->seq = seq;
+		tlb->res = *res;
+		tlb->iova_start = iova & ~((1UL << res->pgsize_lg2) - 1);
+	}
+	return rc;
+}
+
 int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		  unsigned int flags)
 {
@@ -155,7 +293,7 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		size_t n, klen;
 		void *kaddr;
 
-		if (domain->ops->translate(domain, iova, walk, &res))
+		if (iommu_dma_translate(domain, iova, walk, &res))
 			return -EFAULT;
 		if (!(res.prot & ((flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ)))
 			return -EPERM;

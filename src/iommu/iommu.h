@@ -207,6 +207,26 @@ unsigned long iommu_domain_min_pgsize(const struct iommu_domain *domain);
  */
 int iommu_attach_device(struct iommu_domain *domain, struct device *dev);
 
+/*
+ * DMA without the context lock.  A DMA reader marks itself active with a
+ * plain store and checks the gate; whoever frees or changes what a reader
+ * may be walking (page tables, domains, device and object memory) first
+ * raises the gate, which forces a barrier on every thread (membarrier) and
+ * waits for active readers to finish: the hardware's IOTLB flush, for
+ * threads.  Readers pay no atomic instruction; writers pay a system call,
+ * and only once some thread has read this way.
+ *
+ * iommu_dma_read_begin() returns false when the caller must take the
+ * locked path instead (gate raised, or no membarrier on this kernel).
+ * iommu_dma_reader_register() is called once per thread, with the
+ * context lock held.
+ */
+bool iommu_dma_reader_register(void);
+bool iommu_dma_read_begin(void);
+void iommu_dma_read_end(void);
+void iommu_dma_gate_begin(void);
+void iommu_dma_gate_end(void);
+
 /* iommu_dev_dma() flags */
 enum {
 	IOMMU_DMA_WRITE = 1 << 0,	/* device writes memory */
