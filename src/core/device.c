@@ -37,14 +37,6 @@ struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id)
 	return container_of(obj, struct iommufd_device, obj);
 }
 
-void iommufd_device_destroy(struct iommufd_object *obj)
-{
-	struct iommufd_device *idev = container_of(obj, struct iommufd_device, obj);
-
-	/* Unbind detached it; the device is back in its blocked domain. */
-	iommu_attach_device(NULL, idev->dev);
-}
-
 /*
  * Bind @dev to @ictx.  The returned device holds a reference for its
  * driver until iommufd_device_unbind().
@@ -362,11 +354,6 @@ out_put:
 }
 
 /* ------------------------------------------------------------- accesses */
-
-unsigned long iommufd_access_iova_alignment(const struct iommufd_access *access)
-{
-	return access->iova_alignment;
-}
 
 struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
 					     const struct iommufd_access_ops *ops, void *data,

@@ -20,19 +20,6 @@
 #include "core/ioas.h"
 #include "core/eventq.h"
 
-struct iommufd_hw_pagetable *iommufd_get_hwpt(struct iommufd_ctx *ictx, uint32_t id)
-{
-	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_ANY);
-
-	if (IS_ERR(obj))
-		return (void *)obj;
-	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING && obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
-		iommufd_put_object(ictx, obj);
-		return ERR_PTR(-ENOENT);
-	}
-	return container_of(obj, struct iommufd_hw_pagetable, obj);
-}
-
 static struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 							   uint32_t id)
 {
@@ -53,6 +40,18 @@ static void hwpt_paging_unlink(struct iommufd_hwpt_paging *hwpt_paging)
 			break;
 		}
 	}
+}
+
+/* Take the domain a driver allocated for @hwpt, or its error. */
+static int iommufd_hwpt_set_domain(struct iommufd_hw_pagetable *hwpt, const struct iommu_ops *ops,
+				   struct iommu_domain *domain)
+{
+	if (IS_ERR(domain))
+		return (int)PTR_ERR(domain);
+	domain->owner = ops;
+	domain->iommufd_hwpt = hwpt;
+	hwpt->domain = domain;
+	return 0;
 }
 
 static void iommufd_hwpt_put_fault(struct iommufd_hw_pagetable *hwpt)
@@ -97,15 +96,12 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *
 	hwpt_nested->parent = parent;
 	parent->common.obj.users++;
 
-	hwpt->domain = ops->domain_alloc_nested(idev->dev, parent->common.domain,
-						flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data);
-	if (IS_ERR(hwpt->domain)) {
-		rc = (int)PTR_ERR(hwpt->domain);
-		hwpt->domain = NULL;
+	rc = iommufd_hwpt_set_domain(hwpt, ops,
+				     ops->domain_alloc_nested(idev->dev, parent->common.domain,
+							      flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+							      user_data));
+	if (rc)
 		goto out_abort;
-	}
-	hwpt->domain->owner = ops;
-	hwpt->domain->iommufd_hwpt = hwpt;
 	if (hwpt->domain->type != IOMMU_DOMAIN_NESTED) {
 		rc = -EINVAL;
 		goto out_abort;
@@ -171,16 +167,12 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 
-	hwpt->domain = ops->domain_alloc_paging_flags(idev->dev,
-						      flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-						      user_data);
-	if (IS_ERR(hwpt->domain)) {
-		rc = (int)PTR_ERR(hwpt->domain);
-		hwpt->domain = NULL;
+	rc = iommufd_hwpt_set_domain(hwpt, ops,
+				     ops->domain_alloc_paging_flags(idev->dev,
+								    flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+								    user_data));
+	if (rc)
 		goto out_abort;
-	}
-	hwpt->domain->owner = ops;
-	hwpt->domain->iommufd_hwpt = hwpt;
 
 	if (immediate_attach) {
 		rc = iommufd_hw_pagetable_attach(hwpt, idev);

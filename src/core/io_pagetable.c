@@ -376,6 +376,15 @@ static unsigned long iopt_area_last_index(const struct iopt_area *area)
 	return (area->start_byte + iopt_area_length(area) - 1) / PAGE_SIZE;
 }
 
+/* Release the area's pin, held while any domain maps it. */
+static void iopt_area_unpin(struct iopt_area *area)
+{
+	if (!area->filled)
+		return;
+	iopt_pages_unpin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
+	area->filled = false;
+}
+
 /* Pin the area once and map it into @domain; undone on failure. */
 static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *area,
 				 struct iommu_domain *domain)
@@ -396,11 +405,8 @@ static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *ar
 		pinned_here = true;
 	}
 	rc = iopt_area_map_domain(iopt, area, domain);
-	if (rc && pinned_here) {
-		iopt_pages_unpin(area->pages, iopt_area_first_index(area),
-				 iopt_area_last_index(area));
-		area->filled = false;
-	}
+	if (rc && pinned_here)
+		iopt_area_unpin(area);
 	return rc;
 }
 
@@ -418,8 +424,7 @@ static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area
 		return;
 	for (d = 0; d != iopt->nr_domains; d++)
 		iopt_area_unmap_domain(area, iopt->domains[d]);
-	iopt_pages_unpin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
-	area->filled = false;
+	iopt_area_unpin(area);
 }
 
 static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area)
@@ -437,11 +442,7 @@ static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *a
 err_unmap:
 	while (d--)
 		iopt_area_unmap_domain(area, iopt->domains[d]);
-	if (area->filled) {
-		iopt_pages_unpin(area->pages, iopt_area_first_index(area),
-				 iopt_area_last_index(area));
-		area->filled = false;
-	}
+	iopt_area_unpin(area);
 	return rc;
 }
 
@@ -674,21 +675,20 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 			break;
 		}
 		if (area->num_accesses) {
-			unsigned long iova = area->iova, length = iopt_area_length(area);
-
-			/* Ask every access to let go, then look again. */
+			/*
+			 * Ask every access to let go, then look again.  No new
+			 * pin may start here meanwhile, and the area stays so
+			 * marked if an access never lets go.
+			 */
+			area->prevent_access = true;
+			iommufd_access_notify_unmap(iopt, area->iova, iopt_area_length(area));
 			if (++tries > 100) {
 				rc = -EDEADLK;
 				break;
 			}
-			area->prevent_access = true;
-			iommufd_access_notify_unmap(iopt, iova, length);
-			area = iopt_area_iter_first(iopt, iova, iova, &i);
-			if (area && area->iova == iova)
-				area->prevent_access = false;
 			continue;
 		}
-		tries = 0;
+		tries = 0;	/* counted per area */
 		iopt_area_unfill_domains(iopt, area);
 		iopt_area_remove(iopt, i);
 		unmapped_bytes += iopt_area_length(area);
@@ -825,7 +825,7 @@ static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
 				      iommu_domain_min_pgsize(iopt->domains[i]));
 	for (i = 0; i != iopt->nr_accesses; i++)
 		new_alignment = max_t(unsigned long, new_alignment,
-				      iommufd_access_iova_alignment(iopt->accesses[i]));
+				      iopt->accesses[i]->iova_alignment);
 	if (iopt->disable_large_pages)
 		new_alignment = max_t(unsigned long, new_alignment, PAGE_SIZE);
 	if (new_alignment > PAGE_SIZE)
@@ -921,6 +921,20 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t 
 /* ------------------------------------------------------------ domains */
 
 /*
+ * Take @area out of @domain; the pin goes with the last domain.  @domain
+ * must already be out of iopt->domains.
+ */
+static void iopt_area_drop_domain(struct io_pagetable *iopt, struct iopt_area *area,
+				  struct iommu_domain *domain)
+{
+	if (!area->filled)
+		return;
+	iopt_area_unmap_domain(area, domain);
+	if (!iopt->nr_domains)
+		iopt_area_unpin(area);
+}
+
+/*
  * Mirror the IOAS into a new domain: the alignment must hold for every
  * area, IOVA outside the aperture becomes reserved, and every area is
  * pinned (once) and mapped.  On failure the IOAS is as it was.
@@ -929,7 +943,6 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain
 {
 	const struct iommu_domain_geometry *geo = &domain->geometry;
 	struct iommu_domain **grown;
-	unsigned long old_alignment = iopt->iova_alignment;
 	size_t i;
 	int rc;
 
@@ -960,29 +973,20 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain
 	rc = iopt_calculate_iova_alignment(iopt);
 	if (rc)
 		goto err_remove;
-	iopt->nr_domains--;
 
 	for (i = 0; i != iopt->nr_areas; i++) {
 		rc = iopt_area_fill_domain(iopt, iopt->areas[i], domain);
 		if (rc)
 			goto err_unfill;
 	}
-	iopt->domains[iopt->nr_domains++] = domain;
 	return 0;
 
 err_unfill:
-	while (i--) {
-		struct iopt_area *area = iopt->areas[i];
-
-		iopt_area_unmap_domain(area, domain);
-		/* With no other domain the pin was this domain's alone. */
-		if (!iopt->nr_domains) {
-			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
-					 iopt_area_last_index(area));
-			area->filled = false;
-		}
-	}
-	iopt->iova_alignment = old_alignment;
+	iopt->nr_domains--;
+	while (i--)
+		iopt_area_drop_domain(iopt, iopt->areas[i], domain);
+	/* Back to the alignment without it: lowering cannot conflict. */
+	iopt_calculate_iova_alignment(iopt);
 	goto err_reserved;
 err_remove:
 	iopt->nr_domains--;
@@ -1002,18 +1006,8 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *do
 		return;
 	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
 
-	for (i = 0; i != iopt->nr_areas; i++) {
-		struct iopt_area *area = iopt->areas[i];
-
-		if (!area->filled)
-			continue;
-		iopt_area_unmap_domain(area, domain);
-		if (!iopt->nr_domains) {
-			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
-					 iopt_area_last_index(area));
-			area->filled = false;
-		}
-	}
+	for (i = 0; i != iopt->nr_areas; i++)
+		iopt_area_drop_domain(iopt, iopt->areas[i], domain);
 	iopt_remove_reserved_iova(iopt, domain);
 	/* Lowering or keeping the alignment cannot conflict. */
 	iopt_calculate_iova_alignment(iopt);
@@ -1072,26 +1066,18 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *doma
  */
 #define DIRTY_WINDOW_BYTES 4096
 
-struct dirty_window {
-	uint64_t bits[DIRTY_WINDOW_BYTES / sizeof(uint64_t)];
-};
-
 int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domain *domain,
 				   unsigned int flags, unsigned long iova, unsigned long length,
 				   unsigned int pgshift, struct uiommufd_host *host, uint64_t uptr)
 {
 	const struct iommu_dirty_ops *ops = domain->dirty_ops;
-	unsigned long last = iova + length - 1;
+	uint64_t win[DIRTY_WINDOW_BYTES / sizeof(uint64_t)];
 	unsigned long nbits = length >> pgshift;
 	unsigned long bit;
-	struct dirty_window *win;
 	int rc = 0;
 
 	if (!ops)
 		return -EOPNOTSUPP;
-	win = malloc(sizeof(*win));
-	if (!win)
-		return -ENOMEM;
 
 	for (bit = 0; bit < nbits && !rc; bit += DIRTY_WINDOW_BYTES * 8) {
 		unsigned long wbits = min_t(unsigned long, nbits - bit, DIRTY_WINDOW_BYTES * 8);
@@ -1099,14 +1085,14 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 		unsigned long wlast = wstart + (wbits << pgshift) - 1;
 		size_t wbytes = (wbits + 7) / 8;
 		struct pt_dirty dirty = {
-			.bitmap = win->bits, .iova_base = wstart, .pgshift = pgshift,
+			.bitmap = win, .iova_base = wstart, .pgshift = pgshift,
 		};
 		unsigned long cur = wstart;
 		size_t i;
 
 		/* Contiguous areas must cover the window. */
 		i = iopt_area_lower_bound(iopt, cur);
-		rc = copy_from_user(host, win->bits, uptr + bit / 8, wbytes);
+		rc = copy_from_user(host, win, uptr + bit / 8, wbytes);
 		if (rc)
 			break;
 		for (; i != iopt->nr_areas && cur <= wlast; i++) {
@@ -1116,22 +1102,15 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 			if (area->iova > cur)
 				break;
 			rc = ops->read_and_clear_dirty(domain, cur, alast - cur + 1, flags, &dirty);
-			if (rc)
+			if (rc || alast == wlast)
 				break;
-			if (alast == last || alast == wlast) {
-				cur = wlast + 1;
-				break;
-			}
 			cur = alast + 1;
 		}
-		if (!rc && cur <= wlast)
-			rc = -EINVAL;
+		if (!rc && (i == iopt->nr_areas || iopt->areas[i]->iova > cur))
+			rc = -EINVAL;	/* a gap in the areas */
 		if (!rc)
-			rc = copy_to_user(host, uptr + bit / 8, win->bits, wbytes);
-		if (!rc && wlast == last)
-			break;
+			rc = copy_to_user(host, uptr + bit / 8, win, wbytes);
 	}
-	free(win);
 	return rc;
 }
 

@@ -245,7 +245,6 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  const struct iommu_user_data *user_data);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
-struct iommufd_hw_pagetable *iommufd_get_hwpt(struct iommufd_ctx *ictx, uint32_t id);
 
 /* Devices and accesses (device.c) */
 struct iommufd_device {
@@ -262,7 +261,6 @@ void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
 int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid);
-void iommufd_device_destroy(struct iommufd_object *obj);
 struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id);
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 				struct iommufd_device *idev);
@@ -297,7 +295,6 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long iov
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *data,
 		      size_t len, unsigned int flags);
 void iommufd_access_destroy_object(struct iommufd_object *obj);
-unsigned long iommufd_access_iova_alignment(const struct iommufd_access *access);
 
 /*
  * A dma-buf: memory an exporter (the selftest) hands out as an fd.  IOAS

@@ -1998,32 +1998,29 @@ bool inproc_fd_is_stream(int fd)
 	return true;
 }
 
-ssize_t uiommufd_host_inproc_fd_read(int fd, void *buf, size_t count)
+/* An anon file's own read or write, else the plain system call; -errno. */
+static ssize_t fd_rw(int fd, uintptr_t buf, size_t count, bool write)
 {
 	int err = errno;
 	ssize_t ret;
 
-	if (inproc_anon_read(fd, buf, count, &ret))
+	if (anon_rw(fd, buf, count, write, &ret))
 		return ret;
-	ret = syscall(SYS_read, fd, buf, count);
+	ret = syscall(write ? SYS_write : SYS_read, fd, buf, count);
 	if (ret < 0)
 		ret = -errno;
 	errno = err;
 	return ret;
 }
 
+ssize_t uiommufd_host_inproc_fd_read(int fd, void *buf, size_t count)
+{
+	return fd_rw(fd, (uintptr_t)buf, count, false);
+}
+
 ssize_t uiommufd_host_inproc_fd_write(int fd, const void *buf, size_t count)
 {
-	int err = errno;
-	ssize_t ret;
-
-	if (inproc_anon_write(fd, buf, count, &ret))
-		return ret;
-	ret = syscall(SYS_write, fd, buf, count);
-	if (ret < 0)
-		ret = -errno;
-	errno = err;
-	return ret;
+	return fd_rw(fd, (uintptr_t)buf, count, true);
 }
 
 void uiommufd_host_inproc_fd_closed(int fd)

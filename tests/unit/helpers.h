@@ -100,6 +100,23 @@ static inline void *map_pages(size_t npages)
 	return p;
 }
 
+/* The usual fixture: a context, one IOAS and @npages pages of fresh memory. */
+static inline int fixture_open(struct uiommufd_ctx **ctx, uint32_t *ioas, uint8_t **buf,
+			       size_t npages)
+{
+	if (uiommufd_ctx_open(uiommufd_host_inproc(), 0, ctx))
+		return -1;
+	*ioas = ioas_alloc(*ctx);
+	*buf = map_pages(npages);
+	return 0;
+}
+
+static inline void fixture_close(struct uiommufd_ctx *ctx, uint8_t *buf, size_t npages)
+{
+	uiommufd_ctx_put(ctx);
+	munmap(buf, npages * PSZ);
+}
+
 /* ---- mock devices, HWPTs and the selftest checks (IOMMU_TEST_CMD) */
 
 struct mock_ids {
@@ -108,29 +125,16 @@ struct mock_ids {
 	uint32_t idev;		/* the iommufd device */
 };
 
-/* IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: a mock device attached to @pt_id. */
-static inline long mock_domain_flags(struct uiommufd_ctx *ctx, uint32_t pt_id,
-				     uint32_t dev_flags, struct mock_ids *out)
+/*
+ * IOMMU_TEST_OP_MOCK_DOMAIN(_FLAGS): a mock device attached to @pt_id.  Both
+ * ops answer in the same leading fields.
+ */
+static inline long mock_domain_op(struct uiommufd_ctx *ctx, uint32_t op, uint32_t pt_id,
+				  uint32_t dev_flags, struct mock_ids *out)
 {
 	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, .id = pt_id,
+		.size = sizeof(cmd), .op = op, .id = pt_id,
 		.mock_domain_flags = { .dev_flags = dev_flags },
-	};
-	long rc = ictl(ctx, IOMMU_TEST_CMD, &cmd);
-
-	if (!rc && out) {
-		out->stdev = cmd.mock_domain_flags.out_stdev_id;
-		out->hwpt = cmd.mock_domain_flags.out_hwpt_id;
-		out->idev = cmd.mock_domain_flags.out_idev_id;
-	}
-	return rc;
-}
-
-/* IOMMU_TEST_OP_MOCK_DOMAIN: as above with no device flags. */
-static inline long mock_domain(struct uiommufd_ctx *ctx, uint32_t pt_id, struct mock_ids *out)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id,
 	};
 	long rc = ictl(ctx, IOMMU_TEST_CMD, &cmd);
 
@@ -140,6 +144,17 @@ static inline long mock_domain(struct uiommufd_ctx *ctx, uint32_t pt_id, struct 
 		out->idev = cmd.mock_domain.out_idev_id;
 	}
 	return rc;
+}
+
+static inline long mock_domain_flags(struct uiommufd_ctx *ctx, uint32_t pt_id,
+				     uint32_t dev_flags, struct mock_ids *out)
+{
+	return mock_domain_op(ctx, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, pt_id, dev_flags, out);
+}
+
+static inline long mock_domain(struct uiommufd_ctx *ctx, uint32_t pt_id, struct mock_ids *out)
+{
+	return mock_domain_op(ctx, IOMMU_TEST_OP_MOCK_DOMAIN, pt_id, 0, out);
 }
 
 /* IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE; *@pt_id gets the HWPT now attached. */

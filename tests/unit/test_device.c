@@ -25,10 +25,8 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || uiommufd_ctx_open(uiommufd_host_inproc(), 0, &f->ctx))
+	if (!f || fixture_open(&f->ctx, &f->ioas, &f->buf, NPAGES))
 		return -1;
-	f->ioas = ioas_alloc(f->ctx);
-	f->buf = map_pages(NPAGES);
 	*state = f;
 	return 0;
 }
@@ -37,8 +35,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	uiommufd_ctx_put(f->ctx);
-	munmap(f->buf, NPAGES * PSZ);
+	fixture_close(f->ctx, f->buf, NPAGES);
 	free(f);
 	return 0;
 }
