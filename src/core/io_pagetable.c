@@ -1034,15 +1034,14 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device
 
 /* ------------------------------------------------------- dirty tracking */
 
-int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
-			    bool enable)
+/* Called with the DMA gate raised. */
+static int iopt_set_dirty_tracking_gated(struct io_pagetable *iopt, struct iommu_domain *domain,
+					 bool enable)
 {
 	const struct iommu_dirty_ops *ops = domain->dirty_ops;
 	size_t i;
 	int rc;
 
-	if (!ops)
-		return -EOPNOTSUPP;
 	if (enable) {
 		/* Start from a clean snapshot: forget what was dirtied before. */
 		for (i = 0; i != iopt->nr_areas; i++) {
@@ -1057,6 +1056,20 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *doma
 		}
 	}
 	return ops->set_dirty_tracking(domain, enable);
+}
+
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
+			    bool enable)
+{
+	int rc;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+	/* Device IOTLB entries filled while tracking was off would skip marking. */
+	iommu_dma_gate_begin();
+	rc = iopt_set_dirty_tracking_gated(iopt, domain, enable);
+	iommu_dma_gate_end();
+	return rc;
 }
 
 /*
@@ -1079,6 +1092,13 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 	if (!ops)
 		return -EOPNOTSUPP;
 
+	/*
+	 * Clearing flushes device IOTLBs, as the kernel's iotlb_sync does, and
+	 * DMA waits meanwhile: a write through an entry cached as dirty would
+	 * otherwise land unrecorded after its bit was cleared.
+	 */
+	if (!(flags & PT_DIRTY_NO_CLEAR))
+		iommu_dma_gate_begin();
 	for (bit = 0; bit < nbits && !rc; bit += DIRTY_WINDOW_BYTES * 8) {
 		unsigned long wbits = min_t(unsigned long, nbits - bit, DIRTY_WINDOW_BYTES * 8);
 		unsigned long wstart = iova + (bit << pgshift);
@@ -1111,6 +1131,8 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 		if (!rc)
 			rc = copy_to_user(host, uptr + bit / 8, win, wbytes);
 	}
+	if (!(flags & PT_DIRTY_NO_CLEAR))
+		iommu_dma_gate_end();
 	return rc;
 }
 

@@ -241,14 +241,17 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 
 /*
  * A one-entry IOTLB per thread: the last leaf translated.  Any gate (unmap,
- * map, domain free) flushes it; writes to a domain that tracks dirty state
- * always walk, so the walk can mark the leaf.
+ * map, domain free, dirty tracking turned on, dirty bits cleared) flushes
+ * it.  As in hardware, an entry filled by a read does not serve a write: the
+ * write walks so the walk can mark the leaf dirty, and the entry it leaves
+ * serves both until the next flush.
  */
 struct dma_iotlb {
 	const struct iommu_domain *domain;
 	unsigned long seq;
 	struct pt_walk_result res;
 	unsigned long iova_start;
+	unsigned int walk;
 };
 
 static __thread struct dma_iotlb dma_iotlb;
@@ -258,21 +261,21 @@ static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
 {
 	struct dma_iotlb *tlb = &dma_iotlb;
 	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
-	bool cacheable = !(walk & PT_WALK_WRITE) || !domain->dirty_ops;
 	int rc;
 
-	if (cacheable && tlb->domain == domain && tlb->seq == seq &&
+	if (tlb->domain == domain && tlb->seq == seq && (walk & ~tlb->walk) == 0 &&
 	    iova - tlb->iova_start < (1ULL << tlb->res.pgsize_lg2)) {
 		*res = tlb->res;
 		res->oa = res->page_oa + (iova - tlb->iova_start);
 		return 0;
 	}
 	rc = domain->ops->translate(domain, iova, walk, res);
-	if (!rc && cacheable) {
+	if (!rc) {
 		tlb->domain = domain;
 		tlb->seq = seq;
 		tlb->res = *res;
 		tlb->iova_start = iova & ~((1UL << res->pgsize_lg2) - 1);
+		tlb->walk = walk;
 	}
 	return rc;
 }

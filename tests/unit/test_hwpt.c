@@ -445,6 +445,68 @@ static void test_dma_marks_dirty_while_tracking(void **state)
 	assert_bits(out, NPAGES, NULL, 0);
 }
 
+/*
+ * The device's IOTLB caches translations, as hardware does; it must never
+ * let a write skip the dirty mark.  Each case repeats the same page, so a
+ * stale entry would serve it.
+ */
+static void test_dma_iotlb_keeps_dirty_marks(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t out[NPAGES / 64] = {}, iova = IOVA_A;
+	unsigned int three[] = { 3 }, four[] = { 4 }, seven[] = { 7 };
+	struct mock_ids d = {};
+	uint8_t data[64] = { 1 };
+	uint32_t dirty = 0;
+
+	assert_int_equal(ioas_set_huge_pages(f->ctx, f->ioas, 0), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, f->ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				    &dirty), 0);
+	assert_int_equal(mock_domain(f->ctx, dirty, &d), 0);
+
+	/* A write cached while tracking was off: enabling flushes it. */
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 7 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(set_dirty(f->ctx, dirty, true), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 7 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out, 0), 0);
+	assert_bits(out, NPAGES, seven, 1);
+
+	/* Harvesting clears the mark and flushes: the next write marks again. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 3 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out, 0), 0);
+	assert_bits(out, NPAGES, three, 1);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 3 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out, 0), 0);
+	assert_bits(out, NPAGES, three, 1);
+
+	/* An entry a read filled does not serve a write. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 4 * PSZ, data, sizeof(data),
+					     0), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 4 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out, 0), 0);
+	assert_bits(out, NPAGES, four, 1);
+
+	/* NO_CLEAR leaves the mark: nothing to flush, and it is still reported. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(uiommufd_device_dma(f->ctx, d.idev, IOVA_A + 4 * PSZ, data, sizeof(data),
+					     UIOMMUFD_DMA_WRITE), 0);
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out,
+				   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR), 0);
+	assert_bits(out, NPAGES, four, 1);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(get_dirty(f->ctx, dirty, IOVA_A, NPAGES * PSZ, PSZ, out, 0), 0);
+	assert_bits(out, NPAGES, four, 1);
+}
+
 static void test_huge_pages_option_with_domain(void **state)
 {
 	struct fixture *f = *state;
@@ -487,6 +549,7 @@ int main(void)
 		T(test_dirty_flow),
 		T(test_dirty_bitmap_errors),
 		T(test_dma_marks_dirty_while_tracking),
+		T(test_dma_iotlb_keeps_dirty_marks),
 		T(test_huge_pages_option_with_domain),
 	};
 
