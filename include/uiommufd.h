@@ -101,6 +101,34 @@ UIOMMUFD_API long uiommufd_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, ui
  */
 UIOMMUFD_API void uiommufd_host_inproc_unmap_notify(void *addr, size_t length);
 
+/**
+ * uiommufd_mmap() - mmap() of the iommufd file, as the kernel's fops do
+ * @ctx: the context whose file is mapped
+ * @addr: @length: @prot: @flags: as for mmap(2)
+ * @offset: the file offset a driver handed out (a vIOMMU's out_mmap_offset)
+ * @out: the address of the new mapping
+ *
+ * Only a driver region can be mapped, whole and from its start.  While it
+ * is mapped, its owner cannot be destroyed (EBUSY) and the context stays
+ * open; uiommufd_munmap_notify() ends that.  The shim calls both.
+ *
+ * Return: 0; -ENXIO for an offset or length that is not exactly a region;
+ * -EINVAL without MAP_SHARED or for an unaligned offset; -EPERM for
+ * PROT_EXEC; what mmap(2) itself returns.
+ */
+UIOMMUFD_API int uiommufd_mmap(struct uiommufd_ctx *ctx, void *addr, size_t length, int prot,
+			       int flags, uint64_t offset, void **out);
+
+/**
+ * uiommufd_munmap_notify() - the program has unmapped a range
+ * @addr: start of the range
+ * @length: length in bytes
+ *
+ * Pages of uiommufd_mmap() mappings in the range are gone; a mapping with
+ * no page left releases its region.  Cheap when there are no mappings.
+ */
+UIOMMUFD_API void uiommufd_munmap_notify(void *addr, size_t length);
+
 /* uiommufd_device_dma() flags */
 #define UIOMMUFD_DMA_WRITE (1u << 0)	/* the device writes memory */
 

@@ -28,6 +28,17 @@
 #include "core/ioas.h"
 #include "core/eventq.h"
 
+/*
+ * One PASID's attachment.  Its address is the attach handle the PASID's page
+ * requests carry, so detach and replace answer exactly those.  A device has
+ * a handful of PASIDs in use at most, so a list does.
+ */
+struct iommufd_pasid_attach {
+	struct iommufd_pasid_attach *next;
+	struct iommufd_hw_pagetable *hwpt;
+	uint32_t pasid;
+};
+
 struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id)
 {
 	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_DEVICE);
@@ -66,6 +77,12 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct devi
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	/* The driver's PASID use ends with its binding, as vfio's does on close. */
+	while (idev->pasids)
+		iommufd_device_detach(idev, idev->pasids->pasid);
+	/* Its vDEVICE cannot outlive it: destroyed, its ID kept until close. */
+	if (idev->vdev)
+		iommufd_object_tombstone_user(idev->ictx, &idev->vdev->obj);
 	idev->obj.users--;
 	iommufd_object_destroy_user(idev->ictx, &idev->obj);
 }
@@ -80,12 +97,58 @@ static struct iommufd_hwpt_paging *find_hwpt_paging(struct iommufd_hw_pagetable 
 	return NULL;
 }
 
-/* Page requests of @idev still pending on @hwpt's queue are answered INVALID. */
-static void iommufd_hwpt_auto_response(struct iommufd_hw_pagetable *hwpt,
-				       struct iommufd_device *idev)
+/*
+ * Page requests that came through one attachment (@attach_handle: the
+ * device for its RID, the PASID's attachment otherwise) and are still
+ * pending on @hwpt's queue are answered INVALID.
+ */
+static void iommufd_hwpt_auto_response(struct iommufd_hw_pagetable *hwpt, void *attach_handle)
 {
 	if (hwpt->fault)
-		iommufd_fault_auto_response(hwpt->fault, idev);
+		iommufd_fault_auto_response(hwpt->fault, attach_handle);
+}
+
+/* ------------------------------------------------------------------ PASIDs */
+
+static struct iommufd_pasid_attach **iommufd_pasid_slot(struct iommufd_device *idev,
+						       uint32_t pasid)
+{
+	struct iommufd_pasid_attach **pp;
+
+	for (pp = &idev->pasids; *pp; pp = &(*pp)->next)
+		if ((*pp)->pasid == pasid)
+			break;
+	return pp;
+}
+
+struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
+						       uint32_t pasid, void **attach_handle)
+{
+	struct iommufd_pasid_attach *attach;
+
+	if (pasid == IOMMU_NO_PASID) {
+		*attach_handle = idev;
+		return idev->hwpt;
+	}
+	attach = *iommufd_pasid_slot(idev, pasid);
+	*attach_handle = attach;
+	return attach ? attach->hwpt : NULL;
+}
+
+/*
+ * A HWPT for a PASID must be made with IOMMU_HWPT_ALLOC_PASID, and so must
+ * the RID's whenever both are in use: some IOMMUs need a different domain
+ * format to serve PASIDs, so the user says up front which HWPTs will.  The
+ * RID may be blocked (detached) meanwhile.
+ */
+static int iommufd_hwpt_pasid_compat(struct iommufd_hw_pagetable *hwpt,
+				     struct iommufd_device *idev, uint32_t pasid)
+{
+	if (pasid == IOMMU_NO_PASID)
+		return !hwpt->pasid_compat && idev->pasids ? -EINVAL : 0;
+	if (!hwpt->pasid_compat || (idev->hwpt && !idev->hwpt->pasid_compat))
+		return -EINVAL;
+	return 0;
 }
 
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
@@ -101,6 +164,9 @@ int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 		if (rc)
 			return rc;
 	}
+	rc = iommufd_hwpt_pasid_compat(hwpt, idev, IOMMU_NO_PASID);
+	if (rc)
+		goto err_unresv;
 	rc = iommu_attach_device(hwpt->domain, idev->dev);
 	if (rc)
 		goto err_unresv;
@@ -126,19 +192,97 @@ static void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx, struct iommufd_hw
 	hwpt->obj.users--;
 }
 
-typedef struct iommufd_hw_pagetable *(*attach_fn)(struct iommufd_device *idev,
+/* A PASID has no reserved regions: those are the RID's, in the RID's IOAS. */
+static int iommufd_device_pasid_attach(struct iommufd_device *idev, uint32_t pasid,
+				       struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_pasid_attach *attach;
+	int rc;
+
+	/* Attach never overwrites: that is replace's job. */
+	if (*iommufd_pasid_slot(idev, pasid))
+		return -EBUSY;
+	rc = iommufd_hwpt_pasid_compat(hwpt, idev, pasid);
+	if (rc)
+		return rc;
+	attach = iommufd_zalloc(sizeof(*attach));
+	if (!attach)
+		return -ENOMEM;
+	rc = iommu_attach_device_pasid(hwpt->domain, idev->dev, pasid);
+	if (rc)
+		goto err_free;
+	attach->pasid = pasid;
+	attach->hwpt = hwpt;
+	attach->next = idev->pasids;
+	idev->pasids = attach;
+	hwpt->obj.users++;
+	return 0;
+
+err_free:
+	free(attach);
+	return rc;
+}
+
+/* Returns the old HWPT, which the caller must put; on failure the old stays. */
+static struct iommufd_hw_pagetable *
+iommufd_device_pasid_replace(struct iommufd_device *idev, uint32_t pasid,
+			     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_pasid_attach *attach = *iommufd_pasid_slot(idev, pasid);
+	struct iommufd_hw_pagetable *old_hwpt;
+	int rc;
+
+	if (!attach)
+		return ERR_PTR(-EINVAL);
+	old_hwpt = attach->hwpt;
+	if (hwpt == old_hwpt)
+		return NULL;
+	rc = iommufd_hwpt_pasid_compat(hwpt, idev, pasid);
+	if (rc)
+		return ERR_PTR(rc);
+	rc = iommu_replace_device_pasid(hwpt->domain, idev->dev, pasid, old_hwpt->domain);
+	if (rc)
+		return ERR_PTR(rc);
+	/* What is still pending there came through the old HWPT, which is gone. */
+	iommufd_hwpt_auto_response(old_hwpt, attach);
+	attach->hwpt = hwpt;
+	hwpt->obj.users++;
+	return old_hwpt;
+}
+
+static void iommufd_device_pasid_detach(struct iommufd_device *idev, uint32_t pasid)
+{
+	struct iommufd_pasid_attach **pp = iommufd_pasid_slot(idev, pasid), *attach = *pp;
+
+	if (!attach)
+		return;
+	iommu_detach_device_pasid(attach->hwpt->domain, idev->dev, pasid);
+	iommufd_hwpt_auto_response(attach->hwpt, attach);
+	*pp = attach->next;
+	iommufd_hw_pagetable_put(idev->ictx, attach->hwpt);
+	free(attach);
+	idev->obj.users--;
+}
+
+typedef struct iommufd_hw_pagetable *(*attach_fn)(struct iommufd_device *idev, uint32_t pasid,
 						   struct iommufd_hw_pagetable *hwpt);
 
 static struct iommufd_hw_pagetable *iommufd_device_do_attach(struct iommufd_device *idev,
+							     uint32_t pasid,
 							     struct iommufd_hw_pagetable *hwpt)
 {
-	int rc = iommufd_hw_pagetable_attach(hwpt, idev);
+	int rc;
 
+	if (pasid != IOMMU_NO_PASID)
+		rc = iommufd_device_pasid_attach(idev, pasid, hwpt);
+	else
+		rc = iommufd_hw_pagetable_attach(hwpt, idev);
 	return rc ? ERR_PTR(rc) : NULL;
 }
 
 /* Returns the old HWPT, which the caller must put. */
 static struct iommufd_hw_pagetable *iommufd_device_do_replace(struct iommufd_device *idev,
+							      uint32_t pasid,
 							      struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_hw_pagetable *old_hwpt = idev->hwpt;
@@ -147,6 +291,8 @@ static struct iommufd_hw_pagetable *iommufd_device_do_replace(struct iommufd_dev
 	bool new_ioas;
 	int rc;
 
+	if (pasid != IOMMU_NO_PASID)
+		return iommufd_device_pasid_replace(idev, pasid, hwpt);
 	if (!old_hwpt)
 		return ERR_PTR(-EINVAL);
 	if (hwpt == old_hwpt)
@@ -160,6 +306,9 @@ static struct iommufd_hw_pagetable *iommufd_device_do_replace(struct iommufd_dev
 		if (rc)
 			return ERR_PTR(rc);
 	}
+	rc = iommufd_hwpt_pasid_compat(hwpt, idev, IOMMU_NO_PASID);
+	if (rc)
+		goto err_unresv;
 	rc = iommu_attach_device(hwpt->domain, idev->dev);
 	if (rc)
 		goto err_unresv;
@@ -177,8 +326,8 @@ err_unresv:
 }
 
 static struct iommufd_hw_pagetable *
-iommufd_device_auto_get_domain(struct iommufd_device *idev, struct iommufd_ioas *ioas,
-			       uint32_t *pt_id, attach_fn do_attach)
+iommufd_device_auto_get_domain(struct iommufd_device *idev, uint32_t pasid,
+			       struct iommufd_ioas *ioas, uint32_t *pt_id, attach_fn do_attach)
 {
 	struct iommufd_hw_pagetable *hwpt, *destroy_hwpt;
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -187,7 +336,7 @@ iommufd_device_auto_get_domain(struct iommufd_device *idev, struct iommufd_ioas 
 		if (!hwpt_paging->auto_domain)
 			continue;
 		hwpt = &hwpt_paging->common;
-		destroy_hwpt = do_attach(idev, hwpt);
+		destroy_hwpt = do_attach(idev, pasid, hwpt);
 		if (IS_ERR(destroy_hwpt)) {
 			/* EINVAL: this domain does not suit the device. */
 			if (PTR_ERR(destroy_hwpt) == -EINVAL)
@@ -202,7 +351,8 @@ iommufd_device_auto_get_domain(struct iommufd_device *idev, struct iommufd_ioas 
 	if (IS_ERR(hwpt_paging))
 		return (void *)hwpt_paging;
 	hwpt = &hwpt_paging->common;
-	destroy_hwpt = do_attach(idev, hwpt);
+	/* Never for a PASID: automatic HWPTs are not made with ALLOC_PASID. */
+	destroy_hwpt = do_attach(idev, pasid, hwpt);
 	if (IS_ERR(destroy_hwpt)) {
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		return destroy_hwpt;
@@ -213,8 +363,8 @@ iommufd_device_auto_get_domain(struct iommufd_device *idev, struct iommufd_ioas 
 	return destroy_hwpt;
 }
 
-static int iommufd_device_change_pt(struct iommufd_device *idev, uint32_t *pt_id,
-				    attach_fn do_attach)
+static int iommufd_device_change_pt(struct iommufd_device *idev, uint32_t pasid,
+				    uint32_t *pt_id, attach_fn do_attach)
 {
 	struct iommufd_hw_pagetable *destroy_hwpt;
 	struct iommufd_object *pt_obj;
@@ -226,12 +376,13 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, uint32_t *pt_id
 	switch (pt_obj->type) {
 	case IOMMUFD_OBJ_HWPT_NESTED:
 	case IOMMUFD_OBJ_HWPT_PAGING:
-		destroy_hwpt = do_attach(idev, container_of(pt_obj, struct iommufd_hw_pagetable,
-							    obj));
+		destroy_hwpt = do_attach(idev, pasid,
+					 container_of(pt_obj, struct iommufd_hw_pagetable, obj));
 		break;
 	case IOMMUFD_OBJ_IOAS:
 		destroy_hwpt = iommufd_device_auto_get_domain(
-			idev, container_of(pt_obj, struct iommufd_ioas, obj), pt_id, do_attach);
+			idev, pasid, container_of(pt_obj, struct iommufd_ioas, obj), pt_id,
+			do_attach);
 		break;
 	default:
 		destroy_hwpt = ERR_PTR(-EINVAL);
@@ -248,16 +399,17 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, uint32_t *pt_id
 /**
  * iommufd_device_attach - attach a device to an IOAS or HWPT
  * @idev: the bound device
- * @pasid: IOMMU_NO_PASID for the RID (PASIDs come with a later part)
+ * @pasid: the PASID to attach, or IOMMU_NO_PASID for the RID
  * @pt_id: an IOAS or HWPT ID; gets the HWPT actually attached
+ *
+ * A PASID already attached is EBUSY.  See iommufd_hwpt_pasid_compat() for
+ * which HWPTs a PASID, and the RID next to PASIDs, may use.
  */
 int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id)
 {
 	int rc;
 
-	if (pasid != IOMMU_NO_PASID)
-		return -EOPNOTSUPP;
-	rc = iommufd_device_change_pt(idev, pt_id, iommufd_device_do_attach);
+	rc = iommufd_device_change_pt(idev, pasid, pt_id, iommufd_device_do_attach);
 	if (rc)
 		return rc;
 	/* Pairs with detach: catches destroying an attached device. */
@@ -265,11 +417,10 @@ int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t 
 	return 0;
 }
 
+/* Move an attached RID or PASID (else EINVAL); on failure nothing changes. */
 int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id)
 {
-	if (pasid != IOMMU_NO_PASID)
-		return -EOPNOTSUPP;
-	return iommufd_device_change_pt(idev, pt_id, iommufd_device_do_replace);
+	return iommufd_device_change_pt(idev, pasid, pt_id, iommufd_device_do_replace);
 }
 
 void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid)
@@ -277,7 +428,11 @@ void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid)
 	struct iommufd_hw_pagetable *hwpt = idev->hwpt;
 	struct iommufd_hwpt_paging *hwpt_paging;
 
-	if (pasid != IOMMU_NO_PASID || !hwpt)
+	if (pasid != IOMMU_NO_PASID) {
+		iommufd_device_pasid_detach(idev, pasid);
+		return;
+	}
+	if (!hwpt)
 		return;
 	iommu_attach_device(NULL, idev->dev);
 	iommufd_hwpt_auto_response(hwpt, idev);

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event queues (eventq.c): the fault queue, IOMMUFD_OBJ_FAULT.
+ * Event queues (eventq.c): the fault queue, IOMMUFD_OBJ_FAULT, and the
+ * vIOMMU event queue, IOMMUFD_OBJ_VEVENTQ.
  *
- * A fault queue is an object with a file.  Page requests reported to it
+ * Each is an object with a file.  Page requests reported to a fault queue
  * wait on its deliver list until the program read()s them from the file;
  * each group read gets a cookie and waits in the response table until the
- * program write()s an answer for that cookie.  The file polls readable
- * while the deliver list is not empty.
+ * program write()s an answer for that cookie.  vIOMMU events reported
+ * with iommufd_viommu_report_event() (declared in iommufd_private.h, the
+ * drivers' side) wait, at most veventq_depth of them, until read(); the
+ * file has no write().  A file polls readable while its deliver list is
+ * not empty.
  *
- * Locking: the queue has its own mutex.  Reports, auto responses and the
- * destructor run under ctx->lock (inside ioctls); read() and write() of the
- * file come from any thread without it.  Order: ctx->lock, then the queue's
- * mutex.
+ * Locking: each queue has its own mutex.  Reports, auto responses and the
+ * destructors run under ctx->lock (inside ioctls); read() and write() of
+ * the files come from any thread without it.  Order: ctx->lock, then the
+ * queue's mutex.
  */
 #ifndef UIOMMUFD_CORE_EVENTQ_H
 #define UIOMMUFD_CORE_EVENTQ_H

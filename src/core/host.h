@@ -129,6 +129,14 @@ struct host_ops {
 	int (*file_create)(struct uiommufd_host *host, size_t len, struct host_file **out);
 	/* The file's current size in bytes, or a negative errno. */
 	int64_t (*file_size)(struct uiommufd_host *host, struct host_file *file);
+	/*
+	 * Map @len bytes of @file from @offset as mmap(2) would (@addr, @prot,
+	 * @flags likewise), for the program's mmap of a driver region or the
+	 * driver's own view; *@out is the address.  Undo with file_munmap.
+	 */
+	int (*file_mmap)(struct uiommufd_host *host, struct host_file *file, void *addr,
+			 size_t len, int prot, int flags, uint64_t offset, void **out);
+	void (*file_munmap)(struct uiommufd_host *host, void *addr, size_t len);
 
 	/*
 	 * Create a descriptor for an anon file (flags: O_CLOEXEC, O_NONBLOCK);

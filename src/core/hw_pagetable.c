@@ -68,7 +68,11 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 	if (hwpt_nested->common.domain)
 		iommu_domain_free(hwpt_nested->common.domain);
 	iommufd_hwpt_put_fault(&hwpt_nested->common);
-	hwpt_nested->parent->common.obj.users--;
+	/* One made on a vIOMMU holds the vIOMMU, which holds the parent. */
+	if (hwpt_nested->viommu)
+		hwpt_nested->viommu->obj.users--;
+	else
+		hwpt_nested->parent->common.obj.users--;
 }
 
 static struct iommufd_hwpt_nested *
@@ -110,6 +114,43 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *
 
 out_abort:
 	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+	return ERR_PTR(rc);
+}
+
+/* A nested HWPT on a vIOMMU: the vIOMMU's driver makes the domain. */
+static struct iommufd_hwpt_nested *
+iommufd_viommu_alloc_hwpt_nested(struct iommufd_viommu *viommu, uint32_t flags,
+				 const struct iommu_user_data *user_data)
+{
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	if (!user_data->len || !viommu->ops->alloc_domain_nested)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	hwpt_nested = iommufd_object_alloc(viommu->ictx, hwpt_nested, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(hwpt_nested))
+		return hwpt_nested;
+	hwpt = &hwpt_nested->common;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	hwpt_nested->viommu = viommu;
+	viommu->obj.users++;
+	hwpt_nested->parent = viommu->hwpt;
+
+	rc = iommufd_hwpt_set_domain(hwpt, viommu->iommu_dev,
+				     viommu->ops->alloc_domain_nested(
+					     viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data));
+	if (rc)
+		goto out_abort;
+	if (hwpt->domain->type != IOMMU_DOMAIN_NESTED) {
+		rc = -EINVAL;
+		goto out_abort;
+	}
+	return hwpt_nested;
+
+out_abort:
+	iommufd_object_abort_and_destroy(viommu->ictx, &hwpt->obj);
 	return ERR_PTR(rc);
 }
 
@@ -250,9 +291,15 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		}
 		hwpt = &hwpt_nested->common;
 	} else if (pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
-		/* vIOMMUs come with the vIOMMU support. */
-		rc = -EOPNOTSUPP;
-		goto out_put_pt;
+		struct iommufd_hwpt_nested *hwpt_nested;
+
+		hwpt_nested = iommufd_viommu_alloc_hwpt_nested(
+			container_of(pt_obj, struct iommufd_viommu, obj), cmd->flags, &user_data);
+		if (IS_ERR(hwpt_nested)) {
+			rc = (int)PTR_ERR(hwpt_nested);
+			goto out_put_pt;
+		}
+		hwpt = &hwpt_nested->common;
 	} else {
 		rc = -EINVAL;
 		goto out_put_pt;
@@ -382,8 +429,16 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 			goto out_put_pt;
 		}
 		rc = hwpt->domain->ops->cache_invalidate_user(hwpt->domain, &data_array);
+	} else if (pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
+		struct iommufd_viommu *viommu = container_of(pt_obj, struct iommufd_viommu, obj);
+
+		if (!viommu->ops->cache_invalidate) {
+			rc = -EOPNOTSUPP;
+			goto out_put_pt;
+		}
+		rc = viommu->ops->cache_invalidate(viommu, &data_array);
 	} else {
-		/* Only nested HWPTs (and vIOMMUs, later) have user-managed caches. */
+		/* Only nested HWPTs and vIOMMUs have user-managed caches. */
 		rc = -EINVAL;
 		goto out_put_pt;
 	}

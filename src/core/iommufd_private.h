@@ -100,6 +100,7 @@ enum iopt_account_mode {
 	IOPT_PAGES_ACCOUNT_MM = HOST_ACCOUNT_MM,
 };
 
+struct iommufd_mmap;
 struct iommufd_ioas;
 struct iommufd_device;
 
@@ -116,7 +117,26 @@ struct iommufd_ctx {
 	enum iopt_account_mode account_mode;
 	struct iommufd_ioas *vfio_ioas;	/* the VFIO compatibility IOAS */
 	bool opened_as_vfio;
+	struct iommufd_mmap *mmaps;	/* regions of the file a program may mmap */
 };
+
+/*
+ * A region of the iommufd file that a driver lets the program mmap (a
+ * vIOMMU's MMIO page): @length bytes of @file at file offset @offset.  Each
+ * mapping holds a users reference on @owner, so it cannot be destroyed
+ * while mapped (EBUSY), and a context reference, as a VMA holds its file.
+ */
+struct iommufd_mmap {
+	struct iommufd_object *owner;
+	struct host_file *file;
+	uint64_t offset;
+	size_t length;
+	struct iommufd_mmap *next;
+};
+
+int _iommufd_alloc_mmap(struct iommufd_ctx *ictx, struct iommufd_object *owner,
+			struct host_file *file, size_t length, uint64_t *offset);
+void _iommufd_destroy_mmap(struct iommufd_ctx *ictx, uint64_t offset);
 
 /* The state of one ioctl call, handed to its handler. */
 struct iommufd_ucmd {
@@ -153,6 +173,8 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_o
 /* Remove a published object now; its driver dropped its own reference. */
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 /* Drop a reference; destroy the object if only the table holds it now. */
+/* Destroy @obj but keep its ID from reuse until close; later lookups fail. */
+void iommufd_object_tombstone_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
@@ -215,6 +237,7 @@ struct iommufd_hw_pagetable {
 struct iommufd_hwpt_nested {
 	struct iommufd_hw_pagetable common;
 	struct iommufd_hwpt_paging *parent;
+	struct iommufd_viommu *viommu;	/* made on a vIOMMU, or NULL */
 };
 
 static inline struct iommufd_hwpt_nested *to_hwpt_nested(struct iommufd_hw_pagetable *hwpt)
@@ -252,6 +275,8 @@ struct iommufd_device {
 	struct iommufd_ctx *ictx;
 	struct device *dev;
 	struct iommufd_hw_pagetable *hwpt;	/* the RID's attachment, or NULL */
+	struct iommufd_vdevice *vdev;		/* its vDEVICE, or NULL */
+	struct iommufd_pasid_attach *pasids;	/* PASID attachments, unsorted */
 	bool enforce_cache_coherency;
 };
 
@@ -264,6 +289,13 @@ void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid);
 struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id);
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 				struct iommufd_device *idev);
+/*
+ * What @pasid of @idev is attached to (IOMMU_NO_PASID: the RID), or NULL;
+ * *@attach_handle gets the attachment's identity, what page requests that
+ * came through it carry (see iommufd_fault_report()).
+ */
+struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
+						       uint32_t pasid, void **attach_handle);
 
 /* What a driver of an emulated device gives its access. */
 struct iommufd_access_ops {
@@ -308,6 +340,100 @@ struct iommufd_dmabuf {
 	bool revoked;
 };
 extern const struct host_anon_ops iommufd_test_dmabuf_fops;
+
+/*
+ * vIOMMUs (viommu.c).  A vIOMMU stands for one physical IOMMU instance seen
+ * by a VM: it holds its nesting parent HWPT (users reference), the table
+ * from virtual device IDs to vDEVICEs, its vEVENTQs and HW queues.  The
+ * driver embeds it first in a larger struct whose size it gives through
+ * iommu_ops.get_viommu_size.  Everything here changes under ctx->lock.
+ */
+struct iommufd_viommu;
+struct iommufd_vdevice;
+struct iommufd_veventq;
+struct iommufd_hw_queue;
+
+struct iommufd_viommu_ops {
+	void (*destroy)(struct iommufd_viommu *viommu);
+	/* A nested domain on this vIOMMU; @flags are IOMMU_HWPT_ALLOC_*. */
+	struct iommu_domain *(*alloc_domain_nested)(struct iommufd_viommu *viommu, uint32_t flags,
+						    const struct iommu_user_data *user_data);
+	/* IOMMU_HWPT_INVALIDATE on the vIOMMU; writes back entry_num handled. */
+	int (*cache_invalidate)(struct iommufd_viommu *viommu,
+				struct iommu_user_data_array *array);
+	/* Size of the driver's HW queue struct for @type, 0 if unsupported. */
+	size_t (*get_hw_queue_size)(struct iommufd_viommu *viommu, uint32_t type);
+	/* Set up @hw_queue at @index, its memory at physical address @base_pa. */
+	int (*hw_queue_init_phys)(struct iommufd_hw_queue *hw_queue, uint32_t index,
+				  uint64_t base_pa);
+};
+
+struct iommufd_viommu {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommu_ops *iommu_dev;	/* the physical IOMMU: devices must match */
+	struct iommufd_hwpt_paging *hwpt;	/* the nesting parent (stage 2) */
+	const struct iommufd_viommu_ops *ops;
+	uint32_t type;
+	struct iommufd_vdevice **vdevs;		/* by virt_id, unsorted */
+	size_t nr_vdevs, max_vdevs;
+	struct iommufd_veventq *veventqs;	/* eventq.c's list */
+};
+
+/* A device's ID inside a vIOMMU (what the VM calls it). */
+struct iommufd_vdevice {
+	struct iommufd_object obj;
+	struct iommufd_viommu *viommu;	/* users reference */
+	struct iommufd_device *idev;	/* NULL once tombstoned */
+	uint64_t virt_id;
+};
+
+struct iommufd_hw_queue {
+	struct iommufd_object obj;
+	struct iommufd_viommu *viommu;	/* users reference */
+	bool pinned;			/* its pages pinned and locked in the IOAS */
+	uint32_t type;
+	uint64_t base_addr;		/* nesting parent IOVA */
+	uint64_t length;
+	void (*destroy)(struct iommufd_hw_queue *hw_queue);	/* the driver's undo */
+};
+
+struct iommufd_viommu *iommufd_get_viommu(struct iommufd_ctx *ictx, uint32_t id);
+/* The device at @virt_id of @viommu, or NULL. */
+struct device *iommufd_viommu_find_dev(struct iommufd_viommu *viommu, uint64_t virt_id);
+/* The virtual ID @dev has in @viommu: 0, or -ENOENT without a vDEVICE. */
+int iommufd_viommu_get_vdev_id(struct iommufd_viommu *viommu, struct device *dev,
+			       uint64_t *virt_id);
+void iommufd_viommu_destroy(struct iommufd_object *obj);
+void iommufd_vdevice_destroy(struct iommufd_object *obj);
+void iommufd_hw_queue_destroy(struct iommufd_object *obj);
+/* A region of @viommu the program may mmap; see struct iommufd_mmap. */
+int iommufd_viommu_alloc_mmap(struct iommufd_viommu *viommu, struct host_file *file,
+			      size_t length, uint64_t *offset);
+void iommufd_viommu_destroy_mmap(struct iommufd_viommu *viommu, uint64_t offset);
+/* @hw_queue needs @depended: the latter cannot be destroyed first. */
+static inline void iommufd_hw_queue_depend(struct iommufd_hw_queue *hw_queue,
+					   struct iommufd_hw_queue *depended)
+{
+	(void)hw_queue;
+	depended->obj.users++;
+}
+
+static inline void iommufd_hw_queue_undepend(struct iommufd_hw_queue *hw_queue,
+					     struct iommufd_hw_queue *depended)
+{
+	(void)hw_queue;
+	depended->obj.users--;
+}
+
+/*
+ * vEVENTQs (eventq.c).  Report one event of @type with @len bytes of @data
+ * to @viommu's queue of that type, as iommufd_viommu_report_event() does.
+ * Called with ctx->lock held.  0, -EOPNOTSUPP without such a queue, -ENOMEM.
+ */
+int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t type, const void *data,
+				size_t len);
+void iommufd_veventq_destroy(struct iommufd_object *obj);
 
 /* The selftest's mock device object (selftest.c) */
 void iommufd_selftest_destroy(struct iommufd_object *obj);

@@ -23,6 +23,8 @@
  * zero, else E2BIG; an unknown command is ENOTTY.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,13 +228,15 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
 	return obj;
 }
 
-static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj, bool tombstone)
 {
 	/* The compat IOAS is a weak pointer: it goes with its object. */
 	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
 		ictx->vfio_ioas = NULL;
 	iommu_dma_gate_begin();
 	object_table_release(ictx, obj->id);
+	if (tombstone)
+		ictx->objects[obj->id] = SLOT_TOMBSTONE;
 	if (iommufd_object_ops[obj->type].destroy)
 		iommufd_object_ops[obj->type].destroy(obj);
 	free(obj);
@@ -242,7 +246,13 @@ static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
 	if (obj->id < ictx->nr_slots && ictx->objects[obj->id] == obj)
-		object_destroy(ictx, obj);
+		object_destroy(ictx, obj, false);
+}
+
+void iommufd_object_tombstone_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	if (obj->id < ictx->nr_slots && ictx->objects[obj->id] == obj)
+		object_destroy(ictx, obj, true);
 }
 
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
@@ -264,7 +274,7 @@ int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	obj = ictx->objects[cmd->id];
 	if (obj->users != 1)
 		return -EBUSY;
-	object_destroy(ictx, obj);
+	object_destroy(ictx, obj, false);
 	return 0;
 }
 
@@ -492,6 +502,172 @@ long uiommufd_ioctl(struct uiommufd_ctx *uctx, unsigned long cmd, uint64_t arg)
 	return rc;
 }
 
+/* ------------------------------------------------------- mmap of the file */
+
+/*
+ * Driver regions live at page-aligned file offsets from PAGE_SIZE up, the
+ * lowest free range first.  The program maps a region whole, never a part.
+ */
+int _iommufd_alloc_mmap(struct iommufd_ctx *ictx, struct iommufd_object *owner,
+			struct host_file *file, size_t length, uint64_t *offset)
+{
+	struct iommufd_mmap *immap, **pos;
+	uint64_t start = PAGE_SIZE;
+
+	if (!length || length % PAGE_SIZE)
+		return -EINVAL;
+	immap = iommufd_zalloc(sizeof(*immap));
+	if (!immap)
+		return -ENOMEM;
+	/* The list is sorted by offset: take the first gap that fits. */
+	for (pos = &ictx->mmaps; *pos; pos = &(*pos)->next) {
+		if ((*pos)->offset - start >= length)
+			break;
+		start = (*pos)->offset + (*pos)->length;
+	}
+	immap->owner = owner;
+	immap->file = file;
+	immap->offset = start;
+	immap->length = length;
+	immap->next = *pos;
+	*pos = immap;
+	*offset = start;
+	return 0;
+}
+
+void _iommufd_destroy_mmap(struct iommufd_ctx *ictx, uint64_t offset)
+{
+	struct iommufd_mmap **pos;
+
+	for (pos = &ictx->mmaps; *pos; pos = &(*pos)->next) {
+		if ((*pos)->offset == offset) {
+			struct iommufd_mmap *immap = *pos;
+
+			*pos = immap->next;
+			free(immap);
+			return;
+		}
+	}
+}
+
+/*
+ * The program's mappings of driver regions, process wide as munmap() is:
+ * each page still mapped has its bit set; the last one unmapped lets go of
+ * the region's owner and of the context.
+ */
+struct iommufd_user_mapping {
+	uintptr_t addr;
+	size_t npages;
+	size_t mapped;			/* pages still mapped */
+	struct iommufd_ctx *ictx;
+	struct iommufd_object *owner;
+	struct iommufd_user_mapping *next;
+	unsigned char present[];	/* per page */
+};
+
+static pthread_mutex_t user_mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct iommufd_user_mapping *user_mappings;
+static atomic_uint nr_user_mappings;
+
+int uiommufd_mmap(struct uiommufd_ctx *uctx, void *addr, size_t length, int prot, int flags,
+		  uint64_t offset, void **out)
+{
+	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
+	struct uiommufd_host *host = ictx->host;
+	struct iommufd_user_mapping *um;
+	struct iommufd_mmap *immap;
+	void *p;
+	int rc;
+
+	length = (length + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
+	if (!length || offset % PAGE_SIZE)
+		return -EINVAL;
+	if ((flags & MAP_TYPE) != MAP_SHARED && (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if (prot & PROT_EXEC)
+		return -EPERM;
+
+	um = calloc(1, sizeof(*um) + length / PAGE_SIZE);
+	if (!um)
+		return -ENOMEM;
+	pthread_mutex_lock(&ictx->lock);
+	for (immap = ictx->mmaps; immap; immap = immap->next)
+		if (offset >= immap->offset && offset - immap->offset < immap->length)
+			break;
+	/* Only a region exactly, from its start, whole. */
+	if (!immap || immap->offset != offset || immap->length != length) {
+		rc = -ENXIO;
+		goto out_unlock;
+	}
+	rc = host->ops->file_mmap(host, immap->file, addr, length, prot, flags, 0, &p);
+	if (rc)
+		goto out_unlock;
+	immap->owner->users++;
+	ictx->refs++;
+	um->addr = (uintptr_t)p;
+	um->npages = um->mapped = length / PAGE_SIZE;
+	memset(um->present, 1, um->npages);
+	um->ictx = ictx;
+	um->owner = immap->owner;
+	pthread_mutex_unlock(&ictx->lock);
+
+	pthread_mutex_lock(&user_mappings_lock);
+	um->next = user_mappings;
+	user_mappings = um;
+	atomic_fetch_add(&nr_user_mappings, 1);
+	pthread_mutex_unlock(&user_mappings_lock);
+	*out = p;
+	return 0;
+
+out_unlock:
+	pthread_mutex_unlock(&ictx->lock);
+	free(um);
+	return rc;
+}
+
+void uiommufd_munmap_notify(void *addr, size_t length)
+{
+	uintptr_t start = (uintptr_t)addr, end = start + length;
+	struct iommufd_user_mapping **pos, *gone = NULL;
+
+	if (!atomic_load_explicit(&nr_user_mappings, memory_order_relaxed) || end < start)
+		return;
+	pthread_mutex_lock(&user_mappings_lock);
+	for (pos = &user_mappings; *pos;) {
+		struct iommufd_user_mapping *um = *pos;
+		size_t i;
+
+		for (i = 0; i != um->npages; i++) {
+			uintptr_t page = um->addr + i * PAGE_SIZE;
+
+			if (um->present[i] && page + PAGE_SIZE > start && page < end) {
+				um->present[i] = 0;
+				um->mapped--;
+			}
+		}
+		if (um->mapped) {
+			pos = &um->next;
+			continue;
+		}
+		*pos = um->next;
+		um->next = gone;
+		gone = um;
+		atomic_fetch_sub(&nr_user_mappings, 1);
+	}
+	pthread_mutex_unlock(&user_mappings_lock);
+
+	while (gone) {
+		struct iommufd_user_mapping *um = gone;
+
+		gone = um->next;
+		pthread_mutex_lock(&um->ictx->lock);
+		um->owner->users--;
+		pthread_mutex_unlock(&um->ictx->lock);
+		uiommufd_ctx_put((struct uiommufd_ctx *)um->ictx);
+		free(um);
+	}
+}
+
 int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
 		      struct uiommufd_ctx **out)
 {
@@ -547,7 +723,7 @@ static void iommufd_release(struct iommufd_ctx *ictx)
 			empty = false;
 			if (obj->users != 1)
 				continue;
-			object_destroy(ictx, obj);
+			object_destroy(ictx, obj, false);
 			destroyed++;
 		}
 		if (empty)
@@ -583,5 +759,9 @@ const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_HWPT_NESTED] = { .destroy = iommufd_hwpt_nested_destroy },
 	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy },
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+	[IOMMUFD_OBJ_VIOMMU] = { .destroy = iommufd_viommu_destroy },
+	[IOMMUFD_OBJ_VDEVICE] = { .destroy = iommufd_vdevice_destroy },
+	[IOMMUFD_OBJ_VEVENTQ] = { .destroy = iommufd_veventq_destroy },
+	[IOMMUFD_OBJ_HW_QUEUE] = { .destroy = iommufd_hw_queue_destroy },
 	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 };

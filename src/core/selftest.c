@@ -21,6 +21,8 @@
  * does for IDs that do not exist.
  */
 #include <fcntl.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +34,15 @@
 
 /* -------------------------------------------------------- the mock IOMMU */
 
+struct mock_viommu;
+
 struct mock_dev {
 	struct device dev;
 	unsigned long flags;
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
+	struct mock_viommu *viommu;	/* of the nested domain it is attached to */
+	uint64_t vdev_id;		/* its virtual ID there */
+	bool pasid_1024_fail_next;	/* the next non-blocking set of PASID 1024 fails */
 };
 
 static inline struct mock_dev *to_mock_dev(struct device *dev)
@@ -54,12 +61,52 @@ static inline struct mock_iommu_domain *to_mock_domain(struct iommu_domain *doma
 
 static const struct iommu_ops mock_ops;
 
+/* A nested domain: no translation of its own here, only a fake IOTLB. */
+struct mock_iommu_domain_nested {
+	struct iommu_domain domain;
+	struct mock_viommu *mock_viommu;	/* made on a vIOMMU, or NULL */
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static inline struct mock_iommu_domain_nested *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_iommu_domain_nested, domain);
+}
+
+/* The vIOMMU of the mock: a page the program can mmap, and its HW queues. */
+struct mock_viommu {
+	struct iommufd_viommu core;
+	struct mock_iommu_domain *s2_parent;
+	struct mock_hw_queue *hw_queue[IOMMU_TEST_HW_QUEUE_MAX];
+	struct host_file *page_file;	/* two pages, the first word in_data */
+	uint64_t mmap_offset;
+};
+
+static inline struct mock_viommu *to_mock_viommu(struct iommufd_viommu *viommu)
+{
+	return container_of(viommu, struct mock_viommu, core);
+}
+
 static int mock_domain_nop_attach(struct iommu_domain *domain, struct device *dev,
 				  struct iommu_domain *old)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_viommu *viommu = NULL;
+	uint64_t vdev_id = 0;
+	int rc;
+
 	/* A device that cannot track dirty IOPTEs cannot use such a domain. */
-	if (domain->dirty_ops && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	if (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
+	/* Through a vIOMMU's nested domain the device needs a virtual ID. */
+	if (domain->type == IOMMU_DOMAIN_NESTED && to_mock_nested(domain)->mock_viommu) {
+		viommu = to_mock_nested(domain)->mock_viommu;
+		rc = iommufd_viommu_get_vdev_id(&viommu->core, dev, &vdev_id);
+		if (rc)
+			return rc;
+	}
+	mdev->viommu = viommu;
+	mdev->vdev_id = vdev_id;
 	return 0;
 }
 
@@ -79,8 +126,34 @@ static int mock_domain_set_dirty_tracking(struct iommu_domain *domain, bool enab
 	return 0;
 }
 
+/*
+ * The mock keeps no per-PASID state, with one exception that lets the tests
+ * reach the core's rollback: PASID IOMMU_TEST_PASID_RESERVED (1024) fails
+ * every second setting with ENOMEM, counting from its attach, and blocking
+ * it starts the count over.  So attach works, the replace after it fails
+ * with the old domain still in place, and the one after that works again.
+ */
+static int mock_domain_set_dev_pasid(struct iommu_domain *domain, struct device *dev,
+				     uint32_t pasid, struct iommu_domain *old)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (pasid != IOMMU_TEST_PASID_RESERVED)
+		return 0;
+	if (domain->type == IOMMU_DOMAIN_BLOCKED) {
+		mdev->pasid_1024_fail_next = false;
+	} else if (mdev->pasid_1024_fail_next) {
+		mdev->pasid_1024_fail_next = false;
+		return -ENOMEM;
+	} else {
+		mdev->pasid_1024_fail_next = true;
+	}
+	return 0;
+}
+
 static const struct iommu_domain_ops mock_blocking_ops = {
 	.attach_dev = mock_domain_nop_attach,
+	.set_dev_pasid = mock_domain_set_dev_pasid,
 };
 
 static struct iommu_domain mock_blocking_domain = {
@@ -90,6 +163,7 @@ static struct iommu_domain mock_blocking_domain = {
 
 static const struct iommu_domain_ops mock_paging_ops = {
 	.attach_dev = mock_domain_nop_attach,
+	.set_dev_pasid = mock_domain_set_dev_pasid,
 	.map = iommu_pt_map,
 	.unmap = iommu_pt_unmap,
 	.iova_to_phys = iommu_pt_iova_to_phys,
@@ -168,17 +242,6 @@ static struct iommu_domain *mock_domain_alloc_paging_flags(struct device *dev, u
 	return mock_domain_alloc_pgtable(&cfg, flags);
 }
 
-/* A nested domain: no translation of its own here, only a fake IOTLB. */
-struct mock_iommu_domain_nested {
-	struct iommu_domain domain;
-	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
-};
-
-static inline struct mock_iommu_domain_nested *to_mock_nested(struct iommu_domain *domain)
-{
-	return container_of(domain, struct mock_iommu_domain_nested, domain);
-}
-
 static void mock_domain_free_nested(struct iommu_domain *domain)
 {
 	free(to_mock_nested(domain));
@@ -226,22 +289,18 @@ out:
 
 static const struct iommu_domain_ops mock_nested_ops = {
 	.attach_dev = mock_domain_nop_attach,
+	.set_dev_pasid = mock_domain_set_dev_pasid,
 	.cache_invalidate_user = mock_domain_cache_invalidate_user,
 	.free = mock_domain_free_nested,
 };
 
-static struct iommu_domain *mock_domain_alloc_nested(struct device *dev,
-						     struct iommu_domain *parent, uint32_t flags,
-						     const struct iommu_user_data *user_data)
+static struct mock_iommu_domain_nested *
+__mock_domain_alloc_nested(const struct iommu_user_data *user_data)
 {
 	struct mock_iommu_domain_nested *mock_nested;
 	struct iommu_hwpt_selftest cfg;
 	int rc, i;
 
-	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
-		return ERR_PTR(-EOPNOTSUPP);
-	if (!parent || parent->type != IOMMU_DOMAIN_PAGING)
-		return ERR_PTR(-EINVAL);
 	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
 		return ERR_PTR(-EOPNOTSUPP);
 	rc = iommu_copy_struct_from_user(&cfg, sizeof(cfg), user_data, IOMMU_HWPT_DATA_SELFTEST,
@@ -255,7 +314,229 @@ static struct iommu_domain *mock_domain_alloc_nested(struct device *dev,
 	mock_nested->domain.ops = &mock_nested_ops;
 	for (i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
 		mock_nested->iotlb[i] = cfg.iotlb;
+	return mock_nested;
+}
+
+static struct iommu_domain *mock_domain_alloc_nested(struct device *dev,
+						     struct iommu_domain *parent, uint32_t flags,
+						     const struct iommu_user_data *user_data)
+{
+	struct mock_iommu_domain_nested *mock_nested;
+
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent || parent->type != IOMMU_DOMAIN_PAGING)
+		return ERR_PTR(-EINVAL);
+	mock_nested = __mock_domain_alloc_nested(user_data);
+	return IS_ERR(mock_nested) ? ERR_PTR(PTR_ERR(mock_nested)) : &mock_nested->domain;
+}
+
+/* ------------------------------------------------------- the mock vIOMMU */
+
+struct mock_hw_queue {
+	struct iommufd_hw_queue core;
+	struct mock_viommu *mock_viommu;
+	struct mock_hw_queue *prev;	/* the queue at index - 1 it depends on */
+	uint32_t index;
+};
+
+static void mock_viommu_destroy(struct iommufd_viommu *viommu)
+{
+	struct mock_viommu *mock_viommu = to_mock_viommu(viommu);
+	struct uiommufd_host *host = viommu->ictx->host;
+
+	if (mock_viommu->page_file) {
+		iommufd_viommu_destroy_mmap(viommu, mock_viommu->mmap_offset);
+		host->ops->file_put(host, mock_viommu->page_file);
+	}
+}
+
+static struct iommu_domain *
+mock_viommu_alloc_domain_nested(struct iommufd_viommu *viommu, uint32_t flags,
+				const struct iommu_user_data *user_data)
+{
+	struct mock_iommu_domain_nested *mock_nested;
+
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return ERR_PTR(-EOPNOTSUPP);
+	mock_nested = __mock_domain_alloc_nested(user_data);
+	if (IS_ERR(mock_nested))
+		return ERR_PTR(PTR_ERR(mock_nested));
+	mock_nested->mock_viommu = to_mock_viommu(viommu);
 	return &mock_nested->domain;
+}
+
+/*
+ * Each entry resets one cache slot of the device at vdev_id, or all of
+ * them.  The array is read whole first; entry_num says how many went.
+ */
+static int mock_viommu_cache_invalidate(struct iommufd_viommu *viommu,
+					struct iommu_user_data_array *array)
+{
+	struct iommu_viommu_invalidate_selftest *cmds;
+	uint32_t done = 0;
+	int rc = 0, i;
+
+	/* No entries only checks the type. */
+	if (!array->entry_num && array->type == IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST)
+		return 0;
+	cmds = iommufd_realloc_array(NULL, array->entry_num ? array->entry_num : 1,
+				     sizeof(*cmds));
+	if (!cmds) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = iommu_copy_struct_from_full_user_array(cmds, sizeof(*cmds), array,
+						    IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST);
+	for (; !rc && done != array->entry_num; done++) {
+		const struct iommu_viommu_invalidate_selftest *cur = &cmds[done];
+		struct device *dev;
+
+		if (cur->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (cur->cache_id > MOCK_DEV_CACHE_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		dev = iommufd_viommu_find_dev(viommu, cur->vdev_id);
+		if (!dev) {
+			rc = -EINVAL;
+			break;
+		}
+		if (cur->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			for (i = 0; i < MOCK_DEV_CACHE_NUM; i++)
+				to_mock_dev(dev)->cache[i] = 0;
+		} else {
+			to_mock_dev(dev)->cache[cur->cache_id] = 0;
+		}
+	}
+	free(cmds);
+out:
+	array->entry_num = done;
+	return rc;
+}
+
+static size_t mock_viommu_get_hw_queue_size(struct iommufd_viommu *viommu, uint32_t type)
+{
+	return type == IOMMU_HW_QUEUE_TYPE_SELFTEST ? sizeof(struct mock_hw_queue) : 0;
+}
+
+static void mock_hw_queue_destroy(struct iommufd_hw_queue *hw_queue)
+{
+	struct mock_hw_queue *q = container_of(hw_queue, struct mock_hw_queue, core);
+
+	q->mock_viommu->hw_queue[q->index] = NULL;
+	if (q->prev)
+		iommufd_hw_queue_undepend(&q->core, &q->prev->core);
+}
+
+/* Queues fill indexes in order; each depends on the one before it. */
+static int mock_hw_queue_init_phys(struct iommufd_hw_queue *hw_queue, uint32_t index,
+				   uint64_t base_pa)
+{
+	struct mock_hw_queue *q = container_of(hw_queue, struct mock_hw_queue, core);
+	struct mock_viommu *mock_viommu = to_mock_viommu(hw_queue->viommu);
+	struct mock_hw_queue *prev = NULL;
+
+	if (index >= IOMMU_TEST_HW_QUEUE_MAX)
+		return -EINVAL;
+	if (mock_viommu->hw_queue[index])
+		return -EEXIST;
+	if (index) {
+		prev = mock_viommu->hw_queue[index - 1];
+		if (!prev)
+			return -EIO;
+	}
+	/* The core must hand over what the stage 2 maps at base_addr. */
+	if (base_pa != iommu_iova_to_phys(&mock_viommu->s2_parent->pt.domain,
+					  hw_queue->base_addr))
+		return -EFAULT;
+	if (prev)
+		iommufd_hw_queue_depend(&q->core, &prev->core);
+	q->prev = prev;
+	q->index = index;
+	q->mock_viommu = mock_viommu;
+	mock_viommu->hw_queue[index] = q;
+	hw_queue->destroy = mock_hw_queue_destroy;
+	return 0;
+}
+
+static const struct iommufd_viommu_ops mock_viommu_ops = {
+	.destroy = mock_viommu_destroy,
+	.alloc_domain_nested = mock_viommu_alloc_domain_nested,
+	.cache_invalidate = mock_viommu_cache_invalidate,
+	.get_hw_queue_size = mock_viommu_get_hw_queue_size,
+	.hw_queue_init_phys = mock_hw_queue_init_phys,
+};
+
+static size_t mock_get_viommu_size(struct device *dev, uint32_t type)
+{
+	return type == IOMMU_VIOMMU_TYPE_SELFTEST ? sizeof(struct mock_viommu) : 0;
+}
+
+/* With user data: two pages the program can mmap, in_data in the first word. */
+static int mock_viommu_init_page(struct mock_viommu *mock_viommu,
+				 const struct iommu_user_data *user_data)
+{
+	struct uiommufd_host *host = mock_viommu->core.ictx->host;
+	struct iommu_viommu_selftest data;
+	const size_t length = 2 * PAGE_SIZE;
+	void *page;
+	int rc;
+
+	rc = iommu_copy_struct_from_user(&data, sizeof(data), user_data,
+					 IOMMU_VIOMMU_TYPE_SELFTEST,
+					 offsetof(struct iommu_viommu_selftest, out_data));
+	if (rc)
+		return rc;
+	rc = host->ops->file_create(host, length, &mock_viommu->page_file);
+	if (rc)
+		return rc;
+	rc = host->ops->file_mmap(host, mock_viommu->page_file, NULL, length,
+				  PROT_READ | PROT_WRITE, MAP_SHARED, 0, &page);
+	if (rc)
+		goto err_put_file;
+	*(uint32_t *)page = data.in_data;
+	host->ops->file_munmap(host, page, length);
+
+	rc = iommufd_viommu_alloc_mmap(&mock_viommu->core, mock_viommu->page_file, length,
+				       &mock_viommu->mmap_offset);
+	if (rc)
+		goto err_put_file;
+	data.out_data = data.in_data;
+	data.out_mmap_offset = mock_viommu->mmap_offset;
+	data.out_mmap_length = length;
+	rc = iommu_copy_struct_to_user(user_data, &data, sizeof(data),
+				       IOMMU_VIOMMU_TYPE_SELFTEST,
+				       offsetof(struct iommu_viommu_selftest, out_data));
+	if (rc)
+		goto err_destroy_mmap;
+	return 0;
+
+err_destroy_mmap:
+	iommufd_viommu_destroy_mmap(&mock_viommu->core, mock_viommu->mmap_offset);
+err_put_file:
+	host->ops->file_put(host, mock_viommu->page_file);
+	mock_viommu->page_file = NULL;
+	return rc;
+}
+
+static int mock_viommu_init(struct iommufd_viommu *viommu, struct iommu_domain *parent,
+			    const struct iommu_user_data *user_data)
+{
+	struct mock_viommu *mock_viommu = to_mock_viommu(viommu);
+	int rc;
+
+	if (user_data) {
+		rc = mock_viommu_init_page(mock_viommu, user_data);
+		if (rc)
+			return rc;
+	}
+	mock_viommu->s2_parent = to_mock_domain(parent);
+	viommu->ops = &mock_viommu_ops;
+	return 0;
 }
 
 static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
@@ -292,6 +573,8 @@ static const struct iommu_ops mock_ops = {
 	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
 	.domain_alloc_nested = mock_domain_alloc_nested,
 	.blocked_domain = &mock_blocking_domain,
+	.get_viommu_size = mock_get_viommu_size,
+	.viommu_init = mock_viommu_init,
 };
 
 static unsigned int mock_dev_next_id;
@@ -551,22 +834,54 @@ static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd, uint32_t id,
 static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
 	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->trigger_iopf.dev_id);
-	uint32_t flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
-	int rc;
+	uint32_t flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE, pasid = cmd->trigger_iopf.pasid;
+	struct iommufd_hw_pagetable *hwpt;
+	void *handle;
+	int rc = 0;
 
 	if (IS_ERR(idev))
 		return (int)PTR_ERR(idev);
-	if (cmd->trigger_iopf.pasid != IOMMU_NO_PASID)
+	if (pasid != IOMMU_NO_PASID)
 		flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
+	hwpt = iommufd_device_pasid_hwpt(idev, pasid, &handle);
 	/*
-	 * Requests with any PASID go to the RID's domain: a user PASID table.
-	 * With no fault queue there, the request is dropped, as the kernel does.
+	 * A PASID with no attachment of its own belongs to the RID's nested
+	 * domain, if it has one: the mock IOMMU lets the guest own the PASID
+	 * table there, as SMMUv3 does.
 	 */
-	rc = 0;
-	if (idev->hwpt && idev->hwpt->fault)
-		rc = iommufd_fault_report(idev->hwpt->fault, idev->obj.id, cmd->trigger_iopf.pasid,
+	if (!hwpt && pasid != IOMMU_NO_PASID) {
+		hwpt = iommufd_device_pasid_hwpt(idev, IOMMU_NO_PASID, &handle);
+		if (hwpt && hwpt->domain->type != IOMMU_DOMAIN_NESTED)
+			hwpt = NULL;
+	}
+	/* With no fault queue there the request is dropped, as the kernel does. */
+	if (hwpt && hwpt->fault)
+		rc = iommufd_fault_report(hwpt->fault, idev->obj.id, pasid,
 					  cmd->trigger_iopf.grpid, cmd->trigger_iopf.perm,
-					  cmd->trigger_iopf.addr, flags, idev);
+					  cmd->trigger_iopf.addr, flags, handle);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+/* An event about the device, to the vIOMMU its nested domain is on. */
+static int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->trigger_vevent.dev_id);
+	struct iommu_viommu_event_selftest event = {};
+	struct mock_dev *mdev;
+	int rc = -ENOENT;
+
+	if (IS_ERR(idev))
+		return (int)PTR_ERR(idev);
+	if (idev->dev->iommu_ops != &mock_ops)
+		goto out_put;
+	mdev = to_mock_dev(idev->dev);
+	if (!mdev->viommu || !mdev->vdev_id)
+		goto out_put;
+	event.virt_id = (uint32_t)mdev->vdev_id;
+	rc = iommufd_viommu_report_event(&mdev->viommu->core, IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 &event, sizeof(event));
+out_put:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
@@ -1051,15 +1366,95 @@ out_put_hwpt:
 	return rc;
 }
 
-/* Ops on a mock device whose objects come with the vIOMMU work. */
-static int iommufd_test_get_stdev(struct iommufd_ucmd *ucmd, uint32_t stdev_id)
+/* ------------------------------------------------- PASIDs of mock devices */
+
+static int iommufd_test_pasid_attach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, stdev_id);
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
+	int rc;
 
 	if (IS_ERR(sobj))
 		return (int)PTR_ERR(sobj);
+	rc = iommufd_device_attach(sobj->idev, cmd->pasid_attach.pasid, &cmd->pasid_attach.pt_id);
+	if (rc)
+		goto out_put;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	/* Not an attachment the program could know about. */
+	if (rc)
+		iommufd_device_detach(sobj->idev, cmd->pasid_attach.pasid);
+out_put:
 	iommufd_put_object(ucmd->ictx, &sobj->obj);
-	return -EOPNOTSUPP;
+	return rc;
+}
+
+static int iommufd_test_pasid_replace(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
+	int rc;
+
+	if (IS_ERR(sobj))
+		return (int)PTR_ERR(sobj);
+	rc = iommufd_device_replace(sobj->idev, cmd->pasid_replace.pasid,
+				    &cmd->pasid_replace.pt_id);
+	if (!rc)
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/* Detaching a PASID that is not attached is not an error. */
+static int iommufd_test_pasid_detach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
+
+	if (IS_ERR(sobj))
+		return (int)PTR_ERR(sobj);
+	iommufd_device_detach(sobj->idev, cmd->pasid_detach.pasid);
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return 0;
+}
+
+/* A paging or nested HWPT; any other object is EINVAL. */
+static struct iommufd_hw_pagetable *iommufd_test_get_hwpt(struct iommufd_ucmd *ucmd, uint32_t id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_ANY);
+
+	if (IS_ERR(obj))
+		return (void *)obj;
+	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING && obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
+		iommufd_put_object(ucmd->ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	return container_of(obj, struct iommufd_hw_pagetable, obj);
+}
+
+/* The PASID must be attached to @hwpt_id's domain, or with @hwpt_id 0 to none. */
+static int iommufd_test_pasid_check_hwpt(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
+	struct iommufd_hw_pagetable *attached, *hwpt;
+	void *handle;
+	int rc = 0;
+
+	if (IS_ERR(sobj))
+		return (int)PTR_ERR(sobj);
+	attached = iommufd_device_pasid_hwpt(sobj->idev, cmd->pasid_check.pasid, &handle);
+	if (!cmd->pasid_check.hwpt_id) {
+		if (attached)
+			rc = -EINVAL;
+		goto out_put_sobj;
+	}
+	hwpt = iommufd_test_get_hwpt(ucmd, cmd->pasid_check.hwpt_id);
+	if (IS_ERR(hwpt)) {
+		rc = (int)PTR_ERR(hwpt);
+		goto out_put_sobj;
+	}
+	if (!attached || attached->domain != hwpt->domain)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+out_put_sobj:
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
 }
 
 int iommufd_test(struct iommufd_ucmd *ucmd)
@@ -1112,6 +1507,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						   cmd->check_iotlb.iotlb);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return iommufd_test_trigger_iopf(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_VEVENT:
+		return iommufd_test_trigger_vevent(ucmd, cmd);
 	case IOMMU_TEST_OP_DMABUF_GET:
 		return iommufd_test_dmabuf_get(ucmd, cmd->dmabuf_get.open_flags,
 					       cmd->dmabuf_get.length);
@@ -1124,10 +1521,13 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						    cmd->check_dmabuf.length,
 						    cmd->check_dmabuf.offset);
 	case IOMMU_TEST_OP_PASID_ATTACH:
+		return iommufd_test_pasid_attach(ucmd, cmd);
 	case IOMMU_TEST_OP_PASID_REPLACE:
+		return iommufd_test_pasid_replace(ucmd, cmd);
 	case IOMMU_TEST_OP_PASID_DETACH:
+		return iommufd_test_pasid_detach(ucmd, cmd);
 	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
-		return iommufd_test_get_stdev(ucmd, cmd->id);
+		return iommufd_test_pasid_check_hwpt(ucmd, cmd);
 	default:
 		if (iommufd_debug)
 			iommufd_log("IOMMU_TEST_CMD op %u is not implemented yet", cmd->op);

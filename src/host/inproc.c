@@ -1663,6 +1663,25 @@ static int inproc_file_create(struct uiommufd_host *host, size_t len, struct hos
 	return 0;
 }
 
+static int inproc_file_mmap(struct uiommufd_host *host, struct host_file *file, void *addr,
+			    size_t len, int prot, int flags, uint64_t offset, void **out)
+{
+	void *p;
+
+	(void)host;
+	p = mmap(addr, len, prot, flags, file->fd, (off_t)offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+static void inproc_file_munmap(struct uiommufd_host *host, void *addr, size_t len)
+{
+	(void)host;
+	munmap(addr, len);
+}
+
 static int64_t inproc_file_size(struct uiommufd_host *host, struct host_file *file)
 {
 	struct stat st;
@@ -2147,6 +2166,8 @@ static const struct host_ops inproc_ops = {
 	.file_put = inproc_file_put,
 	.file_create = inproc_file_create,
 	.file_size = inproc_file_size,
+	.file_mmap = inproc_file_mmap,
+	.file_munmap = inproc_file_munmap,
 	.anon_fd = inproc_anon_fd,
 	.anon_get = inproc_anon_get,
 	.anon_put = inproc_anon_put,

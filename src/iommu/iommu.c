@@ -49,6 +49,29 @@ int iommu_copy_struct_from_user_array(void *dst, size_t ksize,
 	return iommu_copy_struct_from_user(dst, ksize, &one, type, min_len);
 }
 
+int iommu_copy_struct_from_full_user_array(void *dst, size_t ksize,
+					   const struct iommu_user_data_array *src, uint32_t type)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i != src->entry_num; i++) {
+		rc = iommu_copy_struct_from_user_array((uint8_t *)dst + ksize * i, ksize, src, type,
+						       i, ksize);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int iommu_copy_struct_to_user(const struct iommu_user_data *dst, const void *src, size_t ksize,
+			      uint32_t type, size_t min_len)
+{
+	if (dst->type != type || dst->len < min_len)
+		return -EINVAL;
+	return copy_to_user(dst->host, dst->uptr, src, dst->len < ksize ? dst->len : ksize);
+}
+
 int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const struct pt_cfg *cfg)
 {
 	int rc;
@@ -237,6 +260,55 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 		return rc;
 	dev->domain = domain;
 	return 0;
+}
+
+/* Whether @domain may go on PASID @pasid of @dev at all. */
+static int iommu_pasid_domain_check(struct iommu_domain *domain, struct device *dev,
+				    uint32_t pasid)
+{
+	struct iommu_domain *blocked = dev->iommu_ops->blocked_domain;
+
+	/* Detach goes through the blocked domain, so it must take PASIDs too. */
+	if (!domain->ops->set_dev_pasid || !blocked || !blocked->ops->set_dev_pasid)
+		return -EOPNOTSUPP;
+	if (domain->owner != dev->iommu_ops || pasid == IOMMU_NO_PASID)
+		return -EINVAL;
+	return 0;
+}
+
+int iommu_attach_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid)
+{
+	int rc;
+
+	rc = iommu_pasid_domain_check(domain, dev, pasid);
+	if (rc)
+		return rc;
+	/* A device without PASID support has only PASID 0, the RID. */
+	if ((uint64_t)pasid >= (1ULL << dev->max_pasid_lg2))
+		return -EINVAL;
+	return domain->ops->set_dev_pasid(domain, dev, pasid, NULL);
+}
+
+int iommu_replace_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
+			       struct iommu_domain *old)
+{
+	int rc;
+
+	rc = iommu_pasid_domain_check(domain, dev, pasid);
+	if (rc)
+		return rc;
+	if (domain == old)
+		return 0;
+	/* The driver keeps @old in place when it fails. */
+	return domain->ops->set_dev_pasid(domain, dev, pasid, old);
+}
+
+void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid)
+{
+	struct iommu_domain *blocked = dev->iommu_ops->blocked_domain;
+
+	/* Blocking must not fail (the kernel WARNs); the PASID is detached regardless. */
+	blocked->ops->set_dev_pasid(blocked, dev, pasid, domain);
 }
 
 /*

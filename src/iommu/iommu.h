@@ -46,6 +46,8 @@ enum iommu_domain_type {
 };
 
 /* Driver-specific data from user space, as struct iommu_user_data. */
+struct iommufd_viommu;
+
 struct iommu_user_data {
 	struct uiommufd_host *host;
 	uint32_t type;
@@ -74,6 +76,21 @@ struct iommu_user_data_array {
 int iommu_copy_struct_from_user_array(void *dst, size_t ksize,
 				      const struct iommu_user_data_array *src, uint32_t type,
 				      unsigned int index, size_t min_len);
+
+/*
+ * Every entry of @src into an array of entry_num structs of @ksize bytes,
+ * each by the rules above with nothing shorter than @ksize: all or nothing,
+ * before the driver acts on any of them.
+ */
+int iommu_copy_struct_from_full_user_array(void *dst, size_t ksize,
+					   const struct iommu_user_data_array *src, uint32_t type);
+
+/*
+ * Copy a driver struct of @ksize bytes back into user data of @type: as
+ * much as the user's length holds; shorter than @min_len is EINVAL.
+ */
+int iommu_copy_struct_to_user(const struct iommu_user_data *dst, const void *src, size_t ksize,
+			      uint32_t type, size_t min_len);
 
 struct iommu_domain_geometry {
 	unsigned long aperture_start;
@@ -105,6 +122,10 @@ struct iommu_ops {
 	size_t (*get_resv_regions)(struct device *dev, struct iommu_resv_region *regions,
 				   size_t max);
 	struct iommu_domain *blocked_domain;
+	/* vIOMMUs: the driver's struct size for @type (0: unsupported), then its set up. */
+	size_t (*get_viommu_size)(struct device *dev, uint32_t type);
+	int (*viommu_init)(struct iommufd_viommu *viommu, struct iommu_domain *parent,
+			   const struct iommu_user_data *user_data);
 };
 
 struct iommu_domain_ops {
@@ -206,6 +227,19 @@ unsigned long iommu_domain_min_pgsize(const struct iommu_domain *domain);
  * the device stays where it was.
  */
 int iommu_attach_device(struct iommu_domain *domain, struct device *dev);
+
+/*
+ * PASIDs of @dev: [1, 1 << max_pasid_lg2).  The caller keeps what is
+ * attached at each PASID: attach wants the PASID free, replace wants @old
+ * attached there, detach wants @domain there and goes through the driver's
+ * blocked domain.  The domain and the blocked domain need set_dev_pasid
+ * (else EOPNOTSUPP); a domain of another IOMMU or a PASID out of range is
+ * EINVAL.  A failed attach or replace leaves the PASID as it was.
+ */
+int iommu_attach_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid);
+int iommu_replace_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
+			       struct iommu_domain *old);
+void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid);
 
 /*
  * DMA without the context lock.  A DMA reader marks itself active with a

@@ -623,25 +623,53 @@ static void shim_unmapping(void *addr, size_t len)
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	int err = errno;
+	int err = errno, rc;
 
 	shim_ready();
 	shim_unmapping(addr, len);
 	errno = err;
-	return real.munmap(addr, len);
+	rc = real.munmap(addr, len);
+	if (!rc) {
+		err = errno;
+		uiommufd_munmap_notify(addr, len);
+		errno = err;
+	}
+	return rc;
 }
 
 static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *addr,
 		       size_t len, int prot, int flags, int fd, off_t off)
 {
+	struct uiommufd_ctx *ctx = shim_ctx(fd);
 	int err = errno;
+	void *p;
 
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (!(flags & MAP_FIXED_NOREPLACE))
 			shim_unmapping(addr, len);
 		errno = err;
 	}
-	return fn(addr, len, prot, flags, fd, off);
+	/* The iommufd file: a driver region (a vIOMMU's page). */
+	if (ctx) {
+		int rc;
+
+		if (flags & MAP_FIXED)
+			uiommufd_munmap_notify(addr, len);
+		rc = uiommufd_mmap(ctx, addr, len, prot, flags, (uint64_t)off, &p);
+
+		if (rc) {
+			errno = -rc;
+			return MAP_FAILED;
+		}
+		return p;
+	}
+	p = fn(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
+		err = errno;
+		uiommufd_munmap_notify(addr, len);	/* whatever was there is gone */
+		errno = err;
+	}
+	return p;
 }
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
