@@ -251,4 +251,70 @@ static inline long ioas_set_huge_pages(struct uiommufd_ctx *ctx, uint32_t ioas, 
 	return ictl(ctx, IOMMU_OPTION, &cmd);
 }
 
+/* ---- vIOMMUs */
+
+/* IOMMU_VIOMMU_ALLOC of the mock's type; @data (may be NULL) is its driver data. */
+static inline long viommu_alloc(struct uiommufd_ctx *ctx, uint32_t dev_id, uint32_t hwpt_id,
+				uint32_t type, void *data, uint32_t data_len, uint32_t *out)
+{
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd), .type = type, .dev_id = dev_id, .hwpt_id = hwpt_id,
+		.data_len = data_len, .data_uptr = (uintptr_t)data,
+	};
+	long rc = ictl(ctx, IOMMU_VIOMMU_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_viommu_id;
+	return rc;
+}
+
+static inline long vdevice_alloc(struct uiommufd_ctx *ctx, uint32_t viommu_id, uint32_t dev_id,
+				 uint64_t virt_id, uint32_t *out)
+{
+	struct iommu_vdevice_alloc cmd = {
+		.size = sizeof(cmd), .viommu_id = viommu_id, .dev_id = dev_id, .virt_id = virt_id,
+	};
+	long rc = ictl(ctx, IOMMU_VDEVICE_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_vdevice_id;
+	return rc;
+}
+
+/* A nested HWPT of the mock's data type on @pt_id (a NEST_PARENT HWPT or a vIOMMU). */
+static inline long hwpt_alloc_nested(struct uiommufd_ctx *ctx, uint32_t dev_id, uint32_t pt_id,
+				     uint32_t flags, uint32_t fault_id, uint32_t *out)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev_id, .pt_id = pt_id,
+		.fault_id = fault_id, .data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data), .data_uptr = (uintptr_t)&data,
+	};
+	long rc = ictl(ctx, IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_hwpt_id;
+	return rc;
+}
+
+/*
+ * The usual vIOMMU rig: a mock device on @ioas, a NEST_PARENT HWPT and a
+ * vIOMMU of the mock's type on it.
+ */
+struct viommu_ids {
+	struct mock_ids dev;
+	uint32_t parent;
+	uint32_t viommu;
+};
+
+static inline void viommu_rig(struct uiommufd_ctx *ctx, uint32_t ioas, struct viommu_ids *v)
+{
+	assert_int_equal(mock_domain(ctx, ioas, &v->dev), 0);
+	assert_int_equal(hwpt_alloc(ctx, v->dev.idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				    &v->parent), 0);
+	assert_int_equal(viommu_alloc(ctx, v->dev.idev, v->parent, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      NULL, 0, &v->viommu), 0);
+}
+
 #endif

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vIOMMUs (viommu.c) on the mock IOMMU: IOMMU_VIOMMU_ALLOC and its mmap
+ * region, IOMMU_VDEVICE_ALLOC and tombstones, nested HWPTs and cache
+ * invalidation through a vIOMMU, IOMMU_HW_QUEUE_ALLOC.
+ *
+ * Without the shim, mmap() of the iommufd file is uiommufd_mmap() and
+ * munmap() is reported with uiommufd_munmap_notify(), as the shim does.
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+#define NPAGES 4
+
+struct fixture {
+	struct uiommufd_ctx *ctx;
+	uint32_t ioas;
+	uint8_t *buf;
+	struct viommu_ids v;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || fixture_open(&f->ctx, &f->ioas, &f->buf, NPAGES))
+		return -1;
+	viommu_rig(f->ctx, f->ioas, &f->v);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fixture_close(f->ctx, f->buf, NPAGES);
+	free(f);
+	return 0;
+}
+
+static long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type, void *reqs,
+		       uint32_t entry_len, uint32_t *entry_num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
+		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
+	};
+	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*entry_num = cmd.entry_num;
+	return rc;
+}
+
+static long check_cache(struct uiommufd_ctx *ctx, uint32_t idev, uint32_t id, uint32_t want)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DEV_CHECK_CACHE, .id = idev,
+		.check_dev_cache = { .id = id, .cache = want },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
+static long hw_queue_alloc(struct uiommufd_ctx *ctx, uint32_t viommu, uint32_t type,
+			   uint32_t index, uint64_t iova, uint64_t len, uint32_t *out)
+{
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd), .viommu_id = viommu, .type = type, .index = index,
+		.nesting_parent_iova = iova, .length = len,
+	};
+	long rc = ictl(ctx, IOMMU_HW_QUEUE_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_hw_queue_id;
+	return rc;
+}
+
+static void test_viommu_alloc_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd), .type = IOMMU_VIOMMU_TYPE_SELFTEST, .dev_id = f->v.dev.idev,
+		.hwpt_id = f->v.parent,
+	};
+	uint32_t plain = 0;
+
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, 0, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      NULL, 0, NULL), -ENOENT);
+	assert_int_equal(viommu_alloc(f->ctx, 0, f->v.parent, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      NULL, 0, NULL), -ENOENT);
+	/* The stage 2 must be a nesting parent. */
+	assert_int_equal(hwpt_alloc(f->ctx, f->v.dev.idev, f->ioas, 0, &plain), 0);
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, plain, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      NULL, 0, NULL), -EINVAL);
+	assert_int_equal(destroy(f->ctx, plain), 0);
+	/* The IOAS is not a HWPT. */
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->ioas, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      NULL, 0, NULL), -ENOENT);
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->v.parent, 0xdead, NULL, 0, NULL),
+			 -EOPNOTSUPP);
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->v.parent,
+				      IOMMU_VIOMMU_TYPE_DEFAULT, NULL, 0, NULL), -EOPNOTSUPP);
+	cmd.flags = 1;
+	assert_int_equal(ictl(f->ctx, IOMMU_VIOMMU_ALLOC, &cmd), -EOPNOTSUPP);
+	/* Bad driver data: a bad pointer, too short. */
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->v.parent,
+				      IOMMU_VIOMMU_TYPE_SELFTEST, (void *)8,
+				      sizeof(struct iommu_viommu_selftest), NULL), -EFAULT);
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->v.parent,
+				      IOMMU_VIOMMU_TYPE_SELFTEST, &cmd, 2, NULL), -EINVAL);
+	/* The vIOMMU holds its parent; the rig's vIOMMU is free to go. */
+	assert_int_equal(destroy(f->ctx, f->v.parent), -EBUSY);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+	assert_int_equal(destroy(f->ctx, f->v.parent), 0);
+}
+
+static void test_viommu_mmap(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_viommu_selftest data = { .in_data = 0xbeef };
+	uint32_t viommu = 0;
+	size_t len;
+	uint64_t off;
+	void *p = NULL;
+	uint32_t *page;
+
+	assert_int_equal(viommu_alloc(f->ctx, f->v.dev.idev, f->v.parent,
+				      IOMMU_VIOMMU_TYPE_SELFTEST, &data, sizeof(data), &viommu), 0);
+	assert_int_equal(data.out_data, 0xbeef);
+	assert_int_equal(data.out_mmap_length, 2 * PSZ);
+	len = data.out_mmap_length;
+	off = data.out_mmap_offset;
+	assert_int_not_equal(off, 0);
+	assert_int_equal(off % PSZ, 0);
+
+	/* Only the region, whole, from its start, shared, not executable. */
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ, MAP_SHARED, off + PSZ, &p),
+			 -ENXIO);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ, MAP_SHARED, off + 2 * PSZ,
+				       &p), -ENXIO);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len / 2, PROT_READ, MAP_SHARED, off, &p),
+			 -ENXIO);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len * 2, PROT_READ, MAP_SHARED, off, &p),
+			 -ENXIO);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ, MAP_PRIVATE, off, &p),
+			 -EINVAL);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED,
+				       off, &p), -EPERM);
+	/* Nothing mapped, nothing held: it could go now. */
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       off, &p), 0);
+	page = p;
+	assert_int_equal(page[0], 0xbeef);
+
+	/* The owner of a mapped region stays until the last page is unmapped. */
+	assert_int_equal(destroy(f->ctx, viommu), -EBUSY);
+	assert_int_equal(munmap(page, PSZ), 0);
+	uiommufd_munmap_notify(page, PSZ);
+	assert_int_equal(destroy(f->ctx, viommu), -EBUSY);
+	/* Unmapping the same page again changes nothing. */
+	uiommufd_munmap_notify(page, PSZ);
+	assert_int_equal(destroy(f->ctx, viommu), -EBUSY);
+	assert_int_equal(munmap((uint8_t *)page + PSZ, PSZ), 0);
+	uiommufd_munmap_notify((uint8_t *)page + PSZ, PSZ);
+	assert_int_equal(destroy(f->ctx, viommu), 0);
+	/* With the vIOMMU gone, so is its region. */
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ, MAP_SHARED, off, &p),
+			 -ENXIO);
+}
+
+/* A mapping keeps the context open after its last reference, as a VMA keeps its file. */
+static void test_viommu_mmap_outlives_close(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_viommu_selftest data = { .in_data = 7 };
+	struct uiommufd_ctx *ctx;
+	uint32_t ioas, viommu = 0;
+	struct viommu_ids v = {};
+	uint32_t *page;
+	void *p;
+
+	assert_int_equal(uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx), 0);
+	ioas = ioas_alloc(ctx);
+	viommu_rig(ctx, ioas, &v);
+	assert_int_equal(viommu_alloc(ctx, v.dev.idev, v.parent, IOMMU_VIOMMU_TYPE_SELFTEST,
+				      &data, sizeof(data), &viommu), 0);
+	assert_int_equal(uiommufd_mmap(ctx, NULL, data.out_mmap_length, PROT_READ, MAP_SHARED,
+				       data.out_mmap_offset, &p), 0);
+	uiommufd_ctx_put(ctx);
+	page = p;
+	assert_int_equal(page[0], 7);
+	assert_int_equal(munmap(p, data.out_mmap_length), 0);
+	uiommufd_munmap_notify(p, data.out_mmap_length);	/* the context goes here */
+	(void)f;
+}
+
+static void test_vdevice(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids other = {};
+	uint32_t vdev = 0, vdev2 = 0, nested = 0, pt;
+
+	assert_int_equal(vdevice_alloc(f->ctx, 0, f->v.dev.idev, 0x99, NULL), -ENOENT);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, 0, 0x99, NULL), -ENOENT);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x99, &vdev), 0);
+	/* One vDEVICE per device, one device per virtual ID. */
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x88, NULL), -EEXIST);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &other), 0);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, other.idev, 0x99, NULL), -EEXIST);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, other.idev, 0x88, &vdev2), 0);
+	/* vDEVICEs hold the vIOMMU. */
+	assert_int_equal(destroy(f->ctx, f->v.viommu), -EBUSY);
+
+	/* A nested HWPT on the vIOMMU: attaching needs the device's vDEVICE. */
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->v.dev.idev, f->v.viommu, 0, 0, &nested), 0);
+	assert_int_equal(destroy(f->ctx, vdev), 0);
+	pt = nested;
+	assert_int_equal(mock_domain_replace(f->ctx, f->v.dev.stdev, &pt), -ENOENT);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x99, &vdev), 0);
+	pt = nested;
+	assert_int_equal(mock_domain_replace(f->ctx, f->v.dev.stdev, &pt), 0);
+	assert_int_equal(destroy(f->ctx, nested), -EBUSY);
+	pt = f->ioas;
+	assert_int_equal(mock_domain_replace(f->ctx, f->v.dev.stdev, &pt), 0);
+	assert_int_equal(destroy(f->ctx, nested), 0);
+
+	/* The device goes first: its vDEVICE is tombstoned, its ID not reused. */
+	assert_int_equal(destroy(f->ctx, other.stdev), 0);
+	assert_int_equal(destroy(f->ctx, vdev2), -ENOENT);
+	assert_int_not_equal(ioas_alloc(f->ctx), vdev2);
+	assert_int_equal(destroy(f->ctx, vdev), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
+static void test_nested_on_viommu_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .dev_id = f->v.dev.idev, .pt_id = f->v.viommu,
+	};
+	uint32_t nested = 0;
+
+	/* No data type: a vIOMMU only makes nested HWPTs. */
+	assert_int_equal(ictl(f->ctx, IOMMU_HWPT_ALLOC, &cmd), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->v.dev.idev, f->v.viommu,
+					   IOMMU_HWPT_FAULT_ID_VALID, UINT32_MAX, NULL), -ENOENT);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->v.dev.idev, f->v.viommu, 1u << 31, 0,
+					   NULL), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->v.dev.idev, f->v.viommu,
+					   IOMMU_HWPT_ALLOC_PASID, 0, &nested), 0);
+	/* It holds the vIOMMU, not the parent directly. */
+	assert_int_equal(destroy(f->ctx, f->v.viommu), -EBUSY);
+	assert_int_equal(destroy(f->ctx, nested), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
+static void test_viommu_invalidate(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_viommu_invalidate_selftest reqs[2] = {};
+	uint32_t vdev = 0, n;
+	const uint32_t T = IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST;
+	const uint32_t L = sizeof(reqs[0]);
+	uint8_t *edge;
+	int i;
+
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x99, &vdev), 0);
+	for (i = 0; i < MOCK_DEV_CACHE_NUM; i++)
+		assert_int_equal(check_cache(f->ctx, f->v.dev.idev, i,
+					     IOMMU_TEST_DEV_CACHE_DEFAULT), 0);
+
+	n = 0;	/* no entries: only the type is checked */
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), 0);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID,
+				    reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L + 1, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, 1, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, NULL, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, 0, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	/* A valid entry then an unmapped one: nothing is done, the array is read first. */
+	edge = map_pages(2);
+	assert_int_equal(munmap(edge + PSZ, PSZ), 0);
+	memcpy(edge + PSZ - L, &(struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x99 }, L);
+	n = 2;
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, edge + PSZ - L, L, &n), -EFAULT);
+	assert_int_equal(n, 0);
+	assert_int_equal(check_cache(f->ctx, f->v.dev.idev, 0, IOMMU_TEST_DEV_CACHE_DEFAULT), 0);
+	munmap(edge, PSZ);
+	n = 1;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){ .flags = ~0u, .vdev_id = 0x99 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), -EOPNOTSUPP);
+	assert_int_equal(n, 0);
+	n = 1;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){
+		.vdev_id = 0x99, .cache_id = MOCK_DEV_CACHE_ID_MAX + 1 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x9 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+
+	/* The first entry is done, the second fails: entry_num says 1. */
+	n = 2;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x99, .cache_id = 0 };
+	reqs[1] = (struct iommu_viommu_invalidate_selftest){ .flags = ~0u, .vdev_id = 0x99,
+							     .cache_id = 1 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), -EOPNOTSUPP);
+	assert_int_equal(n, 1);
+	assert_int_equal(check_cache(f->ctx, f->v.dev.idev, 0, 0), 0);
+	assert_int_equal(check_cache(f->ctx, f->v.dev.idev, 1, IOMMU_TEST_DEV_CACHE_DEFAULT), 0);
+
+	n = 2;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x99, .cache_id = 1 };
+	reqs[1] = (struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x99, .cache_id = 2 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(check_cache(f->ctx, f->v.dev.idev, 2, 0), 0);
+	assert_int_equal(check_cache(f->ctx, f->v.dev.idev, 3, IOMMU_TEST_DEV_CACHE_DEFAULT), 0);
+	n = 1;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL, .vdev_id = 0x99, .cache_id = 3 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), 0);
+	for (i = 0; i < MOCK_DEV_CACHE_NUM; i++)
+		assert_int_equal(check_cache(f->ctx, f->v.dev.idev, i, 0), 0);
+
+	/* Once the vDEVICE is gone its ID finds nothing. */
+	assert_int_equal(destroy(f->ctx, vdev), 0);
+	n = 1;
+	reqs[0] = (struct iommu_viommu_invalidate_selftest){ .vdev_id = 0x99 };
+	assert_int_equal(invalidate(f->ctx, f->v.viommu, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+}
+
+static void test_hw_queue(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t T = IOMMU_HW_QUEUE_TYPE_SELFTEST;
+	uint64_t iova = MOCK_APERTURE_START, iova2 = iova + PSZ;
+	uint32_t q0 = 0, q1 = 0;
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd), .viommu_id = f->v.viommu, .type = T,
+		.nesting_parent_iova = iova, .length = PSZ, .flags = 1,
+	};
+
+	assert_int_equal(ictl(f->ctx, IOMMU_HW_QUEUE_ALLOC, &cmd), -EOPNOTSUPP);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, IOMMU_HW_QUEUE_TYPE_DEFAULT, 0, iova,
+					PSZ, NULL), -EOPNOTSUPP);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, 0x1234, 0, iova, PSZ, NULL),
+			 -EOPNOTSUPP);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 0, NULL), -EINVAL);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, ~0ull, PSZ, NULL), -EOVERFLOW);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->ioas, T, 0, iova, PSZ, NULL), -ENOENT);
+	/* Nothing mapped there yet. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, PSZ, NULL), -ENOENT);
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf + PSZ, PSZ, &iova2, RW_FIXED), 0);
+	/* Indexes fill in order, below the driver's limit. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 1, iova, PSZ, NULL), -EIO);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, IOMMU_TEST_HW_QUEUE_MAX, iova,
+					PSZ, NULL), -EINVAL);
+	/* Failed attempts left no lock behind. */
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 1), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, PSZ, &q0), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, PSZ, NULL), -EEXIST);
+	/* The queue's page is locked; the next one is not. */
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), -EBUSY);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova2, PSZ, NULL), 0);
+	/* Unaligned within the page; it depends on index 0. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 1, iova + PSZ / 2, PSZ / 2, &q1),
+			 0);
+	assert_int_equal(destroy(f->ctx, q0), -EBUSY);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), -EBUSY);
+	assert_int_equal(destroy(f->ctx, q1), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), -EBUSY);
+	assert_int_equal(destroy(f->ctx, q0), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
+/* Closing the context with everything still there tears it all down. */
+static void test_close_with_everything(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = MOCK_APERTURE_START;
+	uint32_t vdev = 0, nested = 0, q = 0, pt;
+
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x99, &vdev), 0);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->v.dev.idev, f->v.viommu, 0, 0, &nested), 0);
+	pt = nested;
+	assert_int_equal(mock_domain_replace(f->ctx, f->v.dev.stdev, &pt), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, IOMMU_HW_QUEUE_TYPE_SELFTEST, 0, iova,
+					PSZ, &q), 0);
+	/* teardown closes; the sanitizer build checks nothing leaks. */
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_viommu_alloc_errors),
+		T(test_viommu_mmap),
+		T(test_viommu_mmap_outlives_close),
+		T(test_vdevice),
+		T(test_nested_on_viommu_errors),
+		T(test_viommu_invalidate),
+		T(test_hw_queue),
+		T(test_close_with_everything),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
