@@ -11,6 +11,11 @@
  * frees the HWPT with its last device.  Replace moves the device without a
  * blocked moment and fails with nothing changed.
  *
+ * Each PASID of a device attaches, replaces and detaches the same way, to
+ * HWPTs made with IOMMU_HWPT_ALLOC_PASID only (so never to an IOAS's
+ * automatic HWPT), and without reserved regions.  Unbind detaches the
+ * PASIDs a driver left attached.
+ *
  * Every device has its own group here: the mock IOMMU puts each device in
  * a group of one, and that is all attach needs until a model with shared
  * groups arrives.

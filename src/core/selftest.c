@@ -16,9 +16,11 @@
  * detaches, unbinds and removes the device.
  *
  * Accesses made by CREATE_ACCESS are files, as in the kernel: the access
- * goes when its descriptor is closed.  Ops whose objects come with the
- * vIOMMU work (nested HWPTs, IOPF, vEVENTs, PASIDs) answer as the kernel
- * does for IDs that do not exist.
+ * goes when its descriptor is closed.  The mock vIOMMU exposes two pages
+ * through mmap of the iommufd file, resets device caches by virtual ID,
+ * reports vEVENTs for the device's virtual ID, and takes HW queues in index
+ * order, each depending on the one before.  PASID 1024 fails every second
+ * set_dev_pasid with ENOMEM so that replace's rollback is exercised.
  */
 #include <fcntl.h>
 #include <stddef.h>
