@@ -97,24 +97,29 @@ $(TOOL): $(call obj,$(TOOL_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
+# Test and example binaries track the headers they include (stale layouts
+# of internal structs otherwise survive an incremental build).
+DEPFLAGS = -MMD -MP -MF $@.d
+-include $(wildcard $(BUILD)/tests/*/*.d $(BUILD)/examples/*.d)
+
 # Unit tests see the core's private headers and link the static library.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(STATIC_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(STATIC_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/pt/%: tests/pt/%.c $(PT_LIB) $(wildcard tests/pt/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(PT_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(PT_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 # Scenario tests and examples are plain iommufd clients: they link nothing of
 # ours and only ever reach uiommufd through /dev/iommu.
 $(BUILD)/tests/scenario/%: tests/scenario/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CMOCKA_LIBS)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -Itests $(CFLAGS_ALL) $(CMOCKA_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CMOCKA_LIBS)
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL)
 
 $(BUILD)/bench/client_%: bench/client_%.c bench/bench.h
 	@mkdir -p $(dir $@)
