@@ -75,6 +75,28 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 		hwpt_nested->parent->common.obj.users--;
 }
 
+/* Reserve a nested HWPT object; the caller takes its parent and domain. */
+static struct iommufd_hwpt_nested *hwpt_nested_reserve(struct iommufd_ctx *ictx, uint32_t flags)
+{
+	struct iommufd_hwpt_nested *hwpt_nested;
+
+	hwpt_nested = iommufd_object_alloc(ictx, hwpt_nested, IOMMUFD_OBJ_HWPT_NESTED);
+	if (!IS_ERR(hwpt_nested))
+		hwpt_nested->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	return hwpt_nested;
+}
+
+/* Take the driver's nested domain; anything but a nested domain is EINVAL. */
+static int hwpt_nested_set_domain(struct iommufd_hw_pagetable *hwpt, const struct iommu_ops *ops,
+				  struct iommu_domain *domain)
+{
+	int rc = iommufd_hwpt_set_domain(hwpt, ops, domain);
+
+	if (!rc && hwpt->domain->type != IOMMU_DOMAIN_NESTED)
+		rc = -EINVAL;
+	return rc;
+}
+
 static struct iommufd_hwpt_nested *
 iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *parent,
 			  struct iommufd_device *idev, uint32_t flags,
@@ -92,24 +114,19 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_hwpt_paging *
 	    parent->common.domain->owner != ops)
 		return ERR_PTR(-EINVAL);
 
-	hwpt_nested = iommufd_object_alloc(ictx, hwpt_nested, IOMMUFD_OBJ_HWPT_NESTED);
+	hwpt_nested = hwpt_nested_reserve(ictx, flags);
 	if (IS_ERR(hwpt_nested))
 		return hwpt_nested;
 	hwpt = &hwpt_nested->common;
-	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 	hwpt_nested->parent = parent;
 	parent->common.obj.users++;
 
-	rc = iommufd_hwpt_set_domain(hwpt, ops,
-				     ops->domain_alloc_nested(idev->dev, parent->common.domain,
-							      flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-							      user_data));
+	rc = hwpt_nested_set_domain(hwpt, ops,
+				    ops->domain_alloc_nested(idev->dev, parent->common.domain,
+							     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+							     user_data));
 	if (rc)
 		goto out_abort;
-	if (hwpt->domain->type != IOMMU_DOMAIN_NESTED) {
-		rc = -EINVAL;
-		goto out_abort;
-	}
 	return hwpt_nested;
 
 out_abort:
@@ -129,24 +146,19 @@ iommufd_viommu_alloc_hwpt_nested(struct iommufd_viommu *viommu, uint32_t flags,
 	if (!user_data->len || !viommu->ops->alloc_domain_nested)
 		return ERR_PTR(-EOPNOTSUPP);
 
-	hwpt_nested = iommufd_object_alloc(viommu->ictx, hwpt_nested, IOMMUFD_OBJ_HWPT_NESTED);
+	hwpt_nested = hwpt_nested_reserve(viommu->ictx, flags);
 	if (IS_ERR(hwpt_nested))
 		return hwpt_nested;
 	hwpt = &hwpt_nested->common;
-	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 	hwpt_nested->viommu = viommu;
 	viommu->obj.users++;
 	hwpt_nested->parent = viommu->hwpt;
 
-	rc = iommufd_hwpt_set_domain(hwpt, viommu->iommu_dev,
-				     viommu->ops->alloc_domain_nested(
-					     viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data));
+	rc = hwpt_nested_set_domain(hwpt, viommu->iommu_dev,
+				    viommu->ops->alloc_domain_nested(
+					    viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data));
 	if (rc)
 		goto out_abort;
-	if (hwpt->domain->type != IOMMU_DOMAIN_NESTED) {
-		rc = -EINVAL;
-		goto out_abort;
-	}
 	return hwpt_nested;
 
 out_abort:

@@ -368,7 +368,12 @@ static void test_hw_queue(void **state)
 	/* Nothing mapped there yet. */
 	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, PSZ, NULL), -ENOENT);
 
+	/* Two IOVA pages over pages that are not adjacent: not one physical run. */
 	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf + 2 * PSZ, PSZ, &iova2, RW_FIXED), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 2 * PSZ, NULL), -EFAULT);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 1), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova2, PSZ, NULL), 0);
 	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf + PSZ, PSZ, &iova2, RW_FIXED), 0);
 	/* Indexes fill in order, below the driver's limit. */
 	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 1, iova, PSZ, NULL), -EIO);
