@@ -733,7 +733,12 @@ int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iov
 	if (IS_ERR(idev)) {
 		rc = (int)PTR_ERR(idev);
 	} else {
+		/* The lock keeps the domain still; the host moving pages needs the gate. */
+		bool reading = iommu_dma_read_begin_locked();
+
 		rc = iommu_dev_dma(idev->dev, iova, buf, len, dma_flags);
+		if (reading)
+			iommu_dma_read_end();
 		iommufd_put_object(ictx, &idev->obj);
 	}
 	pthread_mutex_unlock(&ictx->lock);

@@ -84,6 +84,7 @@
 
 #include "core/host.h"
 #include "host/inproc.h"
+#include "iommu/iommu.h"
 #include "uiommufd.h"
 
 /* User addresses above this are never valid (57-bit la57 included). */
@@ -1550,16 +1551,34 @@ static void shelter_range(uint64_t start, uint64_t end)
 	free(rv.v);
 }
 
+/*
+ * Device DMA copies through the host address of pinned pages without any
+ * lock, so pages are moved only behind the DMA gate, as the kernel's mmu
+ * notifiers bracket a change to the page tables.  The gate also flushes the
+ * device IOTLBs, which hold those addresses.
+ */
+void uiommufd_host_inproc_move_begin(void)
+{
+	iommu_dma_gate_begin();
+}
+
+void uiommufd_host_inproc_move_end(void)
+{
+	iommu_dma_gate_end();
+}
+
 void uiommufd_host_inproc_unmap_notify(void *addr, size_t length)
 {
 	uint64_t start = (uintptr_t)addr, end;
 
 	if (!length || __builtin_add_overflow(start, (uint64_t)length, &end))
 		return;
+	uiommufd_host_inproc_move_begin();
 	pthread_mutex_lock(&pins_lock);
 	if (va_root)
 		shelter_range(start, end);
 	pthread_mutex_unlock(&pins_lock);
+	uiommufd_host_inproc_move_end();
 }
 
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)

@@ -16,6 +16,12 @@ int inproc_chain_sigaction(int sig, const struct sigaction *act, struct sigactio
 bool inproc_uaccess_installed(void);
 /* Whether [addr, addr + length) holds pinned pages still at their user address. */
 bool uiommufd_host_inproc_range_pinned(void *addr, size_t length);
+/*
+ * The program is about to move pinned pages (mremap): device DMA waits from
+ * _begin until _end, by which the pins have followed.  Nests.
+ */
+void uiommufd_host_inproc_move_begin(void);
+void uiommufd_host_inproc_move_end(void);
 /* The program moved [old, old + size) to @new_addr with mremap(). */
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
 /* The memory map changed (munmap, mremap, mmap over): forget validated pages. */

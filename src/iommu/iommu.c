@@ -9,6 +9,9 @@
  * transfer over large IOPTEs costs one walk.
  */
 #include <errno.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
@@ -131,9 +134,10 @@ struct dma_reader {
 };
 
 static __thread struct dma_reader *dma_self;
+static __thread unsigned int dma_gate_depth;	/* gates this thread holds */
 static _Atomic(struct dma_reader *) dma_readers;
 static atomic_int dma_gate;
-static atomic_ulong dma_gate_seq;	/* bumped by every gate: flushes IOTLBs */
+static atomic_ulong dma_gate_seq;	/* bumped as a gate rises and falls: flushes IOTLBs */
 static atomic_bool dma_used;
 static pthread_mutex_t dma_register_lock = PTHREAD_MUTEX_INITIALIZER;
 static int dma_membarrier_ok = -1;	/* unknown, 0, 1 */
@@ -169,10 +173,20 @@ bool iommu_dma_read_begin(void)
 	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
 	/* The writer's membarrier supplies the hardware half of this fence. */
 	atomic_signal_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&dma_gate, memory_order_relaxed)) {
+	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
+	if (atomic_load_explicit(&dma_gate, memory_order_acquire)) {
 		atomic_store_explicit(&r->active, 0, memory_order_release);
 		return false;
 	}
+	return true;
+}
+
+bool iommu_dma_read_begin_locked(void)
+{
+	if (!dma_self || dma_gate_depth)
+		return false;
+	while (!iommu_dma_read_begin())
+		sched_yield();
 	return true;
 }
 
@@ -185,6 +199,7 @@ void iommu_dma_gate_begin(void)
 {
 	struct dma_reader *r;
 
+	dma_gate_depth++;
 	atomic_fetch_add(&dma_gate, 1);
 	atomic_fetch_add(&dma_gate_seq, 1);
 	if (!atomic_load(&dma_used))
@@ -200,6 +215,9 @@ void iommu_dma_gate_begin(void)
 
 void iommu_dma_gate_end(void)
 {
+	dma_gate_depth--;
+	/* Entries filled while the gate was up (by a reader that was already in) are stale. */
+	atomic_fetch_add(&dma_gate_seq, 1);
 	atomic_fetch_sub(&dma_gate, 1);
 }
 
@@ -312,86 +330,121 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
 }
 
 /*
- * A one-entry IOTLB per thread: the last leaf translated.  Any gate (unmap,
- * map, domain free, dirty tracking turned on, dirty bits cleared) flushes
- * it.  As in hardware, an entry filled by a read does not serve a write: the
- * write walks so the walk can mark the leaf dirty, and the entry it leaves
- * serves both until the next flush.
+ * The DMA engine's copy.  Device DMA moves whole pages between page-aligned
+ * buffers, where x86's string move (ERMS) beats a vector loop, as it does
+ * for the kernel's own page and user copies; small or mutually misaligned
+ * copies go to memcpy, which wins there.
+ */
+void iommu_dma_memcpy(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__)
+	static atomic_int erms = -1;	/* unknown, 0, 1 */
+	int has = atomic_load_explicit(&erms, memory_order_relaxed);
+
+	if (has < 0) {
+		unsigned int eax, ebx, ecx, edx;
+
+		/* CPUID.(EAX=7, ECX=0):EBX bit 9 is ERMS. */
+		has = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 9));
+		atomic_store_explicit(&erms, has, memory_order_relaxed);
+	}
+	if (has && len >= 2048 && !(((uintptr_t)dst - (uintptr_t)src) & 63)) {
+		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+		return;
+	}
+#endif
+	memcpy(dst, src, len);
+}
+
+/*
+ * A one-entry IOTLB per thread: the span of the last leaf translated that
+ * one host range backs, with the host address of its first byte, so a hit
+ * is a compare and a copy.  Any gate (map, unmap, domain free, dirty
+ * tracking turned on, dirty bits cleared, the host moving pinned pages)
+ * flushes it.  As in hardware, an entry filled by a read does not serve a
+ * write: the write walks so the walk can mark the leaf dirty, and the entry
+ * it leaves serves both until the next flush.
  */
 struct dma_iotlb {
 	const struct iommu_domain *domain;
 	unsigned long seq;
-	struct pt_walk_result res;
-	unsigned long iova_start;
-	unsigned int walk;
+	unsigned long iova, last;	/* the span, inclusive */
+	uint8_t *kaddr;			/* host address of @iova */
+	unsigned int prot;		/* PT_READ / PT_WRITE of the leaf */
+	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
 };
 
-static __thread struct dma_iotlb dma_iotlb;
+static __thread struct dma_iotlb dma_iotlb __attribute__((tls_model("initial-exec")));
 
-static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
-			       unsigned int walk, struct pt_walk_result *res)
+/* Walk @iova and resolve the host range behind its leaf into @tlb. */
+static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *domain,
+				struct uiommufd_host *host, unsigned long iova, unsigned int walk,
+				unsigned long seq)
 {
-	struct dma_iotlb *tlb = &dma_iotlb;
-	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
-	int rc;
+	uint64_t leaf_size, leaf_iova;
+	struct pt_walk_result res;
+	size_t klen;
+	void *kaddr;
 
-	if (tlb->domain == domain && tlb->seq == seq && (walk & ~tlb->walk) == 0 &&
-	    iova - tlb->iova_start < (1ULL << tlb->res.pgsize_lg2)) {
-		*res = tlb->res;
-		res->oa = res->page_oa + (iova - tlb->iova_start);
-		return 0;
+	if (domain->ops->translate(domain, iova, walk, &res))
+		return -EFAULT;
+	leaf_size = 1ULL << res.pgsize_lg2;
+	leaf_iova = iova - (res.oa - res.page_oa);
+	/* Usually one pin backs the whole leaf; else the span starts at @iova. */
+	kaddr = host->ops->phys_kaddr(host, res.page_oa, &klen);
+	if (kaddr && klen > res.oa - res.page_oa) {
+		tlb->iova = leaf_iova;
+	} else {
+		kaddr = host->ops->phys_kaddr(host, res.oa, &klen);
+		if (!kaddr)
+			return -EFAULT;
+		leaf_size -= res.oa - res.page_oa;
+		tlb->iova = iova;
 	}
-	rc = domain->ops->translate(domain, iova, walk, res);
-	if (!rc) {
-		tlb->domain = domain;
-		tlb->seq = seq;
-		tlb->res = *res;
-		tlb->iova_start = iova & ~((1UL << res->pgsize_lg2) - 1);
-		tlb->walk = walk;
-	}
-	return rc;
+	tlb->last = tlb->iova + (klen < leaf_size ? klen : leaf_size) - 1;
+	tlb->kaddr = kaddr;
+	tlb->prot = res.prot;
+	tlb->walk = walk;
+	tlb->domain = domain;
+	tlb->seq = seq;
+	return 0;
 }
 
 int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		  unsigned int flags)
 {
 	struct iommu_domain *domain = dev->domain;
-	struct uiommufd_host *host = dev->host;
 	unsigned int walk = (flags & IOMMU_DMA_WRITE) ? PT_WALK_WRITE : 0;
+	unsigned int need = (flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ;
+	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	struct dma_iotlb *tlb = &dma_iotlb;
 	uint8_t *p = buf;
 
 	if (!domain || !domain->ops->translate)
 		return -EFAULT;	/* blocked: every request faults */
 	while (len) {
-		struct pt_walk_result res;
-		uint64_t in_leaf, pa;
-		size_t n, klen;
-		void *kaddr;
+		size_t n;
+		uint8_t *kaddr;
 
-		if (iommu_dma_translate(domain, iova, walk, &res))
-			return -EFAULT;
-		if (!(res.prot & ((flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ)))
-			return -EPERM;
-		in_leaf = (res.page_oa + (1ULL << res.pgsize_lg2)) - res.oa;
-		pa = res.oa;
-		n = len < in_leaf ? len : in_leaf;
-		while (n) {
-			size_t chunk;
-
-			kaddr = host->ops->phys_kaddr(host, pa, &klen);
-			if (!kaddr)
+		if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
+		    iova - tlb->iova > tlb->last - tlb->iova) {
+			tlb->domain = NULL;
+			if (iommu_dma_iotlb_fill(tlb, domain, dev->host, iova, walk, seq))
 				return -EFAULT;
-			chunk = n < klen ? n : klen;
-			if (flags & IOMMU_DMA_WRITE)
-				memcpy(kaddr, p, chunk);
-			else
-				memcpy(p, kaddr, chunk);
-			p += chunk;
-			pa += chunk;
-			iova += chunk;
-			len -= chunk;
-			n -= chunk;
 		}
+		if (!(tlb->prot & need))
+			return -EPERM;
+		n = tlb->last - iova + 1;
+		if (n > len || n == 0)	/* 0: the span is the whole address space */
+			n = len;
+		kaddr = tlb->kaddr + (iova - tlb->iova);
+		if (flags & IOMMU_DMA_WRITE)
+			iommu_dma_memcpy(kaddr, p, n);
+		else
+			iommu_dma_memcpy(p, kaddr, n);
+		p += n;
+		iova += n;
+		len -= n;
 	}
 	return 0;
 }

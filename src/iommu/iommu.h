@@ -253,10 +253,17 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
  * iommu_dma_read_begin() returns false when the caller must take the
  * locked path instead (gate raised, or no membarrier on this kernel).
  * iommu_dma_reader_register() is called once per thread, with the
- * context lock held.
+ * context lock held.  The locked path still reads as a reader: the host
+ * moving pinned pages raises the gate without the context lock, and
+ * iommu_dma_read_begin_locked() waits that out; it returns false when
+ * there is nothing to mark (no membarrier, or this thread holds the gate),
+ * true when iommu_dma_read_end() must follow.
+ *
+ * Gates nest, and also flush every thread's device IOTLB.
  */
 bool iommu_dma_reader_register(void);
 bool iommu_dma_read_begin(void);
+bool iommu_dma_read_begin_locked(void);
 void iommu_dma_read_end(void);
 void iommu_dma_gate_begin(void);
 void iommu_dma_gate_end(void);
@@ -274,5 +281,8 @@ enum {
  */
 int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		  unsigned int flags);
+
+/* The copy device DMA uses, for the benchmark's like-for-like baseline. */
+void iommu_dma_memcpy(void *dst, const void *src, size_t len);
 
 #endif

@@ -704,6 +704,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 	if (old_size && uiommufd_host_inproc_range_pinned(old, old_size)) {
 		void *moved;
 
+		uiommufd_host_inproc_move_begin();
 		/* A shrunk tail leaves the program: the pins keep its pages. */
 		if (new_size < old_size)
 			uiommufd_host_inproc_unmap_notify((uint8_t *)old + new_size,
@@ -715,6 +716,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		if (moved != MAP_FAILED && moved != old)
 			uiommufd_host_inproc_remap_notify(old, new_size < old_size ? new_size : old_size,
 							  moved);
+		uiommufd_host_inproc_move_end();
 		errno = err;
 		return moved;
 	}

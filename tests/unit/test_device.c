@@ -6,10 +6,14 @@
  * goes through uiommufd_ioctl() as a program's ioctls would.
  */
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "helpers.h"
+#include "host/inproc.h"
+#include "iommu/iommu.h"
 
 struct fixture {
 	struct uiommufd_ctx *ctx;
@@ -476,6 +480,10 @@ static void test_device_dma_survives_munmap(void **state)
 	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
 	assert_int_equal(ioas_map(f->ctx, f->ioas, mem, 2 * PSZ, &iova, RW_FIXED), 0);
 	memset(mem + PSZ, 0xc3, PSZ);
+	/* Twice, so this thread's IOTLB holds the pages' present address. */
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, out, sizeof(out), 0), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, out, sizeof(out), 0), 0);
+	assert_int_equal(out[0], 0x5a);
 	/* The program unmaps pinned memory, telling the host first (as the shim does). */
 	uiommufd_host_inproc_unmap_notify(mem, 2 * PSZ);
 	munmap(mem, 2 * PSZ);
@@ -485,6 +493,108 @@ static void test_device_dma_survives_munmap(void **state)
 	assert_int_equal(out[0], 0xc3);
 	assert_int_equal(out[15], 0xc3);
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, IOVA_A, 2 * PSZ, NULL), 0);
+}
+
+/* Device DMA from another thread while the program moves and unmaps the pages. */
+struct dma_racer {
+	struct uiommufd_ctx *ctx;
+	uint32_t idev;
+	size_t npages;
+	atomic_bool stop;
+	atomic_ulong reads, bad;
+};
+
+static void *dma_race_reader(void *arg)
+{
+	struct dma_racer *r = arg;
+	uint8_t out[PSZ];
+	size_t pg = 0;
+
+	while (!atomic_load(&r->stop)) {
+		pg = (pg + 7) % r->npages;
+		if (uiommufd_device_dma(r->ctx, r->idev, IOVA_A + pg * PSZ, out, PSZ, 0) ||
+		    out[0] != (uint8_t)pg || out[PSZ - 1] != (uint8_t)pg)
+			r->bad++;
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void test_device_dma_races_page_moves(void **state)
+{
+	enum { NP = 32, MOVES = 1000 };
+	struct fixture *f = *state;
+	struct dma_racer r = { .ctx = f->ctx, .npages = NP };
+	uint8_t *mem = map_pages(NP), *spot[2];
+	uint64_t iova = IOVA_A;
+	struct mock_ids m = {};
+	bool moved_wrong = false;
+	pthread_t t;
+	size_t i;
+
+	for (i = 0; i != NP; i++)
+		memset(mem + i * PSZ, (int)i, PSZ);
+	spot[0] = mem;
+	spot[1] = map_pages(NP);	/* where the program moves it, turn about */
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, mem, NP * PSZ, &iova, RW_FIXED), 0);
+	r.idev = m.idev;
+	assert_int_equal(pthread_create(&t, NULL, dma_race_reader, &r), 0);
+	/*
+	 * mremap() as the shim brackets it; the device keeps reading the same
+	 * pages.  DONTUNMAP leaves the old range mapped, so no other mapping
+	 * can land where the next move goes.  Failures stop the reader first.
+	 */
+	for (i = 0; i != MOVES && !moved_wrong; i++) {
+		uint8_t *to = spot[(i + 1) % 2], *moved;
+
+		uiommufd_host_inproc_move_begin();
+		moved = mremap(mem, NP * PSZ, NP * PSZ,
+			       MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+		if (moved == to)
+			uiommufd_host_inproc_remap_notify(mem, NP * PSZ, moved);
+		uiommufd_host_inproc_move_end();
+		moved_wrong = moved != to;
+		mem = to;
+	}
+	/* Then the program unmaps them: the pins keep them for the device. */
+	uiommufd_host_inproc_unmap_notify(mem, NP * PSZ);
+	munmap(mem, NP * PSZ);
+	while (atomic_load(&r.reads) < 1000 && !moved_wrong)
+		sched_yield();
+	atomic_store(&r.stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_false(moved_wrong);
+	assert_int_equal(atomic_load(&r.bad), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, IOVA_A, NP * PSZ, NULL), 0);
+	munmap(mem == spot[0] ? spot[1] : spot[0], NP * PSZ);
+}
+
+/* The DMA engine's copy, on both sides of its string-move threshold. */
+static void test_dma_memcpy_sizes_and_alignments(void **state)
+{
+	static const size_t lens[] = { 1, 63, 2047, 2048, 4096, 4096 + 7, 65536 + 65 };
+	static const size_t skews[] = { 0, 1, 8, 64 };
+	uint8_t *src = malloc(70000 + 128), *dst = malloc(70000 + 128 + 2);
+	size_t i, j, k;
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(dst);
+	for (k = 0; k != 70000 + 128; k++)
+		src[k] = (uint8_t)(k * 13 + 1);
+	for (i = 0; i != sizeof(lens) / sizeof(lens[0]); i++) {
+		for (j = 0; j != sizeof(skews) / sizeof(skews[0]); j++) {
+			memset(dst, 0xee, 70000 + 128 + 2);
+			iommu_dma_memcpy(dst + 1 + skews[j], src + 64, lens[i]);
+			assert_memory_equal(dst + 1 + skews[j], src + 64, lens[i]);
+			/* Not a byte either side. */
+			assert_int_equal(dst[skews[j]], 0xee);
+			assert_int_equal(dst[1 + skews[j] + lens[i]], 0xee);
+		}
+	}
+	free(src);
+	free(dst);
 }
 
 int main(void)
@@ -503,6 +613,8 @@ int main(void)
 		T(test_attach_area_outside_aperture),
 		T(test_device_dma),
 		T(test_device_dma_survives_munmap),
+		T(test_device_dma_races_page_moves),
+		cmocka_unit_test(test_dma_memcpy_sizes_and_alignments),
 	};
 
 	return cmocka_run_group_tests_name("device", tests, NULL, NULL);
