@@ -263,26 +263,27 @@ struct rig {
 	bool write;		/* into region */
 };
 
+/* One chunk between the same buffers as DMA: by memcpy, or by the DMA engine's copy. */
+static inline void copy_chunk(struct rig *g, size_t off, size_t chunk, bool engine)
+{
+	uint8_t *dst = g->write ? g->region + off : g->dev + off;
+	const uint8_t *src = g->write ? g->dev + off : g->region + off;
+
+	if (engine)
+		iommu_dma_memcpy(dst, src, chunk);
+	else
+		memcpy(dst, src, chunk);
+	bench_sink(g->dev);
+}
+
 static void memcpy_chunk(void *arg, size_t off, size_t chunk)
 {
-	struct rig *g = arg;
-
-	if (g->write)
-		memcpy(g->region + off, g->dev + off, chunk);
-	else
-		memcpy(g->dev + off, g->region + off, chunk);
-	bench_sink(g->dev);
+	copy_chunk(arg, off, chunk, false);
 }
 
 static void engine_chunk(void *arg, size_t off, size_t chunk)
 {
-	struct rig *g = arg;
-
-	if (g->write)
-		iommu_dma_memcpy(g->region + off, g->dev + off, chunk);
-	else
-		iommu_dma_memcpy(g->dev + off, g->region + off, chunk);
-	bench_sink(g->dev);
+	copy_chunk(arg, off, chunk, true);
 }
 
 static void dma_chunk(void *arg, size_t off, size_t chunk)

@@ -639,19 +639,27 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 	}
 }
 
+/* An access range is not empty and does not wrap. */
+static int access_range_check(unsigned long iova, unsigned long length)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	return check_add_overflow(iova, length - 1, &last) ? -EOVERFLOW : 0;
+}
+
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, uint64_t *out_pa, unsigned int flags)
 {
-	unsigned long last;
 	int rc;
 
 	/* Pinning needs page alignment and a way to be told to unpin. */
 	if (access->iova_alignment != PAGE_SIZE || !access->ops->unmap)
 		return -EINVAL;
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+	rc = access_range_check(iova, length);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&access->ictx->lock);
 	if (!access->ioas)
 		rc = -ENOENT;
@@ -673,13 +681,11 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long iov
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *data,
 		      size_t len, unsigned int flags)
 {
-	unsigned long last;
 	int rc;
 
-	if (!len)
-		return -EINVAL;
-	if (check_add_overflow(iova, len - 1, &last))
-		return -EOVERFLOW;
+	rc = access_range_check(iova, len);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&access->ictx->lock);
 	if (!access->ioas)
 		rc = -ENOENT;
