@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # uiommufd build.
 #
 #   make            library (static + shared), LD_PRELOAD shim, the uiommufd command

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every benchmark and collects bench/results.txt.  Benchmarks named
 # bench_* link the library directly; those named client_* are iommufd
 # clients and run through `uiommufd run`.

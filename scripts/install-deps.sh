@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages that building and testing uiommufd need.
 # Safe to run again; needs root (or sudo) on a Debian or Ubuntu machine.
 set -eu

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/* SPDX-License-Identifier: MIT */
 /*
  * uiommufd: our own description of the Linux iommufd ioctl ABI (/dev/iommu).
  *

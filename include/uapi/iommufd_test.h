@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 /*
  * uiommufd: the test-only ioctl ABI of the kernel's iommufd selftest
  * (IOMMU_TEST_CMD and the mock driver's data structures).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/* SPDX-License-Identifier: MIT */
 /*
  * uiommufd: the part of the VFIO ioctl ABI that iommufd's VFIO container
  * compatibility serves -- the container fd (/dev/vfio/vfio) calls and the
