@@ -1,30 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
- * Devices and accesses: how DMA-capable things reach an IOAS.
+ * Devices and accesses: the two ways DMA reaches an IOAS
+ * (docs/uapi/hwpt_device.md, "Devices" and "Accesses").
  *
- * A device is bound by its driver (the selftest's mock devices today,
- * device models later) and then attached to an IOAS or a HWPT.  Attaching
- * to an IOAS reuses an automatic HWPT of that IOAS the device's IOMMU
- * accepts (the driver's EINVAL means "not this one, try the next"), or
- * makes a new one.  Attaching a paging HWPT reserves the device's reserved
- * regions in its IOAS; detach releases them and, for an automatic HWPT,
- * frees the HWPT with its last device.  Replace moves the device without a
- * blocked moment and fails with nothing changed.
+ * A device is bound by its driver (the selftest's mock devices today) and
+ * has attach points: its RID and each PASID it uses.  Every point is at one
+ * HWPT or at none.  Attach fills an empty point, replace moves a filled one
+ * without a blocked moment, detach empties it; a failed attach or replace
+ * changes nothing.  Naming an IOAS instead of a HWPT means "an automatic
+ * HWPT of that IOAS": an existing one the driver accepts (its EINVAL means
+ * "not this one"), else a new one, which goes with its last device.
  *
- * Each PASID of a device attaches, replaces and detaches the same way, to
- * HWPTs made with IOMMU_HWPT_ALLOC_PASID only (so never to an IOAS's
- * automatic HWPT), and without reserved regions.  Unbind detaches the
- * PASIDs a driver left attached.
+ * The RID of a device on a paging HWPT (or a nested one, via its parent)
+ * has the device's reserved regions reserved in that IOAS; they move only
+ * when the IOAS changes.  PASIDs take none, and go only on HWPTs made with
+ * IOMMU_HWPT_ALLOC_PASID.  Each device is its own group: the mock IOMMU
+ * makes groups of one, and nothing here needs more until a model does.
  *
- * Every device has its own group here: the mock IOMMU puts each device in
- * a group of one, and that is all attach needs until a model with shared
- * groups arrives.
- *
- * An access is an emulated device that uses the IOAS through the CPU: it
- * pins pages or copies through IOVA.  Its driver's unmap callback must
- * unpin what it holds in a range before returning; the IOAS calls it
- * when the range is unmapped, with the context lock held by the same
- * thread (the lock is recursive), so the callback may call back in.
+ * An access is an emulated device that reaches the IOAS through the CPU:
+ * it pins pages or copies through IOVA.  When pinned IOVA is unmapped the
+ * IOAS calls the access's unmap callback, with the context lock held by
+ * the same thread (the lock is recursive), and the callback unpins before
+ * it returns; it may call back in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +31,9 @@
 #include "core/eventq.h"
 
 /*
- * One PASID's attachment.  Its address is the attach handle the PASID's page
- * requests carry, so detach and replace answer exactly those.  A device has
- * a handful of PASIDs in use at most, so a list does.
+ * One PASID in use.  The record's address is the attach handle of the
+ * page requests that come through it, so detach and replace answer just
+ * those.  A device uses a few PASIDs at most: a list does.
  */
 struct iommufd_pasid_attach {
 	struct iommufd_pasid_attach *next;
@@ -48,505 +45,482 @@ struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id)
 {
 	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_DEVICE);
 
-	if (IS_ERR(obj))
-		return (void *)obj;
-	return container_of(obj, struct iommufd_device, obj);
+	return IS_ERR(obj) ? (void *)obj : container_of(obj, struct iommufd_device, obj);
 }
 
 /*
- * Bind @dev to @ictx.  The returned device holds a reference for its
- * driver until iommufd_device_unbind().
+ * The driver's side of a device: bind gives it a published device object
+ * that it holds (so IOMMU_DESTROY of it is EBUSY) until unbind.
  */
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev,
-					   uint32_t *id)
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ctx, struct device *hw,
+					   uint32_t *out_id)
 {
-	struct iommufd_device *idev;
+	struct iommufd_device *bound;
 
-	/* iommufd never offers non-coherent DMA. */
-	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+	/* DMA that bypasses the CPU caches is never offered. */
+	if (!device_iommu_capable(hw, IOMMU_CAP_CACHE_COHERENCY))
 		return ERR_PTR(-EINVAL);
-
-	idev = iommufd_object_alloc(ictx, idev, IOMMUFD_OBJ_DEVICE);
-	if (IS_ERR(idev))
-		return idev;
-	idev->ictx = ictx;
-	idev->dev = dev;
-	idev->enforce_cache_coherency =
-		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-	/* The driver's reference, dropped by unbind. */
-	idev->obj.users++;
-	iommufd_object_finalize(ictx, &idev->obj);
-	*id = idev->obj.id;
-	return idev;
+	bound = iommufd_object_alloc(ctx, bound, IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(bound))
+		return bound;
+	bound->dev = hw;
+	bound->ictx = ctx;
+	bound->enforce_cache_coherency =
+		device_iommu_capable(hw, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	bound->obj.users++;
+	iommufd_object_finalize(ctx, &bound->obj);
+	*out_id = bound->obj.id;
+	return bound;
 }
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
-	/* The driver's PASID use ends with its binding, as vfio's does on close. */
+	struct iommufd_ctx *ictx = idev->ictx;
+
+	/* PASIDs the driver left attached end with its binding, as on vfio's close. */
 	while (idev->pasids)
 		iommufd_device_detach(idev, idev->pasids->pasid);
-	/* Its vDEVICE cannot outlive it: destroyed, its ID kept until close. */
+	/* A vDEVICE may not outlive its device; its ID stays taken until close. */
 	if (idev->vdev)
-		iommufd_object_tombstone_user(idev->ictx, &idev->vdev->obj);
+		iommufd_object_tombstone_user(ictx, &idev->vdev->obj);
 	idev->obj.users--;
-	iommufd_object_destroy_user(idev->ictx, &idev->obj);
+	iommufd_object_destroy_user(ictx, &idev->obj);
 }
 
-/* The paging HWPT whose IOAS applies: a nested HWPT's is its parent's. */
-static struct iommufd_hwpt_paging *find_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+/* ------------------------------------------------------ attach points */
+
+/* The IOAS whose reserved regions a RID on @hwpt lives by. */
+static struct iommufd_ioas *hwpt_ioas(struct iommufd_hw_pagetable *pt)
 {
-	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
-		return to_hwpt_paging(hwpt);
-	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
-		return to_hwpt_nested(hwpt)->parent;
-	return NULL;
+	switch (pt->obj.type) {
+	case IOMMUFD_OBJ_HWPT_PAGING:
+		return to_hwpt_paging(pt)->ioas;
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		return to_hwpt_nested(pt)->parent->ioas;
+	default:
+		return NULL;
+	}
 }
 
-/*
- * Page requests that came through one attachment (@attach_handle: the
- * device for its RID, the PASID's attachment otherwise) and are still
- * pending on @hwpt's queue are answered INVALID.
- */
-static void iommufd_hwpt_auto_response(struct iommufd_hw_pagetable *hwpt, void *attach_handle)
+/* An attach point lets go of @hwpt; an automatic HWPT leaves with its last. */
+static void hwpt_unuse(struct iommufd_ctx *ctx, struct iommufd_hw_pagetable *pt)
+{
+	if (pt->obj.type == IOMMUFD_OBJ_HWPT_PAGING && to_hwpt_paging(pt)->auto_domain)
+		iommufd_object_put_and_try_destroy(ctx, &pt->obj);
+	else
+		pt->obj.users--;
+}
+
+/* Requests pending on @hwpt's queue that came through @handle get INVALID. */
+static void answer_pending(struct iommufd_hw_pagetable *hwpt, void *handle)
 {
 	if (hwpt->fault)
-		iommufd_fault_auto_response(hwpt->fault, attach_handle);
-}
-
-/* ------------------------------------------------------------------ PASIDs */
-
-static struct iommufd_pasid_attach **iommufd_pasid_slot(struct iommufd_device *idev,
-						       uint32_t pasid)
-{
-	struct iommufd_pasid_attach **pp;
-
-	for (pp = &idev->pasids; *pp; pp = &(*pp)->next)
-		if ((*pp)->pasid == pasid)
-			break;
-	return pp;
-}
-
-struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
-						       uint32_t pasid, void **attach_handle)
-{
-	struct iommufd_pasid_attach *attach;
-
-	if (pasid == IOMMU_NO_PASID) {
-		*attach_handle = idev;
-		return idev->hwpt;
-	}
-	attach = *iommufd_pasid_slot(idev, pasid);
-	*attach_handle = attach;
-	return attach ? attach->hwpt : NULL;
+		iommufd_fault_auto_response(hwpt->fault, handle);
 }
 
 /*
- * A HWPT for a PASID must be made with IOMMU_HWPT_ALLOC_PASID, and so must
- * the RID's whenever both are in use: some IOMMUs need a different domain
- * format to serve PASIDs, so the user says up front which HWPTs will.  The
- * RID may be blocked (detached) meanwhile.
+ * Some IOMMUs serve PASIDs only from domains of a particular format, so the
+ * user declares those HWPTs with ALLOC_PASID: a PASID needs one, and so
+ * does the RID while any PASID is in use.  A detached RID is no obstacle.
  */
-static int iommufd_hwpt_pasid_compat(struct iommufd_hw_pagetable *hwpt,
-				     struct iommufd_device *idev, uint32_t pasid)
+static int pasid_rules_ok(const struct iommufd_device *idev, uint32_t pasid,
+			  const struct iommufd_hw_pagetable *to)
 {
 	if (pasid == IOMMU_NO_PASID)
-		return !hwpt->pasid_compat && idev->pasids ? -EINVAL : 0;
-	if (!hwpt->pasid_compat || (idev->hwpt && !idev->hwpt->pasid_compat))
+		return idev->pasids && !to->pasid_compat ? -EINVAL : 0;
+	if (!to->pasid_compat)
 		return -EINVAL;
+	return idev->hwpt && !idev->hwpt->pasid_compat ? -EINVAL : 0;
+}
+
+/*
+ * Reserved regions for a RID going from IOAS @from to IOAS @to (either may
+ * be NULL): take them in @to first, and only once the move is done let
+ * them go in @from.  Nothing happens when the IOAS stays the same.
+ */
+static int resv_take(struct iommufd_device *idev, struct iommufd_ioas *from,
+		     struct iommufd_ioas *to)
+{
+	if (!to || to == from)
+		return 0;
+	return iopt_table_enforce_dev_resv_regions(&to->iopt, idev->dev);
+}
+
+static void resv_drop(struct iommufd_device *idev, struct iommufd_ioas *keep,
+		      struct iommufd_ioas *drop)
+{
+	if (drop && drop != keep)
+		iopt_remove_reserved_iova(&drop->iopt, idev->dev);
+}
+
+/* Move the RID from wherever it is (maybe nowhere) to @to. */
+static int rid_move(struct iommufd_device *idev, struct iommufd_hw_pagetable *to)
+{
+	struct iommufd_hw_pagetable *from = idev->hwpt;
+	struct iommufd_ioas *old_ioas = from ? hwpt_ioas(from) : NULL;
+	struct iommufd_ioas *new_ioas = hwpt_ioas(to);
+	int err;
+
+	err = resv_take(idev, old_ioas, new_ioas);
+	if (err)
+		return err;
+	err = pasid_rules_ok(idev, IOMMU_NO_PASID, to);
+	if (!err)
+		err = iommu_attach_device(to->domain, idev->dev);
+	if (err) {
+		resv_drop(idev, old_ioas, new_ioas);
+		return err;
+	}
+	resv_drop(idev, new_ioas, old_ioas);
+	/* Requests still pending came through a translation that is gone. */
+	if (from)
+		answer_pending(from, idev);
+	idev->hwpt = to;
+	to->obj.users++;
 	return 0;
 }
 
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 				struct iommufd_device *idev)
 {
-	struct iommufd_hwpt_paging *hwpt_paging = find_hwpt_paging(hwpt);
-	int rc;
-
+	/* Filling a filled RID is replace's job. */
 	if (idev->hwpt)
 		return idev->hwpt == hwpt ? -EBUSY : -EINVAL;
-	if (hwpt_paging) {
-		rc = iopt_table_enforce_dev_resv_regions(&hwpt_paging->ioas->iopt, idev->dev);
-		if (rc)
-			return rc;
-	}
-	rc = iommufd_hwpt_pasid_compat(hwpt, idev, IOMMU_NO_PASID);
-	if (rc)
-		goto err_unresv;
-	rc = iommu_attach_device(hwpt->domain, idev->dev);
-	if (rc)
-		goto err_unresv;
-	idev->hwpt = hwpt;
-	hwpt->obj.users++;
-	return 0;
-
-err_unresv:
-	if (hwpt_paging)
-		iopt_remove_reserved_iova(&hwpt_paging->ioas->iopt, idev->dev);
-	return rc;
+	return rid_move(idev, hwpt);
 }
 
-/* Drop a device's hold on @hwpt; an automatic HWPT goes with its last. */
-static void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx, struct iommufd_hw_pagetable *hwpt)
+/* The link that holds @pasid's record (or where it would go: at the end). */
+static struct iommufd_pasid_attach **pasid_link(struct iommufd_device *idev, uint32_t pasid)
 {
-	struct iommufd_hwpt_paging *hwpt_paging = find_hwpt_paging(hwpt);
+	struct iommufd_pasid_attach **link = &idev->pasids;
 
-	if (hwpt_paging && hwpt_paging->auto_domain) {
-		iommufd_object_put_and_try_destroy(ictx, &hwpt->obj);
-		return;
-	}
-	hwpt->obj.users--;
+	while (*link && (*link)->pasid != pasid)
+		link = &(*link)->next;
+	return link;
 }
 
-/* A PASID has no reserved regions: those are the RID's, in the RID's IOAS. */
-static int iommufd_device_pasid_attach(struct iommufd_device *idev, uint32_t pasid,
-				       struct iommufd_hw_pagetable *hwpt)
+struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
+						       uint32_t pasid, void **attach_handle)
 {
-	struct iommufd_pasid_attach *attach;
-	int rc;
+	struct iommufd_pasid_attach *rec;
 
-	/* Attach never overwrites: that is replace's job. */
-	if (*iommufd_pasid_slot(idev, pasid))
+	if (pasid == IOMMU_NO_PASID) {
+		*attach_handle = idev;
+		return idev->hwpt;
+	}
+	rec = *pasid_link(idev, pasid);
+	*attach_handle = rec;
+	return rec ? rec->hwpt : NULL;
+}
+
+static int pasid_fill(struct iommufd_device *idev, uint32_t pasid,
+		      struct iommufd_hw_pagetable *to)
+{
+	struct iommufd_pasid_attach *rec;
+	int err;
+
+	if (*pasid_link(idev, pasid))
 		return -EBUSY;
-	rc = iommufd_hwpt_pasid_compat(hwpt, idev, pasid);
-	if (rc)
-		return rc;
-	attach = iommufd_zalloc(sizeof(*attach));
-	if (!attach)
+	err = pasid_rules_ok(idev, pasid, to);
+	if (err)
+		return err;
+	rec = iommufd_zalloc(sizeof(*rec));
+	if (!rec)
 		return -ENOMEM;
-	rc = iommu_attach_device_pasid(hwpt->domain, idev->dev, pasid);
-	if (rc)
-		goto err_free;
-	attach->pasid = pasid;
-	attach->hwpt = hwpt;
-	attach->next = idev->pasids;
-	idev->pasids = attach;
-	hwpt->obj.users++;
-	return 0;
-
-err_free:
-	free(attach);
-	return rc;
-}
-
-/* Returns the old HWPT, which the caller must put; on failure the old stays. */
-static struct iommufd_hw_pagetable *
-iommufd_device_pasid_replace(struct iommufd_device *idev, uint32_t pasid,
-			     struct iommufd_hw_pagetable *hwpt)
-{
-	struct iommufd_pasid_attach *attach = *iommufd_pasid_slot(idev, pasid);
-	struct iommufd_hw_pagetable *old_hwpt;
-	int rc;
-
-	if (!attach)
-		return ERR_PTR(-EINVAL);
-	old_hwpt = attach->hwpt;
-	if (hwpt == old_hwpt)
-		return NULL;
-	rc = iommufd_hwpt_pasid_compat(hwpt, idev, pasid);
-	if (rc)
-		return ERR_PTR(rc);
-	rc = iommu_replace_device_pasid(hwpt->domain, idev->dev, pasid, old_hwpt->domain);
-	if (rc)
-		return ERR_PTR(rc);
-	/* What is still pending there came through the old HWPT, which is gone. */
-	iommufd_hwpt_auto_response(old_hwpt, attach);
-	attach->hwpt = hwpt;
-	hwpt->obj.users++;
-	return old_hwpt;
-}
-
-static void iommufd_device_pasid_detach(struct iommufd_device *idev, uint32_t pasid)
-{
-	struct iommufd_pasid_attach **pp = iommufd_pasid_slot(idev, pasid), *attach = *pp;
-
-	if (!attach)
-		return;
-	iommu_detach_device_pasid(attach->hwpt->domain, idev->dev, pasid);
-	iommufd_hwpt_auto_response(attach->hwpt, attach);
-	*pp = attach->next;
-	iommufd_hw_pagetable_put(idev->ictx, attach->hwpt);
-	free(attach);
-	idev->obj.users--;
-}
-
-typedef struct iommufd_hw_pagetable *(*attach_fn)(struct iommufd_device *idev, uint32_t pasid,
-						   struct iommufd_hw_pagetable *hwpt);
-
-static struct iommufd_hw_pagetable *iommufd_device_do_attach(struct iommufd_device *idev,
-							     uint32_t pasid,
-							     struct iommufd_hw_pagetable *hwpt)
-{
-	int rc;
-
-	if (pasid != IOMMU_NO_PASID)
-		rc = iommufd_device_pasid_attach(idev, pasid, hwpt);
-	else
-		rc = iommufd_hw_pagetable_attach(hwpt, idev);
-	return rc ? ERR_PTR(rc) : NULL;
-}
-
-/* Returns the old HWPT, which the caller must put. */
-static struct iommufd_hw_pagetable *iommufd_device_do_replace(struct iommufd_device *idev,
-							      uint32_t pasid,
-							      struct iommufd_hw_pagetable *hwpt)
-{
-	struct iommufd_hw_pagetable *old_hwpt = idev->hwpt;
-	struct iommufd_hwpt_paging *hwpt_paging = find_hwpt_paging(hwpt);
-	struct iommufd_hwpt_paging *old_paging;
-	bool new_ioas;
-	int rc;
-
-	if (pasid != IOMMU_NO_PASID)
-		return iommufd_device_pasid_replace(idev, pasid, hwpt);
-	if (!old_hwpt)
-		return ERR_PTR(-EINVAL);
-	if (hwpt == old_hwpt)
-		return NULL;
-	old_paging = find_hwpt_paging(old_hwpt);
-	new_ioas = hwpt_paging && (!old_paging || old_paging->ioas != hwpt_paging->ioas);
-
-	/* Reserved regions move only when the IOAS changes. */
-	if (new_ioas) {
-		rc = iopt_table_enforce_dev_resv_regions(&hwpt_paging->ioas->iopt, idev->dev);
-		if (rc)
-			return ERR_PTR(rc);
+	err = iommu_attach_device_pasid(to->domain, idev->dev, pasid);
+	if (err) {
+		free(rec);
+		return err;
 	}
-	rc = iommufd_hwpt_pasid_compat(hwpt, idev, IOMMU_NO_PASID);
-	if (rc)
-		goto err_unresv;
-	rc = iommu_attach_device(hwpt->domain, idev->dev);
-	if (rc)
-		goto err_unresv;
-	if (old_paging && (!hwpt_paging || old_paging->ioas != hwpt_paging->ioas))
-		iopt_remove_reserved_iova(&old_paging->ioas->iopt, idev->dev);
-	iommufd_hwpt_auto_response(old_hwpt, idev);
-	idev->hwpt = hwpt;
-	hwpt->obj.users++;
-	return old_hwpt;
-
-err_unresv:
-	if (new_ioas)
-		iopt_remove_reserved_iova(&hwpt_paging->ioas->iopt, idev->dev);
-	return ERR_PTR(rc);
+	rec->pasid = pasid;
+	rec->hwpt = to;
+	to->obj.users++;
+	rec->next = idev->pasids;
+	idev->pasids = rec;
+	return 0;
 }
 
-static struct iommufd_hw_pagetable *
-iommufd_device_auto_get_domain(struct iommufd_device *idev, uint32_t pasid,
-			       struct iommufd_ioas *ioas, uint32_t *pt_id, attach_fn do_attach)
+static int pasid_move(struct iommufd_device *idev, uint32_t pasid,
+		      struct iommufd_hw_pagetable *to, struct iommufd_hw_pagetable **was)
 {
-	struct iommufd_hw_pagetable *hwpt, *destroy_hwpt;
-	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_pasid_attach *rec = *pasid_link(idev, pasid);
+	int err;
 
-	for (hwpt_paging = ioas->hwpt_list; hwpt_paging; hwpt_paging = hwpt_paging->ioas_next) {
-		if (!hwpt_paging->auto_domain)
+	if (!rec)
+		return -EINVAL;
+	if (rec->hwpt == to)
+		return 0;
+	err = pasid_rules_ok(idev, pasid, to);
+	if (!err)
+		err = iommu_replace_device_pasid(to->domain, idev->dev, pasid, rec->hwpt->domain);
+	if (err)
+		return err;
+	answer_pending(rec->hwpt, rec);
+	*was = rec->hwpt;
+	rec->hwpt = to;
+	to->obj.users++;
+	return 0;
+}
+
+/*
+ * Point attach point @pasid of @idev at @to: fill it (@replace false) or
+ * move it.  *@was gets the HWPT a move left, which the caller lets go of
+ * once its lookups are over; it stays NULL when nothing moved.
+ */
+static int point_at(struct iommufd_device *idev, uint32_t pasid, struct iommufd_hw_pagetable *to,
+		    bool replace, struct iommufd_hw_pagetable **was)
+{
+	struct iommufd_hw_pagetable *from = idev->hwpt;
+	int err;
+
+	if (pasid != IOMMU_NO_PASID)
+		return replace ? pasid_move(idev, pasid, to, was) : pasid_fill(idev, pasid, to);
+	if (!replace)
+		return iommufd_hw_pagetable_attach(to, idev);
+	if (!from)
+		return -EINVAL;
+	if (from == to)
+		return 0;
+	err = rid_move(idev, to);
+	if (!err)
+		*was = from;
+	return err;
+}
+
+/*
+ * Point @pasid at an automatic HWPT of @ioas: the first existing one the
+ * driver takes, else a new one made for @idev.  *@pt_id gets its ID.
+ */
+static int point_at_ioas(struct iommufd_device *idev, uint32_t pasid, struct iommufd_ioas *ioas,
+			 bool replace, struct iommufd_hw_pagetable **was, uint32_t *pt_id)
+{
+	struct iommufd_hwpt_paging *cand, *fresh;
+	int err;
+
+	for (cand = ioas->hwpt_list; cand; cand = cand->ioas_next) {
+		if (!cand->auto_domain)
 			continue;
-		hwpt = &hwpt_paging->common;
-		destroy_hwpt = do_attach(idev, pasid, hwpt);
-		if (IS_ERR(destroy_hwpt)) {
-			/* EINVAL: this domain does not suit the device. */
-			if (PTR_ERR(destroy_hwpt) == -EINVAL)
-				continue;
-			return destroy_hwpt;
-		}
-		*pt_id = hwpt->obj.id;
-		return destroy_hwpt;
+		err = point_at(idev, pasid, &cand->common, replace, was);
+		/* EINVAL is the driver's "not this domain": look further. */
+		if (err == -EINVAL)
+			continue;
+		if (!err)
+			*pt_id = cand->common.obj.id;
+		return err;
 	}
 
-	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0, false, NULL);
-	if (IS_ERR(hwpt_paging))
-		return (void *)hwpt_paging;
-	hwpt = &hwpt_paging->common;
-	/* Never for a PASID: automatic HWPTs are not made with ALLOC_PASID. */
-	destroy_hwpt = do_attach(idev, pasid, hwpt);
-	if (IS_ERR(destroy_hwpt)) {
-		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
-		return destroy_hwpt;
+	/* Made without ALLOC_PASID, so a PASID never gets one. */
+	fresh = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0, false, NULL);
+	if (IS_ERR(fresh))
+		return (int)PTR_ERR(fresh);
+	err = point_at(idev, pasid, &fresh->common, replace, was);
+	if (err) {
+		iommufd_object_abort_and_destroy(idev->ictx, &fresh->common.obj);
+		return err;
 	}
-	hwpt_paging->auto_domain = true;
-	*pt_id = hwpt->obj.id;
-	iommufd_object_finalize(idev->ictx, &hwpt->obj);
-	return destroy_hwpt;
-}
-
-static int iommufd_device_change_pt(struct iommufd_device *idev, uint32_t pasid,
-				    uint32_t *pt_id, attach_fn do_attach)
-{
-	struct iommufd_hw_pagetable *destroy_hwpt;
-	struct iommufd_object *pt_obj;
-
-	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(pt_obj))
-		return (int)PTR_ERR(pt_obj);
-
-	switch (pt_obj->type) {
-	case IOMMUFD_OBJ_HWPT_NESTED:
-	case IOMMUFD_OBJ_HWPT_PAGING:
-		destroy_hwpt = do_attach(idev, pasid,
-					 container_of(pt_obj, struct iommufd_hw_pagetable, obj));
-		break;
-	case IOMMUFD_OBJ_IOAS:
-		destroy_hwpt = iommufd_device_auto_get_domain(
-			idev, pasid, container_of(pt_obj, struct iommufd_ioas, obj), pt_id,
-			do_attach);
-		break;
-	default:
-		destroy_hwpt = ERR_PTR(-EINVAL);
-		break;
-	}
-	iommufd_put_object(idev->ictx, pt_obj);
-	if (IS_ERR(destroy_hwpt))
-		return (int)PTR_ERR(destroy_hwpt);
-	if (destroy_hwpt)
-		iommufd_hw_pagetable_put(idev->ictx, destroy_hwpt);
+	fresh->auto_domain = true;
+	*pt_id = fresh->common.obj.id;
+	iommufd_object_finalize(idev->ictx, &fresh->common.obj);
 	return 0;
 }
 
-/**
- * iommufd_device_attach - attach a device to an IOAS or HWPT
- * @idev: the bound device
- * @pasid: the PASID to attach, or IOMMU_NO_PASID for the RID
- * @pt_id: an IOAS or HWPT ID; gets the HWPT actually attached
- *
- * A PASID already attached is EBUSY.  See iommufd_hwpt_pasid_compat() for
- * which HWPTs a PASID, and the RID next to PASIDs, may use.
+/* Attach or replace by ID: @pt_id names a HWPT or an IOAS, and gets the HWPT used. */
+static int point_at_id(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id, bool replace)
+{
+	struct iommufd_ctx *ictx = idev->ictx;
+	struct iommufd_hw_pagetable *was = NULL;
+	struct iommufd_object *target;
+	int err;
+
+	target = iommufd_get_object(ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(target))
+		return (int)PTR_ERR(target);
+	if (target->type == IOMMUFD_OBJ_IOAS)
+		err = point_at_ioas(idev, pasid, container_of(target, struct iommufd_ioas, obj),
+				    replace, &was, pt_id);
+	else if (target->type == IOMMUFD_OBJ_HWPT_PAGING ||
+		 target->type == IOMMUFD_OBJ_HWPT_NESTED)
+		err = point_at(idev, pasid, container_of(target, struct iommufd_hw_pagetable, obj),
+			       replace, &was);
+	else
+		err = -EINVAL;
+	iommufd_put_object(ictx, target);
+	/* Only now: letting go may destroy an automatic HWPT. */
+	if (was)
+		hwpt_unuse(ictx, was);
+	return err;
+}
+
+/*
+ * Attach the RID (@pasid IOMMU_NO_PASID) or a PASID of @idev to the HWPT
+ * or IOAS *@pt_id; *@pt_id gets the HWPT used.  See pasid_rules_ok() for
+ * which HWPTs PASIDs, and a RID beside PASIDs, may use.
  */
 int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id)
 {
-	int rc;
+	int err = point_at_id(idev, pasid, pt_id, false);
 
-	rc = iommufd_device_change_pt(idev, pasid, pt_id, iommufd_device_do_attach);
-	if (rc)
-		return rc;
-	/* Pairs with detach: catches destroying an attached device. */
-	idev->obj.users++;
-	return 0;
+	/* Each attachment holds the device, so an attached device cannot go. */
+	if (!err)
+		idev->obj.users++;
+	return err;
 }
 
-/* Move an attached RID or PASID (else EINVAL); on failure nothing changes. */
+/* Move an attached RID or PASID; unattached is EINVAL, failure changes nothing. */
 int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id)
 {
-	return iommufd_device_change_pt(idev, pasid, pt_id, iommufd_device_do_replace);
+	return point_at_id(idev, pasid, pt_id, true);
+}
+
+static void pasid_empty(struct iommufd_device *idev, uint32_t pasid)
+{
+	struct iommufd_pasid_attach **link = pasid_link(idev, pasid);
+	struct iommufd_pasid_attach *rec = *link;
+
+	if (!rec)
+		return;
+	iommu_detach_device_pasid(rec->hwpt->domain, idev->dev, pasid);
+	answer_pending(rec->hwpt, rec);
+	*link = rec->next;
+	hwpt_unuse(idev->ictx, rec->hwpt);
+	free(rec);
+	idev->obj.users--;
 }
 
 void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid)
 {
-	struct iommufd_hw_pagetable *hwpt = idev->hwpt;
-	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_hw_pagetable *from = idev->hwpt;
 
 	if (pasid != IOMMU_NO_PASID) {
-		iommufd_device_pasid_detach(idev, pasid);
+		pasid_empty(idev, pasid);
 		return;
 	}
-	if (!hwpt)
+	if (!from)
 		return;
+	/* NULL: the driver's blocked domain. */
 	iommu_attach_device(NULL, idev->dev);
-	iommufd_hwpt_auto_response(hwpt, idev);
+	answer_pending(from, idev);
 	idev->hwpt = NULL;
-	hwpt_paging = find_hwpt_paging(hwpt);
-	if (hwpt_paging)
-		iopt_remove_reserved_iova(&hwpt_paging->ioas->iopt, idev->dev);
-	iommufd_hw_pagetable_put(idev->ictx, hwpt);
+	resv_drop(idev, NULL, hwpt_ioas(from));
+	hwpt_unuse(idev->ictx, from);
 	idev->obj.users--;
+}
+
+/* ------------------------------------------------------ IOMMU_GET_HW_INFO */
+
+/*
+ * Put @have bytes of @info into the user's @room bytes at @uptr: what fits,
+ * then zeros for the rest, so newer fields read as absent.
+ */
+static int hw_info_to_user(struct uiommufd_host *host, uint64_t uptr, uint32_t room,
+			   const void *info, uint32_t have)
+{
+	static const uint8_t zeros[512];
+	uint32_t used = have < room ? have : room;
+	int err = 0;
+
+	if (used)
+		err = copy_to_user(host, uptr, info, used);
+	while (!err && used < room) {
+		uint32_t n = room - used < sizeof(zeros) ? room - used : (uint32_t)sizeof(zeros);
+
+		err = copy_to_user(host, uptr + used, zeros, n);
+		used += n;
+	}
+	return err;
 }
 
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
-	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommufd_ctx *ictx = ucmd->ictx;
 	const struct iommu_ops *ops;
 	struct iommufd_device *idev;
-	uint32_t data_len = 0, copy_len;
-	void *data = NULL;
-	int rc = 0;
+	uint32_t info_len = 0;
+	void *info = NULL;
+	struct device *dev;
+	int err;
 
-	if (cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
+	    (cmd->__reserved[0] | cmd->__reserved[1] | cmd->__reserved[2]))
 		return -EOPNOTSUPP;
-	if (cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
-		return -EOPNOTSUPP;
+	/* Without the flag the field is not an input. */
 	if (!(cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE))
 		cmd->in_data_type = IOMMU_HW_INFO_TYPE_DEFAULT;
 
-	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	idev = iommufd_get_device(ictx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return (int)PTR_ERR(idev);
+	dev = idev->dev;
+	ops = dev->iommu_ops;
 
-	ops = idev->dev->iommu_ops;
-	if (ops->hw_info) {
-		data = ops->hw_info(idev->dev, &data_len, &cmd->out_data_type);
-		if (IS_ERR(data)) {
-			rc = (int)PTR_ERR(data);
-			data = NULL;
-			goto out_put;
-		}
-	} else {
+	if (!ops->hw_info) {
 		cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
-	}
-
-	copy_len = min_t(uint32_t, cmd->data_len, data_len);
-	if (copy_len)
-		rc = copy_to_user(host, cmd->data_uptr, data, copy_len);
-	/* A bigger user buffer gets zeros past what we know. */
-	if (!rc && copy_len < cmd->data_len) {
-		static const uint8_t zeros[256];
-		uint64_t pos = cmd->data_uptr + copy_len, end = cmd->data_uptr + cmd->data_len;
-
-		while (!rc && pos < end) {
-			size_t n = min_t(uint64_t, end - pos, sizeof(zeros));
-
-			rc = copy_to_user(host, pos, zeros, n);
-			pos += n;
+	} else {
+		/* in_data_type and out_data_type share their field. */
+		info = ops->hw_info(dev, &info_len, &cmd->out_data_type);
+		if (IS_ERR(info)) {
+			err = (int)PTR_ERR(info);
+			goto put_dev;
 		}
 	}
-	if (rc)
-		goto out_free;
-	cmd->data_len = data_len;
+	err = hw_info_to_user(ictx->host, cmd->data_uptr, cmd->data_len, info, info_len);
+	if (err)
+		goto free_info;
 
-	cmd->out_capabilities = 0;
-	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
-		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
-	cmd->out_max_pasid_log2 = (uint8_t)idev->dev->max_pasid_lg2;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_free:
-	free(data);
-out_put:
-	iommufd_put_object(ucmd->ictx, &idev->obj);
-	return rc;
+	cmd->data_len = info_len;
+	cmd->out_capabilities = device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING) ?
+					IOMMU_HW_CAP_DIRTY_TRACKING : 0;
+	cmd->out_max_pasid_log2 = (uint8_t)dev->max_pasid_lg2;
+	err = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+free_info:
+	free(info);
+put_dev:
+	iommufd_put_object(ictx, &idev->obj);
+	return err;
 }
 
-/* ------------------------------------------------------------- accesses */
+/* ----------------------------------------------------------- accesses */
 
-struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
-					     const struct iommufd_access_ops *ops, void *data,
-					     uint32_t *id)
+/*
+ * A published access for an in-core driver.  It holds the context, as its
+ * file would in the kernel, and the driver holds it (IOMMU_DESTROY: EBUSY).
+ */
+struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ctx,
+					     const struct iommufd_access_ops *drv_ops,
+					     void *drv_data, uint32_t *out_id)
 {
-	struct iommufd_access *access;
+	struct iommufd_access *acc = iommufd_object_alloc(ctx, acc, IOMMUFD_OBJ_ACCESS);
 
-	access = iommufd_object_alloc(ictx, access, IOMMUFD_OBJ_ACCESS);
-	if (IS_ERR(access))
-		return access;
-	access->ops = ops;
-	access->data = data;
-	/* Pinning drivers get whole pages; copiers may use any byte. */
-	access->iova_alignment = ops->needs_pin_pages ? PAGE_SIZE : 1;
-	access->ictx = ictx;
-	/* The access keeps the context alive, as its file would. */
-	ictx->refs++;
-	/* The driver's reference: user space cannot destroy an access. */
-	access->obj.users++;
-	iommufd_object_finalize(ictx, &access->obj);
-	*id = access->obj.id;
-	return access;
+	if (IS_ERR(acc))
+		return acc;
+	acc->ictx = ctx;
+	acc->ops = drv_ops;
+	acc->data = drv_data;
+	/* Pins are whole pages; a copier may start at any byte. */
+	acc->iova_alignment = drv_ops->needs_pin_pages ? PAGE_SIZE : 1;
+	acc->obj.users++;
+	ctx->refs++;
+	iommufd_object_finalize(ctx, &acc->obj);
+	*out_id = acc->obj.id;
+	return acc;
+}
+
+/* Leave the IOAS, without telling the driver (it has let go already). */
+static void access_leave(struct iommufd_access *acc)
+{
+	struct iommufd_ioas *ioas = acc->ioas;
+
+	if (!ioas)
+		return;
+	iopt_remove_access(&ioas->iopt, acc);
+	ioas->obj.users--;
+	acc->ioas = NULL;
 }
 
 void iommufd_access_destroy_object(struct iommufd_object *obj)
 {
-	struct iommufd_access *access = container_of(obj, struct iommufd_access, obj);
-
-	if (access->ioas) {
-		iopt_remove_access(&access->ioas->iopt, access);
-		access->ioas->obj.users--;
-		access->ioas = NULL;
-	}
+	access_leave(container_of(obj, struct iommufd_access, obj));
 }
 
 void iommufd_access_destroy(struct iommufd_access *access)
@@ -557,142 +531,162 @@ void iommufd_access_destroy(struct iommufd_access *access)
 	access->obj.users--;
 	iommufd_object_destroy_user(ictx, &access->obj);
 	pthread_mutex_unlock(&ictx->lock);
+	/* The context reference create took; maybe the last. */
 	uiommufd_ctx_put((struct uiommufd_ctx *)ictx);
 }
 
-static int iommufd_access_change_ioas(struct iommufd_access *access, struct iommufd_ioas *new_ioas)
+/* Switch @acc to @to (NULL: none).  Joining comes first, so failure leaves it be. */
+static int access_switch(struct iommufd_access *acc, struct iommufd_ioas *to)
 {
-	struct iommufd_ioas *cur_ioas = access->ioas;
-	int rc;
+	int err;
 
-	if (cur_ioas == new_ioas)
+	if (acc->ioas == to)
 		return 0;
-	if (new_ioas) {
-		rc = iopt_add_access(&new_ioas->iopt, access);
-		if (rc)
-			return rc;
-		new_ioas->obj.users++;
+	if (to) {
+		err = iopt_add_access(&to->iopt, acc);
+		if (err)
+			return err;
+		to->obj.users++;
 	}
-	if (cur_ioas) {
-		/* Everything pinned through the old IOAS goes first. */
-		if (access->ops->unmap)
-			access->ops->unmap(access->data, 0, ULONG_MAX);
-		iopt_remove_access(&cur_ioas->iopt, access);
-		cur_ioas->obj.users--;
+	if (acc->ioas) {
+		/* The driver unpins all it holds through the old IOAS. */
+		if (acc->ops->unmap)
+			acc->ops->unmap(acc->data, 0, ULONG_MAX);
+		access_leave(acc);
 	}
-	access->ioas = new_ioas;
+	acc->ioas = to;
 	return 0;
 }
 
-static int iommufd_access_change_ioas_id(struct iommufd_access *access, uint32_t id)
+/*
+ * Attach (@attached false) or replace (true) by IOAS ID, under the lock.
+ * An access in the wrong state is EINVAL for attach, ENOENT for replace.
+ */
+static int access_switch_to_id(struct iommufd_access *acc, uint32_t ioas_id, bool attached)
 {
-	struct iommufd_ioas *ioas = iommufd_get_ioas(access->ictx, id);
-	int rc;
+	struct iommufd_ctx *ictx = acc->ictx;
+	struct iommufd_ioas *to;
+	int err;
 
-	if (IS_ERR(ioas))
-		return (int)PTR_ERR(ioas);
-	rc = iommufd_access_change_ioas(access, ioas);
-	iommufd_put_object(access->ictx, &ioas->obj);
-	return rc;
+	pthread_mutex_lock(&ictx->lock);
+	if (!acc->ioas != !attached) {
+		err = attached ? -ENOENT : -EINVAL;
+		goto unlock;
+	}
+	to = iommufd_get_ioas(ictx, ioas_id);
+	if (IS_ERR(to)) {
+		err = (int)PTR_ERR(to);
+		goto unlock;
+	}
+	err = access_switch(acc, to);
+	iommufd_put_object(ictx, &to->obj);
+unlock:
+	pthread_mutex_unlock(&ictx->lock);
+	return err;
 }
 
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)
 {
-	int rc;
-
-	pthread_mutex_lock(&access->ictx->lock);
-	rc = access->ioas ? -EINVAL : iommufd_access_change_ioas_id(access, ioas_id);
-	pthread_mutex_unlock(&access->ictx->lock);
-	return rc;
+	return access_switch_to_id(access, ioas_id, false);
 }
 
 int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id)
 {
-	int rc;
-
-	pthread_mutex_lock(&access->ictx->lock);
-	rc = !access->ioas ? -ENOENT : iommufd_access_change_ioas_id(access, ioas_id);
-	pthread_mutex_unlock(&access->ictx->lock);
-	return rc;
+	return access_switch_to_id(access, ioas_id, true);
 }
 
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	pthread_mutex_lock(&access->ictx->lock);
-	iommufd_access_change_ioas(access, NULL);
+	access_switch(access, NULL);
 	pthread_mutex_unlock(&access->ictx->lock);
 }
 
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length)
 {
-	size_t i;
+	size_t n;
 
-	for (i = 0; i < iopt->nr_accesses; i++) {
-		struct iommufd_access *access = iopt->accesses[i];
+	for (n = 0; n < iopt->nr_accesses; n++) {
+		struct iommufd_access *acc = iopt->accesses[n];
 
-		/* Held so a callback that detaches cannot free it under us. */
-		access->obj.users++;
-		if (access->ops->unmap)
-			access->ops->unmap(access->data, iova, length);
-		access->obj.users--;
+		if (!acc->ops->unmap)
+			continue;
+		/* A callback that detaches must not free the access under us. */
+		acc->obj.users++;
+		acc->ops->unmap(acc->data, iova, length);
+		acc->obj.users--;
 	}
 }
 
-/* An access range is not empty and does not wrap. */
-static int access_range_check(unsigned long iova, unsigned long length)
+/* What pin and rw refuse before looking at the IOAS: empty or wrapping. */
+static int access_span_ok(unsigned long iova, unsigned long len)
 {
-	unsigned long last;
+	unsigned long end_incl;
 
-	if (!length)
+	if (len == 0)
 		return -EINVAL;
-	return check_add_overflow(iova, length - 1, &last) ? -EOVERFLOW : 0;
+	if (__builtin_add_overflow(iova, len - 1, &end_incl))
+		return -EOVERFLOW;
+	return 0;
 }
 
-int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
-			     unsigned long length, uint64_t *out_pa, unsigned int flags)
+/* Lock the context and return the access's IOAS; NULL (and unlocked) when none. */
+static struct io_pagetable *access_lock_iopt(struct iommufd_access *acc)
 {
-	int rc;
+	pthread_mutex_lock(&acc->ictx->lock);
+	if (acc->ioas)
+		return &acc->ioas->iopt;
+	pthread_mutex_unlock(&acc->ictx->lock);
+	return NULL;
+}
 
-	/* Pinning needs page alignment and a way to be told to unpin. */
-	if (access->iova_alignment != PAGE_SIZE || !access->ops->unmap)
+int iommufd_access_pin_pages(struct iommufd_access *acc, unsigned long start,
+			     unsigned long len, uint64_t *pas, unsigned int pin_flags)
+{
+	struct io_pagetable *iopt;
+	int err;
+
+	/* Only a pinning driver that can be told to unpin may pin. */
+	if (acc->iova_alignment != PAGE_SIZE || !acc->ops->unmap)
 		return -EINVAL;
-	rc = access_range_check(iova, length);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&access->ictx->lock);
-	if (!access->ioas)
-		rc = -ENOENT;
-	else
-		rc = iopt_access_pin_pages(&access->ioas->iopt, iova, length, out_pa, flags, false);
-	pthread_mutex_unlock(&access->ictx->lock);
-	return rc;
+	err = access_span_ok(start, len);
+	if (err)
+		return err;
+	iopt = access_lock_iopt(acc);
+	if (!iopt)
+		return -ENOENT;
+	err = iopt_access_pin_pages(iopt, start, len, pas, pin_flags, false);
+	pthread_mutex_unlock(&acc->ictx->lock);
+	return err;
 }
 
-void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long iova,
-				unsigned long length)
+void iommufd_access_unpin_pages(struct iommufd_access *acc, unsigned long start,
+				unsigned long len)
 {
-	pthread_mutex_lock(&access->ictx->lock);
-	if (access->ioas)
-		iopt_access_unpin_pages(&access->ioas->iopt, iova, length, false);
-	pthread_mutex_unlock(&access->ictx->lock);
+	struct io_pagetable *iopt = access_lock_iopt(acc);
+
+	if (!iopt)
+		return;
+	iopt_access_unpin_pages(iopt, start, len, false);
+	pthread_mutex_unlock(&acc->ictx->lock);
 }
 
-int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *data,
-		      size_t len, unsigned int flags)
+int iommufd_access_rw(struct iommufd_access *acc, unsigned long start, void *buf,
+		      size_t len, unsigned int rw_flags)
 {
-	int rc;
+	struct io_pagetable *iopt;
+	int err;
 
-	rc = access_range_check(iova, len);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&access->ictx->lock);
-	if (!access->ioas)
-		rc = -ENOENT;
-	else
-		rc = iopt_access_rw(&access->ioas->iopt, iova, data, len, flags);
-	pthread_mutex_unlock(&access->ictx->lock);
-	return rc;
+	err = access_span_ok(start, len);
+	if (err)
+		return err;
+	iopt = access_lock_iopt(acc);
+	if (!iopt)
+		return -ENOENT;
+	err = iopt_access_rw(iopt, start, buf, len, rw_flags);
+	pthread_mutex_unlock(&acc->ictx->lock);
+	return err;
 }
 
 /* --------------------------------------------------------------- device DMA */
