@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Paging HWPTs (hw_pagetable.c) on the mock IOMMU: IOMMU_HWPT_ALLOC and its
- * errnos, dirty tracking (SET_DIRTY_TRACKING, GET_DIRTY_BITMAP with
+ * HWPTs (hw_pagetable.c) on the mock IOMMU: IOMMU_HWPT_ALLOC and its errnos
+ * (paging, nested on a parent, failures that leave nothing behind),
+ * IOMMU_HWPT_INVALIDATE on a nested HWPT, dirty tracking (SET_DIRTY_TRACKING, GET_DIRTY_BITMAP with
  * IOMMU_TEST_OP_DIRTY and with device DMA), and the HUGE_PAGES option once
  * a domain holds areas.
  */
@@ -10,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "helpers.h"
+#include "host/inproc.h"
 
 struct fixture {
 	struct uiommufd_ctx *ctx;
@@ -91,6 +93,54 @@ static long mark_dirty(struct uiommufd_ctx *ctx, uint32_t hwpt, uint64_t iova, u
 	if (!rc && nr)
 		*nr = cmd.dirty.out_nr_dirty;
 	return rc;
+}
+
+static long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type, const void *reqs,
+		       uint32_t entry_len, uint32_t *entry_num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
+		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
+	};
+	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*entry_num = cmd.entry_num;
+	return rc;
+}
+
+/* IOMMU_TEST_OP_MD_CHECK_IOTLB: IOTLB slot @slot of nested @hwpt holds @want. */
+static long check_iotlb(struct uiommufd_ctx *ctx, uint32_t hwpt, uint32_t slot, uint32_t want)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_IOTLB, .id = hwpt,
+		.check_iotlb = { .id = slot, .iotlb = want },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * A page holding one command, made read-only so the write-back faults.
+ * Without the shim nothing reports the mprotect(), so the test does.
+ */
+static void *readonly_copy(const void *cmd, size_t len)
+{
+	void *page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_ptr_not_equal(page, MAP_FAILED);
+	memcpy(page, cmd, len);
+	assert_int_equal(mprotect(page, PSZ, PROT_READ), 0);
+	uiommufd_host_inproc_mm_changed();
+	return page;
+}
+
+/* The next object allocated gets @want: nothing was left behind below it. */
+static void assert_next_id(struct uiommufd_ctx *ctx, uint32_t want)
+{
+	uint32_t id = ioas_alloc(ctx);
+
+	assert_int_equal(id, want);
+	assert_int_equal(destroy(ctx, id), 0);
 }
 
 static void test_alloc_flags(void **state)
@@ -204,6 +254,168 @@ static void test_alloc_errors(void **state)
 	assert_int_equal(hwpt_alloc_data(f->ctx, f->dev.idev, f->ioas, 0,
 					 IOMMU_HWPT_DATA_SELFTEST, &data, 4, &hwpt), 0);
 	assert_int_equal(destroy(f->ctx, hwpt), 0);
+}
+
+static void test_alloc_failures_leave_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_hwpt_alloc cmd;
+	uint32_t other, hwpt = 0, free_id;
+	uint64_t iova = PSZ;
+	void *ro;
+
+	other = ioas_alloc(f->ctx);
+	free_id = ioas_alloc(f->ctx);
+	assert_int_equal(destroy(f->ctx, free_id), 0);
+
+	/* The fault queue is looked up after the domain exists: all of it goes. */
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, other, IOMMU_HWPT_FAULT_ID_VALID, &hwpt),
+			 -ENOENT);
+	assert_next_id(f->ctx, free_id);
+	assert_one_range(f->ctx, other, 0, UINT64_MAX, 1);
+	assert_int_equal(destroy(f->ctx, other), 0);
+
+	/* Mirroring fails on an area outside the aperture: the IOAS is as before. */
+	other = ioas_alloc(f->ctx);
+	assert_int_equal(ioas_map(f->ctx, other, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, other, 0, &hwpt), -EADDRINUSE);
+	assert_one_range(f->ctx, other, 0, UINT64_MAX, 1);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 0), 0);
+	assert_int_equal(ioas_unmap(f->ctx, other, iova, PSZ, NULL), 0);
+
+	/* A reply that cannot be written back: EFAULT, and no HWPT holds the IOAS. */
+	cmd = (struct iommu_hwpt_alloc){
+		.size = sizeof(cmd), .dev_id = f->dev.idev, .pt_id = other,
+	};
+	ro = readonly_copy(&cmd, sizeof(cmd));
+	assert_int_equal(ictl(f->ctx, IOMMU_HWPT_ALLOC, ro), -EFAULT);
+	munmap(ro, PSZ);
+	assert_one_range(f->ctx, other, 0, UINT64_MAX, 1);
+	assert_int_equal(destroy(f->ctx, other), 0);
+}
+
+static void test_nested_on_parent(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint32_t parent = 0, plain = 0, nested = 0, hwpt = 0;
+
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, f->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				    &parent), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, f->ioas, 0, &plain), 0);
+
+	/* No driver data, or a flag a nested HWPT cannot have: EOPNOTSUPP. */
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, parent, 0, &hwpt), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, parent,
+					   IOMMU_HWPT_ALLOC_NEST_PARENT, 0, &hwpt), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, parent,
+					   IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, &hwpt),
+			 -EOPNOTSUPP);
+	/* The parent must be a manual NEST_PARENT HWPT. */
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, plain, 0, 0, &hwpt), -EINVAL);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, f->dev.hwpt, 0, 0, &hwpt),
+			 -EINVAL);
+	/* The driver's own checks of its data come back as they are. */
+	assert_int_equal(hwpt_alloc_data(f->ctx, f->dev.idev, parent, 0,
+					 IOMMU_HWPT_DATA_SELFTEST, (void *)8, sizeof(data), &hwpt),
+			 -EFAULT);
+	assert_int_equal(hwpt_alloc_data(f->ctx, f->dev.idev, parent, 0,
+					 IOMMU_HWPT_DATA_SELFTEST, &data, 2, &hwpt), -EINVAL);
+	/* None of that left a reference on the parent. */
+	assert_int_equal(destroy(f->ctx, plain), 0);
+
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, parent, 0, 0, &nested), 0);
+	assert_int_not_equal(nested, parent);
+	assert_int_equal(check_iotlb(f->ctx, nested, 0, IOMMU_TEST_IOTLB_DEFAULT), 0);
+	/* Not a paging HWPT: no dirty tracking, no bitmap, no nesting on it. */
+	assert_int_equal(set_dirty(f->ctx, nested, true), -ENOENT);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, nested, 0, 0, &hwpt), -EINVAL);
+	/* It holds its parent; a device can go onto it and off again. */
+	assert_int_equal(destroy(f->ctx, parent), -EBUSY);
+	assert_int_equal(mock_domain(f->ctx, nested, NULL), 0);
+	assert_int_equal(destroy(f->ctx, nested), -EBUSY);
+}
+
+static void test_invalidate_nested(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t T = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST;
+	const uint32_t L = sizeof(struct iommu_hwpt_invalidate_selftest);
+	struct iommu_hwpt_invalidate_selftest reqs[3] = {
+		{ .iotlb_id = 1 }, { .iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1 },
+		{ .iotlb_id = 2 },
+	};
+	struct iommu_hwpt_invalidate cmd;
+	uint32_t parent = 0, nested = 0, n, slot;
+	void *ro;
+
+	assert_int_equal(hwpt_alloc(f->ctx, f->dev.idev, f->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				    &parent), 0);
+	assert_int_equal(hwpt_alloc_nested(f->ctx, f->dev.idev, parent, 0, 0, &nested), 0);
+
+	/* Checks before the driver: entry_num comes back 0. */
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, nested, T, NULL, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, nested, T, reqs, 0, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, 9999, T, reqs, L, &n), -ENOENT);
+	assert_int_equal(n, 0);
+	/* Only user-managed caches: not a paging HWPT, not an IOAS. */
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, parent, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_int_equal(invalidate(f->ctx, f->ioas, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	cmd = (struct iommu_hwpt_invalidate){
+		.size = sizeof(cmd), .hwpt_id = nested, .data_type = T,
+		.data_uptr = (uintptr_t)reqs, .entry_len = L, .entry_num = 1, .__reserved = 1,
+	};
+	assert_int_equal(ictl(f->ctx, IOMMU_HWPT_INVALIDATE, &cmd), -EOPNOTSUPP);
+	assert_int_equal(cmd.entry_num, 0);
+
+	/* No entries checks only the type. */
+	n = 0;
+	assert_int_equal(invalidate(f->ctx, nested, T, NULL, 0, &n), 0);
+	assert_int_equal(invalidate(f->ctx, nested, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+				    NULL, 0, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	for (slot = 0; slot != MOCK_NESTED_DOMAIN_IOTLB_NUM; slot++)
+		assert_int_equal(check_iotlb(f->ctx, nested, slot, IOMMU_TEST_IOTLB_DEFAULT), 0);
+
+	/* The driver stops at the bad second entry and says it did one. */
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, nested, T, reqs, L, &n), -EINVAL);
+	assert_int_equal(n, 1);
+	assert_int_equal(check_iotlb(f->ctx, nested, 1, 0), 0);
+	assert_int_equal(check_iotlb(f->ctx, nested, 2, IOMMU_TEST_IOTLB_DEFAULT), 0);
+	/* An unknown flag in an entry: EOPNOTSUPP, with the count so far. */
+	reqs[1] = (struct iommu_hwpt_invalidate_selftest){ .flags = 1u << 5 };
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, nested, T, reqs, L, &n), -EOPNOTSUPP);
+	assert_int_equal(n, 1);
+	/* All of them. */
+	reqs[1] = (struct iommu_hwpt_invalidate_selftest){ .iotlb_id = 3 };
+	n = 3;
+	assert_int_equal(invalidate(f->ctx, nested, T, reqs, L, &n), 0);
+	assert_int_equal(n, 3);
+	for (slot = 1; slot != MOCK_NESTED_DOMAIN_IOTLB_NUM; slot++)
+		assert_int_equal(check_iotlb(f->ctx, nested, slot, 0), 0);
+	assert_int_equal(check_iotlb(f->ctx, nested, 0, IOMMU_TEST_IOTLB_DEFAULT), 0);
+
+	/* The count cannot be written back: EFAULT, though the driver did its work. */
+	reqs[0] = (struct iommu_hwpt_invalidate_selftest){ .flags = IOMMU_TEST_INVALIDATE_FLAG_ALL };
+	cmd = (struct iommu_hwpt_invalidate){
+		.size = sizeof(cmd), .hwpt_id = nested, .data_type = T,
+		.data_uptr = (uintptr_t)reqs, .entry_len = L, .entry_num = 1,
+	};
+	ro = readonly_copy(&cmd, sizeof(cmd));
+	assert_int_equal(ictl(f->ctx, IOMMU_HWPT_INVALIDATE, ro), -EFAULT);
+	munmap(ro, PSZ);
+	assert_int_equal(check_iotlb(f->ctx, nested, 0, 0), 0);
 }
 
 static void test_alloc_pagetable_types(void **state)
@@ -544,6 +756,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_alloc_flags),
 		T(test_alloc_errors),
+		T(test_alloc_failures_leave_nothing),
+		T(test_nested_on_parent),
+		T(test_invalidate_nested),
 		T(test_alloc_pagetable_types),
 		T(test_set_dirty_tracking_errors),
 		T(test_dirty_flow),
