@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "helpers.h"
+#include "core/iommufd_private.h"
 #include "host/inproc.h"
 #include "iommu/iommu.h"
 
@@ -192,6 +193,112 @@ static void test_replace(void **state)
 	assert_int_equal(check_refs(f->ctx, f->buf, NPAGES * PSZ, 0), 0);
 	assert_int_equal(destroy(f->ctx, f->ioas), 0);
 	assert_int_equal(destroy(f->ctx, ioas2), -EBUSY);
+}
+
+/*
+ * The RID rules of attach, which no selftest op reaches (a mock device is
+ * attached as it is made): called in the core as a driver would.
+ */
+static long core_attach(struct uiommufd_ctx *ctx, uint32_t dev_id, uint32_t *pt_id)
+{
+	struct iommufd_ctx *ictx = (struct iommufd_ctx *)ctx;
+	struct iommufd_device *idev;
+	long rc;
+
+	pthread_mutex_lock(&ictx->lock);
+	idev = iommufd_get_device(ictx, dev_id);
+	assert_false(IS_ERR(idev));
+	rc = iommufd_device_attach(idev, IOMMU_NO_PASID, pt_id);
+	iommufd_put_object(ictx, &idev->obj);
+	pthread_mutex_unlock(&ictx->lock);
+	return rc;
+}
+
+static void test_attach_attached_rid(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {};
+	uint32_t manual = 0, pt, ioas2, next;
+
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(hwpt_alloc(f->ctx, m.idev, f->ioas, 0, &manual), 0);
+	ioas2 = ioas_alloc(f->ctx);
+	next = ioas_alloc(f->ctx);
+	assert_int_equal(destroy(f->ctx, next), 0);
+
+	/* Attached already: EBUSY to the same HWPT, EINVAL to another. */
+	pt = m.hwpt;
+	assert_int_equal(core_attach(f->ctx, m.idev, &pt), -EBUSY);
+	pt = manual;
+	assert_int_equal(core_attach(f->ctx, m.idev, &pt), -EINVAL);
+	/* Through the IOAS the search meets its own HWPT first: EBUSY. */
+	pt = f->ioas;
+	assert_int_equal(core_attach(f->ctx, m.idev, &pt), -EBUSY);
+	assert_int_equal(pt, f->ioas);
+	/* An IOAS with no automatic HWPT: a new one is made, refused and undone. */
+	pt = ioas2;
+	assert_int_equal(core_attach(f->ctx, m.idev, &pt), -EINVAL);
+	assert_int_equal(pt, ioas2);
+	assert_one_range(f->ctx, ioas2, 0, UINT64_MAX, 1);
+	assert_int_equal(ioas_alloc(f->ctx), next);
+	assert_int_equal(destroy(f->ctx, next), 0);
+	assert_int_equal(destroy(f->ctx, ioas2), 0);
+
+	/* Nothing took a reference: everything goes in order. */
+	assert_int_equal(destroy(f->ctx, manual), 0);
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_int_equal(destroy(f->ctx, m.hwpt), -ENOENT);
+}
+
+static long pasid_attach(struct uiommufd_ctx *ctx, uint32_t stdev, uint32_t pasid, uint32_t pt)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_PASID_ATTACH, .id = stdev,
+		.pasid_attach = { .pasid = pasid, .pt_id = pt },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
+static void test_replace_within_ioas(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_ids m = {}, keep = {};
+	uint32_t pasid_hwpt = 0, pt, next;
+
+	assert_int_equal(mock_domain_flags(f->ctx, f->ioas, MOCK_FLAGS_DEVICE_PASID, &m), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &keep), 0);
+	assert_int_equal(keep.hwpt, m.hwpt);
+	next = ioas_alloc(f->ctx);
+	assert_int_equal(destroy(f->ctx, next), 0);
+
+	/* Onto its own IOAS: the automatic HWPT it is on suits, nothing new. */
+	pt = f->ioas;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(pt, m.hwpt);
+	assert_int_equal(ioas_alloc(f->ctx), next);
+	assert_int_equal(destroy(f->ctx, next), 0);
+
+	/*
+	 * With a PASID in use the RID needs an ALLOC_PASID HWPT: every
+	 * automatic one refuses (EINVAL, try the next), so does the new one
+	 * made for it, and the RID stays where it was.
+	 */
+	assert_int_equal(hwpt_alloc(f->ctx, m.idev, f->ioas, IOMMU_HWPT_ALLOC_PASID, &pasid_hwpt),
+			 0);
+	next = ioas_alloc(f->ctx);
+	assert_int_equal(destroy(f->ctx, next), 0);
+	pt = pasid_hwpt;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(pasid_attach(f->ctx, m.stdev, 1, pasid_hwpt), 0);
+	pt = f->ioas;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), -EINVAL);
+	assert_int_equal(ioas_alloc(f->ctx), next);
+	assert_int_equal(destroy(f->ctx, next), 0);
+	/* Still on the PASID HWPT: it cannot go, the automatic one keeps its device. */
+	assert_int_equal(destroy(f->ctx, pasid_hwpt), -EBUSY);
+	assert_int_equal(destroy(f->ctx, keep.stdev), 0);
+	assert_int_equal(destroy(f->ctx, m.hwpt), -ENOENT);
 }
 
 static long hw_info(struct uiommufd_ctx *ctx, struct iommu_hw_info *cmd)
@@ -606,6 +713,8 @@ int main(void)
 		T(test_mock_domain_errors),
 		T(test_destroy_busy),
 		T(test_replace),
+		T(test_attach_attached_rid),
+		T(test_replace_within_ioas),
 		T(test_get_hw_info),
 		T(test_attach_fills_domain),
 		T(test_refs_follow_stdev),
