@@ -513,6 +513,37 @@ static void test_replace_ioas(void **state)
 	assert_int_equal(destroy(f->ctx, ioas2), 0);
 }
 
+static void test_replace_refused_keeps_old(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = 1 << 24, odd = 0;
+	uint32_t ioas2, item = 0;
+	uint8_t tmp[16];
+	int fd = -1;
+
+	ioas2 = ioas_alloc(f->ctx);
+	/* ioas2 has an area off any page boundary: a pinning access cannot join it. */
+	assert_int_equal(ioas_map(f->ctx, ioas2, f->buf + 0x100, 100, &odd, RW), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, 2 * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(create_access(f->ctx, f->ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				       &fd), 0);
+	assert_int_equal(access_pages(f->ctx, fd, iova, 2 * PSZ, f->buf, 0, &item), 0);
+
+	/* Joining comes first: the refusal leaves the access, its pins and holds alone. */
+	assert_int_equal(access_replace_ioas(f->ctx, fd, ioas2), -EADDRINUSE);
+	assert_int_equal(check_refs(f->ctx, f->buf, 2 * PSZ, 1), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova, tmp, sizeof(tmp), 0), 0);
+	assert_memory_equal(tmp, f->buf, sizeof(tmp));
+	assert_int_equal(destroy(f->ctx, ioas2), 0);
+	assert_int_equal(destroy(f->ctx, f->ioas), -EBUSY);
+	/* Unmapping pinned IOVA tells the access, which unpins. */
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, 2 * PSZ, NULL), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, 2 * PSZ, 0), 0);
+	assert_int_equal(destroy_access_pages(f->ctx, fd, item), -ENOENT);
+	access_close(fd);
+	assert_int_equal(destroy(f->ctx, f->ioas), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -529,6 +560,7 @@ int main(void)
 		T(test_access_rw_across_areas),
 		T(test_access_rw_errors),
 		T(test_replace_ioas),
+		T(test_replace_refused_keeps_old),
 	};
 
 	return cmocka_run_group_tests_name("access", tests, NULL, NULL);
