@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * VFIO type1 container ioctls on an iommufd, and IOMMU_VFIO_IOAS.
+ * The VFIO type1 container API, served on an iommufd.
  *
- * A VFIO program that opens /dev/vfio/vfio (or an iommufd) gets type1
- * semantics on top of one IOAS, the "compat IOAS", chosen with
- * IOMMU_VFIO_IOAS or created when a device is attached through the compat
- * path.  Until there is one, the container ioctls fail with ENODEV, as the
- * kernel's do.  The original TYPE1 allows unmapping inside a mapping; it is
- * emulated, as in the kernel, by turning off large pages and cutting areas
- * at the edges of the range.  Legacy maps are always charged VFIO-style.
+ * docs/uapi/vfio_type1.md is the contract this file implements.  Every
+ * container call works on one IOAS of the context, the compat IOAS (set with
+ * IOMMU_VFIO_IOAS or by the compat attach path); without it they answer
+ * ENODEV, as VFIO does before a group joins the container.
+ *
+ * The calls are plain functions of (context, user argument) found through
+ * one table.  Each one pulls the fixed part of its struct in with
+ * type1_fetch(), holds the compat IOAS for its duration and hands the work to
+ * the io_pagetable.  Type1 v1's "unmap may cut inside a mapping" is had by
+ * turning large IOPTEs off at SET_IOMMU time and cutting areas at the range
+ * edges before each unmap.
  */
 #include <string.h>
 
@@ -16,327 +20,371 @@
 #include "core/ioas.h"
 #include "uapi/vfio.h"
 
-static struct iommufd_ioas *get_compat_ioas(struct iommufd_ctx *ictx)
+/* The bytes of a type1 struct up to and including @field. */
+#define TYPE1_FIXED(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Take a reference on the compat IOAS, or say there is none. */
+static int compat_hold(struct iommufd_ctx *ctx, struct iommufd_ioas **out)
 {
-	if (!ictx->vfio_ioas)
-		return ERR_PTR(-ENODEV);
-	ictx->vfio_ioas->obj.users++;
-	return ictx->vfio_ioas;
+	struct iommufd_ioas *ioas = ctx->vfio_ioas;
+
+	if (!ioas)
+		return -ENODEV;
+	ioas->obj.users++;
+	*out = ioas;
+	return 0;
+}
+
+static void compat_drop(struct iommufd_ctx *ctx, struct iommufd_ioas *ioas)
+{
+	iommufd_put_object(ctx, &ioas->obj);
+}
+
+/*
+ * Read @fixed bytes of a struct whose first u32 is argsz; a caller that says
+ * it passed fewer bytes than that is refused.
+ */
+static int type1_fetch(struct iommufd_ctx *ctx, uint64_t uarg, void *buf, size_t fixed)
+{
+	uint32_t argsz;
+
+	if (copy_from_user(ctx->host, buf, uarg, fixed))
+		return -EFAULT;
+	memcpy(&argsz, buf, sizeof(argsz));
+	return argsz < fixed ? -EINVAL : 0;
 }
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
-	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iommu_vfio_ioas *req = ucmd->cmd;
+	struct iommufd_ctx *ctx = ucmd->ictx;
 	struct iommufd_ioas *ioas;
+	int err;
 
-	if (cmd->__reserved)
+	if (req->__reserved)
 		return -EOPNOTSUPP;
-	switch (cmd->op) {
-	case IOMMU_VFIO_IOAS_GET:
-		ioas = get_compat_ioas(ucmd->ictx);
-		if (IS_ERR(ioas))
-			return PTR_ERR(ioas);
-		cmd->ioas_id = ioas->obj.id;
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
-		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	case IOMMU_VFIO_IOAS_SET:
-		ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-		if (IS_ERR(ioas))
-			return PTR_ERR(ioas);
-		ucmd->ictx->vfio_ioas = ioas;
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
+	if (req->op == IOMMU_VFIO_IOAS_CLEAR) {
+		ctx->vfio_ioas = NULL;
 		return 0;
-	case IOMMU_VFIO_IOAS_CLEAR:
-		ucmd->ictx->vfio_ioas = NULL;
-		return 0;
-	default:
-		return -EOPNOTSUPP;
 	}
+	if (req->op == IOMMU_VFIO_IOAS_SET) {
+		ioas = iommufd_get_ioas(ctx, req->ioas_id);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		/* No reference kept: destroying the IOAS clears the pointer. */
+		ctx->vfio_ioas = ioas;
+		iommufd_put_object(ctx, &ioas->obj);
+		return 0;
+	}
+	if (req->op != IOMMU_VFIO_IOAS_GET)
+		return -EOPNOTSUPP;
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
+	req->ioas_id = ioas->obj.id;
+	compat_drop(ctx, ioas);
+	return iommufd_ucmd_respond(ucmd, sizeof(*req));
 }
 
-static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, uint64_t arg)
+static int type1_map(struct iommufd_ctx *ctx, uint64_t uarg)
 {
-	uint32_t supported_flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_map, size) + sizeof(uint64_t);
-	struct vfio_iommu_type1_dma_map map;
-	int iommu_prot = IOMMU_CACHE;
+	const uint32_t known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	struct vfio_iommu_type1_dma_map req;
 	struct iommufd_ioas *ioas;
 	unsigned long iova;
-	int rc;
+	int prot, err;
 
-	if (copy_from_user(ictx->host, &map, arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || map.flags & ~supported_flags)
+	err = type1_fetch(ctx, uarg, &req, TYPE1_FIXED(struct vfio_iommu_type1_dma_map, size));
+	if (err)
+		return err;
+	if (req.flags & ~known)
 		return -EINVAL;
-	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
-		iommu_prot |= IOMMU_READ;
-	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
-		iommu_prot |= IOMMU_WRITE;
+	prot = IOMMU_CACHE;
+	prot |= (req.flags & VFIO_DMA_MAP_FLAG_READ) ? IOMMU_READ : 0;
+	prot |= (req.flags & VFIO_DMA_MAP_FLAG_WRITE) ? IOMMU_WRITE : 0;
 
-	ioas = get_compat_ioas(ictx);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	iova = map.iova;
-	rc = iopt_map_user_pages(ictx, &ioas->iopt, &iova, map.vaddr, map.size, iommu_prot, 0);
-	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
+	iova = req.iova;
+	err = iopt_map_user_pages(ctx, &ioas->iopt, &iova, req.vaddr, req.size, prot, 0);
+	compat_drop(ctx, ioas);
+	return err;
 }
 
-static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, uint64_t arg)
+/* Type1 v1 semantics: split the areas at the edges of [first, first+len). */
+static int type1_cut_edges(struct io_pagetable *iopt, uint64_t first, uint64_t len)
 {
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_unmap, size) + sizeof(uint64_t);
-	struct vfio_iommu_type1_dma_unmap unmap;
-	unsigned long unmapped = 0;
+	unsigned long edges[2];
+	size_t n = 0;
+
+	edges[n++] = first + len - 1;
+	if (first)
+		edges[n++] = first - 1;
+	return iopt_cut_iova(iopt, edges, n);
+}
+
+static int type1_unmap(struct iommufd_ctx *ctx, uint64_t uarg)
+{
+	const size_t fixed = TYPE1_FIXED(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap req;
+	unsigned long gone = 0;
 	struct iommufd_ioas *ioas;
-	int rc;
+	int err;
 
-	if (copy_from_user(ictx->host, &unmap, arg, minsz))
-		return -EFAULT;
-	/* GET_DIRTY_BITMAP is superseded by iommufd dirty tracking. */
-	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+	err = type1_fetch(ctx, uarg, &req, fixed);
+	if (err)
+		return err;
+	/* Dirty harvesting and vaddr updates belong to iommufd proper now. */
+	if (req.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
 		return -EINVAL;
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
 
-	ioas = get_compat_ioas(ictx);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
-		if (unmap.iova != 0 || unmap.size != 0) {
-			rc = -EINVAL;
-			goto out_put;
+	if (req.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (req.iova || req.size) {
+			err = -EINVAL;
+			goto drop_ioas;
 		}
-		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+		err = iopt_unmap_all(&ioas->iopt, &gone);
 	} else {
 		if (ioas->iopt.disable_large_pages) {
-			/* Cut at both edges; nothing to cut below IOVA 0. */
-			unsigned long iovas[] = { unmap.iova + unmap.size - 1, unmap.iova - 1 };
-
-			rc = iopt_cut_iova(&ioas->iopt, iovas, unmap.iova ? 2 : 1);
-			if (rc)
-				goto out_put;
+			err = type1_cut_edges(&ioas->iopt, req.iova, req.size);
+			if (err)
+				goto drop_ioas;
 		}
-		rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size, &unmapped);
+		err = iopt_unmap_iova(&ioas->iopt, req.iova, req.size, &gone);
 	}
-	unmap.size = unmapped;
-	if (copy_to_user(ictx->host, arg, &unmap, minsz))
-		rc = -EFAULT;
-out_put:
-	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	/* Even a failed unmap reports what it did take away. */
+	req.size = gone;
+	if (copy_to_user(ctx->host, uarg, &req, fixed))
+		err = -EFAULT;
+drop_ioas:
+	compat_drop(ctx, ioas);
+	return err;
 }
 
-static int iommufd_vfio_cc_iommu(struct iommufd_ctx *ictx)
+/* 1 when no domain of the compat IOAS lets no-snoop DMA through. */
+static int type1_coherent(struct iommufd_ctx *ctx)
 {
-	struct iommufd_ioas *ioas = get_compat_ioas(ictx);
-	struct iommufd_hwpt_paging *hwpt_paging;
-	int rc = 1;
-
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	/* Every domain must keep no-snoop DMA out. */
-	for (hwpt_paging = ioas->hwpt_list; hwpt_paging; hwpt_paging = hwpt_paging->ioas_next)
-		if (!hwpt_paging->enforce_cache_coherency)
-			rc = 0;
-	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
-}
-
-static int iommufd_vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
-{
-	switch (type) {
-	case VFIO_TYPE1_IOMMU:
-	case VFIO_TYPE1v2_IOMMU:
-	case VFIO_UNMAP_ALL:
-		return 1;
-	case VFIO_DMA_CC_IOMMU:
-		return iommufd_vfio_cc_iommu(ictx);
-	case VFIO_NOIOMMU_IOMMU:	/* no-IOMMU mode is not offered */
-	case VFIO_UPDATE_VADDR:		/* cannot be made safe, as in the kernel */
-	default:
-		return 0;
-	}
-}
-
-static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
-{
+	struct iommufd_hwpt_paging *walk;
 	struct iommufd_ioas *ioas;
-	int rc = 0;
+	int all = 1, err;
 
-	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
-		return -EINVAL;
-	/* VFIO refuses SET_IOMMU before a group is attached. */
-	ioas = get_compat_ioas(ictx);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	/* TYPE1 may unmap inside a mapping: keep IOPTEs splittable. */
-	if (type == VFIO_TYPE1_IOMMU)
-		rc = iopt_disable_large_pages(&ioas->iopt);
-	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
+	for (walk = ioas->hwpt_list; walk && all; walk = walk->ioas_next)
+		all = walk->enforce_cache_coherency;
+	compat_drop(ctx, ioas);
+	return all;
 }
 
-static uint64_t iommufd_get_pagesizes(struct iommufd_ioas *ioas)
+static int type1_check_extension(struct iommufd_ctx *ctx, uint64_t which)
 {
-	uint64_t pgsize_bitmap = ULONG_MAX;
-	struct iommufd_hwpt_paging *hwpt_paging;
-
-	/* Only what every domain can map. */
-	for (hwpt_paging = ioas->hwpt_list; hwpt_paging; hwpt_paging = hwpt_paging->ioas_next)
-		pgsize_bitmap &= hwpt_paging->common.domain->pgsize_bitmap;
-	/* Nothing below the CPU page size is offered through type1. */
-	if (pgsize_bitmap & (PAGE_SIZE - 1)) {
-		pgsize_bitmap &= ~(uint64_t)(PAGE_SIZE - 1);
-		pgsize_bitmap |= PAGE_SIZE;
-	}
-	if (ioas->iopt.disable_large_pages)
-		pgsize_bitmap = PAGE_SIZE;
-	return pgsize_bitmap;
-}
-
-struct fill_cap_iova {
-	struct uiommufd_host *host;
-	uint64_t ucap;
-	size_t avail;
-	uint32_t nr_iovas;
-};
-
-static int fill_cap_iova_one(void *arg, unsigned long start, unsigned long last)
-{
-	struct fill_cap_iova *fill = arg;
-	struct vfio_iova_range range = { .start = start, .end = last };
-	size_t need = sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
-		      (fill->nr_iovas + 1) * sizeof(range);
-
-	if (fill->avail >= need &&
-	    copy_to_user(fill->host,
-			 fill->ucap + sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
-				 fill->nr_iovas * sizeof(range),
-			 &range, sizeof(range)))
-		return -EFAULT;
-	fill->nr_iovas++;
+	if (which == VFIO_TYPE1_IOMMU || which == VFIO_TYPE1v2_IOMMU || which == VFIO_UNMAP_ALL)
+		return 1;
+	if (which == VFIO_DMA_CC_IOMMU)
+		return type1_coherent(ctx);
+	/* No-IOMMU is not offered here; VADDR updates cannot be made safe. */
 	return 0;
 }
 
-static int iommufd_fill_cap_iova(struct iommufd_ioas *ioas, struct uiommufd_host *host,
-				 uint64_t ucap, size_t avail)
+static int type1_set_iommu(struct iommufd_ctx *ctx, uint64_t which)
 {
-	struct vfio_iommu_type1_info_cap_iova_range cap = {
-		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 },
-	};
-	struct fill_cap_iova fill = { .host = host, .ucap = ucap, .avail = avail };
-	size_t size;
-	int rc;
+	struct iommufd_ioas *ioas;
+	int err;
 
-	rc = iopt_for_each_iova_hole(&ioas->iopt, fill_cap_iova_one, &fill);
-	if (rc)
-		return rc;
-	cap.nr_iovas = fill.nr_iovas;
-	size = sizeof(cap) + cap.nr_iovas * sizeof(struct vfio_iova_range);
-	if (avail >= size && copy_to_user(host, ucap, &cap, sizeof(cap)))
-		return -EFAULT;
-	return (int)size;
+	if (which != VFIO_TYPE1_IOMMU && which != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
+	/* v1 may unmap part of a mapping: keep every IOPTE splittable. */
+	if (which == VFIO_TYPE1_IOMMU)
+		err = iopt_disable_large_pages(&ioas->iopt);
+	compat_drop(ctx, ioas);
+	return err;
 }
 
-static int iommufd_fill_cap_dma_avail(struct iommufd_ioas *ioas, struct uiommufd_host *host,
-				      uint64_t ucap, size_t avail)
+/* What every domain of @ioas can map, never below the CPU page. */
+static uint64_t type1_page_sizes(struct iommufd_ioas *ioas)
 {
-	/* As the kernel: no mapping count limit worth reporting. */
+	const uint64_t small = PAGE_SIZE - 1;
+	struct iommufd_hwpt_paging *walk;
+	uint64_t sizes = ~(uint64_t)0;
+
+	if (ioas->iopt.disable_large_pages)
+		return PAGE_SIZE;
+	for (walk = ioas->hwpt_list; walk; walk = walk->ioas_next)
+		sizes &= walk->common.domain->pgsize_bitmap;
+	if (sizes & small)
+		sizes = (sizes & ~small) | PAGE_SIZE;
+	return sizes;
+}
+
+/*
+ * Builds the GET_INFO capability chain in the caller's buffer.  @pos is the
+ * offset the next capability goes to; @prev_next the user address of the
+ * last written capability's next field (0: none written yet).
+ */
+struct cap_chain {
+	struct iommufd_ctx *ctx;
+	uint64_t ubase;
+	uint32_t argsz;
+	uint32_t pos;
+	uint64_t prev_next;
+};
+
+/* Whether a capability of @len bytes fits whole at chain->pos. */
+static bool chain_room(const struct cap_chain *chain, size_t len)
+{
+	return (uint64_t)chain->pos + len <= chain->argsz;
+}
+
+/* The capability at chain->pos, @len bytes, was written: link and advance. */
+static int chain_commit(struct cap_chain *chain, size_t len, bool written)
+{
+	uint32_t here = chain->pos;
+
+	if (written && chain->prev_next &&
+	    copy_to_user(chain->ctx->host, chain->prev_next, &here, sizeof(here)))
+		return -EFAULT;
+	if (written)
+		chain->prev_next = chain->ubase + here +
+				   offsetof(struct vfio_info_cap_header, next);
+	chain->pos = here + (uint32_t)((len + 7) & ~(size_t)7);
+	return 0;
+}
+
+static int cap_dma_avail(struct cap_chain *chain, struct iommufd_ioas *ioas)
+{
 	struct vfio_iommu_type1_info_dma_avail cap = {
 		.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
-		.avail = UINT32_MAX,
+		.avail = UINT32_MAX,	/* no mapping count limit to report */
 	};
+	bool room = chain_room(chain, sizeof(cap));
 
 	(void)ioas;
-	if (avail >= sizeof(cap) && copy_to_user(host, ucap, &cap, sizeof(cap)))
+	if (room && copy_to_user(chain->ctx->host, chain->ubase + chain->pos, &cap, sizeof(cap)))
 		return -EFAULT;
-	return sizeof(cap);
+	return chain_commit(chain, sizeof(cap), room);
 }
 
-static int iommufd_vfio_iommu_get_info(struct iommufd_ctx *ictx, uint64_t arg)
+struct hole_writer {
+	struct cap_chain *chain;
+	uint64_t uranges;	/* 0: only counting */
+	uint32_t count;
+};
+
+static int hole_put(void *opaque, unsigned long start, unsigned long last)
 {
-	typedef int (*fill_cap_fn)(struct iommufd_ioas *ioas, struct uiommufd_host *host,
-				   uint64_t ucap, size_t avail);
-	static const fill_cap_fn fill_fns[] = {
-		iommufd_fill_cap_dma_avail,
-		iommufd_fill_cap_iova,
-	};
-	size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) + sizeof(uint64_t);
-	struct vfio_iommu_type1_info info = {};
-	uint64_t last_cap = 0;
-	struct iommufd_ioas *ioas;
-	size_t total_cap_size, i;
-	int rc;
+	struct hole_writer *w = opaque;
+	struct vfio_iova_range r = { .start = start, .end = last };
 
-	if (copy_from_user(ictx->host, &info, arg, minsz))
+	if (w->uranges &&
+	    copy_to_user(w->chain->ctx->host, w->uranges + (uint64_t)w->count * sizeof(r), &r,
+			 sizeof(r)))
 		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	minsz = min_t(size_t, info.argsz, sizeof(info));
-
-	ioas = get_compat_ioas(ictx);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = iommufd_get_pagesizes(ioas);
-	info.cap_offset = 0;
-
-	total_cap_size = sizeof(info);
-	for (i = 0; i != ARRAY_SIZE(fill_fns); i++) {
-		int cap_size;
-
-		if (info.argsz > total_cap_size)
-			cap_size = fill_fns[i](ioas, ictx->host, arg + total_cap_size,
-					       info.argsz - total_cap_size);
-		else
-			cap_size = fill_fns[i](ioas, ictx->host, 0, 0);
-		if (cap_size < 0) {
-			rc = cap_size;
-			goto out_put;
-		}
-		cap_size = (cap_size + 7) & ~7;
-		/* Chain the previous capability to this one if it was written. */
-		if (last_cap && info.argsz >= total_cap_size) {
-			uint32_t next = (uint32_t)total_cap_size;
-
-			if (copy_to_user(ictx->host,
-					 last_cap + offsetof(struct vfio_info_cap_header, next),
-					 &next, sizeof(next))) {
-				rc = -EFAULT;
-				goto out_put;
-			}
-		}
-		last_cap = arg + total_cap_size;
-		total_cap_size += cap_size;
-	}
-
-	/* A short buffer gets what fits and learns the size it needs. */
-	if (info.argsz >= total_cap_size)
-		info.cap_offset = sizeof(info);
-	info.argsz = total_cap_size;
-	info.flags |= VFIO_IOMMU_INFO_CAPS;
-	rc = copy_to_user(ictx->host, arg, &info, minsz) ? -EFAULT : 0;
-out_put:
-	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	w->count++;
+	return 0;
 }
+
+static int cap_iova_ranges(struct cap_chain *chain, struct iommufd_ioas *ioas)
+{
+	struct vfio_iommu_type1_info_cap_iova_range head = {
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 },
+	};
+	struct hole_writer w = { .chain = chain };
+	size_t len;
+	bool room;
+	int err;
+
+	/* Count first, so the capability is written only when it fits whole. */
+	err = iopt_for_each_iova_hole(&ioas->iopt, hole_put, &w);
+	if (err)
+		return err;
+	head.nr_iovas = w.count;
+	len = sizeof(head) + (size_t)w.count * sizeof(struct vfio_iova_range);
+	room = chain_room(chain, len);
+	if (room) {
+		uint64_t at = chain->ubase + chain->pos;
+
+		w.uranges = at + sizeof(head);
+		w.count = 0;
+		err = iopt_for_each_iova_hole(&ioas->iopt, hole_put, &w);
+		if (err)
+			return err;
+		if (copy_to_user(chain->ctx->host, at, &head, sizeof(head)))
+			return -EFAULT;
+	}
+	return chain_commit(chain, len, room);
+}
+
+static int type1_get_info(struct iommufd_ctx *ctx, uint64_t uarg)
+{
+	static int (*const caps[])(struct cap_chain *, struct iommufd_ioas *) = {
+		cap_dma_avail,
+		cap_iova_ranges,
+	};
+	struct vfio_iommu_type1_info info = {};
+	struct cap_chain chain;
+	struct iommufd_ioas *ioas;
+	size_t i, reply;
+	int err;
+
+	err = type1_fetch(ctx, uarg, &info,
+			  TYPE1_FIXED(struct vfio_iommu_type1_info, iova_pgsizes));
+	if (err)
+		return err;
+	reply = min_t(size_t, info.argsz, sizeof(info));
+	err = compat_hold(ctx, &ioas);
+	if (err)
+		return err;
+
+	chain = (struct cap_chain){ .ctx = ctx, .ubase = uarg, .argsz = info.argsz,
+				    .pos = sizeof(info) };
+	for (i = 0; i < ARRAY_SIZE(caps) && !err; i++)
+		err = caps[i](&chain, ioas);
+	if (!err) {
+		info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+		info.iova_pgsizes = type1_page_sizes(ioas);
+		/* A short buffer learns the size the whole chain needs. */
+		info.cap_offset = info.argsz >= chain.pos ? sizeof(info) : 0;
+		info.argsz = chain.pos;
+		if (copy_to_user(ctx->host, uarg, &info, reply))
+			err = -EFAULT;
+	}
+	compat_drop(ctx, ioas);
+	return err;
+}
+
+static int type1_api_version(struct iommufd_ctx *ctx, uint64_t unused)
+{
+	(void)ctx;
+	(void)unused;
+	return VFIO_API_VERSION;
+}
+
+static const struct {
+	unsigned int nr;
+	int (*call)(struct iommufd_ctx *ctx, uint64_t arg);
+} type1_calls[] = {
+	{ VFIO_GET_API_VERSION, type1_api_version },
+	{ VFIO_CHECK_EXTENSION, type1_check_extension },
+	{ VFIO_SET_IOMMU, type1_set_iommu },
+	{ VFIO_IOMMU_GET_INFO, type1_get_info },
+	{ VFIO_IOMMU_MAP_DMA, type1_map },
+	{ VFIO_IOMMU_UNMAP_DMA, type1_unmap },
+};
 
 int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg)
 {
-	switch (cmd) {
-	case VFIO_GET_API_VERSION:
-		return VFIO_API_VERSION;
-	case VFIO_SET_IOMMU:
-		return iommufd_vfio_set_iommu(ictx, arg);
-	case VFIO_CHECK_EXTENSION:
-		return iommufd_vfio_check_extension(ictx, arg);
-	case VFIO_IOMMU_GET_INFO:
-		return iommufd_vfio_iommu_get_info(ictx, arg);
-	case VFIO_IOMMU_MAP_DMA:
-		return iommufd_vfio_map_dma(ictx, arg);
-	case VFIO_IOMMU_UNMAP_DMA:
-		return iommufd_vfio_unmap_dma(ictx, arg);
-	default:
-		return -ENOTTY;
-	}
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(type1_calls); i++)
+		if (type1_calls[i].nr == cmd)
+			return type1_calls[i].call(ictx, arg);
+	return -ENOTTY;
 }
