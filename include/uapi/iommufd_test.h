@@ -28,345 +28,261 @@
 
 #include "iommufd.h"
 
-/* Operation codes carried in iommu_test_cmd.op. */
+/*
+ * IOMMU_TEST_CMD: one ioctl, many operations.  The number in each comment is
+ * the op code; the union member of struct iommu_test_cmd the operation reads
+ * is named after it.  docs/uapi/selftest.md says what each one does.
+ */
+#define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+
 enum {
-	IOMMU_TEST_OP_ADD_RESERVED = 1,
-	IOMMU_TEST_OP_MOCK_DOMAIN = 2,
-	IOMMU_TEST_OP_MD_CHECK_MAP = 3,
-	IOMMU_TEST_OP_MD_CHECK_REFS = 4,
-	IOMMU_TEST_OP_CREATE_ACCESS = 5,
-	IOMMU_TEST_OP_DESTROY_ACCESS_PAGES = 6,
-	IOMMU_TEST_OP_ACCESS_PAGES = 7,
-	IOMMU_TEST_OP_ACCESS_RW = 8,
-	IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT = 9,
-	IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE = 10,
-	IOMMU_TEST_OP_ACCESS_REPLACE_IOAS = 11,
-	IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS = 12,
-	IOMMU_TEST_OP_DIRTY = 13,
-	IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
-	IOMMU_TEST_OP_TRIGGER_IOPF = 15,
-	IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,
-	IOMMU_TEST_OP_TRIGGER_VEVENT = 17,
-	IOMMU_TEST_OP_PASID_ATTACH = 18,
-	IOMMU_TEST_OP_PASID_REPLACE = 19,
-	IOMMU_TEST_OP_PASID_DETACH = 20,
-	IOMMU_TEST_OP_PASID_CHECK_HWPT = 21,
-	IOMMU_TEST_OP_DMABUF_GET = 22,
-	IOMMU_TEST_OP_DMABUF_REVOKE = 23,
-	IOMMU_TEST_OP_MD_CHECK_DMABUF = 24,
+	IOMMU_TEST_OP_ADD_RESERVED = 1,		/* add_reserved */
+	IOMMU_TEST_OP_MOCK_DOMAIN = 2,		/* mock_domain */
+	IOMMU_TEST_OP_MD_CHECK_MAP = 3,		/* check_map */
+	IOMMU_TEST_OP_MD_CHECK_REFS = 4,	/* check_refs */
+	IOMMU_TEST_OP_CREATE_ACCESS = 5,	/* create_access */
+	IOMMU_TEST_OP_DESTROY_ACCESS_PAGES = 6,	/* destroy_access_pages */
+	IOMMU_TEST_OP_ACCESS_PAGES = 7,		/* access_pages */
+	IOMMU_TEST_OP_ACCESS_RW = 8,		/* access_rw */
+	IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT = 9,	/* memory_limit */
+	IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE = 10,	/* mock_domain_replace */
+	IOMMU_TEST_OP_ACCESS_REPLACE_IOAS = 11,	/* access_replace_ioas */
+	IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS = 12,	/* mock_domain_flags */
+	IOMMU_TEST_OP_DIRTY = 13,		/* dirty */
+	IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,	/* check_iotlb */
+	IOMMU_TEST_OP_TRIGGER_IOPF = 15,	/* trigger_iopf */
+	IOMMU_TEST_OP_DEV_CHECK_CACHE = 16,	/* check_dev_cache */
+	IOMMU_TEST_OP_TRIGGER_VEVENT = 17,	/* trigger_vevent */
+	IOMMU_TEST_OP_PASID_ATTACH = 18,	/* pasid_attach */
+	IOMMU_TEST_OP_PASID_REPLACE = 19,	/* pasid_replace */
+	IOMMU_TEST_OP_PASID_DETACH = 20,	/* pasid_detach */
+	IOMMU_TEST_OP_PASID_CHECK_HWPT = 21,	/* pasid_check */
+	IOMMU_TEST_OP_DMABUF_GET = 22,		/* dmabuf_get */
+	IOMMU_TEST_OP_DMABUF_REVOKE = 23,	/* dmabuf_revoke */
+	IOMMU_TEST_OP_MD_CHECK_DMABUF = 24,	/* check_dmabuf */
 };
 
-/* Page table formats of the mock domain (iommu_hwpt_selftest.pagetable_type). */
-enum {
-	MOCK_IOMMUPT_DEFAULT = 0,
-	MOCK_IOMMUPT_HUGE = 1,
-	MOCK_IOMMUPT_AMDV1 = 2,
-};
-
-/* Geometry of the mock domain in its default page table format. */
-enum {
-	MOCK_APERTURE_START = 1UL << 24,
-	MOCK_APERTURE_LAST = (1UL << 31) - 1,
-	MOCK_PAGE_SIZE = 2048,
-	MOCK_HUGE_PAGE_SIZE = 512 * MOCK_PAGE_SIZE,
-};
-
-/* create_access.flags */
-enum {
-	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
-	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
-};
-
-/* access_rw.flags */
-enum {
-	MOCK_ACCESS_RW_WRITE = 1 << 0,
-	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
-};
-
-/* create_access.flags (continued) */
-enum {
-	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
-};
-
-/* mock_domain_flags.dev_flags */
-enum {
-	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
-	/* Retired (older kernels only); the bit is not reused. */
-	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
-	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
-};
-
-/* Mock nested domain: IOTLB entries, indexes 0..MAX. */
-enum {
-	MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
-	MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
-};
-
-/* Mock vIOMMU: per-device cache entries, indexes 0..MAX. */
-enum {
-	MOCK_DEV_CACHE_ID_MAX = 3,
-	MOCK_DEV_CACHE_NUM = 4,
-};
-
-/* PASID set aside for the PASID replace test. */
-#define IOMMU_TEST_PASID_RESERVED 1024
-
-/**
- * struct iommu_test_cmd - argument of IOMMU_TEST_CMD
- * @size: bytes passed, sizeof(struct iommu_test_cmd)
- * @op: IOMMU_TEST_OP_*
- * @id: object the operation acts on (IOAS, HWPT, access, stdev, ...)
- * @__reserved: must be 0
- * @last: marks the end of the known struct (the kernel's minimum size is
- *        the end of this field)
- *
- * Union members, one per operation:
- * @add_reserved: ADD_RESERVED: @start/@length of an IOVA range to reserve
- * @mock_domain: MOCK_DOMAIN: returns the mock device (stdev), its HWPT and
- *               its standard iommufd device ID
- * @mock_domain_flags: MOCK_DOMAIN_FLAGS: MOCK_DOMAIN plus @dev_flags
- *                     (MOCK_FLAGS_DEVICE_*)
- * @mock_domain_replace: MOCK_DOMAIN_REPLACE: new page table @pt_id
- * @check_map: MD_CHECK_MAP: IOVA range expected to map @uptr
- * @check_refs: MD_CHECK_REFS: expected page refcount @refs of user range
- * @create_access: CREATE_ACCESS: returns an access fd; MOCK_FLAGS_ACCESS_*
- * @destroy_access_pages: DESTROY_ACCESS_PAGES: pages handle to release
- * @access_pages: ACCESS_PAGES: pin an IOVA range, returns a pages handle
- * @access_rw: ACCESS_RW: copy through the access, MOCK_ACCESS_RW_* flags
- * @memory_limit: SET_TEMP_MEMORY_LIMIT: pages allowed temporarily
- * @access_replace_ioas: ACCESS_REPLACE_IOAS: IOAS the access moves to
- * @dirty: DIRTY: mark pages dirty from a bitmap, returns how many were set
- * @check_iotlb: MD_CHECK_IOTLB: IOTLB entry @id should hold @iotlb
- * @trigger_iopf: TRIGGER_IOPF: inject a page fault for a device
- * @check_dev_cache: DEV_CHECK_CACHE: cache entry @id should hold @cache
- * @trigger_vevent: TRIGGER_VEVENT: inject a vEVENT for @dev_id
- * @pasid_attach: PASID_ATTACH: attach @pt_id at @pasid (@id is the stdev)
- * @pasid_replace: PASID_REPLACE: replace the domain at @pasid with @pt_id
- * @pasid_detach: PASID_DETACH: detach @pasid
- * @pasid_check: PASID_CHECK_HWPT: @pasid should be attached to @hwpt_id
- * @dmabuf_get: DMABUF_GET: create a test dma-buf of @length bytes
- * @dmabuf_revoke: DMABUF_REVOKE: set the revoked state of @dmabuf_fd
- * @check_dmabuf: MD_CHECK_DMABUF: IOVA range expected to map @dmabuf_fd at
- *                @offset
+/*
+ * The argument.  Four u32 of header, a 48-byte union at offset 16 (the
+ * largest member is dirty), and `last` at 64, whose end (68) is the smallest
+ * size the ioctl accepts.  Members are listed by op code; fields of one type
+ * that follow each other share a declaration.
  */
 struct iommu_test_cmd {
-	__u32 size;
-	__u32 op;
-	__u32 id;
-	__u32 __reserved;
+	__u32 size, op, id, __reserved;
 	union {
-		struct {
-			__aligned_u64 start;
-			__aligned_u64 length;
+		struct {				/* 1 */
+			__aligned_u64 start, length;
 		} add_reserved;
-		struct {
-			__u32 out_stdev_id;
-			__u32 out_hwpt_id;
-			__u32 out_idev_id;
+		struct {				/* 2: all three returned */
+			__u32 out_stdev_id, out_hwpt_id, out_idev_id;
 		} mock_domain;
-		struct {
-			__u32 out_stdev_id;
-			__u32 out_hwpt_id;
-			__u32 out_idev_id;
-			__u32 dev_flags;
-		} mock_domain_flags;
-		struct {
-			__u32 pt_id;
-		} mock_domain_replace;
-		struct {
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
+		struct {				/* 3 */
+			__aligned_u64 iova, length, uptr;
 		} check_map;
-		struct {
-			__aligned_u64 length;
-			__aligned_u64 uptr;
+		struct {				/* 4 */
+			__aligned_u64 length, uptr;
 			__u32 refs;
 		} check_refs;
-		struct {
-			__u32 out_access_fd;
-			__u32 flags;
+		struct {				/* 5: fd returned */
+			__u32 out_access_fd, flags;	/* flags: MOCK_FLAGS_ACCESS_CREATE_* */
 		} create_access;
-		struct {
+		struct {				/* 6 */
 			__u32 access_pages_id;
 		} destroy_access_pages;
-		struct {
-			__u32 flags;
-			__u32 out_access_pages_id;
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
+		struct {				/* 7: pin id returned */
+			__u32 flags, out_access_pages_id;	/* flags: MOCK_FLAGS_ACCESS_* */
+			__aligned_u64 iova, length, uptr;
 		} access_pages;
-		struct {
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
-			__u32 flags;
+		struct {				/* 8 */
+			__aligned_u64 iova, length, uptr;
+			__u32 flags;	/* MOCK_ACCESS_RW_*, MOCK_FLAGS_ACCESS_SYZ */
 		} access_rw;
-		struct {
+		struct {				/* 9: in pages */
 			__u32 limit;
 		} memory_limit;
-		struct {
+		struct {				/* 10: HWPT returned */
+			__u32 pt_id;
+		} mock_domain_replace;
+		struct {				/* 11 */
 			__u32 ioas_id;
 		} access_replace_ioas;
-		struct {
+		struct {				/* 12: 2 plus dev_flags */
+			__u32 out_stdev_id, out_hwpt_id, out_idev_id;
+			__u32 dev_flags;	/* MOCK_FLAGS_DEVICE_* */
+		} mock_domain_flags;
+		struct {				/* 13: count returned */
 			__u32 flags;
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 page_size;
-			__aligned_u64 uptr;
+			__aligned_u64 iova, length, page_size, uptr;
 			__aligned_u64 out_nr_dirty;
 		} dirty;
-		struct {
-			__u32 id;
-			__u32 iotlb;
+		struct {				/* 14 */
+			__u32 id, iotlb;
 		} check_iotlb;
-		struct {
-			__u32 dev_id;
-			__u32 pasid;
-			__u32 grpid;
-			__u32 perm;
-			__u64 addr; /* plain __u64 in the kernel too */
+		struct {				/* 15 */
+			__u32 dev_id, pasid, grpid, perm;
+			__u64 addr;	/* a plain __u64, naturally at 32 */
 		} trigger_iopf;
-		struct {
-			__u32 id;
-			__u32 cache;
+		struct {				/* 16 */
+			__u32 id, cache;
 		} check_dev_cache;
-		struct {
+		struct {				/* 17 */
 			__u32 dev_id;
 		} trigger_vevent;
-		struct {
-			__u32 pasid;
-			__u32 pt_id;
+		struct {				/* 18: HWPT returned */
+			__u32 pasid, pt_id;
 		} pasid_attach;
-		struct {
-			__u32 pasid;
-			__u32 pt_id;
+		struct {				/* 19: HWPT returned */
+			__u32 pasid, pt_id;
 		} pasid_replace;
-		struct {
+		struct {				/* 20 */
 			__u32 pasid;
 		} pasid_detach;
-		struct {
-			__u32 pasid;
-			__u32 hwpt_id;
+		struct {				/* 21 */
+			__u32 pasid, hwpt_id;
 		} pasid_check;
-		struct {
-			__u32 length;
-			__u32 open_flags;
+		struct {				/* 22: fd is the result */
+			__u32 length, open_flags;
 		} dmabuf_get;
-		struct {
+		struct {				/* 23 */
 			__s32 dmabuf_fd;
 			__u32 revoked;
 		} dmabuf_revoke;
-		struct {
+		struct {				/* 24 */
 			__s32 dmabuf_fd;
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 offset;
+			__aligned_u64 iova, length, offset;
 		} check_dmabuf;
 	};
 	__u32 last;
 };
-#define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
-/* PASID width reported by the mock device and IOMMU. */
-#define MOCK_PASID_WIDTH 20
+/* ------------------------------------------------------------ flags */
 
-/* IOMMU_GET_HW_INFO data type and register value of the mock driver. */
+/* create_access.flags: the access may pin pages (ACCESS_PAGES). */
+enum {
+	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 0x1,
+};
+
+/*
+ * access_pages.flags and access_rw.flags.  ACCESS_RW's two bits equal the
+ * core's IOMMUFD_ACCESS_RW_* so they pass straight through; SYZ marks an
+ * IOVA in syzkaller's area-index encoding and is valid for both.
+ */
+enum {
+	MOCK_FLAGS_ACCESS_WRITE = 0x1,
+	MOCK_FLAGS_ACCESS_SYZ = 0x10000,
+};
+enum {
+	MOCK_ACCESS_RW_WRITE = 0x1,
+	MOCK_ACCESS_RW_SLOW_PATH = 0x4,
+};
+
+/*
+ * mock_domain_flags.dev_flags.  0x2 (HUGE_IOVA) is only in older kernels;
+ * the name stays for their test programs and the bit is never reused.
+ */
+enum {
+	MOCK_FLAGS_DEVICE_NO_DIRTY = 0x1,
+	MOCK_FLAGS_DEVICE_HUGE_IOVA = 0x2,
+	MOCK_FLAGS_DEVICE_PASID = 0x4,
+};
+
+/* ------------------------------------------------- the mock device */
+
+/* hw_info of the mock: IOMMU_GET_HW_INFO data type and its register. */
 #define IOMMU_HW_INFO_TYPE_SELFTEST 0xfeedbeef
 #define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeef
 
-/**
- * struct iommu_test_hw_info - mock data for IOMMU_HW_INFO_TYPE_SELFTEST
- * @flags: always 0
- * @test_reg: always IOMMU_HW_INFO_SELFTEST_REGVAL
- */
 struct iommu_test_hw_info {
-	__u32 flags;
-	__u32 test_reg;
+	__u32 flags, test_reg;	/* 0 and IOMMU_HW_INFO_SELFTEST_REGVAL */
 };
 
-/* HWPT data type of the mock driver; outside enum iommu_hwpt_data_type. */
-#define IOMMU_HWPT_DATA_SELFTEST 0xdead
-/* Initial value of every mock nested-domain IOTLB entry. */
-#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
-/* Initial value of every mock vIOMMU device cache entry. */
+/* Mock devices made with MOCK_FLAGS_DEVICE_PASID have this many PASID bits. */
+#define MOCK_PASID_WIDTH 20
+
+/* The PASID whose every second set fails, so replace must roll back. */
+#define IOMMU_TEST_PASID_RESERVED 1024
+
+/* Each device has a small cache the vIOMMU invalidation resets. */
 #define IOMMU_TEST_DEV_CACHE_DEFAULT 0xbaddad
-
-/**
- * struct iommu_hwpt_selftest - data for IOMMU_HWPT_DATA_SELFTEST
- * @iotlb: value written into every IOTLB entry (IOMMU_TEST_IOTLB_DEFAULT)
- * @pagetable_type: MOCK_IOMMUPT_* format of the domain
- */
-struct iommu_hwpt_selftest {
-	__u32 iotlb;
-	__u32 pagetable_type;
+enum {
+	MOCK_DEV_CACHE_NUM = 4,
+	MOCK_DEV_CACHE_ID_MAX = MOCK_DEV_CACHE_NUM - 1,
 };
 
-/* Invalidation data types of the mock driver (nested HWPT). */
+/* ------------------------------------------- paging and nested HWPTs */
+
+/* Geometry of the default mock page table: 2 KiB granule, [16 MiB, 2 GiB). */
+enum {
+	MOCK_PAGE_SIZE = 0x800,
+	MOCK_HUGE_PAGE_SIZE = 0x100000,		/* 512 granules */
+	MOCK_APERTURE_START = 0x1000000,
+	MOCK_APERTURE_LAST = 0x7fffffff,
+};
+
+/* iommu_hwpt_selftest.pagetable_type */
+enum {
+	MOCK_IOMMUPT_DEFAULT = 0,	/* the 2 KiB mock format above */
+	MOCK_IOMMUPT_HUGE = 1,		/* the same, mapping 1 MiB pages */
+	MOCK_IOMMUPT_AMDV1 = 2,		/* real AMDv1, 64-bit input */
+};
+
+/*
+ * IOMMU_HWPT_ALLOC data of the mock driver (not in enum
+ * iommu_hwpt_data_type).  For a nested HWPT @iotlb seeds every IOTLB entry;
+ * for a paging HWPT @pagetable_type picks the format.
+ */
+#define IOMMU_HWPT_DATA_SELFTEST 0xdead
+struct iommu_hwpt_selftest {
+	__u32 iotlb, pagetable_type;
+};
+
+/* The nested domain's fake IOTLB and the value tests seed it with. */
+#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
+enum {
+	MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
+	MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = MOCK_NESTED_DOMAIN_IOTLB_NUM - 1,
+};
+
+/*
+ * Invalidation entries.  Both kinds take one flag: reset every entry and
+ * ignore the index.  _INVALID types exist so tests can send a type the mock
+ * refuses.
+ */
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL 0x1
+
 #define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST 0xdeadbeef
 #define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
-
-/* flags of the selftest invalidation entries: ignore the index, flush all */
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL (1 << 0)
-
-/**
- * struct iommu_hwpt_invalidate_selftest - entry for
- *                                         IOMMU_HWPT_INVALIDATE_DATA_SELFTEST
- * @flags: IOMMU_TEST_INVALIDATE_FLAG_ALL or 0
- * @iotlb_id: IOTLB entry to reset (ignored with FLAG_ALL)
- */
 struct iommu_hwpt_invalidate_selftest {
-	__u32 flags;
-	__u32 iotlb_id;
+	__u32 flags, iotlb_id;	/* iotlb_id: 0..MOCK_NESTED_DOMAIN_IOTLB_ID_MAX */
 };
 
-/* vIOMMU type of the mock driver. */
-#define IOMMU_VIOMMU_TYPE_SELFTEST 0xdeadbeef
+/* -------------------------------------------------- the mock vIOMMU */
 
-/**
- * struct iommu_viommu_selftest - data for IOMMU_VIOMMU_TYPE_SELFTEST
- * @in_data: any value from user space
- * @out_data: returns @in_data (loopback check)
- * @out_mmap_offset: returns the mmap offset of the mock MMIO page
- * @out_mmap_length: returns the mmap length of the mock MMIO page
+/*
+ * IOMMU_VIOMMU_ALLOC data: @in_data comes back in @out_data and in the first
+ * word of the mmap-able region described by @out_mmap_offset/_length.
  */
+#define IOMMU_VIOMMU_TYPE_SELFTEST 0xdeadbeef
 struct iommu_viommu_selftest {
-	__u32 in_data;
-	__u32 out_data;
-	__aligned_u64 out_mmap_offset;
-	__aligned_u64 out_mmap_length;
+	__u32 in_data, out_data;
+	__aligned_u64 out_mmap_offset, out_mmap_length;
 };
 
-/* Invalidation data types of the mock driver (vIOMMU). */
+/* vIOMMU invalidation: reset cache entries of the device at @vdev_id. */
 #define IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST 0xdeadbeef
 #define IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
-
-/**
- * struct iommu_viommu_invalidate_selftest - entry for
- *                                         IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST
- * @flags: IOMMU_TEST_INVALIDATE_FLAG_ALL or 0
- * @vdev_id: virtual device (its virt_id) whose cache is flushed
- * @cache_id: cache entry to reset (ignored with FLAG_ALL)
- */
 struct iommu_viommu_invalidate_selftest {
-	__u32 flags;
-	__u32 vdev_id;
-	__u32 cache_id;
+	__u32 flags, vdev_id, cache_id;
 };
 
-/* vEVENTQ type of the mock driver. */
+/* vEVENT of the mock, from IOMMU_TEST_OP_TRIGGER_VEVENT. */
 #define IOMMU_VEVENTQ_TYPE_SELFTEST 0xbeefbeef
-
-/**
- * struct iommu_viommu_event_selftest - payload of a mock vEVENT
- * @virt_id: virtual ID of the device the event is about
- */
 struct iommu_viommu_event_selftest {
 	__u32 virt_id;
 };
 
-/* HW queue type of the mock driver, and how many indexes it accepts. */
+/* HW queues of the mock: indexes 0 .. IOMMU_TEST_HW_QUEUE_MAX - 1. */
 #define IOMMU_HW_QUEUE_TYPE_SELFTEST 0xdeadbeef
 #define IOMMU_TEST_HW_QUEUE_MAX 2
 
@@ -389,6 +305,23 @@ _Static_assert(MOCK_FLAGS_ACCESS_WRITE == 1 && MOCK_FLAGS_ACCESS_SYZ == 0x10000 
 	       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES == 1, "ABI: mock access flags");
 _Static_assert(MOCK_FLAGS_DEVICE_NO_DIRTY == 1 && MOCK_FLAGS_DEVICE_HUGE_IOVA == 2 &&
 	       MOCK_FLAGS_DEVICE_PASID == 4, "ABI: mock device flags");
+
+_Static_assert(MOCK_NESTED_DOMAIN_IOTLB_NUM == 4 && MOCK_NESTED_DOMAIN_IOTLB_ID_MAX == 3 &&
+	       MOCK_DEV_CACHE_NUM == 4 && MOCK_DEV_CACHE_ID_MAX == 3, "ABI: mock cache sizes");
+_Static_assert(IOMMU_TEST_PASID_RESERVED == 1024 && MOCK_PASID_WIDTH == 20 &&
+	       IOMMU_TEST_HW_QUEUE_MAX == 2, "ABI: mock PASID and HW queue limits");
+_Static_assert(IOMMU_HW_INFO_TYPE_SELFTEST == 0xfeedbeef &&
+	       IOMMU_HW_INFO_SELFTEST_REGVAL == 0xdeadbeef && IOMMU_HWPT_DATA_SELFTEST == 0xdead &&
+	       IOMMU_TEST_IOTLB_DEFAULT == 0xbadbeef && IOMMU_TEST_DEV_CACHE_DEFAULT == 0xbaddad,
+	       "ABI: mock data types and seeds");
+_Static_assert(IOMMU_HWPT_INVALIDATE_DATA_SELFTEST == 0xdeadbeef &&
+	       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID == 0xdadbeef &&
+	       IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST == 0xdeadbeef &&
+	       IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID == 0xdadbeef &&
+	       IOMMU_TEST_INVALIDATE_FLAG_ALL == 1, "ABI: mock invalidation types");
+_Static_assert(IOMMU_VIOMMU_TYPE_SELFTEST == 0xdeadbeef &&
+	       IOMMU_VEVENTQ_TYPE_SELFTEST == 0xbeefbeef &&
+	       IOMMU_HW_QUEUE_TYPE_SELFTEST == 0xdeadbeef, "ABI: mock vIOMMU types");
 
 /* struct iommu_test_cmd: header, union at 16 (largest member: dirty, 48) */
 UIOMMUFD_UAPI_SIZE(struct iommu_test_cmd, 72);

@@ -2,25 +2,26 @@
 /*
  * IOMMU_TEST_CMD and the mock IOMMU: the kernel selftest's private ABI.
  *
- * The kernel builds this only for its own test suite (CONFIG_IOMMUFD_TEST);
- * uiommufd always has it, because running that suite unmodified is how we
- * check ourselves against the kernel.
+ * The kernel only builds its copy for its own test suite; we always carry
+ * ours, because running that suite unmodified is how uiommufd is checked
+ * against the kernel.  docs/uapi/selftest.md describes every operation and
+ * the mock's behaviour; this file is written from that note.
  *
- * The mock IOMMU is a real driver of the driver interface: its paging
- * domains are AMDv1 page tables with a 2 KiB granule (smaller than a CPU
- * page on purpose), or the variant that maps 1 MiB pages, or real AMDv1;
- * the default variant's aperture is narrowed to [16 MiB, 2 GiB).  Its
- * devices can lack dirty tracking (NO_DIRTY) or have 20 PASID bits, and
- * each carries a 4-entry cache the vIOMMU tests inspect.  A mock device
- * lives in a selftest object (the "stdev"): destroying that object
- * detaches, unbinds and removes the device.
+ * Two halves:
+ *  - the mock IOMMU ("mk_"): a driver of src/iommu's interface like any
+ *    other.  Paging domains are src/pt tables (2 KiB-granule AMDv1, its
+ *    1 MiB variant, or real AMDv1); nested domains hold a four-entry fake
+ *    IOTLB; the vIOMMU owns an mmap-able region, per-device caches reset by
+ *    virtual ID, vEVENTs and two HW queues that must be made in order.
+ *  - the test operations ("op_"): one handler per op code, found through a
+ *    table.  A mock device lives in a selftest object ("stdev") whose
+ *    destruction detaches, unbinds and frees it; an access lives in a file
+ *    whose release undoes it.
  *
- * Accesses made by CREATE_ACCESS are files, as in the kernel: the access
- * goes when its descriptor is closed.  The mock vIOMMU exposes two pages
- * through mmap of the iommufd file, resets device caches by virtual ID,
- * reports vEVENTs for the device's virtual ID, and takes HW queues in index
- * order, each depending on the one before.  PASID 1024 fails every second
- * set_dev_pasid with ENOMEM so that replace's rollback is exercised.
+ * Rules kept throughout: nothing is allocated from a user count before that
+ * count meets a real bound, user arrays are read one entry or one bounded
+ * chunk at a time, and an operation that creates something and then cannot
+ * tell the caller about it (the reply faults) takes it all back.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -34,1505 +35,1610 @@
 #include "core/eventq.h"
 #include "uapi/iommufd_test.h"
 
-/* -------------------------------------------------------- the mock IOMMU */
+/* ================================================ mock IOMMU: objects */
 
-struct mock_viommu;
+struct mk_viommu;
 
-struct mock_dev {
+struct mk_dev {
 	struct device dev;
-	unsigned long flags;
+	unsigned long flags;			/* MOCK_FLAGS_DEVICE_* */
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
-	struct mock_viommu *viommu;	/* of the nested domain it is attached to */
-	uint64_t vdev_id;		/* its virtual ID there */
-	bool pasid_1024_fail_next;	/* the next non-blocking set of PASID 1024 fails */
+	/* Set while attached to a nested domain made on a vIOMMU. */
+	struct mk_viommu *viommu;
+	uint64_t vdev_id;
+	/* PASID 1024: whether its next non-blocking set must fail. */
+	bool reserved_pasid_armed;
 };
 
-static inline struct mock_dev *to_mock_dev(struct device *dev)
-{
-	return container_of(dev, struct mock_dev, dev);
-}
-
-struct mock_iommu_domain {
+/* Paging domains are nothing but a src/pt table. */
+struct mk_paging {
 	struct iommu_pt_domain pt;
 };
 
-static inline struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
-{
-	return container_of(to_pt_domain(domain), struct mock_iommu_domain, pt);
-}
-
-static const struct iommu_ops mock_ops;
-
-/* A nested domain: no translation of its own here, only a fake IOTLB. */
-struct mock_iommu_domain_nested {
+/* Nested domains translate nothing here; the tests only watch the IOTLB. */
+struct mk_nested {
 	struct iommu_domain domain;
-	struct mock_viommu *mock_viommu;	/* made on a vIOMMU, or NULL */
+	struct mk_viommu *viommu;		/* made on a vIOMMU, else NULL */
 	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
 };
 
-static inline struct mock_iommu_domain_nested *to_mock_nested(struct iommu_domain *domain)
-{
-	return container_of(domain, struct mock_iommu_domain_nested, domain);
-}
+struct mk_queue;
 
-/* The vIOMMU of the mock: a page the program can mmap, and its HW queues. */
-struct mock_viommu {
+struct mk_viommu {
 	struct iommufd_viommu core;
-	struct mock_iommu_domain *s2_parent;
-	struct mock_hw_queue *hw_queue[IOMMU_TEST_HW_QUEUE_MAX];
-	struct host_file *page_file;	/* two pages, the first word in_data */
-	uint64_t mmap_offset;
+	struct mk_paging *s2;			/* the nesting parent */
+	struct mk_queue *queue[IOMMU_TEST_HW_QUEUE_MAX];
+	struct host_file *region;		/* mmap-able pages, or NULL */
+	uint64_t region_offset;
 };
 
-static inline struct mock_viommu *to_mock_viommu(struct iommufd_viommu *viommu)
+struct mk_queue {
+	struct iommufd_hw_queue core;
+	struct mk_viommu *viommu;
+	struct mk_queue *below;			/* the queue at index - 1 */
+	uint32_t index;
+};
+
+static struct mk_dev *mk_dev_of(struct device *dev)
 {
-	return container_of(viommu, struct mock_viommu, core);
+	return container_of(dev, struct mk_dev, dev);
 }
 
-static int mock_domain_nop_attach(struct iommu_domain *domain, struct device *dev,
-				  struct iommu_domain *old)
+static struct mk_paging *mk_paging_of(struct iommu_domain *domain)
 {
-	struct mock_dev *mdev = to_mock_dev(dev);
-	struct mock_viommu *viommu = NULL;
-	uint64_t vdev_id = 0;
-	int rc;
+	return container_of(to_pt_domain(domain), struct mk_paging, pt);
+}
 
-	/* A device that cannot track dirty IOPTEs cannot use such a domain. */
-	if (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+static struct mk_nested *mk_nested_of(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mk_nested, domain);
+}
+
+static struct mk_viommu *mk_viommu_of(struct iommufd_viommu *viommu)
+{
+	return container_of(viommu, struct mk_viommu, core);
+}
+
+static struct mk_queue *mk_queue_of(struct iommufd_hw_queue *hw_queue)
+{
+	return container_of(hw_queue, struct mk_queue, core);
+}
+
+static const struct iommu_ops mk_iommu_ops;
+static const struct iommu_domain_ops mk_nested_domain_ops;
+
+/* ================================================ mock IOMMU: domains */
+
+/*
+ * Attaching keeps no mapping state: it refuses a dirty-tracking domain to a
+ * device that cannot track, and on a vIOMMU's nested domain it records the
+ * device's virtual ID there (vEVENTs carry it).
+ */
+static int mk_attach(struct iommu_domain *domain, struct device *dev, struct iommu_domain *old)
+{
+	struct mk_dev *mdev = mk_dev_of(dev);
+	struct mk_viommu *on = NULL;
+	uint64_t virt_id = 0;
+
+	if ((mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY) && domain->dirty_ops)
 		return -EINVAL;
-	/* Through a vIOMMU's nested domain the device needs a virtual ID. */
-	if (domain->type == IOMMU_DOMAIN_NESTED && to_mock_nested(domain)->mock_viommu) {
-		viommu = to_mock_nested(domain)->mock_viommu;
-		rc = iommufd_viommu_get_vdev_id(&viommu->core, dev, &vdev_id);
+	if (domain->type == IOMMU_DOMAIN_NESTED)
+		on = mk_nested_of(domain)->viommu;
+	if (on) {
+		int rc = iommufd_viommu_get_vdev_id(&on->core, dev, &virt_id);
+
 		if (rc)
 			return rc;
 	}
-	mdev->viommu = viommu;
-	mdev->vdev_id = vdev_id;
+	mdev->viommu = on;
+	mdev->vdev_id = virt_id;
 	return 0;
 }
 
-static void mock_domain_free(struct iommu_domain *domain)
+/*
+ * The one PASID quirk (IOMMU_TEST_PASID_RESERVED): sets alternate between
+ * success and ENOMEM, starting with success, and blocking the PASID re-arms
+ * the success.  That way attach works and the replace after it fails with
+ * the old domain in place, which is what exercises the core's rollback.
+ */
+static int mk_set_pasid(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
+			struct iommu_domain *old)
 {
-	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	struct mk_dev *mdev = mk_dev_of(dev);
+	bool fail;
 
-	iommu_pt_domain_deinit(&mock->pt);
-	free(mock);
+	if (pasid != IOMMU_TEST_PASID_RESERVED)
+		return 0;
+	if (domain->type == IOMMU_DOMAIN_BLOCKED) {
+		mdev->reserved_pasid_armed = false;
+		return 0;
+	}
+	fail = mdev->reserved_pasid_armed;
+	mdev->reserved_pasid_armed = !fail;
+	return fail ? -ENOMEM : 0;
 }
 
-static int mock_domain_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+static const struct iommu_domain_ops mk_blocked_domain_ops = {
+	.attach_dev = mk_attach,
+	.set_dev_pasid = mk_set_pasid,
+};
+
+static struct iommu_domain mk_blocked_domain = {
+	.ops = &mk_blocked_domain_ops,
+	.type = IOMMU_DOMAIN_BLOCKED,
+};
+
+static void mk_paging_free(struct iommu_domain *domain)
 {
-	if (enable && !domain->dirty_ops)
+	struct mk_paging *paging = mk_paging_of(domain);
+
+	iommu_pt_domain_deinit(&paging->pt);
+	free(paging);
+}
+
+static int mk_paging_track_dirty(struct iommu_domain *domain, bool enable)
+{
+	/* Only a domain allocated with DIRTY_TRACKING may switch it on. */
+	if (!domain->dirty_ops && enable)
 		return -EINVAL;
 	to_pt_domain(domain)->dirty_tracking = enable;
 	return 0;
 }
 
-/*
- * The mock keeps no per-PASID state, with one exception that lets the tests
- * reach the core's rollback: PASID IOMMU_TEST_PASID_RESERVED (1024) fails
- * every second setting with ENOMEM, counting from its attach, and blocking
- * it starts the count over.  So attach works, the replace after it fails
- * with the old domain still in place, and the one after that works again.
- */
-static int mock_domain_set_dev_pasid(struct iommu_domain *domain, struct device *dev,
-				     uint32_t pasid, struct iommu_domain *old)
-{
-	struct mock_dev *mdev = to_mock_dev(dev);
-
-	if (pasid != IOMMU_TEST_PASID_RESERVED)
-		return 0;
-	if (domain->type == IOMMU_DOMAIN_BLOCKED) {
-		mdev->pasid_1024_fail_next = false;
-	} else if (mdev->pasid_1024_fail_next) {
-		mdev->pasid_1024_fail_next = false;
-		return -ENOMEM;
-	} else {
-		mdev->pasid_1024_fail_next = true;
-	}
-	return 0;
-}
-
-static const struct iommu_domain_ops mock_blocking_ops = {
-	.attach_dev = mock_domain_nop_attach,
-	.set_dev_pasid = mock_domain_set_dev_pasid,
-};
-
-static struct iommu_domain mock_blocking_domain = {
-	.type = IOMMU_DOMAIN_BLOCKED,
-	.ops = &mock_blocking_ops,
-};
-
-static const struct iommu_domain_ops mock_paging_ops = {
-	.attach_dev = mock_domain_nop_attach,
-	.set_dev_pasid = mock_domain_set_dev_pasid,
+static const struct iommu_domain_ops mk_paging_domain_ops = {
+	.attach_dev = mk_attach,
+	.set_dev_pasid = mk_set_pasid,
+	.free = mk_paging_free,
 	.map = iommu_pt_map,
 	.unmap = iommu_pt_unmap,
 	.iova_to_phys = iommu_pt_iova_to_phys,
 	.translate = iommu_pt_translate,
-	.free = mock_domain_free,
 };
 
-static const struct iommu_dirty_ops mock_dirty_ops = {
-	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+static const struct iommu_dirty_ops mk_paging_dirty_ops = {
 	.read_and_clear_dirty = iommu_pt_read_and_clear_dirty,
+	.set_dirty_tracking = mk_paging_track_dirty,
 };
 
-static struct iommu_domain *mock_domain_alloc_pgtable(const struct iommu_hwpt_selftest *cfg,
-						      uint32_t flags)
+/* The src/pt format behind each iommu_hwpt_selftest.pagetable_type. */
+static int mk_pick_format(uint32_t pagetable_type, enum pt_fmt *fmt, struct pt_cfg *pcfg)
+{
+	if (pagetable_type == MOCK_IOMMUPT_DEFAULT)
+		*fmt = PT_FMT_AMDV1_MOCK;
+	else if (pagetable_type == MOCK_IOMMUPT_HUGE)
+		*fmt = PT_FMT_AMDV1_MOCK_HUGE;
+	else if (pagetable_type == MOCK_IOMMUPT_AMDV1) {
+		*fmt = PT_FMT_AMDV1;
+		pcfg->top_level = 5;	/* the full 64-bit input */
+	} else
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static struct iommu_domain *mk_paging_new(uint32_t pagetable_type, uint32_t flags)
 {
 	struct pt_cfg pcfg = { 0 };
-	struct mock_iommu_domain *mock;
+	struct mk_paging *paging;
 	enum pt_fmt fmt;
 	int rc;
 
-	switch (cfg->pagetable_type) {
-	case MOCK_IOMMUPT_DEFAULT:
-		fmt = PT_FMT_AMDV1_MOCK;
-		break;
-	case MOCK_IOMMUPT_HUGE:
-		fmt = PT_FMT_AMDV1_MOCK_HUGE;
-		break;
-	case MOCK_IOMMUPT_AMDV1:
-		/* Real AMDv1 with a 64-bit input space. */
-		fmt = PT_FMT_AMDV1;
-		pcfg.top_level = 5;
-		break;
-	default:
-		return ERR_PTR(-EOPNOTSUPP);
-	}
-
-	mock = iommufd_zalloc(sizeof(*mock));
-	if (!mock)
+	rc = mk_pick_format(pagetable_type, &fmt, &pcfg);
+	if (rc)
+		return ERR_PTR(rc);
+	paging = iommufd_zalloc(sizeof(*paging));
+	if (!paging)
 		return ERR_PTR(-ENOMEM);
-	rc = iommu_pt_domain_init(&mock->pt, fmt, &pcfg);
+	rc = iommu_pt_domain_init(&paging->pt, fmt, &pcfg);
 	if (rc) {
-		free(mock);
+		free(paging);
 		return ERR_PTR(rc);
 	}
-	mock->pt.domain.ops = &mock_paging_ops;
+	paging->pt.domain.ops = &mk_paging_domain_ops;
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
-		mock->pt.domain.dirty_ops = &mock_dirty_ops;
-	/* The tests rely on this aperture to see IOVA ranges narrow. */
-	if (cfg->pagetable_type == MOCK_IOMMUPT_DEFAULT) {
-		mock->pt.domain.geometry.aperture_start = MOCK_APERTURE_START;
-		mock->pt.domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+		paging->pt.domain.dirty_ops = &mk_paging_dirty_ops;
+	/* Only the default format narrows its aperture; tests see the ranges shrink. */
+	if (pagetable_type == MOCK_IOMMUPT_DEFAULT) {
+		paging->pt.domain.geometry.aperture_start = MOCK_APERTURE_START;
+		paging->pt.domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	}
-	return &mock->pt.domain;
+	return &paging->pt.domain;
 }
 
-static struct iommu_domain *mock_domain_alloc_paging_flags(struct device *dev, uint32_t flags,
-							   const struct iommu_user_data *user_data)
+static struct iommu_domain *mk_alloc_paging(struct device *dev, uint32_t flags,
+					    const struct iommu_user_data *user_data)
 {
-	const uint32_t paging_flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-				      IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_PASID;
-	bool no_dirty = to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY;
-	struct iommu_hwpt_selftest cfg = { 0 };
-	int rc;
+	const uint32_t known = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			       IOMMU_HWPT_ALLOC_PASID;
+	struct iommu_hwpt_selftest data = { 0 };
 
-	if ((flags & ~paging_flags) || ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && no_dirty))
+	if (flags & ~known)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (user_data && user_data->type != IOMMU_HWPT_DATA_SELFTEST &&
-	    user_data->type != IOMMU_HWPT_DATA_NONE)
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    (mk_dev_of(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return ERR_PTR(-EOPNOTSUPP);
 	if (user_data) {
-		rc = iommu_copy_struct_from_user(&cfg, sizeof(cfg), user_data,
-						 IOMMU_HWPT_DATA_SELFTEST, sizeof(cfg.iotlb));
+		int rc;
+
+		if (user_data->type != IOMMU_HWPT_DATA_NONE &&
+		    user_data->type != IOMMU_HWPT_DATA_SELFTEST)
+			return ERR_PTR(-EOPNOTSUPP);
+		/* Only iotlb is required; an older, shorter struct is zero extended. */
+		rc = iommu_copy_struct_from_user(&data, sizeof(data), user_data,
+						 IOMMU_HWPT_DATA_SELFTEST, sizeof(data.iotlb));
 		if (rc)
 			return ERR_PTR(rc);
 	}
-	return mock_domain_alloc_pgtable(&cfg, flags);
+	return mk_paging_new(data.pagetable_type, flags);
 }
 
-static void mock_domain_free_nested(struct iommu_domain *domain)
+/* ---------------------------------------------------- nested domains */
+
+static void mk_nested_free(struct iommu_domain *domain)
 {
-	free(to_mock_nested(domain));
+	free(mk_nested_of(domain));
 }
 
-/* Each entry clears one IOTLB slot, or all; entry_num says how many went. */
-static int mock_domain_cache_invalidate_user(struct iommu_domain *domain,
-					     struct iommu_user_data_array *array)
+/* Act on one entry of a nested domain's invalidation array. */
+static int mk_iotlb_reset(struct mk_nested *nested, const struct iommu_hwpt_invalidate_selftest *e)
 {
-	struct mock_iommu_domain_nested *mock_nested = to_mock_nested(domain);
-	struct iommu_hwpt_invalidate_selftest inv;
-	uint32_t processed = 0, i;
-	int rc = 0, j;
+	unsigned int slot;
 
-	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+	if (e->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL)
+		return -EOPNOTSUPP;
+	if (e->iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	if (!(e->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)) {
+		nested->iotlb[e->iotlb_id] = 0;
+		return 0;
+	}
+	for (slot = 0; slot != MOCK_NESTED_DOMAIN_IOTLB_NUM; slot++)
+		nested->iotlb[slot] = 0;
+	return 0;
+}
+
+/*
+ * Entries are copied and acted on one at a time, as the kernel's mock does,
+ * so the memory used never depends on entry_num; entry_num comes back as
+ * how many were acted on before the first failure.
+ */
+static int mk_nested_invalidate(struct iommu_domain *domain, struct iommu_user_data_array *array)
+{
+	struct mk_nested *nested = mk_nested_of(domain);
+	struct iommu_hwpt_invalidate_selftest entry;
+	uint32_t acted = 0;
+	int rc = 0;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST)
 		rc = -EINVAL;
-		goto out;
+	while (!rc && acted < array->entry_num) {
+		rc = iommu_copy_struct_from_user_array(&entry, sizeof(entry), array,
+						       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, acted,
+						       sizeof(entry));
+		if (!rc)
+			rc = mk_iotlb_reset(nested, &entry);
+		if (!rc)
+			acted++;
 	}
-	for (i = 0; i < array->entry_num; i++) {
-		rc = iommu_copy_struct_from_user_array(&inv, sizeof(inv), array,
-						       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i,
-						       sizeof(inv));
-		if (rc)
-			break;
-		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
-			rc = -EOPNOTSUPP;
-			break;
-		}
-		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
-			rc = -EINVAL;
-			break;
-		}
-		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
-			for (j = 0; j < MOCK_NESTED_DOMAIN_IOTLB_NUM; j++)
-				mock_nested->iotlb[j] = 0;
-		} else {
-			mock_nested->iotlb[inv.iotlb_id] = 0;
-		}
-		processed++;
-	}
-out:
-	array->entry_num = processed;
+	array->entry_num = acted;
 	return rc;
 }
 
-static const struct iommu_domain_ops mock_nested_ops = {
-	.attach_dev = mock_domain_nop_attach,
-	.set_dev_pasid = mock_domain_set_dev_pasid,
-	.cache_invalidate_user = mock_domain_cache_invalidate_user,
-	.free = mock_domain_free_nested,
+static const struct iommu_domain_ops mk_nested_domain_ops = {
+	.attach_dev = mk_attach,
+	.set_dev_pasid = mk_set_pasid,
+	.free = mk_nested_free,
+	.cache_invalidate_user = mk_nested_invalidate,
 };
 
-static struct mock_iommu_domain_nested *
-__mock_domain_alloc_nested(const struct iommu_user_data *user_data)
+/* A nested domain from the mock's HWPT data; @viommu may be NULL. */
+static struct iommu_domain *mk_nested_new(uint32_t flags, const struct iommu_user_data *user_data,
+					  struct mk_viommu *viommu)
 {
-	struct mock_iommu_domain_nested *mock_nested;
-	struct iommu_hwpt_selftest cfg;
-	int rc, i;
+	struct iommu_hwpt_selftest data;
+	struct mk_nested *nested;
+	unsigned int slot;
+	int rc;
 
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return ERR_PTR(-EOPNOTSUPP);
 	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
 		return ERR_PTR(-EOPNOTSUPP);
-	rc = iommu_copy_struct_from_user(&cfg, sizeof(cfg), user_data, IOMMU_HWPT_DATA_SELFTEST,
-					 sizeof(cfg.iotlb));
+	rc = iommu_copy_struct_from_user(&data, sizeof(data), user_data, IOMMU_HWPT_DATA_SELFTEST,
+					 sizeof(data.iotlb));
 	if (rc)
 		return ERR_PTR(rc);
-	mock_nested = iommufd_zalloc(sizeof(*mock_nested));
-	if (!mock_nested)
+	nested = iommufd_zalloc(sizeof(*nested));
+	if (!nested)
 		return ERR_PTR(-ENOMEM);
-	mock_nested->domain.type = IOMMU_DOMAIN_NESTED;
-	mock_nested->domain.ops = &mock_nested_ops;
-	for (i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
-		mock_nested->iotlb[i] = cfg.iotlb;
-	return mock_nested;
+	nested->domain.type = IOMMU_DOMAIN_NESTED;
+	nested->domain.ops = &mk_nested_domain_ops;
+	nested->viommu = viommu;
+	for (slot = 0; slot != MOCK_NESTED_DOMAIN_IOTLB_NUM; slot++)
+		nested->iotlb[slot] = data.iotlb;
+	return &nested->domain;
 }
 
-static struct iommu_domain *mock_domain_alloc_nested(struct device *dev,
-						     struct iommu_domain *parent, uint32_t flags,
-						     const struct iommu_user_data *user_data)
+static struct iommu_domain *mk_alloc_nested(struct device *dev, struct iommu_domain *parent,
+					    uint32_t flags, const struct iommu_user_data *user_data)
 {
-	struct mock_iommu_domain_nested *mock_nested;
-
+	/* The flags are checked before the parent, as the kernel's mock does. */
 	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!parent || parent->type != IOMMU_DOMAIN_PAGING)
 		return ERR_PTR(-EINVAL);
-	mock_nested = __mock_domain_alloc_nested(user_data);
-	return IS_ERR(mock_nested) ? ERR_PTR(PTR_ERR(mock_nested)) : &mock_nested->domain;
+	return mk_nested_new(flags, user_data, NULL);
 }
 
-/* ------------------------------------------------------- the mock vIOMMU */
+/* ================================================ mock IOMMU: vIOMMU */
 
-struct mock_hw_queue {
-	struct iommufd_hw_queue core;
-	struct mock_viommu *mock_viommu;
-	struct mock_hw_queue *prev;	/* the queue at index - 1 it depends on */
-	uint32_t index;
-};
-
-static void mock_viommu_destroy(struct iommufd_viommu *viommu)
+static void mk_viommu_destroy(struct iommufd_viommu *viommu)
 {
-	struct mock_viommu *mock_viommu = to_mock_viommu(viommu);
+	struct mk_viommu *mv = mk_viommu_of(viommu);
 	struct uiommufd_host *host = viommu->ictx->host;
 
-	if (mock_viommu->page_file) {
-		iommufd_viommu_destroy_mmap(viommu, mock_viommu->mmap_offset);
-		host->ops->file_put(host, mock_viommu->page_file);
-	}
+	if (!mv->region)
+		return;
+	iommufd_viommu_destroy_mmap(viommu, mv->region_offset);
+	host->ops->file_put(host, mv->region);
 }
 
-static struct iommu_domain *
-mock_viommu_alloc_domain_nested(struct iommufd_viommu *viommu, uint32_t flags,
-				const struct iommu_user_data *user_data)
+static struct iommu_domain *mk_viommu_alloc_nested(struct iommufd_viommu *viommu, uint32_t flags,
+						   const struct iommu_user_data *user_data)
 {
-	struct mock_iommu_domain_nested *mock_nested;
-
-	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
-		return ERR_PTR(-EOPNOTSUPP);
-	mock_nested = __mock_domain_alloc_nested(user_data);
-	if (IS_ERR(mock_nested))
-		return ERR_PTR(PTR_ERR(mock_nested));
-	mock_nested->mock_viommu = to_mock_viommu(viommu);
-	return &mock_nested->domain;
+	return mk_nested_new(flags, user_data, mk_viommu_of(viommu));
 }
 
 /*
- * Each entry resets one cache slot of the device at vdev_id, or all of
- * them.  The array is read whole first; entry_num says how many went.
+ * The kernel's mock copies a vIOMMU invalidation array into one kernel
+ * allocation, and the kernel allocator refuses more than 4 MiB; so a longer
+ * array is ENOMEM there, with entry_num left as the caller passed it.
  */
-static int mock_viommu_cache_invalidate(struct iommufd_viommu *viommu,
-					struct iommu_user_data_array *array)
+#define MK_KERNEL_ALLOC_MAX (4u << 20)
+
+static int mk_viommu_entry(const struct iommu_user_data_array *array, uint32_t index,
+			   struct iommu_viommu_invalidate_selftest *e)
 {
-	struct iommu_viommu_invalidate_selftest *cmds;
-	uint32_t done = 0;
-	int rc = 0, i;
+	return iommu_copy_struct_from_user_array(e, sizeof(*e), array,
+						 IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, index,
+						 sizeof(*e));
+}
 
-	/* No entries only checks the type. */
-	if (!array->entry_num && array->type == IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST)
+/* Act on one entry: reset cache entries of the device at vdev_id. */
+static int mk_cache_reset(struct iommufd_viommu *viommu,
+			  const struct iommu_viommu_invalidate_selftest *e)
+{
+	struct device *dev;
+	struct mk_dev *mdev;
+	unsigned int slot;
+
+	if (e->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL)
+		return -EOPNOTSUPP;
+	if (e->cache_id > MOCK_DEV_CACHE_ID_MAX)
+		return -EINVAL;
+	dev = iommufd_viommu_find_dev(viommu, e->vdev_id);
+	if (!dev)
+		return -EINVAL;
+	mdev = mk_dev_of(dev);
+	if (!(e->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)) {
+		mdev->cache[e->cache_id] = 0;
 		return 0;
-	cmds = iommufd_realloc_array(NULL, array->entry_num ? array->entry_num : 1,
-				     sizeof(*cmds));
-	if (!cmds) {
-		rc = -ENOMEM;
-		goto out;
 	}
-	rc = iommu_copy_struct_from_full_user_array(cmds, sizeof(*cmds), array,
-						    IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST);
-	for (; !rc && done != array->entry_num; done++) {
-		const struct iommu_viommu_invalidate_selftest *cur = &cmds[done];
-		struct device *dev;
+	for (slot = 0; slot != MOCK_DEV_CACHE_NUM; slot++)
+		mdev->cache[slot] = 0;
+	return 0;
+}
 
-		if (cur->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
-			rc = -EOPNOTSUPP;
-			break;
-		}
-		if (cur->cache_id > MOCK_DEV_CACHE_ID_MAX) {
-			rc = -EINVAL;
-			break;
-		}
-		dev = iommufd_viommu_find_dev(viommu, cur->vdev_id);
-		if (!dev) {
-			rc = -EINVAL;
-			break;
-		}
-		if (cur->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) {
-			for (i = 0; i < MOCK_DEV_CACHE_NUM; i++)
-				to_mock_dev(dev)->cache[i] = 0;
-		} else {
-			to_mock_dev(dev)->cache[cur->cache_id] = 0;
-		}
+/*
+ * What the caller sees is the kernel's: every entry must copy before any
+ * acts (a copy failure is entry_num 0), then entries act in order.  We get
+ * there holding one entry at a time: a first pass only copies, a second
+ * copies again and acts.
+ */
+static int mk_viommu_invalidate(struct iommufd_viommu *viommu, struct iommu_user_data_array *array)
+{
+	struct iommu_viommu_invalidate_selftest e;
+	const uint32_t total = array->entry_num;
+	uint32_t i;
+	int rc = 0;
+
+	/* An empty array of the right type is how a caller probes for it. */
+	if (!total && array->type == IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST)
+		return 0;
+	if ((uint64_t)total * sizeof(e) > MK_KERNEL_ALLOC_MAX)
+		return -ENOMEM;
+	if (array->type != IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST)
+		rc = -EINVAL;
+	for (i = 0; !rc && i < total; i++)
+		rc = mk_viommu_entry(array, i, &e);
+	if (rc) {
+		array->entry_num = 0;
+		return rc;
 	}
-	free(cmds);
-out:
-	array->entry_num = done;
+	for (i = 0; i < total; i++) {
+		rc = mk_viommu_entry(array, i, &e);
+		if (!rc)
+			rc = mk_cache_reset(viommu, &e);
+		if (rc)
+			break;
+	}
+	array->entry_num = i;
 	return rc;
 }
 
-static size_t mock_viommu_get_hw_queue_size(struct iommufd_viommu *viommu, uint32_t type)
+static size_t mk_queue_size(struct iommufd_viommu *viommu, uint32_t type)
 {
-	return type == IOMMU_HW_QUEUE_TYPE_SELFTEST ? sizeof(struct mock_hw_queue) : 0;
+	if (type != IOMMU_HW_QUEUE_TYPE_SELFTEST)
+		return 0;
+	return sizeof(struct mk_queue);
 }
 
-static void mock_hw_queue_destroy(struct iommufd_hw_queue *hw_queue)
+static void mk_queue_destroy(struct iommufd_hw_queue *hw_queue)
 {
-	struct mock_hw_queue *q = container_of(hw_queue, struct mock_hw_queue, core);
+	struct mk_queue *q = mk_queue_of(hw_queue);
 
-	q->mock_viommu->hw_queue[q->index] = NULL;
-	if (q->prev)
-		iommufd_hw_queue_undepend(&q->core, &q->prev->core);
+	if (q->below)
+		iommufd_hw_queue_undepend(&q->core, &q->below->core);
+	q->viommu->queue[q->index] = NULL;
 }
 
-/* Queues fill indexes in order; each depends on the one before it. */
-static int mock_hw_queue_init_phys(struct iommufd_hw_queue *hw_queue, uint32_t index,
-				   uint64_t base_pa)
+/*
+ * Queues take their indexes in order and each one above 0 depends on the
+ * one below it, so the core's depend/undepend rules get exercised.
+ */
+static int mk_queue_init(struct iommufd_hw_queue *hw_queue, uint32_t index, uint64_t base_pa)
 {
-	struct mock_hw_queue *q = container_of(hw_queue, struct mock_hw_queue, core);
-	struct mock_viommu *mock_viommu = to_mock_viommu(hw_queue->viommu);
-	struct mock_hw_queue *prev = NULL;
+	struct mk_viommu *mv = mk_viommu_of(hw_queue->viommu);
+	struct mk_queue *q = mk_queue_of(hw_queue);
+	struct mk_queue *below = NULL;
+	uint64_t s2_pa;
 
 	if (index >= IOMMU_TEST_HW_QUEUE_MAX)
 		return -EINVAL;
-	if (mock_viommu->hw_queue[index])
+	if (mv->queue[index])
 		return -EEXIST;
-	if (index) {
-		prev = mock_viommu->hw_queue[index - 1];
-		if (!prev)
+	if (index > 0) {
+		below = mv->queue[index - 1];
+		if (!below)
 			return -EIO;
 	}
-	/* The core must hand over what the stage 2 maps at base_addr. */
-	if (base_pa != iommu_iova_to_phys(&mock_viommu->s2_parent->pt.domain,
-					  hw_queue->base_addr))
+	/* What the core hands over must be what the stage 2 maps at the base. */
+	s2_pa = iommu_iova_to_phys(&mv->s2->pt.domain, hw_queue->base_addr);
+	if (s2_pa != base_pa)
 		return -EFAULT;
-	if (prev)
-		iommufd_hw_queue_depend(&q->core, &prev->core);
-	q->prev = prev;
+	q->viommu = mv;
 	q->index = index;
-	q->mock_viommu = mock_viommu;
-	mock_viommu->hw_queue[index] = q;
-	hw_queue->destroy = mock_hw_queue_destroy;
+	q->below = below;
+	if (below)
+		iommufd_hw_queue_depend(&q->core, &below->core);
+	mv->queue[index] = q;
+	hw_queue->destroy = mk_queue_destroy;
 	return 0;
 }
 
-static const struct iommufd_viommu_ops mock_viommu_ops = {
-	.destroy = mock_viommu_destroy,
-	.alloc_domain_nested = mock_viommu_alloc_domain_nested,
-	.cache_invalidate = mock_viommu_cache_invalidate,
-	.get_hw_queue_size = mock_viommu_get_hw_queue_size,
-	.hw_queue_init_phys = mock_hw_queue_init_phys,
+static const struct iommufd_viommu_ops mk_viommu_ops = {
+	.alloc_domain_nested = mk_viommu_alloc_nested,
+	.cache_invalidate = mk_viommu_invalidate,
+	.destroy = mk_viommu_destroy,
+	.get_hw_queue_size = mk_queue_size,
+	.hw_queue_init_phys = mk_queue_init,
 };
 
-static size_t mock_get_viommu_size(struct device *dev, uint32_t type)
+static size_t mk_viommu_size(struct device *dev, uint32_t type)
 {
-	return type == IOMMU_VIOMMU_TYPE_SELFTEST ? sizeof(struct mock_viommu) : 0;
+	if (type != IOMMU_VIOMMU_TYPE_SELFTEST)
+		return 0;
+	return sizeof(struct mk_viommu);
 }
 
-/* With user data: two pages the program can mmap, in_data in the first word. */
-static int mock_viommu_init_page(struct mock_viommu *mock_viommu,
-				 const struct iommu_user_data *user_data)
+/* Make the two-page region, its first word in_data, and offer it for mmap. */
+static int mk_region_create(struct mk_viommu *mv, uint32_t in_data, size_t len)
 {
-	struct uiommufd_host *host = mock_viommu->core.ictx->host;
-	struct iommu_viommu_selftest data;
-	const size_t length = 2 * PAGE_SIZE;
-	void *page;
+	struct uiommufd_host *host = mv->core.ictx->host;
+	void *va;
 	int rc;
 
-	rc = iommu_copy_struct_from_user(&data, sizeof(data), user_data,
-					 IOMMU_VIOMMU_TYPE_SELFTEST,
-					 offsetof(struct iommu_viommu_selftest, out_data));
+	rc = host->ops->file_create(host, len, &mv->region);
 	if (rc)
 		return rc;
-	rc = host->ops->file_create(host, length, &mock_viommu->page_file);
+	rc = host->ops->file_mmap(host, mv->region, NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, 0, &va);
 	if (rc)
-		return rc;
-	rc = host->ops->file_mmap(host, mock_viommu->page_file, NULL, length,
-				  PROT_READ | PROT_WRITE, MAP_SHARED, 0, &page);
+		goto err_drop_file;
+	memcpy(va, &in_data, sizeof(in_data));
+	host->ops->file_munmap(host, va, len);
+	rc = iommufd_viommu_alloc_mmap(&mv->core, mv->region, len, &mv->region_offset);
 	if (rc)
-		goto err_put_file;
-	*(uint32_t *)page = data.in_data;
-	host->ops->file_munmap(host, page, length);
-
-	rc = iommufd_viommu_alloc_mmap(&mock_viommu->core, mock_viommu->page_file, length,
-				       &mock_viommu->mmap_offset);
-	if (rc)
-		goto err_put_file;
-	data.out_data = data.in_data;
-	data.out_mmap_offset = mock_viommu->mmap_offset;
-	data.out_mmap_length = length;
-	rc = iommu_copy_struct_to_user(user_data, &data, sizeof(data),
-				       IOMMU_VIOMMU_TYPE_SELFTEST,
-				       offsetof(struct iommu_viommu_selftest, out_data));
-	if (rc)
-		goto err_destroy_mmap;
+		goto err_drop_file;
 	return 0;
 
-err_destroy_mmap:
-	iommufd_viommu_destroy_mmap(&mock_viommu->core, mock_viommu->mmap_offset);
-err_put_file:
-	host->ops->file_put(host, mock_viommu->page_file);
-	mock_viommu->page_file = NULL;
+err_drop_file:
+	host->ops->file_put(host, mv->region);
+	mv->region = NULL;
 	return rc;
 }
 
-static int mock_viommu_init(struct iommufd_viommu *viommu, struct iommu_domain *parent,
-			    const struct iommu_user_data *user_data)
+/* With driver data: loop in_data back and report the region. */
+static int mk_viommu_data(struct mk_viommu *mv, const struct iommu_user_data *user_data)
 {
-	struct mock_viommu *mock_viommu = to_mock_viommu(viommu);
+	const size_t min_len = offsetof(struct iommu_viommu_selftest, out_data);
+	const size_t region_len = 2 * PAGE_SIZE;
+	struct uiommufd_host *host = mv->core.ictx->host;
+	struct iommu_viommu_selftest data;
 	int rc;
 
+	rc = iommu_copy_struct_from_user(&data, sizeof(data), user_data,
+					 IOMMU_VIOMMU_TYPE_SELFTEST, min_len);
+	if (rc)
+		return rc;
+	rc = mk_region_create(mv, data.in_data, region_len);
+	if (rc)
+		return rc;
+	data.out_data = data.in_data;
+	data.out_mmap_offset = mv->region_offset;
+	data.out_mmap_length = region_len;
+	rc = iommu_copy_struct_to_user(user_data, &data, sizeof(data), IOMMU_VIOMMU_TYPE_SELFTEST,
+				       min_len);
+	if (!rc)
+		return 0;
+	iommufd_viommu_destroy_mmap(&mv->core, mv->region_offset);
+	host->ops->file_put(host, mv->region);
+	mv->region = NULL;
+	return rc;
+}
+
+static int mk_viommu_init(struct iommufd_viommu *viommu, struct iommu_domain *parent,
+			  const struct iommu_user_data *user_data)
+{
+	struct mk_viommu *mv = mk_viommu_of(viommu);
+
 	if (user_data) {
-		rc = mock_viommu_init_page(mock_viommu, user_data);
+		int rc = mk_viommu_data(mv, user_data);
+
 		if (rc)
 			return rc;
 	}
-	mock_viommu->s2_parent = to_mock_domain(parent);
-	viommu->ops = &mock_viommu_ops;
+	mv->s2 = mk_paging_of(parent);
+	viommu->ops = &mk_viommu_ops;
 	return 0;
 }
 
-static bool mock_domain_capable(struct device *dev, enum iommu_cap cap)
+/* ================================================ mock IOMMU: devices */
+
+static bool mk_capable(struct device *dev, enum iommu_cap cap)
 {
-	switch (cap) {
-	case IOMMU_CAP_CACHE_COHERENCY:
-		return true;
-	case IOMMU_CAP_DIRTY_TRACKING:
-		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
-	default:
-		return false;
-	}
+	if (cap == IOMMU_CAP_DIRTY_TRACKING)
+		return !(mk_dev_of(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
 }
 
-static void *mock_domain_hw_info(struct device *dev, uint32_t *length, uint32_t *type)
+static void *mk_hw_info(struct device *dev, uint32_t *length, uint32_t *type)
 {
-	struct iommu_test_hw_info *info;
+	struct iommu_test_hw_info *reply;
 
-	if (*type != IOMMU_HW_INFO_TYPE_DEFAULT && *type != IOMMU_HW_INFO_TYPE_SELFTEST)
+	if (*type != IOMMU_HW_INFO_TYPE_SELFTEST && *type != IOMMU_HW_INFO_TYPE_DEFAULT)
 		return ERR_PTR(-EOPNOTSUPP);
-	info = iommufd_zalloc(sizeof(*info));
-	if (!info)
+	reply = iommufd_zalloc(sizeof(*reply));
+	if (!reply)
 		return ERR_PTR(-ENOMEM);
-	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
-	*length = sizeof(*info);
+	reply->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
 	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	return info;
+	*length = sizeof(*reply);
+	return reply;
 }
 
-static const struct iommu_ops mock_ops = {
+static const struct iommu_ops mk_iommu_ops = {
 	.name = "iommufd_mock",
-	.capable = mock_domain_capable,
-	.hw_info = mock_domain_hw_info,
-	.domain_alloc_paging_flags = mock_domain_alloc_paging_flags,
-	.domain_alloc_nested = mock_domain_alloc_nested,
-	.blocked_domain = &mock_blocking_domain,
-	.get_viommu_size = mock_get_viommu_size,
-	.viommu_init = mock_viommu_init,
+	.blocked_domain = &mk_blocked_domain,
+	.capable = mk_capable,
+	.domain_alloc_nested = mk_alloc_nested,
+	.domain_alloc_paging_flags = mk_alloc_paging,
+	.get_viommu_size = mk_viommu_size,
+	.hw_info = mk_hw_info,
+	.viommu_init = mk_viommu_init,
 };
 
-static unsigned int mock_dev_next_id;
+static unsigned int mk_dev_serial;
 
-static struct mock_dev *mock_dev_create(struct uiommufd_host *host, unsigned long dev_flags)
+static struct mk_dev *mk_dev_new(struct uiommufd_host *host, uint32_t dev_flags)
 {
-	const unsigned long valid_flags = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID;
-	struct mock_dev *mdev;
-	int i;
+	struct mk_dev *mdev;
+	unsigned int slot;
 
-	if (dev_flags & ~valid_flags)
+	if (dev_flags & ~(uint32_t)(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID))
 		return ERR_PTR(-EINVAL);
 	mdev = iommufd_zalloc(sizeof(*mdev));
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
 	mdev->flags = dev_flags;
-	for (i = 0; i != MOCK_DEV_CACHE_NUM; i++)
-		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;
+	for (slot = 0; slot != MOCK_DEV_CACHE_NUM; slot++)
+		mdev->cache[slot] = IOMMU_TEST_DEV_CACHE_DEFAULT;
 	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "iommufd_mock%u",
-		 __atomic_fetch_add(&mock_dev_next_id, 1, __ATOMIC_RELAXED));
-	mdev->dev.iommu_ops = &mock_ops;
+		 __atomic_fetch_add(&mk_dev_serial, 1, __ATOMIC_RELAXED));
 	mdev->dev.host = host;
-	mdev->dev.domain = &mock_blocking_domain;
+	mdev->dev.iommu_ops = &mk_iommu_ops;
+	mdev->dev.domain = &mk_blocked_domain;
 	if (dev_flags & MOCK_FLAGS_DEVICE_PASID)
 		mdev->dev.max_pasid_lg2 = MOCK_PASID_WIDTH;
 	return mdev;
 }
 
-/* A HWPT_PAGING whose domain is the mock's; EINVAL for another driver's. */
-static struct iommufd_hw_pagetable *get_md_pagetable(struct iommufd_ucmd *ucmd, uint32_t id,
-						     struct mock_iommu_domain **mock)
+/* ================================================ lookups for the ops */
+
+/* A paging HWPT whose domain belongs to the mock; EINVAL for any other. */
+static struct iommufd_hw_pagetable *st_mock_paging(struct iommufd_ucmd *ucmd, uint32_t id)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
 	struct iommufd_hw_pagetable *hwpt;
 
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(obj))
 		return (void *)obj;
 	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-	if (hwpt->domain->type != IOMMU_DOMAIN_PAGING || hwpt->domain->owner != &mock_ops) {
-		iommufd_put_object(ucmd->ictx, obj);
-		return ERR_PTR(-EINVAL);
-	}
-	*mock = to_mock_domain(hwpt->domain);
-	return hwpt;
+	if (hwpt->domain->owner == &mk_iommu_ops && hwpt->domain->type == IOMMU_DOMAIN_PAGING)
+		return hwpt;
+	iommufd_put_object(ucmd->ictx, obj);
+	return ERR_PTR(-EINVAL);
 }
 
-/* ------------------------------------------------------ selftest objects */
-
-struct selftest_obj {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct iommufd_device *idev;
-	struct mock_dev *mock_dev;
-};
-
-void iommufd_selftest_destroy(struct iommufd_object *obj)
+/* A paging or nested HWPT of any driver; another kind of object is EINVAL. */
+static struct iommufd_hw_pagetable *st_any_hwpt(struct iommufd_ucmd *ucmd, uint32_t id)
 {
-	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
-
-	if (!sobj->idev)
-		return;
-	iommufd_device_detach(sobj->idev, IOMMU_NO_PASID);
-	iommufd_device_unbind(sobj->idev);
-	free(sobj->mock_dev);
-}
-
-static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
-{
-	struct iommufd_ctx *ictx = ucmd->ictx;
-	struct selftest_obj *sobj;
-	struct iommufd_device *idev;
-	uint32_t pt_id = cmd->id, dev_flags = 0, idev_id;
-	int rc;
-
-	sobj = iommufd_object_alloc(ictx, sobj, IOMMUFD_OBJ_SELFTEST);
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	sobj->ictx = ictx;
-	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
-		dev_flags = cmd->mock_domain_flags.dev_flags;
-
-	sobj->mock_dev = mock_dev_create(ictx->host, dev_flags);
-	if (IS_ERR(sobj->mock_dev)) {
-		rc = (int)PTR_ERR(sobj->mock_dev);
-		goto out_sobj;
-	}
-	idev = iommufd_device_bind(ictx, &sobj->mock_dev->dev, &idev_id);
-	if (IS_ERR(idev)) {
-		rc = (int)PTR_ERR(idev);
-		goto out_mdev;
-	}
-	rc = iommufd_device_attach(idev, IOMMU_NO_PASID, &pt_id);
-	if (rc)
-		goto out_unbind;
-
-	cmd->mock_domain.out_hwpt_id = pt_id;
-	cmd->mock_domain.out_stdev_id = sobj->obj.id;
-	cmd->mock_domain.out_idev_id = idev_id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		goto out_detach;
-	sobj->idev = idev;
-	iommufd_object_finalize(ictx, &sobj->obj);
-	return 0;
-
-out_detach:
-	iommufd_device_detach(idev, IOMMU_NO_PASID);
-out_unbind:
-	iommufd_device_unbind(idev);
-out_mdev:
-	free(sobj->mock_dev);
-out_sobj:
-	iommufd_object_abort(ictx, &sobj->obj);
-	return rc;
-}
-
-static struct selftest_obj *iommufd_test_get_selftest_obj(struct iommufd_ctx *ictx, uint32_t id)
-{
-	struct iommufd_object *obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_SELFTEST);
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_ANY);
 
 	if (IS_ERR(obj))
 		return (void *)obj;
-	return container_of(obj, struct selftest_obj, obj);
+	if (obj->type == IOMMUFD_OBJ_HWPT_PAGING || obj->type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(obj, struct iommufd_hw_pagetable, obj);
+	iommufd_put_object(ucmd->ictx, obj);
+	return ERR_PTR(-EINVAL);
 }
 
-static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd, uint32_t stdev_id,
-					    uint32_t pt_id, struct iommu_test_cmd *cmd)
+/* ================================================ selftest devices */
+
+/* The "stdev": owns one mock device, bound and attached. */
+struct st_device {
+	struct iommufd_object obj;
+	struct iommufd_device *idev;	/* NULL until published */
+	struct mk_dev *mdev;
+};
+
+static struct st_device *st_device_get(struct iommufd_ucmd *ucmd, uint32_t id)
 {
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, stdev_id);
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_SELFTEST);
+
+	if (IS_ERR(obj))
+		return (void *)obj;
+	return container_of(obj, struct st_device, obj);
+}
+
+void iommufd_selftest_destroy(struct iommufd_object *obj)
+{
+	struct st_device *stdev = container_of(obj, struct st_device, obj);
+
+	/* An aborted reservation never got a device. */
+	if (!stdev->idev)
+		return;
+	iommufd_device_detach(stdev->idev, IOMMU_NO_PASID);
+	iommufd_device_unbind(stdev->idev);
+	free(stdev->mdev);
+}
+
+/* MOCK_DOMAIN and MOCK_DOMAIN_FLAGS: reserve, build, reply, then publish. */
+static int op_mock_domain(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	uint32_t dev_flags = 0, attached_to = cmd->id, dev_id;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_device *idev;
+	struct st_device *stdev;
 	int rc;
 
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	rc = iommufd_device_replace(sobj->idev, IOMMU_NO_PASID, &pt_id);
-	if (!rc) {
-		cmd->mock_domain_replace.pt_id = pt_id;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
+		dev_flags = cmd->mock_domain_flags.dev_flags;
+	stdev = iommufd_object_alloc(ictx, stdev, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	stdev->mdev = mk_dev_new(ictx->host, dev_flags);
+	if (IS_ERR(stdev->mdev)) {
+		rc = (int)PTR_ERR(stdev->mdev);
+		goto err_abort;
 	}
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	idev = iommufd_device_bind(ictx, &stdev->mdev->dev, &dev_id);
+	if (IS_ERR(idev)) {
+		rc = (int)PTR_ERR(idev);
+		goto err_free_mdev;
+	}
+	rc = iommufd_device_attach(idev, IOMMU_NO_PASID, &attached_to);
+	if (rc)
+		goto err_unbind;
+
+	/* The three ids sit at the same offsets in both ops' members. */
+	cmd->mock_domain.out_stdev_id = stdev->obj.id;
+	cmd->mock_domain.out_hwpt_id = attached_to;
+	cmd->mock_domain.out_idev_id = dev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_detach;
+	stdev->idev = idev;
+	iommufd_object_finalize(ictx, &stdev->obj);
+	return 0;
+
+err_detach:
+	iommufd_device_detach(idev, IOMMU_NO_PASID);
+err_unbind:
+	iommufd_device_unbind(idev);
+err_free_mdev:
+	free(stdev->mdev);
+err_abort:
+	iommufd_object_abort(ictx, &stdev->obj);
 	return rc;
 }
 
-static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
-				     unsigned long start, size_t length)
+/* As the kernel does, a replacement stays even when the reply faults. */
+static int op_mock_domain_replace(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
+	struct st_device *stdev = st_device_get(ucmd, cmd->id);
+	uint32_t target = cmd->mock_domain_replace.pt_id;
+	int rc;
+
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	rc = iommufd_device_replace(stdev->idev, IOMMU_NO_PASID, &target);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = target;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &stdev->obj);
+	return rc;
+}
+
+/* ================================================ checks and injections */
+
+static int op_add_reserved(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint64_t first = cmd->add_reserved.start, len = cmd->add_reserved.length;
 	struct iommufd_ioas *ioas;
 	unsigned long last;
 	int rc;
 
-	if (!length)
+	if (len == 0)
 		return -EINVAL;
-	if (check_add_overflow(start, length - 1, &last))
+	if (check_add_overflow(first, len - 1, &last))
 		return -EOVERFLOW;
-	ioas = iommufd_get_ioas(ucmd->ictx, ioas_id);
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
 	if (IS_ERR(ioas))
 		return (int)PTR_ERR(ioas);
-	/* Test reservations have no owner, so nothing ever removes them. */
-	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
+	/* No owner: nothing will ever take a test reservation away. */
+	rc = iopt_reserve_iova(&ioas->iopt, first, last, NULL);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
-/* Every page of the IOVA range must translate to the page at @uptr. */
-static int iommufd_test_md_check_pa(struct iommufd_ucmd *ucmd, uint32_t id, unsigned long iova,
-				    size_t length, uint64_t uptr)
+/* Does every domain page of the range translate to the user page behind it? */
+static int st_compare_map(struct uiommufd_host *host, struct iommu_domain *domain,
+			  uint64_t iova, uint64_t uptr, uint64_t len, uint64_t step)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct iommufd_hw_pagetable *hwpt;
-	struct mock_iommu_domain *mock;
-	unsigned long page_size;
-	uint64_t end;
-	int rc = 0;
+	uint64_t off;
 
-	hwpt = get_md_pagetable(ucmd, id, &mock);
+	for (off = 0; off < len; off += step) {
+		uint64_t want;
+		int rc = host->ops->user_phys(host, uptr + off, &want);
+
+		if (rc)
+			return rc;
+		if (iommu_iova_to_phys(domain, iova + off) != want)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int op_md_check_map(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint64_t iova = cmd->check_map.iova, len = cmd->check_map.length;
+	const uint64_t uptr = cmd->check_map.uptr;
+	struct iommufd_hw_pagetable *hwpt;
+	uint64_t step, uend;
+	int rc = -EINVAL;
+
+	hwpt = st_mock_paging(ucmd, cmd->id);
 	if (IS_ERR(hwpt))
 		return (int)PTR_ERR(hwpt);
-	page_size = iommu_domain_min_pgsize(hwpt->domain);
-	if (iova % page_size || length % page_size || uptr % page_size ||
-	    check_add_overflow(uptr, (uint64_t)length, &end)) {
-		rc = -EINVAL;
-		goto out_put;
-	}
-	for (; length; length -= page_size, iova += page_size, uptr += page_size) {
-		uint64_t pa;
-
-		rc = host->ops->user_phys(host, uptr, &pa);
-		if (rc)
-			break;
-		if (iommu_iova_to_phys(hwpt->domain, iova) != pa) {
-			rc = -EINVAL;
-			break;
-		}
-	}
-out_put:
+	step = iommu_domain_min_pgsize(hwpt->domain);
+	if (!(iova % step) && !(len % step) && !(uptr % step) &&
+	    !check_add_overflow(uptr, len, &uend))
+		rc = st_compare_map(ucmd->ictx->host, hwpt->domain, iova, uptr, len, step);
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return rc;
 }
 
-/* Each page of the range must hold exactly @refs pins; EIO otherwise. */
-static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
-				      uint64_t length, unsigned int refs)
+static int op_md_check_refs(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
+	const uint64_t uptr = cmd->check_refs.uptr, len = cmd->check_refs.length;
 	struct uiommufd_host *host = ucmd->ictx->host;
-	uint64_t end;
+	uint64_t off, uend;
 
-	if (length % PAGE_SIZE || uptr % PAGE_SIZE || check_add_overflow(uptr, length, &end))
+	if ((uptr | len) % PAGE_SIZE || check_add_overflow(uptr, len, &uend))
 		return -EINVAL;
-	for (; length; length -= PAGE_SIZE, uptr += PAGE_SIZE) {
-		long pins = host->ops->page_pins(host, uptr);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		long pins = host->ops->page_pins(host, uptr + off);
 
 		if (pins < 0)
 			return (int)pins;
-		if (pins != refs)
+		if ((uint64_t)pins != cmd->check_refs.refs)
 			return -EIO;
 	}
 	return 0;
 }
 
-static int iommufd_test_dev_check_cache(struct iommufd_ucmd *ucmd, uint32_t idev_id,
-					unsigned int cache_id, uint32_t cache)
+static int op_dev_check_cache(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, idev_id);
-	int rc = 0;
+	const uint32_t slot = cmd->check_dev_cache.id;
+	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->id);
+	bool same;
 
 	if (IS_ERR(idev))
 		return (int)PTR_ERR(idev);
-	if (idev->dev->iommu_ops != &mock_ops || cache_id > MOCK_DEV_CACHE_ID_MAX ||
-	    to_mock_dev(idev->dev)->cache[cache_id] != cache)
-		rc = -EINVAL;
+	same = idev->dev->iommu_ops == &mk_iommu_ops && slot <= MOCK_DEV_CACHE_ID_MAX &&
+	       mk_dev_of(idev->dev)->cache[slot] == cmd->check_dev_cache.cache;
 	iommufd_put_object(ucmd->ictx, &idev->obj);
-	return rc;
+	return same ? 0 : -EINVAL;
 }
 
-static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd, uint32_t id,
-				       unsigned int iotlb_id, uint32_t iotlb)
+static int op_md_check_iotlb(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
+	const uint32_t slot = cmd->check_iotlb.id;
 	struct iommufd_object *obj;
-	struct iommufd_hw_pagetable *hwpt;
-	int rc = 0;
+	struct iommu_domain *domain;
+	bool same;
 
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_NESTED);
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_NESTED);
 	if (IS_ERR(obj))
 		return (int)PTR_ERR(obj);
-	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-	if (hwpt->domain->ops != &mock_nested_ops || iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
-	    to_mock_nested(hwpt->domain)->iotlb[iotlb_id] != iotlb)
-		rc = -EINVAL;
+	domain = container_of(obj, struct iommufd_hw_pagetable, obj)->domain;
+	same = domain->ops == &mk_nested_domain_ops && slot <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX &&
+	       mk_nested_of(domain)->iotlb[slot] == cmd->check_iotlb.iotlb;
 	iommufd_put_object(ucmd->ictx, obj);
-	return rc;
+	return same ? 0 : -EINVAL;
 }
 
 /*
- * A page request from the device, as the IOMMU's PRI queue would deliver
- * it: to the fault queue of what the device is attached to.
+ * Where a page request from the device lands: the HWPT at its PASID, or,
+ * for a PASID with nothing of its own, the RID's nested HWPT (the guest
+ * owns the PASID table there, as on SMMUv3).
  */
-static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+static struct iommufd_hw_pagetable *st_fault_target(struct iommufd_device *idev, uint32_t pasid,
+						    void **handle)
 {
-	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->trigger_iopf.dev_id);
-	uint32_t flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE, pasid = cmd->trigger_iopf.pasid;
-	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_hw_pagetable *hwpt = iommufd_device_pasid_hwpt(idev, pasid, handle);
+
+	if (hwpt || pasid == IOMMU_NO_PASID)
+		return hwpt;
+	hwpt = iommufd_device_pasid_hwpt(idev, IOMMU_NO_PASID, handle);
+	return hwpt && hwpt->domain->type == IOMMU_DOMAIN_NESTED ? hwpt : NULL;
+}
+
+static int op_trigger_iopf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint32_t pasid = cmd->trigger_iopf.pasid;
+	struct iommufd_hw_pagetable *target;
+	struct iommufd_device *idev;
+	uint32_t flags;
 	void *handle;
 	int rc = 0;
 
+	idev = iommufd_get_device(ucmd->ictx, cmd->trigger_iopf.dev_id);
 	if (IS_ERR(idev))
 		return (int)PTR_ERR(idev);
+	flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
 	if (pasid != IOMMU_NO_PASID)
 		flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
-	hwpt = iommufd_device_pasid_hwpt(idev, pasid, &handle);
-	/*
-	 * A PASID with no attachment of its own belongs to the RID's nested
-	 * domain, if it has one: the mock IOMMU lets the guest own the PASID
-	 * table there, as SMMUv3 does.
-	 */
-	if (!hwpt && pasid != IOMMU_NO_PASID) {
-		hwpt = iommufd_device_pasid_hwpt(idev, IOMMU_NO_PASID, &handle);
-		if (hwpt && hwpt->domain->type != IOMMU_DOMAIN_NESTED)
-			hwpt = NULL;
-	}
-	/* With no fault queue there the request is dropped, as the kernel does. */
-	if (hwpt && hwpt->fault)
-		rc = iommufd_fault_report(hwpt->fault, idev->obj.id, pasid,
+	target = st_fault_target(idev, pasid, &handle);
+	/* No fault queue: the request is dropped and that is not an error. */
+	if (target && target->fault)
+		rc = iommufd_fault_report(target->fault, idev->obj.id, pasid,
 					  cmd->trigger_iopf.grpid, cmd->trigger_iopf.perm,
 					  cmd->trigger_iopf.addr, flags, handle);
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
 
-/* An event about the device, to the vIOMMU its nested domain is on. */
-static int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+static int op_trigger_vevent(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
 	struct iommufd_device *idev = iommufd_get_device(ucmd->ictx, cmd->trigger_vevent.dev_id);
-	struct iommu_viommu_event_selftest event = {};
-	struct mock_dev *mdev;
+	struct iommu_viommu_event_selftest record = { 0 };
+	struct mk_dev *mdev = NULL;
 	int rc = -ENOENT;
 
 	if (IS_ERR(idev))
 		return (int)PTR_ERR(idev);
-	if (idev->dev->iommu_ops != &mock_ops)
-		goto out_put;
-	mdev = to_mock_dev(idev->dev);
-	if (!mdev->viommu || !mdev->vdev_id)
-		goto out_put;
-	event.virt_id = (uint32_t)mdev->vdev_id;
-	rc = iommufd_viommu_report_event(&mdev->viommu->core, IOMMU_VEVENTQ_TYPE_SELFTEST,
-					 &event, sizeof(event));
-out_put:
+	if (idev->dev->iommu_ops == &mk_iommu_ops)
+		mdev = mk_dev_of(idev->dev);
+	/* Only a device with a virtual ID on a vIOMMU has anyone to tell. */
+	if (mdev && mdev->viommu && mdev->vdev_id) {
+		record.virt_id = (uint32_t)mdev->vdev_id;
+		rc = iommufd_viommu_report_event(&mdev->viommu->core, IOMMU_VEVENTQ_TYPE_SELFTEST,
+						 &record, sizeof(record));
+	}
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
 
-/* Mark each granule whose bit is set in the user bitmap dirty. */
-static int iommufd_test_dirty(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+/* ------------------------------------------------------- DIRTY */
+
+/*
+ * The kernel copies the bitmap, rounded up to whole longs, into one
+ * kvzalloc(), which refuses anything above INT_MAX bytes.
+ */
+#define ST_KERNEL_KVMALLOC_MAX 0x7fffffffull
+/* We read the bitmap through a buffer of this many bytes at a time. */
+#define ST_BITMAP_CHUNK 512
+
+/*
+ * Read @nbits bits of the user bitmap, a chunk at a time; with @table, mark
+ * dirty the granule of every set bit.  Returns how many bits were set.
+ */
+static int st_scan_bitmap(struct uiommufd_host *host, uint64_t uptr, uint64_t nbits,
+			  struct pt_table *table, uint64_t iova, uint64_t granule, uint64_t *nset)
 {
-	unsigned long iova = cmd->dirty.iova, length = cmd->dirty.length;
-	unsigned long page_size = cmd->dirty.page_size, i, max;
+	uint8_t chunk[ST_BITMAP_CHUNK];
+	uint64_t done, count = 0;
+
+	for (done = 0; done < nbits; done += 8 * sizeof(chunk)) {
+		uint64_t bits = nbits - done < 8 * sizeof(chunk) ? nbits - done : 8 * sizeof(chunk);
+		uint64_t b;
+		int rc;
+
+		rc = copy_from_user(host, chunk, uptr + done / 8, (bits + 7) / 8);
+		if (rc)
+			return rc;
+		for (b = 0; b < bits; b++) {
+			struct pt_walk_result res;
+
+			if (!(chunk[b / 8] >> (b % 8) & 1))
+				continue;
+			count++;
+			/* A device write through the table sets the dirty bit. */
+			if (table)
+				pt_walk(table, iova + (done + b) * granule, PT_WALK_WRITE, &res);
+		}
+	}
+	*nset = count;
+	return 0;
+}
+
+static int op_dirty(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint64_t iova = cmd->dirty.iova, len = cmd->dirty.length;
+	const uint64_t granule = cmd->dirty.page_size, uptr = cmd->dirty.uptr;
+	struct uiommufd_host *host = ucmd->ictx->host;
 	struct iommufd_hw_pagetable *hwpt;
-	struct mock_iommu_domain *mock;
-	uint64_t count = 0;
-	uint8_t *bits;
+	struct mk_paging *paging;
+	uint64_t nbits, nset;
 	int rc;
 
-	if (!page_size || !length || iova % page_size || length % page_size ||
-	    !cmd->dirty.uptr)
+	if (!granule || !len || iova % granule || len % granule || !uptr)
 		return -EINVAL;
-	hwpt = get_md_pagetable(ucmd, cmd->id, &mock);
+	hwpt = st_mock_paging(ucmd, cmd->id);
 	if (IS_ERR(hwpt))
 		return (int)PTR_ERR(hwpt);
-	if (!mock->pt.dirty_tracking) {
+	paging = mk_paging_of(hwpt->domain);
+	nbits = len / granule;
+	if (!paging->pt.dirty_tracking)
 		rc = -EINVAL;
-		goto out_put;
-	}
-	max = length / page_size;
-	bits = calloc((max + 7) / 8, 1);
-	if (!bits) {
+	else if ((nbits + 63) / 64 * 8 > ST_KERNEL_KVMALLOC_MAX)
 		rc = -ENOMEM;
-		goto out_put;
+	else	/* The whole bitmap must read before any granule is marked. */
+		rc = st_scan_bitmap(host, uptr, nbits, NULL, 0, 0, &nset);
+	if (!rc)
+		rc = st_scan_bitmap(host, uptr, nbits, &paging->pt.pt, iova, granule, &nset);
+	if (!rc) {
+		cmd->dirty.out_nr_dirty = nset;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-	rc = copy_from_user(ucmd->ictx->host, bits, cmd->dirty.uptr, (max + 7) / 8);
-	if (rc)
-		goto out_free;
-	for (i = 0; i < max; i++) {
-		struct pt_walk_result res;
-
-		if (!(bits[i / 8] & (1u << (i % 8))))
-			continue;
-		/* As a device write through the table would. */
-		pt_walk(&mock->pt.pt, iova + i * page_size, PT_WALK_WRITE, &res);
-		count++;
-	}
-	cmd->dirty.out_nr_dirty = count;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_free:
-	free(bits);
-out_put:
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return rc;
 }
 
-/* --------------------------------------------------------- test accesses */
+/* ================================================ test accesses */
 
-struct selftest_access_item {
-	struct selftest_access_item *next;
+/* One ACCESS_PAGES pin, on the access's list until unpinned. */
+struct st_pin {
+	struct st_pin *next;
 	unsigned long iova;
 	size_t length;
 	unsigned int id;
 };
 
-struct selftest_access {
-	struct iommufd_access *access;
-	struct selftest_access_item *items;
-	unsigned int next_id;
+/* What an access fd holds. */
+struct st_access {
+	struct iommufd_access *access;	/* NULL until the fd owns it */
+	struct st_pin *pins;
+	unsigned int next_pin_id;
 };
 
-static void iommufd_test_access_unmap(void *data, unsigned long iova, unsigned long length)
+/* Unpin and forget every pin that touches [first, last]. */
+static void st_access_drop_pins(struct st_access *sa, unsigned long first, unsigned long last)
 {
-	unsigned long iova_last = iova + length - 1;
-	struct selftest_access *staccess = data;
-	struct selftest_access_item **pp = &staccess->items;
+	struct st_pin **link = &sa->pins;
 
-	while (*pp) {
-		struct selftest_access_item *item = *pp;
+	while (*link) {
+		struct st_pin *pin = *link;
+		unsigned long pin_last = pin->iova + pin->length - 1;
 
-		if (iova > item->iova + item->length - 1 || iova_last < item->iova) {
-			pp = &item->next;
+		if (pin_last < first || pin->iova > last) {
+			link = &pin->next;
 			continue;
 		}
-		*pp = item->next;
-		iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
-		free(item);
+		*link = pin->next;
+		iommufd_access_unpin_pages(sa->access, pin->iova, pin->length);
+		free(pin);
 	}
 }
 
-static const struct iommufd_access_ops selftest_access_ops_pin = {
+/* The core tells the access a range is going away: let go of it. */
+static void st_access_unmap(void *data, unsigned long iova, unsigned long length)
+{
+	st_access_drop_pins(data, iova, iova + length - 1);
+}
+
+static const struct iommufd_access_ops st_access_pinning = {
 	.needs_pin_pages = true,
-	.unmap = iommufd_test_access_unmap,
+	.unmap = st_access_unmap,
 };
 
-static const struct iommufd_access_ops selftest_access_ops = {
-	.unmap = iommufd_test_access_unmap,
+static const struct iommufd_access_ops st_access_copying = {
+	.unmap = st_access_unmap,
 };
 
-static void iommufd_test_staccess_release(void *priv)
+static void st_access_release(void *priv)
 {
-	struct selftest_access *staccess = priv;
+	struct st_access *sa = priv;
 
-	if (staccess->access) {
-		iommufd_test_access_unmap(staccess, 0, ULONG_MAX);
-		iommufd_access_destroy(staccess->access);
+	if (sa->access) {
+		st_access_drop_pins(sa, 0, ULONG_MAX);
+		iommufd_access_destroy(sa->access);
 	}
-	free(staccess);
+	free(sa);
 }
 
-static const struct host_anon_ops iommufd_test_staccess_fops = {
+static const struct host_anon_ops st_access_fops = {
 	.name = "[iommufd_test_staccess]",
-	.release = iommufd_test_staccess_release,
+	.release = st_access_release,
 };
 
-/* The access behind an access fd, with a file reference; EBADFD otherwise. */
-static struct selftest_access *iommufd_access_get(struct iommufd_ctx *ictx, int fd,
-						  struct host_anon **ref)
-{
-	struct uiommufd_host *host = ictx->host;
-	struct selftest_access *staccess;
-
-	staccess = host->ops->anon_get(host, fd, &iommufd_test_staccess_fops, ref);
-	return staccess ? staccess : ERR_PTR(-EBADFD);
-}
-
-static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
-				      unsigned int flags)
+/* The access behind descriptor @fd, with a file reference; EBADFD otherwise. */
+static struct st_access *st_access_get(struct iommufd_ucmd *ucmd, int fd, struct host_anon **ref)
 {
 	struct uiommufd_host *host = ucmd->ictx->host;
-	struct iommu_test_cmd *cmd = ucmd->cmd;
-	struct selftest_access *staccess;
+	struct st_access *sa = host->ops->anon_get(host, fd, &st_access_fops, ref);
+
+	return sa ? sa : ERR_PTR(-EBADFD);
+}
+
+static void st_access_put(struct iommufd_ucmd *ucmd, struct host_anon *ref)
+{
+	ucmd->ictx->host->ops->anon_put(ucmd->ictx->host, ref);
+}
+
+/*
+ * The reply carries the new descriptor; when it cannot be written the
+ * descriptor is withdrawn, and its release takes the access, its IOAS
+ * reference and everything else with it.
+ */
+static int op_create_access(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint32_t flags = cmd->create_access.flags;
+	struct uiommufd_host *host = ucmd->ictx->host;
 	struct iommufd_access *access;
-	uint32_t id;
+	struct st_access *sa;
+	uint32_t access_id;
 	int fd, rc;
 
-	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+	if (flags & ~(uint32_t)MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
 		return -EOPNOTSUPP;
-	staccess = iommufd_zalloc(sizeof(*staccess));
-	if (!staccess)
+	sa = iommufd_zalloc(sizeof(*sa));
+	if (!sa)
 		return -ENOMEM;
 	access = iommufd_access_create(ucmd->ictx,
-				       (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
-					       &selftest_access_ops_pin : &selftest_access_ops,
-				       staccess, &id);
+				       flags ? &st_access_pinning : &st_access_copying, sa,
+				       &access_id);
 	if (IS_ERR(access)) {
 		rc = (int)PTR_ERR(access);
-		goto out_free_staccess;
+		goto err_free;
 	}
-	rc = iommufd_access_attach(access, ioas_id);
+	rc = iommufd_access_attach(access, cmd->id);
 	if (rc)
-		goto out_destroy;
-	staccess->access = access;
-	/* From here the file owns the access: closing it undoes everything. */
-	fd = host->ops->anon_fd(host, &iommufd_test_staccess_fops, staccess, O_CLOEXEC);
+		goto err_destroy;
+	sa->access = access;
+	fd = host->ops->anon_fd(host, &st_access_fops, sa, O_CLOEXEC);
 	if (fd < 0) {
+		sa->access = NULL;
 		rc = fd;
-		staccess->access = NULL;
-		goto out_destroy;
+		goto err_destroy;
 	}
+	/* From here the descriptor owns everything. */
 	cmd->create_access.out_access_fd = (uint32_t)fd;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		host->ops->anon_withdraw(host, fd);
+	return rc;
 
-out_destroy:
+err_destroy:
 	iommufd_access_destroy(access);
-out_free_staccess:
-	free(staccess);
+err_free:
+	free(sa);
 	return rc;
 }
 
-static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd, int fd, uint32_t ioas_id)
+static int op_access_replace_ioas(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct selftest_access *staccess;
 	struct host_anon *ref;
+	struct st_access *sa = st_access_get(ucmd, (int)cmd->id, &ref);
 	int rc;
 
-	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
-	if (IS_ERR(staccess))
-		return (int)PTR_ERR(staccess);
-	rc = iommufd_access_replace(staccess->access, ioas_id);
-	host->ops->anon_put(host, ref);
+	if (IS_ERR(sa))
+		return (int)PTR_ERR(sa);
+	rc = iommufd_access_replace(sa->access, cmd->access_replace_ioas.ioas_id);
+	st_access_put(ucmd, ref);
 	return rc;
 }
 
-static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd, int fd,
-					    unsigned int item_id)
+/* Unpin and forget the pin numbered @id; false if there is none. */
+static bool st_access_drop_pin(struct st_access *sa, unsigned int id)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct selftest_access_item **pp, *item;
-	struct selftest_access *staccess;
-	struct host_anon *ref;
-	int rc = -ENOENT;
+	struct st_pin **link, *pin;
 
-	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
-	if (IS_ERR(staccess))
-		return (int)PTR_ERR(staccess);
-	for (pp = &staccess->items; (item = *pp); pp = &item->next) {
-		if (item->id == item_id) {
-			*pp = item->next;
-			iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
-			free(item);
-			rc = 0;
-			break;
-		}
+	for (link = &sa->pins; (pin = *link); link = &pin->next) {
+		if (pin->id != id)
+			continue;
+		*link = pin->next;
+		iommufd_access_unpin_pages(sa->access, pin->iova, pin->length);
+		free(pin);
+		return true;
 	}
-	host->ops->anon_put(host, ref);
-	return rc;
+	return false;
 }
 
-/* The syzkaller encoding of an IOVA: the nth area, plus an offset. */
-static unsigned long iommufd_test_syz_conv_iova(struct io_pagetable *iopt, uint64_t iova)
+static int op_destroy_access_pages(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	uint32_t nth = (uint32_t)iova, offset = (uint32_t)(iova >> 32);
+	struct host_anon *ref;
+	struct st_access *sa = st_access_get(ucmd, (int)cmd->id, &ref);
+	bool found;
 
-	if (nth >= iopt->nr_areas)
-		return 0;
-	return iopt->areas[nth]->iova + offset;
+	if (IS_ERR(sa))
+		return (int)PTR_ERR(sa);
+	found = st_access_drop_pin(sa, cmd->destroy_access_pages.access_pages_id);
+	st_access_put(ucmd, ref);
+	return found ? 0 : -ENOENT;
 }
 
-/* Each pinned page must be the page the program sees at @uptr. */
-static int iommufd_test_check_pages(struct uiommufd_host *host, uint64_t uptr,
-				    const uint64_t *pas, size_t npages)
+/* syzkaller's IOVA: low 32 bits pick an area by index, high 32 an offset in it. */
+static unsigned long st_syz_iova(struct iommufd_access *access, uint64_t coded)
 {
-	for (; npages; npages--, pas++, uptr += PAGE_SIZE) {
-		uint64_t pa;
-		int rc = host->ops->user_phys(host, uptr, &pa);
+	const uint32_t area = (uint32_t)coded, offset = (uint32_t)(coded >> 32);
+	struct io_pagetable *iopt;
+
+	if (!access->ioas)
+		return coded;
+	iopt = &access->ioas->iopt;
+	return area < iopt->nr_areas ? iopt->areas[area]->iova + offset : 0;
+}
+
+/* The kernel's cap on one ACCESS_PAGES or ACCESS_RW request. */
+#define ST_ACCESS_MAX_LEN (16ul << 20)
+
+/* Every pinned page must be the page the program has at the same offset of @uptr. */
+static int st_pins_match(struct uiommufd_host *host, uint64_t uptr, const uint64_t *pa,
+			 size_t npages)
+{
+	const uint64_t frame = ~(uint64_t)(PAGE_SIZE - 1);
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		uint64_t seen;
+		int rc = host->ops->user_phys(host, uptr + i * PAGE_SIZE, &seen);
 
 		if (rc)
 			return rc;
-		if ((pa & ~(PAGE_SIZE - 1)) != (*pas & ~(PAGE_SIZE - 1)))
+		if ((seen & frame) != (pa[i] & frame))
 			return -EBADE;
 	}
 	return 0;
 }
 
-static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd, int fd, unsigned long iova,
-				     size_t length, uint64_t uptr, uint32_t flags)
+/* Pin through the access, check the pages, remember the pin, reply. */
+static int st_pin_and_record(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd,
+			     struct st_access *sa, unsigned long iova, uint64_t *pa, size_t npages)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct iommu_test_cmd *cmd = ucmd->cmd;
-	struct selftest_access_item *item;
-	struct selftest_access *staccess;
-	struct host_anon *ref;
-	uint64_t *pas;
-	size_t npages;
+	const uint64_t uptr = cmd->access_pages.uptr;
+	const size_t len = cmd->access_pages.length;
+	struct st_pin *pin;
 	int rc;
 
-	/* The kernel's bound on one test pin. */
-	if (length > 16 * 1024 * 1024)
-		return -ENOMEM;
-	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
-		return -EOPNOTSUPP;
-	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
-	if (IS_ERR(staccess))
-		return (int)PTR_ERR(staccess);
-	if (staccess->access->ops != &selftest_access_ops_pin) {
-		rc = -EOPNOTSUPP;
-		goto out_put;
-	}
-	if ((flags & MOCK_FLAGS_ACCESS_SYZ) && staccess->access->ioas)
-		iova = iommufd_test_syz_conv_iova(&staccess->access->ioas->iopt, iova);
-
-	npages = ((iova + length + PAGE_SIZE - 1) / PAGE_SIZE) - iova / PAGE_SIZE;
-	pas = calloc(npages ? npages : 1, sizeof(*pas));
-	if (!pas) {
-		rc = -ENOMEM;
-		goto out_put;
-	}
-	rc = iommufd_access_pin_pages(staccess->access, iova, length, pas,
-				      flags & MOCK_FLAGS_ACCESS_WRITE);
+	rc = iommufd_access_pin_pages(sa->access, iova, len, pa,
+				      cmd->access_pages.flags & MOCK_FLAGS_ACCESS_WRITE);
 	if (rc)
-		goto out_free;
-	/* A NULL uptr skips the check (syzkaller). */
-	if (uptr) {
-		rc = iommufd_test_check_pages(host, uptr - (iova % PAGE_SIZE), pas, npages);
-		if (rc)
-			goto out_unaccess;
-	}
-	item = iommufd_zalloc(sizeof(*item));
-	if (!item) {
+		return rc;
+	/* syzkaller passes no user pointer and skips the comparison. */
+	if (uptr)
+		rc = st_pins_match(ucmd->ictx->host, uptr - iova % PAGE_SIZE, pa, npages);
+	if (rc)
+		goto err_unpin;
+	pin = iommufd_zalloc(sizeof(*pin));
+	if (!pin) {
 		rc = -ENOMEM;
-		goto out_unaccess;
+		goto err_unpin;
 	}
-	item->iova = iova;
-	item->length = length;
-	item->id = staccess->next_id++;
-	item->next = staccess->items;
-	staccess->items = item;
-	cmd->access_pages.out_access_pages_id = item->id;
+	pin->iova = iova;
+	pin->length = len;
+	pin->id = sa->next_pin_id++;
+	/* Listed before the reply, so an unmap meanwhile finds and drops it. */
+	pin->next = sa->pins;
+	sa->pins = pin;
+	cmd->access_pages.out_access_pages_id = pin->id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		staccess->items = item->next;
-		free(item);
-		goto out_unaccess;
-	}
-	goto out_free;
+	if (rc)
+		st_access_drop_pin(sa, cmd->access_pages.out_access_pages_id);
+	return rc;
 
-out_unaccess:
-	iommufd_access_unpin_pages(staccess->access, iova, length);
-out_free:
-	free(pas);
-out_put:
-	host->ops->anon_put(host, ref);
+err_unpin:
+	iommufd_access_unpin_pages(sa->access, iova, len);
 	return rc;
 }
 
-static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd, int fd, unsigned long iova,
-				  size_t length, uint64_t ubuf, unsigned int flags)
+static int op_access_pages(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct selftest_access *staccess;
+	const uint32_t flags = cmd->access_pages.flags;
+	const size_t len = cmd->access_pages.length;
+	unsigned long iova = cmd->access_pages.iova;
 	struct host_anon *ref;
-	void *tmp;
+	struct st_access *sa;
+	uint64_t *pa;
+	size_t npages;
 	int rc;
 
-	if (length > 16 * 1024 * 1024)
+	if (len > ST_ACCESS_MAX_LEN)
 		return -ENOMEM;
-	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH | MOCK_FLAGS_ACCESS_SYZ))
+	if (flags & ~(uint32_t)(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
 		return -EOPNOTSUPP;
-	staccess = iommufd_access_get(ucmd->ictx, fd, &ref);
-	if (IS_ERR(staccess))
-		return (int)PTR_ERR(staccess);
-	tmp = calloc(length ? length : 1, 1);
-	if (!tmp) {
+	sa = st_access_get(ucmd, (int)cmd->id, &ref);
+	if (IS_ERR(sa))
+		return (int)PTR_ERR(sa);
+	if (sa->access->ops != &st_access_pinning) {
+		rc = -EOPNOTSUPP;
+		goto out_put;
+	}
+	if (flags & MOCK_FLAGS_ACCESS_SYZ)
+		iova = st_syz_iova(sa->access, iova);
+	/*
+	 * Pages the range touches, counted from its offset in the first page so
+	 * that a range wrapping the IOVA space still counts right (at most
+	 * 16 MiB / PAGE_SIZE + 1): the pin reports the wrap.
+	 */
+	npages = (iova % PAGE_SIZE + len + PAGE_SIZE - 1) / PAGE_SIZE;
+	pa = calloc(npages ? npages : 1, sizeof(*pa));
+	if (!pa) {
 		rc = -ENOMEM;
 		goto out_put;
 	}
-	if (flags & MOCK_ACCESS_RW_WRITE) {
-		rc = copy_from_user(host, tmp, ubuf, length);
-		if (rc)
-			goto out_free;
-	}
-	if ((flags & MOCK_FLAGS_ACCESS_SYZ) && staccess->access->ioas)
-		iova = iommufd_test_syz_conv_iova(&staccess->access->ioas->iopt, iova);
-	rc = iommufd_access_rw(staccess->access, iova, tmp, length,
-			       flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
-	if (rc)
-		goto out_free;
-	if (!(flags & MOCK_ACCESS_RW_WRITE))
-		rc = copy_to_user(host, ubuf, tmp, length);
-out_free:
-	free(tmp);
+	rc = st_pin_and_record(ucmd, cmd, sa, iova, pa, npages);
+	free(pa);
 out_put:
-	host->ops->anon_put(host, ref);
+	st_access_put(ucmd, ref);
+	return rc;
+}
+
+/*
+ * ACCESS_RW bounces through a buffer of the whole length (at most 16 MiB):
+ * a write must read all of the user buffer before touching the IOVA range,
+ * and a read writes the user buffer only after the whole range was read.
+ */
+static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint32_t flags = cmd->access_rw.flags;
+	const size_t len = cmd->access_rw.length;
+	const uint64_t ubuf = cmd->access_rw.uptr;
+	const bool to_iova = flags & MOCK_ACCESS_RW_WRITE;
+	struct uiommufd_host *host = ucmd->ictx->host;
+	unsigned long iova = cmd->access_rw.iova;
+	struct host_anon *ref;
+	struct st_access *sa;
+	void *bounce;
+	int rc;
+
+	if (len > ST_ACCESS_MAX_LEN)
+		return -ENOMEM;
+	if (flags & ~(uint32_t)(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH |
+				MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	sa = st_access_get(ucmd, (int)cmd->id, &ref);
+	if (IS_ERR(sa))
+		return (int)PTR_ERR(sa);
+	bounce = calloc(len ? len : 1, 1);
+	rc = bounce ? 0 : -ENOMEM;
+	if (!rc && to_iova)
+		rc = copy_from_user(host, bounce, ubuf, len);
+	if (!rc && (flags & MOCK_FLAGS_ACCESS_SYZ))
+		iova = st_syz_iova(sa->access, iova);
+	if (!rc)
+		rc = iommufd_access_rw(sa->access, iova, bounce, len,
+				       flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
+	if (!rc && !to_iova)
+		rc = copy_to_user(host, ubuf, bounce, len);
+	free(bounce);
+	st_access_put(ucmd, ref);
 	return rc;
 }
 _Static_assert((int)MOCK_ACCESS_RW_WRITE == (int)IOMMUFD_ACCESS_RW_WRITE, "rw write flag");
 _Static_assert((int)MOCK_ACCESS_RW_SLOW_PATH == (int)__IOMMUFD_ACCESS_RW_SLOW_PATH, "rw slow flag");
 
-/* ------------------------------------------------------ test dma-bufs */
+static int op_set_temp_memory_limit(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	/* Global, as the kernel's module parameter is. */
+	iommufd_temp_memory_limit = cmd->memory_limit.limit;
+	return 0;
+}
 
-struct iommufd_test_dma_buf {
+/* ================================================ test dma-bufs */
+
+/* A memfd standing in for an exporter's dma-buf. */
+struct st_dmabuf {
 	struct iommufd_dmabuf dmabuf;
 	struct uiommufd_host *host;
 };
 
-static void iommufd_test_dmabuf_release(void *priv)
+static void st_dmabuf_release(void *priv)
 {
-	struct iommufd_test_dma_buf *tbuf = priv;
+	struct st_dmabuf *buf = priv;
 
-	tbuf->host->ops->file_put(tbuf->host, tbuf->dmabuf.file);
-	free(tbuf);
+	buf->host->ops->file_put(buf->host, buf->dmabuf.file);
+	free(buf);
 }
 
+/* ioas.c recognises our dma-bufs by these ops. */
 const struct host_anon_ops iommufd_test_dmabuf_fops = {
 	.name = "iommufd_test_dmabuf",
-	.release = iommufd_test_dmabuf_release,
+	.release = st_dmabuf_release,
 };
 
-/* The ioctl returns the new dma-buf's fd. */
-static int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
-				   size_t len)
+/* Nothing is written back: the new descriptor is the ioctl's result. */
+static int op_dmabuf_get(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
+	const size_t len = cmd->dmabuf_get.length;
+	const unsigned int oflags = cmd->dmabuf_get.open_flags;
 	struct uiommufd_host *host = ucmd->ictx->host;
-	struct iommufd_test_dma_buf *tbuf;
+	struct st_dmabuf *buf;
 	int fd, rc;
 
-	if (len == 0 || len > PAGE_SIZE * 512)
+	if (!len || len > 512 * PAGE_SIZE || (oflags & ~(unsigned int)O_CLOEXEC))
 		return -EINVAL;
-	if (open_flags & ~(unsigned int)O_CLOEXEC)
-		return -EINVAL;
-	tbuf = iommufd_zalloc(sizeof(*tbuf));
-	if (!tbuf)
+	buf = iommufd_zalloc(sizeof(*buf));
+	if (!buf)
 		return -ENOMEM;
-	tbuf->host = host;
-	tbuf->dmabuf.length = len;
-	rc = host->ops->file_create(host, len, &tbuf->dmabuf.file);
+	buf->host = host;
+	buf->dmabuf.length = len;
+	rc = host->ops->file_create(host, len, &buf->dmabuf.file);
 	if (rc)
 		goto err_free;
-	fd = host->ops->anon_fd(host, &iommufd_test_dmabuf_fops, tbuf, (int)open_flags);
-	if (fd < 0) {
-		rc = fd;
-		goto err_file;
-	}
-	return fd;
-
-err_file:
-	host->ops->file_put(host, tbuf->dmabuf.file);
+	fd = host->ops->anon_fd(host, &iommufd_test_dmabuf_fops, buf, (int)oflags);
+	if (fd >= 0)
+		return fd;
+	rc = fd;
+	host->ops->file_put(host, buf->dmabuf.file);
 err_free:
-	free(tbuf);
+	free(buf);
 	return rc;
 }
 
-static int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd, bool revoked)
+/* Revoking is the exporter's move notice: every IOAS drops its mappings of the buffer. */
+static void st_dmabuf_revoke_everywhere(struct iommufd_ctx *ictx, struct iommufd_dmabuf *dmabuf)
 {
-	struct iommufd_ctx *ictx = ucmd->ictx;
-	struct uiommufd_host *host = ictx->host;
-	struct iommufd_test_dma_buf *tbuf;
-	struct host_anon *ref;
 	uint32_t id;
 
-	tbuf = host->ops->anon_get(host, fd, &iommufd_test_dmabuf_fops, &ref);
-	if (!tbuf)
-		return -EBADF;
-	tbuf->dmabuf.revoked = revoked;
-	/* The move notification: every importer's mapping goes. */
-	if (revoked) {
-		for (id = 1; id < ictx->nr_slots; id++) {
-			struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, id);
+	for (id = 1; id < ictx->nr_slots; id++) {
+		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, id);
 
-			if (IS_ERR(ioas))
-				continue;
-			iopt_revoke_dmabuf(&ioas->iopt, &tbuf->dmabuf);
-			iommufd_put_object(ictx, &ioas->obj);
-		}
+		if (IS_ERR(ioas))
+			continue;
+		iopt_revoke_dmabuf(&ioas->iopt, dmabuf);
+		iommufd_put_object(ictx, &ioas->obj);
 	}
+}
+
+static int op_dmabuf_revoke(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct st_dmabuf *buf;
+	struct host_anon *ref;
+
+	buf = host->ops->anon_get(host, cmd->dmabuf_revoke.dmabuf_fd, &iommufd_test_dmabuf_fops,
+				  &ref);
+	if (!buf)
+		return -EBADF;
+	buf->dmabuf.revoked = cmd->dmabuf_revoke.revoked;
+	if (buf->dmabuf.revoked)
+		st_dmabuf_revoke_everywhere(ucmd->ictx, &buf->dmabuf);
 	host->ops->anon_put(host, ref);
 	return 0;
 }
 
-/* The physical address of byte @offset of a file, through a short pin. */
-static int file_phys(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
-		     uint64_t *pa)
+/* The physical address of byte @offset of @file, through a one-page pin. */
+static int st_file_phys(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
+			uint64_t *pa)
 {
-	uint64_t page = offset - offset % PAGE_SIZE;
+	const uint64_t base = offset - offset % PAGE_SIZE;
 	struct host_pin *pin;
-	size_t len;
+	size_t contig;
 	int rc;
 
-	rc = host->ops->pin_file(host, file, page, PAGE_SIZE, false, &pin);
+	rc = host->ops->pin_file(host, file, base, PAGE_SIZE, false, &pin);
 	if (rc)
 		return rc;
-	*pa = host->ops->pin_phys(host, pin, offset - page, &len);
+	*pa = host->ops->pin_phys(host, pin, offset - base, &contig);
 	host->ops->unpin(host, pin);
 	return 0;
 }
 
-static int iommufd_test_md_check_dmabuf(struct iommufd_ucmd *ucmd, uint32_t id, int fd,
-					unsigned long iova, size_t length, unsigned long offset)
+static int st_compare_dmabuf(struct uiommufd_host *host, struct iommu_domain *domain,
+			     struct host_file *file, uint64_t iova, uint64_t offset, uint64_t len,
+			     uint64_t step)
 {
-	struct uiommufd_host *host = ucmd->ictx->host;
-	struct iommufd_hw_pagetable *hwpt;
-	struct iommufd_test_dma_buf *tbuf;
-	struct mock_iommu_domain *mock;
-	unsigned long page_size, end;
-	struct host_anon *ref;
-	size_t i;
-	int rc = 0;
+	uint64_t done;
 
-	hwpt = get_md_pagetable(ucmd, id, &mock);
-	if (IS_ERR(hwpt))
-		return (int)PTR_ERR(hwpt);
-	tbuf = host->ops->anon_get(host, fd, &iommufd_test_dmabuf_fops, &ref);
-	if (!tbuf) {
-		rc = -EINVAL;
-		goto out_put_hwpt;
+	for (done = 0; done < len; done += step) {
+		uint64_t want;
+		int rc = st_file_phys(host, file, offset + done, &want);
+
+		if (rc)
+			return rc;
+		if (iommu_iova_to_phys(domain, iova + done) != want)
+			return -EINVAL;
 	}
-	page_size = iommu_domain_min_pgsize(hwpt->domain);
-	if (iova % page_size || length % page_size || offset % page_size ||
-	    check_add_overflow(offset, length, &end) || end > tbuf->dmabuf.length) {
-		rc = -EINVAL;
-		goto out_put;
-	}
-	for (i = 0; i < length && !rc; i += page_size) {
-		uint64_t expected;
-
-		rc = file_phys(host, tbuf->dmabuf.file, offset + i, &expected);
-		if (!rc && iommu_iova_to_phys(hwpt->domain, iova + i) != expected)
-			rc = -EINVAL;
-	}
-out_put:
-	host->ops->anon_put(host, ref);
-out_put_hwpt:
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
-	return rc;
-}
-
-/* ------------------------------------------------- PASIDs of mock devices */
-
-static int iommufd_test_pasid_attach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
-{
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
-	int rc;
-
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	rc = iommufd_device_attach(sobj->idev, cmd->pasid_attach.pasid, &cmd->pasid_attach.pt_id);
-	if (rc)
-		goto out_put;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	/* Not an attachment the program could know about. */
-	if (rc)
-		iommufd_device_detach(sobj->idev, cmd->pasid_attach.pasid);
-out_put:
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
-	return rc;
-}
-
-static int iommufd_test_pasid_replace(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
-{
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
-	int rc;
-
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	rc = iommufd_device_replace(sobj->idev, cmd->pasid_replace.pasid,
-				    &cmd->pasid_replace.pt_id);
-	if (!rc)
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
-	return rc;
-}
-
-/* Detaching a PASID that is not attached is not an error. */
-static int iommufd_test_pasid_detach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
-{
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
-
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	iommufd_device_detach(sobj->idev, cmd->pasid_detach.pasid);
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return 0;
 }
 
-/* A paging or nested HWPT; any other object is EINVAL. */
-static struct iommufd_hw_pagetable *iommufd_test_get_hwpt(struct iommufd_ucmd *ucmd, uint32_t id)
+static int op_md_check_dmabuf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
-	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_ANY);
+	const uint64_t iova = cmd->check_dmabuf.iova, len = cmd->check_dmabuf.length;
+	const uint64_t offset = cmd->check_dmabuf.offset;
+	struct uiommufd_host *host = ucmd->ictx->host;
+	struct iommufd_hw_pagetable *hwpt;
+	struct st_dmabuf *buf;
+	struct host_anon *ref;
+	uint64_t step, end;
+	int rc = -EINVAL;
 
-	if (IS_ERR(obj))
-		return (void *)obj;
-	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING && obj->type != IOMMUFD_OBJ_HWPT_NESTED) {
-		iommufd_put_object(ucmd->ictx, obj);
-		return ERR_PTR(-EINVAL);
+	hwpt = st_mock_paging(ucmd, cmd->id);
+	if (IS_ERR(hwpt))
+		return (int)PTR_ERR(hwpt);
+	buf = host->ops->anon_get(host, cmd->check_dmabuf.dmabuf_fd, &iommufd_test_dmabuf_fops,
+				  &ref);
+	if (buf) {
+		step = iommu_domain_min_pgsize(hwpt->domain);
+		if (!((iova | len | offset) % step) && !check_add_overflow(offset, len, &end) &&
+		    end <= buf->dmabuf.length)
+			rc = st_compare_dmabuf(host, hwpt->domain, buf->dmabuf.file, iova, offset,
+					       len, step);
+		host->ops->anon_put(host, ref);
 	}
-	return container_of(obj, struct iommufd_hw_pagetable, obj);
-}
-
-/* The PASID must be attached to @hwpt_id's domain, or with @hwpt_id 0 to none. */
-static int iommufd_test_pasid_check_hwpt(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
-{
-	struct selftest_obj *sobj = iommufd_test_get_selftest_obj(ucmd->ictx, cmd->id);
-	struct iommufd_hw_pagetable *attached, *hwpt;
-	void *handle;
-	int rc = 0;
-
-	if (IS_ERR(sobj))
-		return (int)PTR_ERR(sobj);
-	attached = iommufd_device_pasid_hwpt(sobj->idev, cmd->pasid_check.pasid, &handle);
-	if (!cmd->pasid_check.hwpt_id) {
-		if (attached)
-			rc = -EINVAL;
-		goto out_put_sobj;
-	}
-	hwpt = iommufd_test_get_hwpt(ucmd, cmd->pasid_check.hwpt_id);
-	if (IS_ERR(hwpt)) {
-		rc = (int)PTR_ERR(hwpt);
-		goto out_put_sobj;
-	}
-	if (!attached || attached->domain != hwpt->domain)
-		rc = -EINVAL;
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
-out_put_sobj:
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return rc;
 }
+
+/* ================================================ PASIDs of mock devices */
+
+static int op_pasid_attach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	const uint32_t pasid = cmd->pasid_attach.pasid;
+	struct st_device *stdev = st_device_get(ucmd, cmd->id);
+	int rc;
+
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	rc = iommufd_device_attach(stdev->idev, pasid, &cmd->pasid_attach.pt_id);
+	if (!rc) {
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		/* An attachment the program never heard of is taken back. */
+		if (rc)
+			iommufd_device_detach(stdev->idev, pasid);
+	}
+	iommufd_put_object(ucmd->ictx, &stdev->obj);
+	return rc;
+}
+
+static int op_pasid_replace(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct st_device *stdev = st_device_get(ucmd, cmd->id);
+	int rc;
+
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	rc = iommufd_device_replace(stdev->idev, cmd->pasid_replace.pasid,
+				    &cmd->pasid_replace.pt_id);
+	if (!rc)
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	iommufd_put_object(ucmd->ictx, &stdev->obj);
+	return rc;
+}
+
+/* Detaching a PASID with nothing attached is not an error. */
+static int op_pasid_detach(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct st_device *stdev = st_device_get(ucmd, cmd->id);
+
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	iommufd_device_detach(stdev->idev, cmd->pasid_detach.pasid);
+	iommufd_put_object(ucmd->ictx, &stdev->obj);
+	return 0;
+}
+
+/* hwpt_id 0 asks that nothing be attached at the PASID. */
+static int op_pasid_check_hwpt(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct st_device *stdev = st_device_get(ucmd, cmd->id);
+	struct iommufd_hw_pagetable *now, *expected;
+	void *handle;
+	int rc;
+
+	if (IS_ERR(stdev))
+		return (int)PTR_ERR(stdev);
+	now = iommufd_device_pasid_hwpt(stdev->idev, cmd->pasid_check.pasid, &handle);
+	if (!cmd->pasid_check.hwpt_id) {
+		rc = now ? -EINVAL : 0;
+		goto out_put;
+	}
+	expected = st_any_hwpt(ucmd, cmd->pasid_check.hwpt_id);
+	if (IS_ERR(expected)) {
+		rc = (int)PTR_ERR(expected);
+		goto out_put;
+	}
+	rc = now && now->domain == expected->domain ? 0 : -EINVAL;
+	iommufd_put_object(ucmd->ictx, &expected->obj);
+out_put:
+	iommufd_put_object(ucmd->ictx, &stdev->obj);
+	return rc;
+}
+
+/* ================================================ dispatch */
+
+typedef int (*st_op_handler)(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd);
+
+static const st_op_handler st_handlers[] = {
+	[IOMMU_TEST_OP_ADD_RESERVED] = op_add_reserved,
+	[IOMMU_TEST_OP_MOCK_DOMAIN] = op_mock_domain,
+	[IOMMU_TEST_OP_MD_CHECK_MAP] = op_md_check_map,
+	[IOMMU_TEST_OP_MD_CHECK_REFS] = op_md_check_refs,
+	[IOMMU_TEST_OP_CREATE_ACCESS] = op_create_access,
+	[IOMMU_TEST_OP_DESTROY_ACCESS_PAGES] = op_destroy_access_pages,
+	[IOMMU_TEST_OP_ACCESS_PAGES] = op_access_pages,
+	[IOMMU_TEST_OP_ACCESS_RW] = op_access_rw,
+	[IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT] = op_set_temp_memory_limit,
+	[IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE] = op_mock_domain_replace,
+	[IOMMU_TEST_OP_ACCESS_REPLACE_IOAS] = op_access_replace_ioas,
+	[IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS] = op_mock_domain,
+	[IOMMU_TEST_OP_DIRTY] = op_dirty,
+	[IOMMU_TEST_OP_MD_CHECK_IOTLB] = op_md_check_iotlb,
+	[IOMMU_TEST_OP_TRIGGER_IOPF] = op_trigger_iopf,
+	[IOMMU_TEST_OP_DEV_CHECK_CACHE] = op_dev_check_cache,
+	[IOMMU_TEST_OP_TRIGGER_VEVENT] = op_trigger_vevent,
+	[IOMMU_TEST_OP_PASID_ATTACH] = op_pasid_attach,
+	[IOMMU_TEST_OP_PASID_REPLACE] = op_pasid_replace,
+	[IOMMU_TEST_OP_PASID_DETACH] = op_pasid_detach,
+	[IOMMU_TEST_OP_PASID_CHECK_HWPT] = op_pasid_check_hwpt,
+	[IOMMU_TEST_OP_DMABUF_GET] = op_dmabuf_get,
+	[IOMMU_TEST_OP_DMABUF_REVOKE] = op_dmabuf_revoke,
+	[IOMMU_TEST_OP_MD_CHECK_DMABUF] = op_md_check_dmabuf,
+};
 
 int iommufd_test(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
+	st_op_handler handler = NULL;
 
-	switch (cmd->op) {
-	case IOMMU_TEST_OP_ADD_RESERVED:
-		return iommufd_test_add_reserved(ucmd, cmd->id, cmd->add_reserved.start,
-						 cmd->add_reserved.length);
-	case IOMMU_TEST_OP_MOCK_DOMAIN:
-	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		return iommufd_test_mock_domain(ucmd, cmd);
-	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
-		return iommufd_test_mock_domain_replace(ucmd, cmd->id,
-							cmd->mock_domain_replace.pt_id, cmd);
-	case IOMMU_TEST_OP_MD_CHECK_MAP:
-		return iommufd_test_md_check_pa(ucmd, cmd->id, cmd->check_map.iova,
-						cmd->check_map.length, cmd->check_map.uptr);
-	case IOMMU_TEST_OP_MD_CHECK_REFS:
-		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
-						  cmd->check_refs.length, cmd->check_refs.refs);
-	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
-		return iommufd_test_dev_check_cache(ucmd, cmd->id, cmd->check_dev_cache.id,
-						    cmd->check_dev_cache.cache);
-	case IOMMU_TEST_OP_CREATE_ACCESS:
-		return iommufd_test_create_access(ucmd, cmd->id, cmd->create_access.flags);
-	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-		return iommufd_test_access_replace_ioas(ucmd, (int)cmd->id,
-							cmd->access_replace_ioas.ioas_id);
-	case IOMMU_TEST_OP_ACCESS_PAGES:
-		return iommufd_test_access_pages(ucmd, (int)cmd->id, cmd->access_pages.iova,
-						 cmd->access_pages.length, cmd->access_pages.uptr,
-						 cmd->access_pages.flags);
-	case IOMMU_TEST_OP_ACCESS_RW:
-		return iommufd_test_access_rw(ucmd, (int)cmd->id, cmd->access_rw.iova,
-					      cmd->access_rw.length, cmd->access_rw.uptr,
-					      cmd->access_rw.flags);
-	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
-		return iommufd_test_access_item_destroy(ucmd, (int)cmd->id,
-							cmd->destroy_access_pages.access_pages_id);
-	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
-		/* Global, as the kernel's module parameter is. */
-		iommufd_temp_memory_limit = cmd->memory_limit.limit;
-		return 0;
-	case IOMMU_TEST_OP_DIRTY:
-		return iommufd_test_dirty(ucmd, cmd);
-	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
-		return iommufd_test_md_check_iotlb(ucmd, cmd->id, cmd->check_iotlb.id,
-						   cmd->check_iotlb.iotlb);
-	case IOMMU_TEST_OP_TRIGGER_IOPF:
-		return iommufd_test_trigger_iopf(ucmd, cmd);
-	case IOMMU_TEST_OP_TRIGGER_VEVENT:
-		return iommufd_test_trigger_vevent(ucmd, cmd);
-	case IOMMU_TEST_OP_DMABUF_GET:
-		return iommufd_test_dmabuf_get(ucmd, cmd->dmabuf_get.open_flags,
-					       cmd->dmabuf_get.length);
-	case IOMMU_TEST_OP_DMABUF_REVOKE:
-		return iommufd_test_dmabuf_revoke(ucmd, cmd->dmabuf_revoke.dmabuf_fd,
-						  cmd->dmabuf_revoke.revoked);
-	case IOMMU_TEST_OP_MD_CHECK_DMABUF:
-		return iommufd_test_md_check_dmabuf(ucmd, cmd->id, cmd->check_dmabuf.dmabuf_fd,
-						    cmd->check_dmabuf.iova,
-						    cmd->check_dmabuf.length,
-						    cmd->check_dmabuf.offset);
-	case IOMMU_TEST_OP_PASID_ATTACH:
-		return iommufd_test_pasid_attach(ucmd, cmd);
-	case IOMMU_TEST_OP_PASID_REPLACE:
-		return iommufd_test_pasid_replace(ucmd, cmd);
-	case IOMMU_TEST_OP_PASID_DETACH:
-		return iommufd_test_pasid_detach(ucmd, cmd);
-	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
-		return iommufd_test_pasid_check_hwpt(ucmd, cmd);
-	default:
-		if (iommufd_debug)
-			iommufd_log("IOMMU_TEST_CMD op %u is not implemented yet", cmd->op);
-		return -EOPNOTSUPP;
-	}
+	if (cmd->op < ARRAY_SIZE(st_handlers))
+		handler = st_handlers[cmd->op];
+	if (handler)
+		return handler(ucmd, cmd);
+	if (iommufd_debug)
+		iommufd_log("IOMMU_TEST_CMD op %u is not implemented", cmd->op);
+	return -EOPNOTSUPP;
 }
