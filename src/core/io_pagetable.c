@@ -585,8 +585,11 @@ int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	int rc;
 
 	elm.pages = iopt_alloc_file_pages(ictx, file, start, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages))
+	if (IS_ERR(elm.pages)) {
+		/* The file reference is ours to drop until pages hold it. */
+		ictx->host->ops->file_put(ictx->host, file);
 		return PTR_ERR(elm.pages);
+	}
 	elm.start_byte = start - iopt_pages_source_start(elm.pages);
 	elm.length = length;
 	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
