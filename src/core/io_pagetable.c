@@ -32,6 +32,17 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->iova_alignment = 1;
 }
 
+/*
+ * The inclusive last IOVA of @len bytes from @iova: EINVAL for nothing at
+ * all, EOVERFLOW for a range running off the end of the address space.
+ */
+static int iova_span_last(unsigned long iova, unsigned long len, unsigned long *last)
+{
+	if (!len)
+		return -EINVAL;
+	return check_add_overflow(iova, len - 1, last) ? -EOVERFLOW : 0;
+}
+
 /* Index of the first area whose last >= @iova (nr_areas if none). */
 static size_t iopt_area_lower_bound(const struct io_pagetable *iopt, unsigned long iova)
 {
@@ -183,94 +194,96 @@ int iopt_for_each_iova_hole(struct io_pagetable *iopt,
 	return 0;
 }
 
-static unsigned long roundup_pow_of_two(unsigned long v)
+/* The smallest power of two at or above @v; @v below 2^63. */
+static unsigned long pow2_ceil(unsigned long v)
 {
-	return v <= 1 ? 1 : 1UL << (64 - __builtin_clzl(v - 1));
+	if (v <= 1)
+		return 1;
+	return 1UL << (sizeof(v) * CHAR_BIT - __builtin_clzl(v - 1));
 }
 
-/* Align *@start up, add the page offset, and see if @length still fits. */
-static bool alloc_iova_check_range(unsigned long *start, unsigned long last,
-				   unsigned long length, unsigned long iova_alignment,
-				   unsigned long page_offset)
+/*
+ * Where in [@lo, @hi] a run of @len bytes can start at a multiple of
+ * @align plus @offset: the lowest such IOVA in *@at, or false.
+ */
+static bool fit_in(unsigned long lo, unsigned long hi, unsigned long len, unsigned long align,
+		   unsigned long offset, unsigned long *at)
 {
-	unsigned long aligned_start;
+	unsigned long base;
 
-	if (check_add_overflow(*start, iova_alignment - 1, &aligned_start))
+	if (lo > ULONG_MAX - (align - 1))
 		return false;
-	aligned_start &= ~(iova_alignment - 1);
-	aligned_start |= page_offset;
-
-	if (aligned_start >= last || last - aligned_start < length - 1)
+	base = ((lo + (align - 1)) & ~(align - 1)) | offset;
+	if (base >= hi || hi - base < len - 1)
 		return false;
-	*start = aligned_start;
+	*at = base;
 	return true;
 }
 
-static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova, uint64_t addr,
-			   unsigned long length)
+/*
+ * Choose an IOVA for @len bytes whose source starts at @src (see the top
+ * of the file for the rule).  Windows are the allowed ranges, or one
+ * default window, each clipped to the default; inside a window the holes
+ * between reserved ranges and areas are tried lowest first.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova, uint64_t src,
+			   unsigned long len)
 {
-	unsigned long page_offset = addr % PAGE_SIZE;
-	unsigned long max_alignment = HPAGE_SIZE;
-	unsigned long iova_alignment;
-	struct iopt_span window = { PAGE_SIZE, ULONG_MAX - PAGE_SIZE };
-	size_t i, nr_spans;
+	const struct iopt_span dflt = { .start = PAGE_SIZE, .last = ULONG_MAX - PAGE_SIZE };
+	size_t nwin = iopt->nr_allowed ? iopt->nr_allowed : 1, w;
+	unsigned long offset = src % PAGE_SIZE;
+	unsigned long align;
 
-	/* Keeps roundup_pow_of_two() from overflowing. */
-	if (length == 0 || length >= ULONG_MAX / 2)
+	/* Half the space or more never fits, and pow2_ceil() would overflow. */
+	if (!len || len >= ULONG_MAX / 2)
 		return -EOVERFLOW;
 
-	/* Keep the alignment the source has, so huge pages stay huge. */
-	if (!addr)
-		iova_alignment = roundup_pow_of_two(length);
-	else
-		iova_alignment = min_t(unsigned long, roundup_pow_of_two(length),
-				       1UL << __builtin_ctzll(addr));
-	if (iova_alignment >= max_alignment)
-		iova_alignment = max_alignment;
-	if (iova_alignment < iopt->iova_alignment)
+	align = pow2_ceil(len);
+	/* As aligned as the source is, so its huge pages stay huge ones. */
+	if (src && (1UL << __builtin_ctzll(src)) < align)
+		align = 1UL << __builtin_ctzll(src);
+	if (align > HPAGE_SIZE)
+		align = HPAGE_SIZE;
+	if (align < iopt->iova_alignment)
 		return -EINVAL;
 
-	nr_spans = iopt->nr_allowed ? iopt->nr_allowed : 1;
-	for (i = 0; i != nr_spans; i++) {
-		struct iopt_span span = iopt->nr_allowed ? iopt->allowed[i] : window;
-		unsigned long pos, hole_start, hole_last;
-		bool done = false;
+	for (w = 0; w < nwin; w++) {
+		struct iopt_span win = iopt->nr_allowed ? iopt->allowed[w] : dflt;
+		unsigned long cursor, hole_first, hole_last, at;
+		bool walked = false;
 
-		/* Allowed ranges are clipped to the window IOVAs come from. */
-		if (span.last < window.start || span.start > window.last)
+		if (win.last < dflt.start || win.start > dflt.last)
 			continue;
-		span.start = max_t(unsigned long, span.start, window.start);
-		span.last = min_t(unsigned long, span.last, window.last);
-		pos = span.start;
-		if (!alloc_iova_check_range(&pos, span.last, length, iova_alignment, page_offset))
+		win.start = max_t(unsigned long, win.start, dflt.start);
+		win.last = min_t(unsigned long, win.last, dflt.last);
+		/* Too small even when empty: no hole of it can do. */
+		if (!fit_in(win.start, win.last, len, align, offset, &at))
 			continue;
-
-		pos = span.start;
-		while (iopt_next_hole(iopt, true, &pos, &done, span.last, &hole_start,
+		cursor = win.start;
+		while (iopt_next_hole(iopt, true, &cursor, &walked, win.last, &hole_first,
 				      &hole_last)) {
-			if (!alloc_iova_check_range(&hole_start, hole_last, length,
-						    iova_alignment, page_offset))
-				continue;
-			*iova = hole_start;
-			return 0;
+			if (fit_in(hole_first, hole_last, len, align, offset, &at)) {
+				*iova = at;
+				return 0;
+			}
 		}
 	}
 	return -ENOSPC;
 }
 
-static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova, unsigned long length)
+/* A fixed IOVA: aligned, inside the space, clear of reserved IOVA and areas. */
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned long len)
 {
-	unsigned long last;
+	unsigned long end;
 
-	if (iova & (iopt->iova_alignment - 1))
+	if (at & (iopt->iova_alignment - 1))
 		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
+	if (check_add_overflow(at, len - 1, &end))
 		return -EOVERFLOW;
-	if (iopt_reserved_intersects(iopt, iova, last))
+	/* Reserved IOVA is never mapped; mapped IOVA is not mapped twice. */
+	if (iopt_reserved_intersects(iopt, at, end))
 		return -EINVAL;
-	if (iopt_area_iter_first(iopt, iova, last, NULL))
-		return -EEXIST;
-	return 0;
+	return iopt_area_iter_first(iopt, at, end, NULL) ? -EEXIST : 0;
 }
 
 static int iopt_areas_reserve(struct io_pagetable *iopt, size_t extra)
@@ -307,26 +320,28 @@ static void iopt_area_remove(struct io_pagetable *iopt, size_t i)
 	iopt->nr_areas--;
 }
 
-/* Fill in an area for [iova, iova + length) of @pages from @start_byte. */
-static int iopt_area_init(struct io_pagetable *iopt, struct iopt_area *area,
-			  struct iopt_pages *pages, unsigned long iova,
-			  unsigned long start_byte, unsigned long length, int iommu_prot)
+/*
+ * Set up @area over @len bytes of @pages from byte @offset, at @iova.  The
+ * area is not in the table yet and holds no pages reference.
+ */
+static int iopt_area_init(struct iopt_area *area, const struct io_pagetable *iopt,
+			  struct iopt_pages *pages, unsigned long offset, unsigned long len,
+			  unsigned long iova, int prot)
 {
-	unsigned long last_byte;
+	unsigned long end_byte;
 
-	if ((iommu_prot & IOMMU_WRITE) && !iopt_pages_writable(pages))
+	if ((prot & IOMMU_WRITE) && !iopt_pages_writable(pages))
 		return -EPERM;
-	if ((start_byte % PAGE_SIZE) & (iopt->iova_alignment - 1))
+	/* A page offset off the IOAS alignment cannot be mapped as asked. */
+	if ((offset % PAGE_SIZE) & (iopt->iova_alignment - 1))
 		return -EINVAL;
+	if (check_add_overflow(iova, len - 1, &area->last) ||
+	    check_add_overflow(offset, len - 1, &end_byte) ||
+	    end_byte / PAGE_SIZE >= iopt_pages_npages(pages))
+		return -EOVERFLOW;
 	area->iova = iova;
-	if (check_add_overflow(iova, length - 1, &area->last))
-		return -EOVERFLOW;
-	if (check_add_overflow(start_byte, length - 1, &last_byte))
-		return -EOVERFLOW;
-	if (last_byte / PAGE_SIZE >= iopt_pages_npages(pages))
-		return -EOVERFLOW;
-	area->start_byte = start_byte;
-	area->iommu_prot = iommu_prot;
+	area->start_byte = offset;
+	area->iommu_prot = prot;
 	return 0;
 }
 
@@ -453,119 +468,125 @@ static void iopt_area_free(struct iopt_area *area)
 	free(area);
 }
 
-int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, size_t nr,
-		   unsigned long length, unsigned long *dst_iova, int iommu_prot,
-		   unsigned int flags)
+/*
+ * Map @npieces pieces of pages back to back, @total bytes in all, at
+ * *@iova_io (chosen, with IOPT_ALLOC_IOVA in @how).  All or nothing: every
+ * allocation comes before the IOVA is chosen, and the areas are published
+ * only once every domain holds them.
+ */
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
+		   unsigned long total, unsigned long *iova_io, int prot, unsigned int how)
 {
-	struct iopt_area **areas;
-	unsigned long iova;
-	size_t i;
-	int rc;
+	struct iopt_area **fresh;
+	size_t k, filled;
+	unsigned long at;
+	int rc = 0;
 
-	if ((length & (iopt->iova_alignment - 1)) || !length)
+	if (!total || (total & (iopt->iova_alignment - 1)))
 		return -EINVAL;
 
-	areas = iommufd_realloc_array(NULL, nr, sizeof(*areas));
-	if (!areas)
+	fresh = iommufd_realloc_array(NULL, npieces, sizeof(*fresh));
+	if (!fresh)
 		return -ENOMEM;
-	memset(areas, 0, nr * sizeof(*areas));
-	for (i = 0; i != nr; i++) {
-		areas[i] = iommufd_zalloc(sizeof(*areas[i]));
-		if (!areas[i]) {
+	memset(fresh, 0, npieces * sizeof(*fresh));
+	for (k = 0; k < npieces && !rc; k++) {
+		fresh[k] = iommufd_zalloc(sizeof(*fresh[k]));
+		if (!fresh[k])
 			rc = -ENOMEM;
-			goto out_free;
-		}
 	}
-	rc = iopt_areas_reserve(iopt, nr);
+	if (!rc)
+		rc = iopt_areas_reserve(iopt, npieces);
 	if (rc)
-		goto out_free;
+		goto free_areas;
 
-	if (flags & IOPT_ALLOC_IOVA) {
-		/* The first piece's source decides the alignment to keep. */
-		uint64_t start = iopt_pages_source_start(list[0].pages) + list[0].start_byte;
+	if (how & IOPT_ALLOC_IOVA)
+		/* The first piece's source decides the alignment kept. */
+		rc = iopt_alloc_iova(iopt, iova_io,
+				     iopt_pages_source_start(pieces[0].pages) + pieces[0].start_byte,
+				     total);
+	else
+		rc = iopt_check_iova(iopt, *iova_io, total);
+	if (rc)
+		goto free_areas;
 
-		rc = iopt_alloc_iova(iopt, dst_iova, start, length);
+	at = *iova_io;
+	for (k = 0; k < npieces; k++) {
+		rc = iopt_area_init(fresh[k], iopt, pieces[k].pages, pieces[k].start_byte,
+				    pieces[k].length, at, prot);
 		if (rc)
-			goto out_free;
-	} else {
-		rc = iopt_check_iova(iopt, *dst_iova, length);
-		if (rc)
-			goto out_free;
+			goto free_areas;
+		at += pieces[k].length;
 	}
 
-	iova = *dst_iova;
-	for (i = 0; i != nr; i++) {
-		rc = iopt_area_init(iopt, areas[i], list[i].pages, iova, list[i].start_byte,
-				    list[i].length, iommu_prot);
+	for (filled = 0; filled < npieces; filled++) {
+		fresh[filled]->pages = pieces[filled].pages;
+		rc = iopt_area_fill_domains(iopt, fresh[filled]);
 		if (rc)
-			goto out_free;
-		iova += list[i].length;
+			goto unfill_areas;
 	}
 
-	for (i = 0; i != nr; i++) {
-		areas[i]->pages = list[i].pages;
-		rc = iopt_area_fill_domains(iopt, areas[i]);
-		if (rc)
-			goto out_unfill;
+	/* Nothing can fail from here on. */
+	for (k = 0; k < npieces; k++) {
+		iopt_get_pages_ref(pieces[k].pages);
+		iopt_area_insert(iopt, fresh[k]);
 	}
-
-	/* Nothing can fail from here: publish the areas. */
-	for (i = 0; i != nr; i++) {
-		iopt_get_pages_ref(list[i].pages);
-		iopt_area_insert(iopt, areas[i]);
-	}
-	free(areas);
+	free(fresh);
 	return 0;
 
-out_unfill:
-	while (i--)
-		iopt_area_unfill_domains(iopt, areas[i]);
-out_free:
-	for (i = 0; i != nr; i++)
-		free(areas[i]);
-	free(areas);
+unfill_areas:
+	while (filled--)
+		iopt_area_unfill_domains(iopt, fresh[filled]);
+free_areas:
+	for (k = 0; k < npieces; k++)
+		free(fresh[k]);
+	free(fresh);
 	return rc;
 }
 
-int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			unsigned long *iova, uint64_t uptr, unsigned long length,
-			int iommu_prot, unsigned int flags)
+/*
+ * Map all of a new iopt_pages, whose source address @src is byte 0 of the
+ * mapping.  The caller's reference on @pages goes either way: the areas
+ * took their own.
+ */
+static int iopt_map_new_pages(struct io_pagetable *iopt, struct iopt_pages *pages, uint64_t src,
+			      unsigned long len, unsigned long *iova, int prot, unsigned int how)
 {
-	struct iopt_pages_list elm;
-	int rc;
+	struct iopt_pages_list whole = {
+		.pages = pages,
+		.start_byte = src - iopt_pages_source_start(pages),
+		.length = len,
+	};
+	int rc = iopt_map_pages(iopt, &whole, 1, len, iova, prot, how);
 
-	elm.pages = iopt_alloc_user_pages(ictx, uptr, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages))
-		return PTR_ERR(elm.pages);
-	elm.start_byte = uptr - iopt_pages_source_start(elm.pages);
-	elm.length = length;
-	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
-	/* The areas took their own references. */
-	iopt_put_pages(elm.pages);
+	iopt_put_pages(pages);
 	return rc;
 }
 
-int iopt_map_dmabuf_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			  unsigned long *iova, struct iommufd_dmabuf *dmabuf,
-			  struct host_anon *ref, unsigned long start, unsigned long length,
-			  int iommu_prot, unsigned int flags)
+int iopt_map_user_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			uint64_t uva, unsigned long len, int prot, unsigned int how)
 {
-	struct iopt_pages_list elm;
-	int rc;
+	struct iopt_pages *pages = iopt_alloc_user_pages(ctx, uva, len, prot & IOMMU_WRITE);
 
-	elm.pages = iopt_alloc_dmabuf_pages(ictx, dmabuf, ref, start, length,
-					    iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages)) {
-		ictx->host->ops->anon_put(ictx->host, ref);
-		return (int)PTR_ERR(elm.pages);
+	if (IS_ERR(pages))
+		return (int)PTR_ERR(pages);
+	return iopt_map_new_pages(iopt, pages, uva, len, iova, prot, how);
+}
+
+/* Consumes @ref: the pages hold it, or it is dropped here. */
+int iopt_map_dmabuf_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			  struct iommufd_dmabuf *buf, struct host_anon *ref, unsigned long start,
+			  unsigned long len, int prot, unsigned int how)
+{
+	struct iopt_pages *pages = iopt_alloc_dmabuf_pages(ctx, buf, ref, start, len,
+							   prot & IOMMU_WRITE);
+
+	if (IS_ERR(pages)) {
+		ctx->host->ops->anon_put(ctx->host, ref);
+		return (int)PTR_ERR(pages);
 	}
-	elm.start_byte = start - iopt_pages_source_start(elm.pages);
-	elm.length = length;
-	/* MMIO: no cache attribute. */
-	rc = iopt_map_pages(iopt, &elm, 1, length, iova, (iommu_prot & ~IOMMU_CACHE) | IOMMU_MMIO,
-			    flags);
-	iopt_put_pages(elm.pages);
-	return rc;
+	/* Device memory: MMIO, and never cacheable. */
+	return iopt_map_new_pages(iopt, pages, start, len, iova, (prot & ~IOMMU_CACHE) | IOMMU_MMIO,
+				  how);
 }
 
 void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf)
@@ -577,21 +598,18 @@ void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf
 			iopt_area_unfill_domains(iopt, iopt->areas[i]);
 }
 
-int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			unsigned long *iova, struct host_file *file, unsigned long start,
-			unsigned long length, int iommu_prot, unsigned int flags)
+/* Consumes @file: the pages hold the reference, or it is dropped here. */
+int iopt_map_file_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			struct host_file *file, unsigned long start, unsigned long len, int prot,
+			unsigned int how)
 {
-	struct iopt_pages_list elm;
-	int rc;
+	struct iopt_pages *pages = iopt_alloc_file_pages(ctx, file, start, len, prot & IOMMU_WRITE);
 
-	elm.pages = iopt_alloc_file_pages(ictx, file, start, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(elm.pages))
-		return PTR_ERR(elm.pages);
-	elm.start_byte = start - iopt_pages_source_start(elm.pages);
-	elm.length = length;
-	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
-	iopt_put_pages(elm.pages);
-	return rc;
+	if (IS_ERR(pages)) {
+		ctx->host->ops->file_put(ctx->host, file);
+		return (int)PTR_ERR(pages);
+	}
+	return iopt_map_new_pages(iopt, pages, start, len, iova, prot, how);
 }
 
 void iopt_free_pages_list(struct iopt_pages_list *list, size_t nr)
@@ -604,186 +622,181 @@ void iopt_free_pages_list(struct iopt_pages_list *list, size_t nr)
 }
 
 /*
- * Collect the pages behind [iova, iova + length): contiguous areas must
- * cover all of it, else ENOENT.  Each piece holds a pages reference.
+ * The pages behind @len bytes from @from, one piece per area crossed; the
+ * areas must follow one another with no gap (ENOENT otherwise).  Each
+ * piece holds a pages reference, dropped by iopt_free_pages_list().
  */
-int iopt_get_pages(struct io_pagetable *iopt, unsigned long iova, unsigned long length,
-		   struct iopt_pages_list **out_list, size_t *out_nr)
+int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long len,
+		   struct iopt_pages_list **pieces_out, size_t *npieces_out)
 {
-	struct iopt_pages_list *list = NULL;
-	unsigned long last_iova, cur;
-	size_t i, nr = 0;
+	struct iopt_pages_list *pieces = NULL;
+	size_t n = 0, cap = 0, idx;
+	unsigned long to, next;
 	int rc;
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last_iova))
-		return -EOVERFLOW;
+	rc = iova_span_last(from, len, &to);
+	if (rc)
+		return rc;
 
-	cur = iova;
-	i = iopt_area_lower_bound(iopt, iova);
-	for (; i != iopt->nr_areas; i++) {
-		struct iopt_area *area = iopt->areas[i];
-		unsigned long last = min_t(unsigned long, last_iova, area->last);
-		struct iopt_pages_list *grown;
+	next = from;
+	for (idx = iopt_area_lower_bound(iopt, from); idx < iopt->nr_areas; idx++) {
+		struct iopt_area *area = iopt->areas[idx];
+		unsigned long stop = min_t(unsigned long, area->last, to);
 
-		if (area->iova > cur)
-			break;
-		grown = iommufd_realloc_array(list, nr + 1, sizeof(*list));
-		if (!grown) {
-			rc = -ENOMEM;
-			goto err_free;
+		if (area->iova > next)
+			break;	/* a hole */
+		if (n == cap) {
+			size_t want = cap ? 2 * cap : 4;
+			struct iopt_pages_list *more;
+
+			more = iommufd_realloc_array(pieces, want, sizeof(*more));
+			if (!more) {
+				rc = -ENOMEM;
+				goto drop_pieces;
+			}
+			pieces = more;
+			cap = want;
 		}
-		list = grown;
-		list[nr].pages = area->pages;
-		list[nr].start_byte = area->start_byte + (cur - area->iova);
-		list[nr].length = last - cur + 1;
+		pieces[n].pages = area->pages;
+		pieces[n].start_byte = area->start_byte + (next - area->iova);
+		pieces[n].length = stop - next + 1;
 		iopt_get_pages_ref(area->pages);
-		nr++;
-		if (last == last_iova) {
-			*out_list = list;
-			*out_nr = nr;
+		n++;
+		if (stop == to) {
+			*pieces_out = pieces;
+			*npieces_out = n;
 			return 0;
 		}
-		cur = last + 1;
+		next = stop + 1;
 	}
 	rc = -ENOENT;
-err_free:
-	iopt_free_pages_list(list, nr);
+drop_pieces:
+	iopt_free_pages_list(pieces, n);
 	return rc;
 }
 
-static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
-				 unsigned long last, unsigned long *unmapped)
+/*
+ * Remove every area inside [first, last], lowest first.  *@gone (when
+ * given) gets the bytes removed, also when a later area stops the walk:
+ * what was removed stays removed.
+ */
+static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsigned long last,
+			    unsigned long *gone)
 {
-	unsigned long unmapped_bytes = 0;
+	unsigned long removed = 0;
+	unsigned int notified = 0;
 	struct iopt_area *area;
-	size_t i;
+	size_t idx;
 	int rc = 0;
 
-	unsigned int tries = 0;
-
-	while ((area = iopt_area_iter_first(iopt, start, last, &i))) {
-		/* A HW queue's memory stays until the queue goes. */
+	while (!rc && (area = iopt_area_iter_first(iopt, first, last, &idx))) {
 		if (area->num_locks) {
+			/* A HW queue's memory stays until the queue goes. */
 			rc = -EBUSY;
-			break;
-		}
-		/* Only whole areas go; cutting one is not a thing IOMMUFD does. */
-		if (area->iova < start || area->last > last) {
+		} else if (area->iova < first || area->last > last) {
+			/* Whole areas only: unmap never cuts one. */
 			rc = -ENOENT;
-			break;
-		}
-		if (area->num_accesses) {
+		} else if (area->num_accesses) {
 			/*
-			 * Ask every access to let go, then look again.  No new
-			 * pin may start here meanwhile, and the area stays so
-			 * marked if an access never lets go.
+			 * Ask the accesses to let go, then look again.  No new
+			 * pin starts here meanwhile, and the area stays so
+			 * marked if one never lets go.
 			 */
 			area->prevent_access = true;
 			iommufd_access_notify_unmap(iopt, area->iova, iopt_area_length(area));
-			if (++tries > 100) {
+			if (++notified > 100)
 				rc = -EDEADLK;
-				break;
-			}
-			continue;
+		} else {
+			notified = 0;	/* the patience is per area */
+			removed += iopt_area_length(area);
+			iopt_area_unfill_domains(iopt, area);
+			iopt_area_remove(iopt, idx);
+			iopt_area_free(area);
 		}
-		tries = 0;	/* counted per area */
-		iopt_area_unfill_domains(iopt, area);
-		iopt_area_remove(iopt, i);
-		unmapped_bytes += iopt_area_length(area);
-		iopt_area_free(area);
 	}
-	if (unmapped)
-		*unmapped = unmapped_bytes;
+	if (gone)
+		*gone = removed;
 	return rc;
 }
 
-int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova, unsigned long length,
-		    unsigned long *unmapped)
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start, unsigned long len,
+		    unsigned long *gone)
 {
-	unsigned long iova_last;
+	unsigned long last;
+	int rc = iova_span_last(start, len, &last);
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &iova_last))
-		return -EOVERFLOW;
-	return iopt_unmap_iova_range(iopt, iova, iova_last, unmapped);
+	return rc ? rc : iopt_unmap_range(iopt, start, last, gone);
 }
 
-int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+/* Everything; an empty IOAS unmaps "all" with success. */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *gone)
 {
-	/* An empty IOAS unmaps "all" successfully. */
-	return iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, gone);
 }
 
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
+	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
-	free(iopt->domains);
-	free(iopt->accesses);
 	free(iopt->areas);
 	free(iopt->allowed);
 	free(iopt->reserved);
+	free(iopt->domains);
+	free(iopt->accesses);
 	memset(iopt, 0, sizeof(*iopt));
 }
 
-static int span_cmp(const void *a, const void *b)
-{
-	const struct iopt_span *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 /*
- * Replace the allowed ranges with @allowed (taken over on success; the
- * caller frees it on failure).  Ranges must not overlap reserved ones.
+ * Replace the allowed ranges with the @n ranges of @spans, sorted by start
+ * and disjoint (ioas.c sees to both).  A range holding reserved IOVA
+ * refuses the whole set.  On success the table owns @spans; on failure the
+ * caller still does.
  */
-int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *allowed, size_t nr)
+int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *spans, size_t n)
 {
-	size_t i;
+	size_t k;
 
-	if (nr)
-		qsort(allowed, nr, sizeof(*allowed), span_cmp);
-	for (i = 0; i != nr; i++)
-		if (iopt_reserved_intersects(iopt, allowed[i].start, allowed[i].last))
+	for (k = 0; k < n; k++)
+		if (iopt_reserved_intersects(iopt, spans[k].start, spans[k].last))
 			return -EADDRINUSE;
 	free(iopt->allowed);
-	iopt->allowed = nr ? allowed : NULL;
-	iopt->nr_allowed = nr;
-	if (!nr)
-		free(allowed);
+	if (!n) {
+		free(spans);
+		spans = NULL;
+	}
+	iopt->allowed = spans;
+	iopt->nr_allowed = n;
 	return 0;
 }
 
-int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start, unsigned long last,
-		      const void *owner)
+/* [first, last] becomes reserved for @who; mapped or allowed IOVA refuses it. */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long first, unsigned long last,
+		      const void *who)
 {
-	struct iopt_reserved *slot;
-	size_t i;
+	struct iopt_reserved *at;
+	size_t pos;
 
-	if (iopt_area_iter_first(iopt, start, last, NULL))
-		return -EADDRINUSE;
-	if (iopt_allowed_intersects(iopt, start, last))
+	if (iopt_area_iter_first(iopt, first, last, NULL) ||
+	    iopt_allowed_intersects(iopt, first, last))
 		return -EADDRINUSE;
 
 	if (iopt->nr_reserved == iopt->max_reserved) {
-		size_t cap = iopt->max_reserved ? iopt->max_reserved * 2 : 4;
-		struct iopt_reserved *grown;
+		size_t want = iopt->max_reserved ? 2 * iopt->max_reserved : 4;
+		struct iopt_reserved *more;
 
-		grown = iommufd_realloc_array(iopt->reserved, cap, sizeof(*grown));
-		if (!grown)
+		more = iommufd_realloc_array(iopt->reserved, want, sizeof(*more));
+		if (!more)
 			return -ENOMEM;
-		iopt->reserved = grown;
-		iopt->max_reserved = cap;
+		iopt->reserved = more;
+		iopt->max_reserved = want;
 	}
-	for (i = 0; i != iopt->nr_reserved && iopt->reserved[i].start <= start; i++)
-		;
-	slot = &iopt->reserved[i];
-	memmove(slot + 1, slot, (iopt->nr_reserved - i) * sizeof(*slot));
-	slot->start = start;
-	slot->last = last;
-	slot->owner = owner;
+	/* Kept sorted by start; equal starts keep their insertion order. */
+	pos = 0;
+	while (pos < iopt->nr_reserved && iopt->reserved[pos].start <= first)
+		pos++;
+	at = iopt->reserved + pos;
+	memmove(at + 1, at, (iopt->nr_reserved - pos) * sizeof(*at));
+	*at = (struct iopt_reserved){ .start = first, .last = last, .owner = who };
 	iopt->nr_reserved++;
 	return 0;
 }
@@ -935,63 +948,61 @@ static void iopt_area_drop_domain(struct io_pagetable *iopt, struct iopt_area *a
 }
 
 /*
- * Mirror the IOAS into a new domain: the alignment must hold for every
- * area, IOVA outside the aperture becomes reserved, and every area is
- * pinned (once) and mapped.  On failure the IOAS is as it was.
+ * Mirror the IOAS into @dom: IOVA outside its aperture becomes reserved
+ * (owned by @dom), its page size joins the IOAS alignment (every area must
+ * sit on it), and every area is pinned, once, and mapped.  On failure the
+ * IOAS is as it was.
  */
-int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
+int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *dom)
 {
-	const struct iommu_domain_geometry *geo = &domain->geometry;
-	struct iommu_domain **grown;
-	size_t i;
-	int rc;
+	unsigned long lo = dom->geometry.aperture_start, hi = dom->geometry.aperture_end;
+	struct iommu_domain **slots;
+	size_t k;
+	int rc = 0;
 
-	for (i = 0; i != iopt->nr_domains; i++)
-		if (iopt->domains[i] == domain)
+	for (k = 0; k < iopt->nr_domains; k++)
+		if (iopt->domains[k] == dom)
 			return -EINVAL;
-	if (iommu_domain_min_pgsize(domain) > PAGE_SIZE)
+	if (iommu_domain_min_pgsize(dom) > PAGE_SIZE)
 		return -EINVAL;
 
-	grown = iommufd_realloc_array(iopt->domains, iopt->nr_domains + 1, sizeof(*grown));
-	if (!grown)
+	slots = iommufd_realloc_array(iopt->domains, iopt->nr_domains + 1, sizeof(*slots));
+	if (!slots)
 		return -ENOMEM;
-	iopt->domains = grown;
+	iopt->domains = slots;
 
-	if (geo->aperture_start) {
-		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1, domain);
-		if (rc)
-			goto err_reserved;
-	}
-	if (geo->aperture_end != ULONG_MAX) {
-		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX, domain);
-		if (rc)
-			goto err_reserved;
-	}
+	if (lo)
+		rc = iopt_reserve_iova(iopt, 0, lo - 1, dom);
+	if (!rc && hi != ULONG_MAX)
+		rc = iopt_reserve_iova(iopt, hi + 1, ULONG_MAX, dom);
+	if (rc)
+		goto drop_reserved;
 
-	/* The new domain counts for alignment before anything is mapped. */
-	iopt->domains[iopt->nr_domains++] = domain;
+	/* Counted for the alignment before anything is mapped into it. */
+	iopt->domains[iopt->nr_domains++] = dom;
 	rc = iopt_calculate_iova_alignment(iopt);
 	if (rc)
-		goto err_remove;
+		goto forget_domain;
 
-	for (i = 0; i != iopt->nr_areas; i++) {
-		rc = iopt_area_fill_domain(iopt, iopt->areas[i], domain);
+	for (k = 0; k < iopt->nr_areas; k++) {
+		rc = iopt_area_fill_domain(iopt, iopt->areas[k], dom);
 		if (rc)
-			goto err_unfill;
+			goto unmap_areas;
 	}
 	return 0;
 
-err_unfill:
+unmap_areas:
+	/* Out of the list first, so that dropping from the last domain unpins. */
 	iopt->nr_domains--;
-	while (i--)
-		iopt_area_drop_domain(iopt, iopt->areas[i], domain);
+	while (k--)
+		iopt_area_drop_domain(iopt, iopt->areas[k], dom);
 	/* Back to the alignment without it: lowering cannot conflict. */
 	iopt_calculate_iova_alignment(iopt);
-	goto err_reserved;
-err_remove:
+	goto drop_reserved;
+forget_domain:
 	iopt->nr_domains--;
-err_reserved:
-	iopt_remove_reserved_iova(iopt, domain);
+drop_reserved:
+	iopt_remove_reserved_iova(iopt, dom);
 	return rc;
 }
 
@@ -1035,27 +1046,24 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device
 /* ------------------------------------------------------- dirty tracking */
 
 /* Called with the DMA gate raised. */
-static int iopt_set_dirty_tracking_gated(struct io_pagetable *iopt, struct iommu_domain *domain,
-					 bool enable)
+static int iopt_set_dirty_tracking_gated(struct io_pagetable *iopt, struct iommu_domain *dom,
+					 bool on)
 {
-	const struct iommu_dirty_ops *ops = domain->dirty_ops;
-	size_t i;
-	int rc;
+	const struct iommu_dirty_ops *dops = dom->dirty_ops;
+	size_t k;
 
-	if (enable) {
-		/* Start from a clean snapshot: forget what was dirtied before. */
-		for (i = 0; i != iopt->nr_areas; i++) {
-			struct iopt_area *area = iopt->areas[i];
+	/* Turning it on starts from a clean slate: old dirt is forgotten. */
+	for (k = 0; on && k < iopt->nr_areas; k++) {
+		const struct iopt_area *area = iopt->areas[k];
+		int rc;
 
-			if (!area->filled)
-				continue;
-			rc = ops->read_and_clear_dirty(domain, area->iova, iopt_area_length(area),
-						       0, NULL);
-			if (rc)
-				return rc;
-		}
+		if (!area->filled)
+			continue;
+		rc = dops->read_and_clear_dirty(dom, area->iova, iopt_area_length(area), 0, NULL);
+		if (rc)
+			return rc;
 	}
-	return ops->set_dirty_tracking(domain, enable);
+	return dops->set_dirty_tracking(dom, on);
 }
 
 int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
@@ -1138,16 +1146,17 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 
 /* ------------------------------------------------------------- accesses */
 
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
+/* @acc joins the IOAS; its alignment needs join the IOAS's. */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *acc)
 {
-	struct iommufd_access **grown;
+	struct iommufd_access **list;
 	int rc;
 
-	grown = iommufd_realloc_array(iopt->accesses, iopt->nr_accesses + 1, sizeof(*grown));
-	if (!grown)
+	list = iommufd_realloc_array(iopt->accesses, iopt->nr_accesses + 1, sizeof(*list));
+	if (!list)
 		return -ENOMEM;
-	iopt->accesses = grown;
-	iopt->accesses[iopt->nr_accesses++] = access;
+	iopt->accesses = list;
+	list[iopt->nr_accesses++] = acc;
 	rc = iopt_calculate_iova_alignment(iopt);
 	if (rc)
 		iopt->nr_accesses--;
@@ -1213,11 +1222,12 @@ static unsigned long iopt_area_byte(const struct iopt_area *area, unsigned long 
 	return area->start_byte + (iova - area->iova);
 }
 
-static bool iopt_area_prot_ok(const struct iopt_area *area, unsigned int flags)
+/* Whether the area's IOMMU protection lets an access of @rw_flags through. */
+static bool iopt_area_prot_ok(const struct iopt_area *area, unsigned int rw_flags)
 {
-	if (flags & IOMMUFD_ACCESS_RW_WRITE)
-		return area->iommu_prot & IOMMU_WRITE;
-	return area->iommu_prot & IOMMU_READ;
+	int need = (rw_flags & IOMMUFD_ACCESS_RW_WRITE) ? IOMMU_WRITE : IOMMU_READ;
+
+	return (area->iommu_prot & need) != 0;
 }
 
 static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long first,
@@ -1284,19 +1294,18 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
 	iopt_for_each_contig_piece(iopt, iova, iova + length - 1, access_unpin_piece, &au);
 }
 
-int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, uint64_t *out_pa, unsigned int flags,
-			  bool lock_area)
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long start, unsigned long len,
+			  uint64_t *out_pa, unsigned int rw_flags, bool lock_area)
 {
-	struct access_pin ap = { .out_pa = out_pa, .flags = flags, .lock_area = lock_area };
+	struct access_pin ap = { .out_pa = out_pa, .flags = rw_flags, .lock_area = lock_area };
 	unsigned long last;
 	int rc;
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	rc = iopt_for_each_contig_piece(iopt, iova, last, access_pin_piece, &ap);
+	rc = iova_span_last(start, len, &last);
+	if (rc)
+		return rc;
+	rc = iopt_for_each_contig_piece(iopt, start, last, access_pin_piece, &ap);
+	/* Undo the pieces pinned before the one that failed. */
 	if (rc && ap.any)
 		iopt_access_unpin_pages(iopt, ap.done_first, ap.done_last - ap.done_first + 1,
 					lock_area);
@@ -1327,15 +1336,12 @@ static int access_rw_piece(void *arg, struct iopt_area *area, unsigned long firs
 	return 0;
 }
 
-int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
-		   size_t length, unsigned int flags)
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long start, void *data, size_t len,
+		   unsigned int rw_flags)
 {
-	struct access_rw rw = { .data = data, .flags = flags };
+	struct access_rw rw = { .data = data, .flags = rw_flags };
 	unsigned long last;
+	int rc = iova_span_last(start, len, &last);
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	return iopt_for_each_contig_piece(iopt, iova, last, access_rw_piece, &rw);
+	return rc ? rc : iopt_for_each_contig_piece(iopt, start, last, access_rw_piece, &rw);
 }

@@ -84,126 +84,145 @@ static inline unsigned long iopt_area_length(const struct iopt_area *area)
 	return area->last - area->iova + 1;
 }
 
-/* Flags for iopt_map_*() */
-enum {
-	IOPT_ALLOC_IOVA = 1 << 0,
-};
-
 /* One piece of pages to map, in order (IOAS_COPY may gather several). */
 struct iopt_pages_list {
-	struct iopt_pages *pages;
-	unsigned long start_byte;
+	unsigned long start_byte;	/* where the piece starts in @pages */
 	unsigned long length;
+	struct iopt_pages *pages;
 };
 
+/* ---- the table (io_pagetable.c) */
+
+/* @how for iopt_map_*(): the table chooses the IOVA */
+#define IOPT_ALLOC_IOVA 0x1u
+
 void iopt_init_table(struct io_pagetable *iopt);
+/* Unmaps everything; cannot fail. */
 void iopt_destroy_table(struct io_pagetable *iopt);
 
-int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			unsigned long *iova, uint64_t uptr, unsigned long length,
-			int iommu_prot, unsigned int flags);
-int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			unsigned long *iova, struct host_file *file, unsigned long start,
-			unsigned long length, int iommu_prot, unsigned int flags);
-int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, size_t nr,
-		   unsigned long length, unsigned long *dst_iova, int iommu_prot,
-		   unsigned int flags);
-int iopt_get_pages(struct io_pagetable *iopt, unsigned long iova, unsigned long length,
-		   struct iopt_pages_list **out_list, size_t *out_nr);
-void iopt_free_pages_list(struct iopt_pages_list *list, size_t nr);
-int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova, unsigned long length,
-		    unsigned long *unmapped);
-int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+/*
+ * Mapping.  *@iova is the fixed IOVA, or the chosen one on return with
+ * IOPT_ALLOC_IOVA in @how.  All or nothing.
+ */
+int iopt_map_user_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			uint64_t uva, unsigned long len, int prot, unsigned int how);
+/* Consumes @file: the mapping's pages hold it, or it is dropped. */
+int iopt_map_file_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			struct host_file *file, unsigned long offset, unsigned long len, int prot,
+			unsigned int how);
+/* Consumes @ref likewise.  Mapped as MMIO. */
+int iopt_map_dmabuf_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
+			  struct iommufd_dmabuf *buf, struct host_anon *ref, unsigned long offset,
+			  unsigned long len, int prot, unsigned int how);
+/* Map @npieces pieces back to back, @total bytes; the pieces keep their references. */
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
+		   unsigned long total, unsigned long *iova, int prot, unsigned int how);
+/* The pages behind [from, from + len), each piece referenced (IOAS_COPY). */
+int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long len,
+		   struct iopt_pages_list **pieces, size_t *npieces);
+void iopt_free_pages_list(struct iopt_pages_list *pieces, size_t npieces);
+/* Whole areas only; *@gone gets the bytes removed, also on failure. */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start, unsigned long len,
+		    unsigned long *gone);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *gone);
+/* Split areas so each of @cuts is the last byte of one (VFIO type1). */
+int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *cuts, size_t ncuts);
+/* Pull every area of @buf out of the IOAS's domains (revoke). */
+void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *buf);
 
-int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *allowed, size_t nr);
-int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start, unsigned long last,
-		      const void *owner);
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
-int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t num_iovas);
+/*
+ * Allowed and reserved IOVA.  @spans: sorted by start, disjoint; owned by
+ * the table on success.
+ */
+int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *spans, size_t n);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long first, unsigned long last,
+		      const void *who);
+/* Drop every reserved range of @who. */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *who);
+/*
+ * Walk the holes of the reserved ranges over [0, ULONG_MAX], which is
+ * what IOAS_IOVA_RANGES reports.  @visit returns non-zero to stop.
+ */
+int iopt_for_each_iova_hole(struct io_pagetable *iopt,
+			    int (*visit)(void *opaque, unsigned long first, unsigned long last),
+			    void *opaque);
+
+/* Huge pages: off makes every IOPTE PAGE_SIZE and the alignment PAGE_SIZE. */
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
-/* Domains: the IOAS content mirrored into IOMMU page tables. */
-int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
-void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
-int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device *dev);
-int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *domain,
-			    bool enable);
-/* Set the bit of every dirty @pgshift granule of [iova, iova + length) in @uptr. */
-int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domain *domain,
-				   unsigned int flags, unsigned long iova, unsigned long length,
-				   unsigned int pgshift, struct uiommufd_host *host, uint64_t uptr);
+/* ---- domains: the IOAS mirrored into IOMMU page tables */
 
-/* Accesses (see device.c for the iommufd_access side). */
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
-void iopt_remove_access(struct io_pagetable *iopt, struct iommufd_access *access);
-/* IOMMUFD_ACCESS_RW_* flags */
-enum {
-	IOMMUFD_ACCESS_RW_READ = 0,
-	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
-	IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1,
-	__IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2,
+int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *dom);
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *dom);
+/* The reserved regions of @dev become reserved IOVA, owned by @dev. */
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt, struct device *dev);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct iommu_domain *dom, bool on);
+/* Set the bit of every dirty @pgshift granule of [iova, iova + len) in @ubitmap. */
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domain *dom,
+				   unsigned int flags, unsigned long iova, unsigned long len,
+				   unsigned int pgshift, struct uiommufd_host *host,
+				   uint64_t ubitmap);
+
+/* ---- accesses (device.c holds the iommufd_access side) */
+
+/* Flags of an access read or write, and of a pin */
+enum iommufd_access_rw_flags {
+	IOMMUFD_ACCESS_RW_READ = 0x0,
+	IOMMUFD_ACCESS_RW_WRITE = 0x1,
+	IOMMUFD_ACCESS_RW_KTHREAD = 0x2,
+	__IOMMUFD_ACCESS_RW_SLOW_PATH = 0x4,
 };
-int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, uint64_t *out_pa, unsigned int flags,
-			  bool lock_area);
-void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
-			     unsigned long length, bool unlock_area);
-int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
-		   size_t length, unsigned int flags);
+
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *acc);
+void iopt_remove_access(struct io_pagetable *iopt, struct iommufd_access *acc);
+/* Pin [start, start + len); @out_pa (may be NULL) gets each page's address. */
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long start, unsigned long len,
+			  uint64_t *out_pa, unsigned int rw_flags, bool lock_area);
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long start, unsigned long len,
+			     bool unlock_area);
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long start, void *data, size_t len,
+		   unsigned int rw_flags);
 /*
- * Tell every access of the IOAS that [iova, iova + length) is going away;
+ * Tell every access of the IOAS that [start, start + len) is going away;
  * each must unpin what it holds there before returning (device.c).
  */
-void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
-				 unsigned long length);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long start,
+				 unsigned long len);
 
-/*
- * Walk the holes of the reserved ranges over [0, ULONG_MAX], which is
- * what IOAS_IOVA_RANGES reports.  @fn returns non-zero to stop.
- */
-int iopt_for_each_iova_hole(struct io_pagetable *iopt,
-			    int (*fn)(void *arg, unsigned long start, unsigned long last),
-			    void *arg);
+/* ---- pages (pages.c) */
 
-/* pages.c */
-struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
-					 unsigned long length, bool writable);
-struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_file *file,
-					 unsigned long start, unsigned long length,
-					 bool writable);
+struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ctx, uint64_t uva,
+					 unsigned long len, bool writable);
+/* On success the pages own the @file reference. */
+struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ctx, struct host_file *file,
+					 unsigned long offset, unsigned long len, bool writable);
 /* Pages of a dma-buf; @ref is the dma-buf file reference the pages keep. */
-struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
-					   struct iommufd_dmabuf *dmabuf, struct host_anon *ref,
-					   unsigned long start, unsigned long length, bool writable);
-struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);
-int iopt_map_dmabuf_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
-			  unsigned long *iova, struct iommufd_dmabuf *dmabuf,
-			  struct host_anon *ref, unsigned long start, unsigned long length,
-			  int iommu_prot, unsigned int flags);
-/* Pull every area of @dmabuf out of the IOAS's domains (revoke). */
-void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf);
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommufd_dmabuf *buf,
+					   struct host_anon *ref, unsigned long offset,
+					   unsigned long len, bool writable);
 void iopt_get_pages_ref(struct iopt_pages *pages);
 void iopt_put_pages(struct iopt_pages *pages);
+
+struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);
 bool iopt_pages_writable(const struct iopt_pages *pages);
 bool iopt_pages_is_file(const struct iopt_pages *pages);
 unsigned long iopt_pages_npages(const struct iopt_pages *pages);
+unsigned long iopt_pages_npinned(const struct iopt_pages *pages);
 /* The source address of byte 0 of page index 0: user VA or file offset. */
 uint64_t iopt_pages_source_start(const struct iopt_pages *pages);
 
-int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
-		   unsigned long last_index);
-void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
-		      unsigned long last_index);
+/* Page indexes, inclusive. */
+int iopt_pages_pin(struct iopt_pages *pages, unsigned long first, unsigned long last);
+void iopt_pages_unpin(struct iopt_pages *pages, unsigned long first, unsigned long last);
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index);
 /*
  * The physical address of byte @byte of pinned pages; *@len gets the bytes
  * physically contiguous from there.  The page must be pinned.
  */
 uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *len);
-/* Copy between @data and bytes [start_byte, +length) of the pages. */
-int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,
-			 unsigned long length, unsigned int flags);
-unsigned long iopt_pages_npinned(const struct iopt_pages *pages);
+/* Copy between @data and @len bytes of the pages from byte @offset. */
+int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long offset, void *data,
+			 unsigned long len, unsigned int rw_flags);
 
 #endif
