@@ -7,10 +7,12 @@
  * Without the shim, mmap() of the iommufd file is uiommufd_mmap() and
  * munmap() is reported with uiommufd_munmap_notify(), as the shim does.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "helpers.h"
+#include "host/inproc.h"
 
 #define NPAGES 4
 
@@ -398,6 +400,200 @@ static void test_hw_queue(void **state)
 	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
 }
 
+/* A "Vm...:" line of /proc/self/status, in KiB. */
+static uint64_t vm_kib(const char *key)
+{
+	char line[256];
+	uint64_t kib = 0;
+	size_t n = strlen(key);
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			kib = strtoull(line + n + 1, NULL, 10);
+	fclose(fp);
+	assert_int_not_equal(kib, 0);
+	return kib;
+}
+
+/* Nothing is pinned or locked and no ID was used up: a queue still goes there. */
+static void assert_queue_state_clean(struct fixture *f, uint64_t iova)
+{
+	uint32_t q = 0;
+
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 1), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, IOMMU_HW_QUEUE_TYPE_SELFTEST, 0,
+					iova, PSZ, &q), 0);
+	assert_int_equal(q, f->v.viommu + 1);
+	assert_int_equal(destroy(f->ctx, q), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
+/*
+ * A huge length over a mostly unmapped span fails without costing memory
+ * sized by it (issue 11): no page table of length / 4096 entries.
+ */
+static void test_hw_queue_huge_length_costs_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t T = IOMMU_HW_QUEUE_TYPE_SELFTEST;
+	uint64_t iova = MOCK_APERTURE_START;
+	uint64_t peak, rss;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	peak = vm_kib("VmPeak");
+	rss = vm_kib("VmRSS");
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 1ull << 39, NULL),
+			 -ENOENT);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova + 1, 1ull << 39, NULL),
+			 -ENOENT);
+	/* The biggest span whose table the kernel could still allocate. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, (1ull << 40) - PSZ,
+					NULL), -ENOENT);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 1ull << 46, NULL),
+			 -ENOMEM);
+	assert_true(vm_kib("VmPeak") - peak < 4096);
+	assert_true(vm_kib("VmRSS") < rss + 4096);
+	assert_queue_state_clean(f, iova);
+}
+
+/*
+ * The kernel's errnos for lengths at the edges: its page table for the span
+ * is 8 bytes a page and kvcalloc() refuses more than INT_MAX bytes (ENOMEM
+ * from 2^28 pages on); a page-rounded span that wraps is ERANGE.
+ */
+static void test_hw_queue_length_errnos(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t T = IOMMU_HW_QUEUE_TYPE_SELFTEST;
+	uint64_t iova = MOCK_APERTURE_START;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 1ull << 46, NULL),
+			 -ENOMEM);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova, 1ull << 40, NULL),
+			 -ENOMEM);
+	/* One byte into the next page makes 2^28 pages too. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, iova + 1, (1ull << 40) - PSZ,
+					NULL), -ENOMEM);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, 0, ~0ull, NULL), -ERANGE);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, 1, ~0ull, NULL), -ERANGE);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, PSZ - 1, -(PSZ - 1), NULL),
+			 -ERANGE);
+	/* Past the first page the rounded span cannot wrap once EOVERFLOW passed. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, PSZ + 1, -(PSZ + 1), NULL),
+			 -ENOMEM);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, 2, ~0ull, NULL),
+			 -EOVERFLOW);
+	assert_queue_state_clean(f, iova);
+}
+
+/* The queue's pages are pinned for reading, as the kernel's are (flags 0). */
+static void test_hw_queue_prot(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t T = IOMMU_HW_QUEUE_TYPE_SELFTEST;
+	uint64_t ro = MOCK_APERTURE_START, wo = ro + 4 * PSZ;
+	uint32_t q = 0;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &ro,
+				  IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf + PSZ, PSZ, &wo,
+				  IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, wo, PSZ, NULL), -EPERM);
+	assert_int_equal(check_refs(f->ctx, f->buf + PSZ, PSZ, 1), 0);
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, T, 0, ro, PSZ, &q), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, ro, PSZ, NULL), -EBUSY);
+	assert_int_equal(destroy(f->ctx, q), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, ro, PSZ, NULL), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, wo, PSZ, NULL), 0);
+}
+
+/* An argument page that can be read but not written: the reply's copy fails. */
+static void *read_only_arg(const void *cmd, size_t len)
+{
+	void *page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_ptr_not_equal(page, MAP_FAILED);
+	memcpy(page, cmd, len);
+	assert_int_equal(mprotect(page, PSZ, PROT_READ), 0);
+	/* The shim would report the mprotect (and cmocka swaps SIGSEGV handlers). */
+	uiommufd_host_inproc_mm_changed();
+	return page;
+}
+
+/* A failed reply withdraws the vIOMMU, its mmap region and its hold on the parent. */
+static void test_viommu_alloc_respond_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_viommu_selftest data = { .in_data = 3 };
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd), .type = IOMMU_VIOMMU_TYPE_SELFTEST, .dev_id = f->v.dev.idev,
+		.hwpt_id = f->v.parent, .data_len = sizeof(data), .data_uptr = (uintptr_t)&data,
+	};
+	void *arg = read_only_arg(&cmd, sizeof(cmd));
+	uint32_t id = 0;
+	void *p;
+
+	assert_int_equal(ictl(f->ctx, IOMMU_VIOMMU_ALLOC, arg), -EFAULT);
+	munmap(arg, PSZ);
+	/* The driver had answered in its own buffer; that region is gone. */
+	assert_int_equal(data.out_mmap_length, 2 * PSZ);
+	assert_int_equal(uiommufd_mmap(f->ctx, NULL, data.out_mmap_length, PROT_READ, MAP_SHARED,
+				       data.out_mmap_offset, &p), -ENXIO);
+	assert_int_equal(destroy(f->ctx, f->v.viommu + 1), -ENOENT);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+	assert_int_equal(destroy(f->ctx, f->v.parent), 0);
+	id = ioas_alloc(f->ctx);
+	assert_int_equal(id, f->v.parent);
+}
+
+/* A failed reply withdraws the vDEVICE: the device and its ID are free again. */
+static void test_vdevice_alloc_respond_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_vdevice_alloc cmd = {
+		.size = sizeof(cmd), .viommu_id = f->v.viommu, .dev_id = f->v.dev.idev,
+		.virt_id = 0x99,
+	};
+	void *arg = read_only_arg(&cmd, sizeof(cmd));
+	uint32_t vdev = 0;
+
+	assert_int_equal(ictl(f->ctx, IOMMU_VDEVICE_ALLOC, arg), -EFAULT);
+	munmap(arg, PSZ);
+	assert_int_equal(destroy(f->ctx, f->v.viommu + 1), -ENOENT);
+	assert_int_equal(vdevice_alloc(f->ctx, f->v.viommu, f->v.dev.idev, 0x99, &vdev), 0);
+	assert_int_equal(vdev, f->v.viommu + 1);
+	assert_int_equal(destroy(f->ctx, vdev), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
+/* A failed reply withdraws the HW queue: no pin, no lock, its index free. */
+static void test_hw_queue_alloc_respond_fails(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = MOCK_APERTURE_START;
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd), .viommu_id = f->v.viommu, .type = IOMMU_HW_QUEUE_TYPE_SELFTEST,
+		.nesting_parent_iova = iova, .length = PSZ,
+	};
+	void *arg;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	arg = read_only_arg(&cmd, sizeof(cmd));
+	assert_int_equal(ictl(f->ctx, IOMMU_HW_QUEUE_ALLOC, arg), -EFAULT);
+	munmap(arg, PSZ);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 1), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu + 1), -ENOENT);
+	/* Index 0 is free, and index 1 finds no queue to depend on. */
+	assert_int_equal(hw_queue_alloc(f->ctx, f->v.viommu, IOMMU_HW_QUEUE_TYPE_SELFTEST, 1,
+					iova, PSZ, NULL), -EIO);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), 0);
+	assert_int_equal(destroy(f->ctx, f->v.viommu), 0);
+}
+
 /* Closing the context with everything still there tears it all down. */
 static void test_close_with_everything(void **state)
 {
@@ -426,6 +622,12 @@ int main(void)
 		T(test_nested_on_viommu_errors),
 		T(test_viommu_invalidate),
 		T(test_hw_queue),
+		T(test_hw_queue_huge_length_costs_nothing),
+		T(test_hw_queue_length_errnos),
+		T(test_hw_queue_prot),
+		T(test_viommu_alloc_respond_fails),
+		T(test_vdevice_alloc_respond_fails),
+		T(test_hw_queue_alloc_respond_fails),
 		T(test_close_with_everything),
 	};
 
