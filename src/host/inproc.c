@@ -1600,7 +1600,8 @@ void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)
 		/* The pages went with the mapping; the pin follows, their address stays. */
 		itree_remove(&va_root, &seg->va_node);
 		seg->uaddr += delta;
-		seg->kaddr += delta;
+		/* In integers: a move down wraps @delta, which a pointer may not do. */
+		seg->kaddr = (uint8_t *)((uintptr_t)seg->kaddr + delta);
 		itree_insert(&va_root, &seg->va_node, seg->uaddr, seg->uaddr + seg->len);
 	}
 	if (sv.nr)
