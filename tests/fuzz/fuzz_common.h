@@ -79,7 +79,7 @@ static inline uint64_t fz_u64(struct fz_in *in)
 #define FZ_MAX_FD 1024
 static uint8_t fz_fd_was_open[FZ_MAX_FD];
 
-static void fz_fds_baseline(void)
+static inline void fz_fds_baseline(void)
 {
 	int fd;
 
@@ -88,7 +88,7 @@ static void fz_fds_baseline(void)
 }
 
 /* Close (as the shim reports it) every descriptor the input left open. */
-static void fz_fds_cleanup(void)
+static inline void fz_fds_cleanup(void)
 {
 	int fd;
 
@@ -102,7 +102,7 @@ static void fz_fds_cleanup(void)
 
 /* ---- end-of-input checks */
 
-static void fz_check_unpinned(const uint8_t *base, size_t npages)
+static inline void fz_check_unpinned(const uint8_t *base, size_t npages)
 {
 	size_t i;
 
@@ -119,13 +119,13 @@ static void fz_check_unpinned(const uint8_t *base, size_t npages)
 			uiommufd_host_inproc_locked_pages(HOST_ACCOUNT_MM));
 }
 
-static long fz_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, void *arg)
+static inline long fz_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, void *arg)
 {
 	return uiommufd_ioctl(ctx, cmd, (uint64_t)(uintptr_t)arg);
 }
 
 /* Normal operation after whatever the input did: alloc, map, unmap, close. */
-static void fz_check_healthy(void)
+static inline void fz_check_healthy(void)
 {
 	static uint8_t page[FZ_PAGE] __attribute__((aligned(4096)));
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
