@@ -24,6 +24,8 @@
  *     first area the range cuts;
  *   - DMA walks page by page: an unmapped page is EFAULT, a missing
  *     permission EPERM; bytes before that page move, none after;
+ *   - ACCESS_RW's slow path goes through the frames as DMA does; its fast
+ *     path through the program's current mapping of the area's address;
  *   - a successful read returns exactly the frames' bytes; a write changes
  *     exactly the bytes it covers;
  *   - what the program reads in its slots is its frames' contents.
@@ -51,6 +53,7 @@ struct slot {
 
 struct iova_page {
 	int frame;		/* -1: unmapped */
+	unsigned int slot;	/* the user address it was mapped from */
 	unsigned int prot;	/* IOMMU_IOAS_MAP_READABLE / _WRITEABLE */
 	unsigned int area;	/* first IOVA page of the area */
 };
@@ -192,7 +195,7 @@ static void op_mremap(unsigned int s, unsigned int d, unsigned int n)
 static void op_fork(unsigned int s)
 {
 	int status;
-	pid_t pid;
+	pid_t pid, rc;
 
 	pid = fork();
 	if (pid < 0)
@@ -202,8 +205,11 @@ static void op_fork(unsigned int s)
 			memset(slot_addr(s), 0xcc, FZ_PAGE);
 		_exit(0);
 	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		fz_fail("fork child");
+	/* libFuzzer's timeout alarm interrupts the wait. */
+	while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (rc != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		fz_fail("fork child: %d status %#x", (int)rc, status);
 }
 
 /*
@@ -292,6 +298,7 @@ static void op_map(unsigned int s, unsigned int n, unsigned int ip, unsigned int
 		return;
 	for (i = 0; i != n; i++) {
 		m.iova[ip + i].frame = m.slot[s + i].frame;
+		m.iova[ip + i].slot = s + i;
 		m.iova[ip + i].prot = prot;
 		m.iova[ip + i].area = ip;
 	}
@@ -333,13 +340,34 @@ static void op_unmap(unsigned int ip, unsigned int n)
 }
 
 /*
+ * How a transfer reaches memory.  Device DMA and the access's slow path go
+ * through the pinned frames.  The access's fast path copies through the
+ * user address the area was mapped from, as the kernel's copy_to_user()
+ * fast path does ("ignoring pinning inconsistencies"): it sees what the
+ * program has there now, and faults where the program has nothing.
+ */
+enum path { VIA_DEVICE, VIA_ACCESS_FAST, VIA_ACCESS_SLOW };
+
+/* The frame a transfer through @path touches at IOVA page @page; -1: fault. */
+static int path_frame(unsigned int page, enum path path, bool write)
+{
+	const struct slot *sl = &m.slot[m.iova[page].slot];
+
+	if (path != VIA_ACCESS_FAST)
+		return m.iova[page].frame;
+	if (sl->state == SLOT_RW || (sl->state == SLOT_RO && !write))
+		return sl->frame;
+	return -1;
+}
+
+/*
  * Where a transfer of @len bytes at IOVA page @ip, offset @off, stops: the
  * bytes that move, and the errno after them.  Device DMA and ACCESS_RW
  * both check the mapping's permission (the kernel's access checks the
  * area's, READABLE for reads).
  */
 static long model_transfer(unsigned int ip, unsigned int off, size_t len, bool write,
-			   size_t *moved)
+			   enum path path, size_t *moved)
 {
 	size_t done = 0;
 
@@ -356,6 +384,10 @@ static long model_transfer(unsigned int ip, unsigned int off, size_t len, bool w
 			*moved = done;
 			return -EPERM;
 		}
+		if (path_frame(page, path, write) < 0) {
+			*moved = done;
+			return -EFAULT;
+		}
 		done += in_page < len - done ? in_page : len - done;
 	}
 	*moved = len;
@@ -363,14 +395,15 @@ static long model_transfer(unsigned int ip, unsigned int off, size_t len, bool w
 }
 
 /* Apply (write) or gather (read) @len bytes at IOVA page @ip + @off in the model. */
-static void model_copy(unsigned int ip, unsigned int off, uint8_t *buf, size_t len, bool write)
+static void model_copy(unsigned int ip, unsigned int off, uint8_t *buf, size_t len, bool write,
+		       enum path path)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		unsigned int page = ip + (unsigned int)((off + done) / FZ_PAGE);
 		size_t at = (off + done) % FZ_PAGE, n = FZ_PAGE - at;
-		uint8_t *f = m.frame[m.iova[page].frame] + at;
+		uint8_t *f = m.frame[path_frame(page, path, write)] + at;
 
 		if (n > len - done)
 			n = len - done;
@@ -398,6 +431,7 @@ static void slots_refresh(void)
 static void op_dma(unsigned int ip, unsigned int off, size_t len, bool write, uint8_t seed,
 		   bool via_access, bool slow)
 {
+	enum path path = !via_access ? VIA_DEVICE : slow ? VIA_ACCESS_SLOW : VIA_ACCESS_FAST;
 	size_t moved, i;
 	long want, rc;
 
@@ -405,7 +439,7 @@ static void op_dma(unsigned int ip, unsigned int off, size_t len, bool write, ui
 		return;
 	for (i = 0; i != len; i++)
 		dmabuf[i] = (uint8_t)(seed ^ (i * 13));
-	want = model_transfer(ip, off, len, write, &moved);
+	want = model_transfer(ip, off, len, write, path, &moved);
 	if (via_access) {
 		struct iommu_test_cmd cmd = {
 			.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW, .id = (uint32_t)m.access_fd,
@@ -430,9 +464,9 @@ static void op_dma(unsigned int ip, unsigned int off, size_t len, bool write, ui
 				write ? "write" : "read", ip, off, len, rc, want);
 	}
 	if (write) {
-		model_copy(ip, off, dmabuf, moved, true);
+		model_copy(ip, off, dmabuf, moved, true, path);
 	} else if (!rc) {
-		model_copy(ip, off, expect, len, false);
+		model_copy(ip, off, expect, len, false, path);
 		for (i = 0; i != len; i++)
 			if (dmabuf[i] != expect[i])
 				fz_fail("%s read iova page %u+%u: byte %zu is %#x, model says %#x",
