@@ -527,8 +527,12 @@ static void end(void)
 	for (s = 0; s != SLOTS; s++) {
 		if (m.slot[s].state == SLOT_FOREIGN)
 			continue;
-		if (uiommufd_page_pins(uiommufd_host_inproc(), (uintptr_t)slot_addr(s)))
-			fz_fail("slot %u still pinned after close", s);
+		long pins = uiommufd_page_pins(uiommufd_host_inproc(), (uintptr_t)slot_addr(s));
+
+		/* A negative answer: the slot is gone, which only the library could do. */
+		if (pins)
+			fz_fail("slot %u after close: %s (%ld)", s,
+				pins > 0 ? "still pinned" : "no longer mapped", pins);
 		shim_unmapping(slot_addr(s), FZ_PAGE);
 		munmap(slot_addr(s), FZ_PAGE);
 	}
