@@ -6,6 +6,8 @@
 #   make test       every test in one build (SAN=1 selects the sanitizer build)
 #   make bench      benchmarks; writes bench/results.txt
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       libFuzzer harnesses, FUZZ_TIME s each (fuzz-ci: 120 s each)
+#   make tsan       ThreadSanitizer stress test
 #
 # Two builds never share objects: the normal one lives in build/, the
 # sanitizer one (SAN=1) in build-san/.
@@ -175,7 +177,80 @@ install: all
 	install -m 644 man/uiommufd.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(BUILD)/uiommufd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 
-clean:
-	rm -rf build build-san
+# ---- libFuzzer harnesses: make fuzz [FUZZ_TIME=seconds per harness], make fuzz-ci
+#
+# clang's libFuzzer with ASan+UBSan, in build-fuzz/.  The harnesses link the
+# core directly (in-process host) and need no root.  New inputs go to
+# build-fuzz/corpus/<harness>/, crashes to build-fuzz/artifacts/; the seeds
+# in tests/fuzz/corpus/<harness>/ are read, never written.
+FUZZ_CC       ?= clang
+FUZZ_BUILD    := build-fuzz
+FUZZ_TIME     ?= 1800
+FUZZ_CI_TIME  ?= 120
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   := $(CSTD) -O1 -g -pthread $(WARN) $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
+FUZZ_NAMES    := fuzz_ioctl fuzz_dma
+FUZZ_BINS     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_NAMES))
+FUZZ_OPTS     := -timeout=20 -rss_limit_mb=2560 -max_len=2048 -print_final_stats=1
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libuiommufd.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_BUILD)/libuiommufd.a
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libuiommufd.a -ldl
+
+.PHONY: fuzz-build fuzz fuzz-ci
+fuzz-build: $(FUZZ_BINS)
+
+# One harness after the other, each for $(1) seconds; any crash fails.
+define fuzz_run
+	@set -e; for h in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts; \
+		echo "== $$h for $(1) s"; \
+		$(FUZZ_BUILD)/$$h $(FUZZ_OPTS) -max_total_time=$(1) \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h- \
+			$(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call fuzz_run,$(FUZZ_TIME))
+
+fuzz-ci: fuzz-build
+	$(call fuzz_run,$(FUZZ_CI_TIME))
+
+# ---- ThreadSanitizer: make tsan
+#
+# The library and tests/stress/stress_threads.c with -fsanitize=thread in
+# build-tsan/; the stress test runs several threads on one context.  No
+# suppressions: a report fails the target.
+TSAN_CC       ?= clang
+TSAN_BUILD    := build-tsan
+TSAN_CFLAGS   := $(CSTD) -O1 -g -pthread $(WARN) -fsanitize=thread -fno-omit-frame-pointer
+TSAN_LIB_OBJS := $(patsubst %.c,$(TSAN_BUILD)/obj/%.o,$(LIB_SRCS))
+STRESS_SECS   ?= 20
+
+$(TSAN_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(CPPFLAGS) $(TSAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(TSAN_BUILD)/libuiommufd.a: $(TSAN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(TSAN_BUILD)/stress_threads: tests/stress/stress_threads.c $(TSAN_BUILD)/libuiommufd.a
+	$(TSAN_CC) $(CPPFLAGS) $(TSAN_CFLAGS) $< -o $@ $(TSAN_BUILD)/libuiommufd.a -ldl
+
+.PHONY: tsan
+tsan: $(TSAN_BUILD)/stress_threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+		$(TSAN_BUILD)/stress_threads $(STRESS_SECS)
+
+clean:
+	rm -rf build build-san build-fuzz build-tsan
+
+-include $(shell find build build-san build-fuzz build-tsan -name '*.d' 2>/dev/null)

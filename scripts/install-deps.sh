@@ -4,6 +4,9 @@
 # Safe to run again; needs root (or sudo) on a Debian or Ubuntu machine.
 set -eu
 PKGS="build-essential make pkg-config libcmocka-dev"
+# make fuzz and make tsan: clang with its libFuzzer and sanitizer runtimes,
+# llvm-symbolizer for readable reports.
+PKGS="$PKGS clang libclang-rt-dev llvm"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo

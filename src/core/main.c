@@ -430,7 +430,8 @@ static int copy_struct_from_user(struct uiommufd_host *host, void *dst, size_t k
 		size_t left = usize - ksize;
 
 		while (left) {
-			size_t n = min_t(size_t, left, sizeof(chunk));
+			/* Aligned chunks never straddle a page: bytes before a fault are seen. */
+			size_t n = min_t(size_t, left, sizeof(chunk) - pos % sizeof(chunk));
 			size_t i;
 
 			if (copy_from_user(host, chunk, pos, n))

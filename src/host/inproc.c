@@ -1454,10 +1454,42 @@ long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr)
 }
 
 /*
- * Move [lo, hi) aside and point every segment at it there.  Segments are
- * cut at the ends first: if a cut fails nothing moves.
+ * A PROT_NONE spot of @len bytes for a shelter, outside [avoid_lo,
+ * avoid_hi): the program is about to unmap that range, holes and all, and
+ * the kernel readily puts a new mapping in a hole there (one an earlier run
+ * of the same unmap just left, say), which the program's unmap would then
+ * take with our pages.  Spots that land inside stay mapped as blockers
+ * until one lands outside.
  */
-static void shelter_run(uint64_t lo, uint64_t hi)
+#define SHELTER_TRIES 8
+static void *shelter_spot(size_t len, uint64_t avoid_lo, uint64_t avoid_hi)
+{
+	void *blocker[SHELTER_TRIES], *p;
+	unsigned int nr = 0, i;
+
+	for (;;) {
+		p = sys_mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			     0);
+		if (p == MAP_FAILED || (uintptr_t)p >= avoid_hi || (uintptr_t)p + len <= avoid_lo)
+			break;
+		if (nr == SHELTER_TRIES) {
+			sys_munmap(p, len);
+			p = MAP_FAILED;
+			break;
+		}
+		blocker[nr++] = p;
+	}
+	for (i = 0; i != nr; i++)
+		sys_munmap(blocker[i], len);
+	return p;
+}
+
+/*
+ * Move [lo, hi) aside and point every segment at it there.  Segments are
+ * cut at the ends first: if a cut fails nothing moves.  The shelter goes
+ * outside [avoid_lo, avoid_hi), the whole range being unmapped.
+ */
+static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t avoid_hi)
 {
 	struct seg_vec sv = {};
 	struct shelter *s;
@@ -1470,8 +1502,7 @@ static void shelter_run(uint64_t lo, uint64_t hi)
 	if (!s)
 		goto out;
 	/* Same-size mremap is a no-op unless told where: reserve a spot first. */
-	moved = sys_mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			 0);
+	moved = shelter_spot(hi - lo, avoid_lo, avoid_hi);
 	if (moved != MAP_FAILED && sys_mremap_fixed((void *)(uintptr_t)lo, hi - lo, moved) ==
 				       MAP_FAILED) {
 		sys_munmap(moved, hi - lo);
@@ -1547,7 +1578,7 @@ static void shelter_range(uint64_t start, uint64_t end)
 
 	if (!itree_visit(va_root, start, end, collect_run, &rv))
 		for (i = 0; i != rv.nr; i++)
-			shelter_run(rv.v[i].lo, rv.v[i].hi);
+			shelter_run(rv.v[i].lo, rv.v[i].hi, start, end);
 	free(rv.v);
 }
 
@@ -1600,7 +1631,8 @@ void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)
 		/* The pages went with the mapping; the pin follows, their address stays. */
 		itree_remove(&va_root, &seg->va_node);
 		seg->uaddr += delta;
-		seg->kaddr += delta;
+		/* In integers: a move down wraps @delta, which a pointer may not do. */
+		seg->kaddr = (uint8_t *)((uintptr_t)seg->kaddr + delta);
 		itree_insert(&va_root, &seg->va_node, seg->uaddr, seg->uaddr + seg->len);
 	}
 	if (sv.nr)

@@ -276,7 +276,8 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 	rc = domain->ops->attach_dev(domain, dev, old);
 	if (rc)
 		return rc;
-	dev->domain = domain;
+	/* Lock-free DMA reads this: it must see the domain whole (iommu_dev_dma). */
+	__atomic_store_n(&dev->domain, domain, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -413,7 +414,12 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		  unsigned int flags)
 {
-	struct iommu_domain *domain = dev->domain;
+	/*
+	 * Attach publishes the domain without the DMA gate; the old one stays
+	 * until its free raises the gate, so a DMA that read it just before a
+	 * replace finishes on it, as in-flight DMA does on hardware.
+	 */
+	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
 	unsigned int walk = (flags & IOMMU_DMA_WRITE) ? PT_WALK_WRITE : 0;
 	unsigned int need = (flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ;
 	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
