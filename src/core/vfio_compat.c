@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * The VFIO type1 container API, served on an iommufd.
+ * The VFIO type1 container, served by an iommufd context, and
+ * IOMMU_VFIO_IOAS, which names the IOAS the container calls act on.
+ * docs/uapi/vfio_type1.md states every rule this file keeps.
  *
- * docs/uapi/vfio_type1.md is the contract this file implements.  Every
- * container call works on one IOAS of the context, the compat IOAS (set with
- * IOMMU_VFIO_IOAS or by the compat attach path); without it they answer
- * ENODEV, as VFIO does before a group joins the container.
- *
- * The calls are plain functions of (context, user argument) found through
- * one table.  Each one pulls the fixed part of its struct in with
- * type1_fetch(), holds the compat IOAS for its duration and hands the work to
- * the io_pagetable.  Type1 v1's "unmap may cut inside a mapping" is had by
- * turning large IOPTEs off at SET_IOMMU time and cutting areas at the range
- * edges before each unmap.
+ * How it is put together:
+ *  - ictx->vfio_ioas, the compat IOAS, is a weak pointer: main.c clears it
+ *    when that IOAS object is destroyed.  A call that uses it holds a users
+ *    reference for its own duration (compat_ioas_hold/drop).
+ *  - The container calls are one table, matched on the whole ioctl number;
+ *    a number not in it is ENOTTY, VFIO_IOMMU_DIRTY_PAGES included.
+ *  - A call with a struct reads a fixed head of it and judges argsz against
+ *    that head (type1_read_head), as type1 does, never against sizeof.
+ *  - GET_INFO lays out its capability chain through a sink that knows the
+ *    caller's argsz and stores nothing past it; a short buffer learns the
+ *    size it needs.
+ *  - Type1 v1 may unmap a piece of a mapping.  With large IOPTEs turned off
+ *    (SET_IOMMU) any page boundary can become an area boundary, so an unmap
+ *    first cuts areas at the two edges of its range and then removes whole
+ *    areas, exactly as a v2 unmap does.
  */
 #include <string.h>
 
@@ -20,371 +26,440 @@
 #include "core/ioas.h"
 #include "uapi/vfio.h"
 
-/* The bytes of a type1 struct up to and including @field. */
-#define TYPE1_FIXED(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+/* Bytes of a type1 struct up to and including @field. */
+#define TYPE1_HEAD(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* Take a reference on the compat IOAS, or say there is none. */
-static int compat_hold(struct iommufd_ctx *ctx, struct iommufd_ioas **out)
+/* What each call reads; argsz must be at least this. */
+static const size_t info_head = TYPE1_HEAD(struct vfio_iommu_type1_info, iova_pgsizes);
+static const size_t map_head = TYPE1_HEAD(struct vfio_iommu_type1_dma_map, size);
+static const size_t unmap_head = TYPE1_HEAD(struct vfio_iommu_type1_dma_unmap, size);
+
+/* Capabilities start on 8-byte boundaries. */
+#define CAP_ALIGN 8u
+
+/* The MAP_DMA flags line up with the IOMMU prot bits; the map uses that. */
+_Static_assert(VFIO_DMA_MAP_FLAG_READ == IOMMU_READ && VFIO_DMA_MAP_FLAG_WRITE == IOMMU_WRITE,
+	       "type1 map flags double as prot bits");
+
+/* The compat IOAS, referenced until compat_ioas_drop(); ENODEV when unset. */
+static struct iommufd_ioas *compat_ioas_hold(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ioas *ioas = ctx->vfio_ioas;
+	struct iommufd_ioas *target = ictx->vfio_ioas;
 
-	if (!ioas)
-		return -ENODEV;
-	ioas->obj.users++;
-	*out = ioas;
-	return 0;
+	if (!target)
+		return ERR_PTR(-ENODEV);
+	target->obj.users++;
+	return target;
 }
 
-static void compat_drop(struct iommufd_ctx *ctx, struct iommufd_ioas *ioas)
+static void compat_ioas_drop(struct iommufd_ctx *ictx, struct iommufd_ioas *target)
 {
-	iommufd_put_object(ctx, &ioas->obj);
+	iommufd_put_object(ictx, &target->obj);
 }
 
 /*
- * Read @fixed bytes of a struct whose first u32 is argsz; a caller that says
- * it passed fewer bytes than that is refused.
+ * Copy the first @len bytes of the type1 struct at @uarg to @dst.  Every
+ * such struct opens with its __u32 argsz, which must cover those bytes.
  */
-static int type1_fetch(struct iommufd_ctx *ctx, uint64_t uarg, void *buf, size_t fixed)
+static int type1_read_head(struct iommufd_ctx *ictx, uint64_t uarg, void *dst, size_t len)
 {
 	uint32_t argsz;
 
-	if (copy_from_user(ctx->host, buf, uarg, fixed))
+	if (copy_from_user(ictx->host, dst, uarg, len))
 		return -EFAULT;
-	memcpy(&argsz, buf, sizeof(argsz));
-	return argsz < fixed ? -EINVAL : 0;
+	memcpy(&argsz, dst, sizeof(argsz));
+	if (argsz < len)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- IOMMU_VFIO_IOAS */
+
+static int vfio_ioas_report(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *args = ucmd->cmd;
+	struct iommufd_ioas *cur = ucmd->ictx->vfio_ioas;
+
+	if (!cur)
+		return -ENODEV;
+	args->ioas_id = cur->obj.id;
+	return iommufd_ucmd_respond(ucmd, sizeof(*args));
+}
+
+static int vfio_ioas_choose(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *args = ucmd->cmd;
+	struct iommufd_ioas *found = iommufd_get_ioas(ucmd->ictx, args->ioas_id);
+
+	if (IS_ERR(found))
+		return PTR_ERR(found);
+	/* Kept without a reference; see the top of the file. */
+	ucmd->ictx->vfio_ioas = found;
+	iommufd_put_object(ucmd->ictx, &found->obj);
+	return 0;
 }
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
-	struct iommu_vfio_ioas *req = ucmd->cmd;
-	struct iommufd_ctx *ctx = ucmd->ictx;
-	struct iommufd_ioas *ioas;
-	int err;
+	const struct iommu_vfio_ioas *args = ucmd->cmd;
 
-	if (req->__reserved)
+	/* The reserved field is judged before the op. */
+	if (args->__reserved)
 		return -EOPNOTSUPP;
-	if (req->op == IOMMU_VFIO_IOAS_CLEAR) {
-		ctx->vfio_ioas = NULL;
+	if (args->op == IOMMU_VFIO_IOAS_GET)
+		return vfio_ioas_report(ucmd);
+	if (args->op == IOMMU_VFIO_IOAS_SET)
+		return vfio_ioas_choose(ucmd);
+	if (args->op == IOMMU_VFIO_IOAS_CLEAR) {
+		ucmd->ictx->vfio_ioas = NULL;
 		return 0;
 	}
-	if (req->op == IOMMU_VFIO_IOAS_SET) {
-		ioas = iommufd_get_ioas(ctx, req->ioas_id);
-		if (IS_ERR(ioas))
-			return PTR_ERR(ioas);
-		/* No reference kept: destroying the IOAS clears the pointer. */
-		ctx->vfio_ioas = ioas;
-		iommufd_put_object(ctx, &ioas->obj);
-		return 0;
-	}
-	if (req->op != IOMMU_VFIO_IOAS_GET)
-		return -EOPNOTSUPP;
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-	req->ioas_id = ioas->obj.id;
-	compat_drop(ctx, ioas);
-	return iommufd_ucmd_respond(ucmd, sizeof(*req));
+	return -EOPNOTSUPP;
 }
 
-static int type1_map(struct iommufd_ctx *ctx, uint64_t uarg)
+/* ---- VFIO_GET_API_VERSION, VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU */
+
+static int type1_api_version(struct iommufd_ctx *ictx, uint64_t arg)
 {
-	const uint32_t known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	struct vfio_iommu_type1_dma_map req;
-	struct iommufd_ioas *ioas;
-	unsigned long iova;
-	int prot, err;
-
-	err = type1_fetch(ctx, uarg, &req, TYPE1_FIXED(struct vfio_iommu_type1_dma_map, size));
-	if (err)
-		return err;
-	if (req.flags & ~known)
-		return -EINVAL;
-	prot = IOMMU_CACHE;
-	prot |= (req.flags & VFIO_DMA_MAP_FLAG_READ) ? IOMMU_READ : 0;
-	prot |= (req.flags & VFIO_DMA_MAP_FLAG_WRITE) ? IOMMU_WRITE : 0;
-
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-	iova = req.iova;
-	err = iopt_map_user_pages(ctx, &ioas->iopt, &iova, req.vaddr, req.size, prot, 0);
-	compat_drop(ctx, ioas);
-	return err;
-}
-
-/* Type1 v1 semantics: split the areas at the edges of [first, first+len). */
-static int type1_cut_edges(struct io_pagetable *iopt, uint64_t first, uint64_t len)
-{
-	unsigned long edges[2];
-	size_t n = 0;
-
-	edges[n++] = first + len - 1;
-	if (first)
-		edges[n++] = first - 1;
-	return iopt_cut_iova(iopt, edges, n);
-}
-
-static int type1_unmap(struct iommufd_ctx *ctx, uint64_t uarg)
-{
-	const size_t fixed = TYPE1_FIXED(struct vfio_iommu_type1_dma_unmap, size);
-	struct vfio_iommu_type1_dma_unmap req;
-	unsigned long gone = 0;
-	struct iommufd_ioas *ioas;
-	int err;
-
-	err = type1_fetch(ctx, uarg, &req, fixed);
-	if (err)
-		return err;
-	/* Dirty harvesting and vaddr updates belong to iommufd proper now. */
-	if (req.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
-		return -EINVAL;
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-
-	if (req.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
-		if (req.iova || req.size) {
-			err = -EINVAL;
-			goto drop_ioas;
-		}
-		err = iopt_unmap_all(&ioas->iopt, &gone);
-	} else {
-		if (ioas->iopt.disable_large_pages) {
-			err = type1_cut_edges(&ioas->iopt, req.iova, req.size);
-			if (err)
-				goto drop_ioas;
-		}
-		err = iopt_unmap_iova(&ioas->iopt, req.iova, req.size, &gone);
-	}
-	/* Even a failed unmap reports what it did take away. */
-	req.size = gone;
-	if (copy_to_user(ctx->host, uarg, &req, fixed))
-		err = -EFAULT;
-drop_ioas:
-	compat_drop(ctx, ioas);
-	return err;
-}
-
-/* 1 when no domain of the compat IOAS lets no-snoop DMA through. */
-static int type1_coherent(struct iommufd_ctx *ctx)
-{
-	struct iommufd_hwpt_paging *walk;
-	struct iommufd_ioas *ioas;
-	int all = 1, err;
-
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-	for (walk = ioas->hwpt_list; walk && all; walk = walk->ioas_next)
-		all = walk->enforce_cache_coherency;
-	compat_drop(ctx, ioas);
-	return all;
-}
-
-static int type1_check_extension(struct iommufd_ctx *ctx, uint64_t which)
-{
-	if (which == VFIO_TYPE1_IOMMU || which == VFIO_TYPE1v2_IOMMU || which == VFIO_UNMAP_ALL)
-		return 1;
-	if (which == VFIO_DMA_CC_IOMMU)
-		return type1_coherent(ctx);
-	/* No-IOMMU is not offered here; VADDR updates cannot be made safe. */
-	return 0;
-}
-
-static int type1_set_iommu(struct iommufd_ctx *ctx, uint64_t which)
-{
-	struct iommufd_ioas *ioas;
-	int err;
-
-	if (which != VFIO_TYPE1_IOMMU && which != VFIO_TYPE1v2_IOMMU)
-		return -EINVAL;
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-	/* v1 may unmap part of a mapping: keep every IOPTE splittable. */
-	if (which == VFIO_TYPE1_IOMMU)
-		err = iopt_disable_large_pages(&ioas->iopt);
-	compat_drop(ctx, ioas);
-	return err;
-}
-
-/* What every domain of @ioas can map, never below the CPU page. */
-static uint64_t type1_page_sizes(struct iommufd_ioas *ioas)
-{
-	const uint64_t small = PAGE_SIZE - 1;
-	struct iommufd_hwpt_paging *walk;
-	uint64_t sizes = ~(uint64_t)0;
-
-	if (ioas->iopt.disable_large_pages)
-		return PAGE_SIZE;
-	for (walk = ioas->hwpt_list; walk; walk = walk->ioas_next)
-		sizes &= walk->common.domain->pgsize_bitmap;
-	if (sizes & small)
-		sizes = (sizes & ~small) | PAGE_SIZE;
-	return sizes;
-}
-
-/*
- * Builds the GET_INFO capability chain in the caller's buffer.  @pos is the
- * offset the next capability goes to; @prev_next the user address of the
- * last written capability's next field (0: none written yet).
- */
-struct cap_chain {
-	struct iommufd_ctx *ctx;
-	uint64_t ubase;
-	uint32_t argsz;
-	uint32_t pos;
-	uint64_t prev_next;
-};
-
-/* Whether a capability of @len bytes fits whole at chain->pos. */
-static bool chain_room(const struct cap_chain *chain, size_t len)
-{
-	return (uint64_t)chain->pos + len <= chain->argsz;
-}
-
-/* The capability at chain->pos, @len bytes, was written: link and advance. */
-static int chain_commit(struct cap_chain *chain, size_t len, bool written)
-{
-	uint32_t here = chain->pos;
-
-	if (written && chain->prev_next &&
-	    copy_to_user(chain->ctx->host, chain->prev_next, &here, sizeof(here)))
-		return -EFAULT;
-	if (written)
-		chain->prev_next = chain->ubase + here +
-				   offsetof(struct vfio_info_cap_header, next);
-	chain->pos = here + (uint32_t)((len + 7) & ~(size_t)7);
-	return 0;
-}
-
-static int cap_dma_avail(struct cap_chain *chain, struct iommufd_ioas *ioas)
-{
-	struct vfio_iommu_type1_info_dma_avail cap = {
-		.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
-		.avail = UINT32_MAX,	/* no mapping count limit to report */
-	};
-	bool room = chain_room(chain, sizeof(cap));
-
-	(void)ioas;
-	if (room && copy_to_user(chain->ctx->host, chain->ubase + chain->pos, &cap, sizeof(cap)))
-		return -EFAULT;
-	return chain_commit(chain, sizeof(cap), room);
-}
-
-struct hole_writer {
-	struct cap_chain *chain;
-	uint64_t uranges;	/* 0: only counting */
-	uint32_t count;
-};
-
-static int hole_put(void *opaque, unsigned long start, unsigned long last)
-{
-	struct hole_writer *w = opaque;
-	struct vfio_iova_range r = { .start = start, .end = last };
-
-	if (w->uranges &&
-	    copy_to_user(w->chain->ctx->host, w->uranges + (uint64_t)w->count * sizeof(r), &r,
-			 sizeof(r)))
-		return -EFAULT;
-	w->count++;
-	return 0;
-}
-
-static int cap_iova_ranges(struct cap_chain *chain, struct iommufd_ioas *ioas)
-{
-	struct vfio_iommu_type1_info_cap_iova_range head = {
-		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 },
-	};
-	struct hole_writer w = { .chain = chain };
-	size_t len;
-	bool room;
-	int err;
-
-	/* Count first, so the capability is written only when it fits whole. */
-	err = iopt_for_each_iova_hole(&ioas->iopt, hole_put, &w);
-	if (err)
-		return err;
-	head.nr_iovas = w.count;
-	len = sizeof(head) + (size_t)w.count * sizeof(struct vfio_iova_range);
-	room = chain_room(chain, len);
-	if (room) {
-		uint64_t at = chain->ubase + chain->pos;
-
-		w.uranges = at + sizeof(head);
-		w.count = 0;
-		err = iopt_for_each_iova_hole(&ioas->iopt, hole_put, &w);
-		if (err)
-			return err;
-		if (copy_to_user(chain->ctx->host, at, &head, sizeof(head)))
-			return -EFAULT;
-	}
-	return chain_commit(chain, len, room);
-}
-
-static int type1_get_info(struct iommufd_ctx *ctx, uint64_t uarg)
-{
-	static int (*const caps[])(struct cap_chain *, struct iommufd_ioas *) = {
-		cap_dma_avail,
-		cap_iova_ranges,
-	};
-	struct vfio_iommu_type1_info info = {};
-	struct cap_chain chain;
-	struct iommufd_ioas *ioas;
-	size_t i, reply;
-	int err;
-
-	err = type1_fetch(ctx, uarg, &info,
-			  TYPE1_FIXED(struct vfio_iommu_type1_info, iova_pgsizes));
-	if (err)
-		return err;
-	reply = min_t(size_t, info.argsz, sizeof(info));
-	err = compat_hold(ctx, &ioas);
-	if (err)
-		return err;
-
-	chain = (struct cap_chain){ .ctx = ctx, .ubase = uarg, .argsz = info.argsz,
-				    .pos = sizeof(info) };
-	for (i = 0; i < ARRAY_SIZE(caps) && !err; i++)
-		err = caps[i](&chain, ioas);
-	if (!err) {
-		info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-		info.iova_pgsizes = type1_page_sizes(ioas);
-		/* A short buffer learns the size the whole chain needs. */
-		info.cap_offset = info.argsz >= chain.pos ? sizeof(info) : 0;
-		info.argsz = chain.pos;
-		if (copy_to_user(ctx->host, uarg, &info, reply))
-			err = -EFAULT;
-	}
-	compat_drop(ctx, ioas);
-	return err;
-}
-
-static int type1_api_version(struct iommufd_ctx *ctx, uint64_t unused)
-{
-	(void)ctx;
-	(void)unused;
+	(void)ictx;
+	(void)arg;
 	return VFIO_API_VERSION;
 }
 
+/* VFIO_DMA_CC_IOMMU: no HWPT of the compat IOAS may let no-snoop through. */
+static int type1_coherent(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *target = compat_ioas_hold(ictx);
+	const struct iommufd_hwpt_paging *walk;
+	int coherent = 1;
+
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+	for (walk = target->hwpt_list; walk && coherent; walk = walk->ioas_next)
+		coherent = walk->enforce_cache_coherency;
+	compat_ioas_drop(ictx, target);
+	return coherent;
+}
+
+static int type1_check_extension(struct iommufd_ctx *ictx, uint64_t ext)
+{
+	/* Answered yes whatever the context holds. */
+	static const uint64_t offered[] = { VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_UNMAP_ALL };
+	size_t k;
+
+	if (ext == VFIO_DMA_CC_IOMMU)
+		return type1_coherent(ictx);
+	for (k = 0; k < ARRAY_SIZE(offered); k++)
+		if (offered[k] == ext)
+			return 1;
+	/* No no-IOMMU mode, no VADDR updates, no nesting or SPAPR types. */
+	return 0;
+}
+
+static int type1_set_iommu(struct iommufd_ctx *ictx, uint64_t model)
+{
+	struct iommufd_ioas *target;
+	int rc;
+
+	if (model != VFIO_TYPE1v2_IOMMU && model != VFIO_TYPE1_IOMMU)
+		return -EINVAL;
+	target = compat_ioas_hold(ictx);
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+	/*
+	 * v2 is what an IOAS does anyway.  v1 needs every IOPTE cuttable at
+	 * any page, so no large ones from now on.
+	 */
+	rc = model == VFIO_TYPE1_IOMMU ? iopt_disable_large_pages(&target->iopt) : 0;
+	compat_ioas_drop(ictx, target);
+	return rc;
+}
+
+/* ---- VFIO_IOMMU_GET_INFO */
+
+/*
+ * The caller's info struct at @base, @room bytes long (its argsz as given).
+ * Offsets are from @base; nothing is ever stored at @room or past it.
+ */
+struct cap_sink {
+	struct uiommufd_host *host;
+	uint64_t base;
+	uint64_t room;
+};
+
+static bool cap_fits(const struct cap_sink *sink, uint64_t off, uint64_t len)
+{
+	return off + len <= sink->room;
+}
+
+static int cap_put(const struct cap_sink *sink, uint64_t off, const void *src, size_t len)
+{
+	return copy_to_user(sink->host, sink->base + off, src, len) ? -EFAULT : 0;
+}
+
+static void cap_init(struct vfio_info_cap_header *hdr, uint16_t id)
+{
+	hdr->id = id;
+	hdr->version = 1;
+	hdr->next = 0;	/* linked by type1_lay_caps() */
+}
+
+/*
+ * A builder writes its capability at @off if the whole of it fits and
+ * returns its length before padding, or -errno.
+ */
+typedef long (*cap_builder)(struct iommufd_ioas *ioas, const struct cap_sink *sink,
+			    uint64_t off);
+
+static long cap_build_dma_avail(struct iommufd_ioas *ioas, const struct cap_sink *sink,
+				uint64_t off)
+{
+	struct vfio_iommu_type1_info_dma_avail out;
+
+	(void)ioas;
+	memset(&out, 0, sizeof(out));
+	cap_init(&out.header, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	/* Pinned memory is limited, the count of mappings is not. */
+	out.avail = UINT32_MAX;
+	if (cap_fits(sink, off, sizeof(out)) && cap_put(sink, off, &out, sizeof(out)))
+		return -EFAULT;
+	return sizeof(out);
+}
+
+struct range_writer {
+	const struct cap_sink *sink;
+	uint64_t slot;		/* offset of the next vfio_iova_range */
+	uint32_t nr;
+};
+
+/* One usable range; written on its own as soon as it fits. */
+static int range_writer_add(void *opaque, unsigned long start, unsigned long last)
+{
+	struct range_writer *wr = opaque;
+	struct vfio_iova_range one = { .start = start, .end = last };
+
+	if (cap_fits(wr->sink, wr->slot, sizeof(one)) &&
+	    cap_put(wr->sink, wr->slot, &one, sizeof(one)))
+		return -EFAULT;
+	wr->slot += sizeof(one);
+	wr->nr++;
+	return 0;
+}
+
+static long cap_build_iova_ranges(struct iommufd_ioas *ioas, const struct cap_sink *sink,
+				  uint64_t off)
+{
+	struct vfio_iommu_type1_info_cap_iova_range out;
+	struct range_writer wr = { .sink = sink, .slot = off + sizeof(out) };
+	int rc;
+
+	/* The usable ranges are the holes between reserved IOVA. */
+	rc = iopt_for_each_iova_hole(&ioas->iopt, range_writer_add, &wr);
+	if (rc)
+		return rc;
+	memset(&out, 0, sizeof(out));
+	cap_init(&out.header, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	out.nr_iovas = wr.nr;
+	if (cap_fits(sink, off, wr.slot - off) && cap_put(sink, off, &out, sizeof(out)))
+		return -EFAULT;
+	return (long)(wr.slot - off);
+}
+
+/* The chain, in the order it is laid out. */
+static const cap_builder type1_caps[] = {
+	cap_build_dma_avail,
+	cap_build_iova_ranges,
+};
+
+/*
+ * Lay the chain out after the info struct and link it.  A link is stored
+ * once the capability it points at starts within room.  Returns the bytes
+ * the struct and the full chain take, or -errno.
+ */
+static long type1_lay_caps(struct iommufd_ioas *ioas, const struct cap_sink *sink)
+{
+	uint64_t off = sizeof(struct vfio_iommu_type1_info);
+	uint64_t prev_hdr = 0;
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(type1_caps); k++) {
+		long len = type1_caps[k](ioas, sink, off);
+
+		if (len < 0)
+			return len;
+		if (prev_hdr && off <= sink->room) {
+			uint32_t link = (uint32_t)off;
+
+			if (cap_put(sink, prev_hdr + offsetof(struct vfio_info_cap_header, next),
+				    &link, sizeof(link)))
+				return -EFAULT;
+		}
+		prev_hdr = off;
+		off += ((uint64_t)len + CAP_ALIGN - 1) / CAP_ALIGN * CAP_ALIGN;
+	}
+	return (long)off;
+}
+
+/*
+ * Sizes every domain of the IOAS maps.  A type1 user maps whole CPU pages,
+ * so anything smaller is reported as PAGE_SIZE; the IOVA alignment is a
+ * floor on the value.
+ */
+static uint64_t type1_pgsizes(const struct io_pagetable *iopt)
+{
+	uint64_t small = PAGE_SIZE - 1;
+	uint64_t sizes = UINT64_MAX;
+	size_t d;
+
+	for (d = 0; d < iopt->nr_domains; d++)
+		sizes &= iopt->domains[d]->pgsize_bitmap;
+	if (sizes & small)
+		sizes = (sizes & ~small) | PAGE_SIZE;
+	if (sizes < iopt->iova_alignment)
+		sizes = iopt->iova_alignment;
+	return sizes;
+}
+
+static int type1_get_info(struct iommufd_ctx *ictx, uint64_t uarg)
+{
+	struct vfio_iommu_type1_info info;
+	struct iommufd_ioas *target;
+	struct cap_sink sink;
+	long need;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = type1_read_head(ictx, uarg, &info, info_head);
+	if (rc)
+		return rc;
+	target = compat_ioas_hold(ictx);
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+
+	sink.host = ictx->host;
+	sink.base = uarg;
+	sink.room = info.argsz;
+	need = type1_lay_caps(target, &sink);
+	if (need >= 0) {
+		info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+		info.iova_pgsizes = type1_pgsizes(&target->iopt);
+		/* A short buffer gets no chain, only the size to ask again with. */
+		info.cap_offset = (uint64_t)need <= sink.room ? sizeof(info) : 0;
+		info.argsz = (uint32_t)need;
+		rc = cap_put(&sink, 0, &info, min_t(size_t, sink.room, sizeof(info)));
+	} else {
+		rc = (int)need;
+	}
+	compat_ioas_drop(ictx, target);
+	return rc;
+}
+
+/* ---- VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA */
+
+static int type1_map_dma(struct iommufd_ctx *ictx, uint64_t uarg)
+{
+	const uint32_t known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	struct vfio_iommu_type1_dma_map req;
+	struct iommufd_ioas *target;
+	unsigned long at;
+	int rc;
+
+	rc = type1_read_head(ictx, uarg, &req, map_head);
+	if (rc)
+		return rc;
+	/* VFIO_DMA_MAP_FLAG_VADDR included: there are no VADDR updates. */
+	if (req.flags & ~known)
+		return -EINVAL;
+	target = compat_ioas_hold(ictx);
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+	/* A fixed IOVA; pages charged in the context's accounting mode. */
+	at = req.iova;
+	rc = iopt_map_user_pages(ictx, &target->iopt, &at, req.vaddr, req.size,
+				 IOMMU_CACHE | (int)(req.flags & known), 0);
+	compat_ioas_drop(ictx, target);
+	return rc;
+}
+
+/*
+ * Type1 v1: make the edges of [iova, iova + size) area edges, the upper one
+ * first.  IOVA 0 has nothing below it to cut off.
+ */
+static int type1_v1_cut(struct io_pagetable *iopt, unsigned long iova, unsigned long size)
+{
+	unsigned long edge = iova + size - 1;
+	int rc;
+
+	rc = iopt_cut_iova(iopt, &edge, 1);
+	if (rc || iova == 0)
+		return rc;
+	edge = iova - 1;
+	return iopt_cut_iova(iopt, &edge, 1);
+}
+
+/* What must hold or be done before any area goes; nothing is reported on failure. */
+static int type1_unmap_prepare(struct io_pagetable *iopt,
+			       const struct vfio_iommu_type1_dma_unmap *req)
+{
+	if (req->flags & VFIO_DMA_UNMAP_FLAG_ALL)
+		return req->iova || req->size ? -EINVAL : 0;
+	if (!iopt->disable_large_pages)
+		return 0;
+	return type1_v1_cut(iopt, req->iova, req->size);
+}
+
+static int type1_unmap_dma(struct iommufd_ctx *ictx, uint64_t uarg)
+{
+	struct vfio_iommu_type1_dma_unmap req;
+	struct iommufd_ioas *target;
+	unsigned long gone = 0;
+	int rc;
+
+	rc = type1_read_head(ictx, uarg, &req, unmap_head);
+	if (rc)
+		return rc;
+	/* GET_DIRTY_BITMAP (use the HWPT dirty ioctls) and VADDR are refused. */
+	if (req.flags & ~(uint32_t)VFIO_DMA_UNMAP_FLAG_ALL)
+		return -EINVAL;
+	target = compat_ioas_hold(ictx);
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+
+	rc = type1_unmap_prepare(&target->iopt, &req);
+	if (!rc) {
+		if (req.flags & VFIO_DMA_UNMAP_FLAG_ALL)
+			rc = iopt_unmap_all(&target->iopt, &gone);
+		else
+			rc = iopt_unmap_iova(&target->iopt, req.iova, req.size, &gone);
+		/* The head goes back with the bytes unmapped, failure or not. */
+		req.size = gone;
+		if (copy_to_user(ictx->host, uarg, &req, unmap_head))
+			rc = -EFAULT;
+	}
+	compat_ioas_drop(ictx, target);
+	return rc;
+}
+
+/* ---- the container */
+
 static const struct {
 	unsigned int nr;
-	int (*call)(struct iommufd_ctx *ctx, uint64_t arg);
+	int (*run)(struct iommufd_ctx *ictx, uint64_t arg);
 } type1_calls[] = {
 	{ VFIO_GET_API_VERSION, type1_api_version },
 	{ VFIO_CHECK_EXTENSION, type1_check_extension },
 	{ VFIO_SET_IOMMU, type1_set_iommu },
 	{ VFIO_IOMMU_GET_INFO, type1_get_info },
-	{ VFIO_IOMMU_MAP_DMA, type1_map },
-	{ VFIO_IOMMU_UNMAP_DMA, type1_unmap },
+	{ VFIO_IOMMU_MAP_DMA, type1_map_dma },
+	{ VFIO_IOMMU_UNMAP_DMA, type1_unmap_dma },
 };
 
 int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg)
 {
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < ARRAY_SIZE(type1_calls); i++)
-		if (type1_calls[i].nr == cmd)
-			return type1_calls[i].call(ictx, arg);
+	for (k = 0; k < ARRAY_SIZE(type1_calls); k++)
+		if (type1_calls[k].nr == cmd)
+			return type1_calls[k].run(ictx, arg);
 	return -ENOTTY;
 }
