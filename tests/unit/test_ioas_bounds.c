@@ -48,8 +48,8 @@ static long map_file(struct uiommufd_ctx *ctx, uint32_t ioas, int fd, uint64_t s
 		     uint64_t len, uint64_t *iova, uint32_t flags)
 {
 	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas, .fd = fd,
-		.start = start, .length = len, .iova = *iova,
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = *iova, .flags = flags,
+		.fd = fd, .start = start, .length = len,
 	};
 	long rc = ictl(ctx, IOMMU_IOAS_MAP_FILE, &cmd);
 
