@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The core's internal structures: the context, the object table and the
- * ioctl command wrapper.  One header for every core file, as the kernel has
- * iommufd_private.h.
+ * What the core files share: the context and its objects, the command a
+ * handler is given, and the structs and entry points each core file offers
+ * the others.  Names follow the kernel's vocabulary so the kernel's
+ * documentation reads across; the code behind them is ours.
  *
- * Locking: one mutex per context, ctx->lock, is held across every ioctl
- * and across close.  The kernel needs its finer locks (the xarray lock, the
- * per-IOAS rwsems, pages->mutex) because any number of threads and kernel
- * drivers reach an iommufd concurrently; here every path into a context is
- * an ioctl or a release, so one lock gives the kernel's observable
- * atomicity with no lock ordering to get wrong.  Object reference counts
- * are plain integers under that lock.  The host has its own lock for state
- * shared by all contexts (pins, accounting).
+ * Locking.  Each context has a single mutex, ctx->lock, taken around every
+ * ioctl, mmap bookkeeping and close.  In the kernel many threads and drivers
+ * reach one iommufd at once and need several finer locks; here everything
+ * enters through an ioctl or a release, so one lock gives the same observable
+ * atomicity and no ordering between locks to get wrong.  Reference counts
+ * (users) are plain integers under it.  The one reader that runs without it
+ * is device DMA (device.c), which peeks at the object table: main.c stores
+ * into the table atomically and publishes objects with release ordering.
+ * State shared between contexts (pins, accounting) is the host's to lock.
  */
 #ifndef UIOMMUFD_CORE_PRIVATE_H
 #define UIOMMUFD_CORE_PRIVATE_H
@@ -28,51 +30,73 @@
 #include "core/host.h"
 #include "iommu/iommu.h"
 
-/* Pointers that carry an errno, as the kernel's ERR_PTR(). */
+/* ============================================================ small tools */
+
+/*
+ * An errno folded into a pointer: the top 4095 addresses are never valid,
+ * so a pointer there is an error, as with the kernel's ERR_PTR().
+ */
 #define MAX_ERRNO 4095
-static inline void *ERR_PTR(long err)
+static inline bool IS_ERR(const void *ptr)
 {
-	return (void *)err;
+	return (uintptr_t)ptr >= (uintptr_t)-MAX_ERRNO;
 }
-static inline long PTR_ERR(const void *p)
+static inline long PTR_ERR(const void *ptr)
 {
-	return (long)p;
+	return (long)ptr;
 }
-static inline bool IS_ERR(const void *p)
+static inline void *ERR_PTR(long error)
 {
-	return (uintptr_t)p >= (uintptr_t)-MAX_ERRNO;
+	return (void *)error;
 }
 
-#define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
-#define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
-#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))
-#define max_t(t, a, b) ((t)(a) > (t)(b) ? (t)(a) : (t)(b))
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define ARRAY_SIZE(arr) (sizeof(arr) / sizeof((arr)[0]))
+#define container_of(member_ptr, outer, field) \
+	((outer *)((char *)(member_ptr) - offsetof(outer, field)))
+#define max_t(kind, x, y) ((kind)(x) > (kind)(y) ? (kind)(x) : (kind)(y))
+#define min_t(kind, x, y) ((kind)(x) < (kind)(y) ? (kind)(x) : (kind)(y))
+#define check_mul_overflow(x, y, res) __builtin_mul_overflow(x, y, res)
+#define check_add_overflow(x, y, res) __builtin_add_overflow(x, y, res)
 
-/* IOVAs are unsigned long in the kernel; this project is LP64 only. */
+/* The kernel keeps IOVAs in unsigned long; we build for LP64 only. */
 _Static_assert(sizeof(unsigned long) == 8, "uiommufd needs an LP64 target");
 
-/* The CPU page size, read from the host once. */
+/* Set from the host when a context opens. */
 extern size_t iommufd_page_size;
 #define PAGE_SIZE ((unsigned long)iommufd_page_size)
-/* The THP size: automatic IOVAs keep the source alignment up to this. */
+/* Automatic IOVAs keep their source's alignment up to the THP size. */
 #define HPAGE_SIZE (512 * PAGE_SIZE)
 
-/* IOMMU_READ etc, the prot bits areas carry to domains. */
-#define IOMMU_READ (1 << 0)
-#define IOMMU_WRITE (1 << 1)
-#define IOMMU_CACHE (1 << 2)
+/* Access rights an area hands to the domains it is mapped into. */
 #define IOMMU_MMIO (1 << 4)
+#define IOMMU_CACHE (1 << 2)
+#define IOMMU_WRITE (1 << 1)
+#define IOMMU_READ (1 << 0)
 
+/* Allocation a test can make fail; see iommufd_should_fail(). */
+bool iommufd_should_fail(void);
+void *iommufd_zalloc(size_t size);
+void *iommufd_realloc_array(void *old, size_t count, size_t each);
+
+/* Cap on the scratch memory pages.c batches in (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT). */
+#define IOMMUFD_TEMP_MEMORY_LIMIT_DEFAULT 65536
+extern size_t iommufd_temp_memory_limit;
+
+/* A line to the debug log; uiommufd_set_debug() turns ioctl tracing on. */
+extern bool iommufd_debug;
+void iommufd_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* =================================================== context and objects */
+
+/* Kinds of objects; ANY matches every kind in a lookup. */
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_HWPT_PAGING,
 	IOMMUFD_OBJ_HWPT_NESTED,
-	IOMMUFD_OBJ_IOAS,
-	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_FAULT,
 	IOMMUFD_OBJ_VIOMMU,
 	IOMMUFD_OBJ_VDEVICE,
@@ -83,270 +107,301 @@ enum iommufd_object_type {
 };
 
 /*
- * Every object starts with this.  @users counts the table's own reference
- * (1 while published) plus one per dependent object and per lookup in
- * progress; IOMMU_DESTROY succeeds only when the table's is the last one.
+ * The head of every object.  @users is the number of holders: 1 for the
+ * table while the object is in it, plus one for each object that depends on
+ * it, each mapping of a region it owns and each lookup not yet put back.
+ * IOMMU_DESTROY only succeeds while the table is the sole holder.
  */
 struct iommufd_object {
-	unsigned int users;
-	enum iommufd_object_type type;
 	uint32_t id;
+	enum iommufd_object_type type;
+	unsigned int users;
+	/* On the running command's list of unsettled objects (main.c). */
+	struct iommufd_object *fresh_next;
 };
 
-/* The kernel's accounting modes for pages (enum iopt_pages_account_mode). */
+/* How pinned pages are charged to RLIMIT_MEMLOCK (the kernel's iopt_pages modes). */
 enum iopt_account_mode {
 	IOPT_PAGES_ACCOUNT_NONE = HOST_ACCOUNT_NONE,
 	IOPT_PAGES_ACCOUNT_USER = HOST_ACCOUNT_USER,
 	IOPT_PAGES_ACCOUNT_MM = HOST_ACCOUNT_MM,
 };
 
-struct iommufd_mmap;
 struct iommufd_ioas;
 struct iommufd_device;
+struct iommufd_mmap;
+struct iommufd_ucmd;
 
 struct iommufd_ctx {
-	pthread_mutex_t lock;	/* recursive: access callbacks re-enter */
-	unsigned int refs;	/* open file references: fds and dups */
 	struct uiommufd_host *host;
+	pthread_mutex_t lock;	/* recursive: access callbacks come back in */
+	unsigned int refs;	/* fds and dups of the file, and mappings of it */
 
-	/* ID -> object; see the slot markers in main.c */
+	/* The object table by ID; main.c describes the slot markers. */
 	void **objects;
 	uint32_t nr_slots;
-	uint32_t nr_objects;	/* published objects, for RLIMIT_MODE's EBUSY */
+	uint32_t nr_objects;	/* slots in use, graves too: RLIMIT_MODE's EBUSY */
+	uint32_t first_free;	/* no free ID below this one */
+	struct iommufd_ucmd *running;	/* the command being dispatched, or NULL */
 
-	enum iopt_account_mode account_mode;
-	struct iommufd_ioas *vfio_ioas;	/* the VFIO compatibility IOAS */
+	struct iommufd_ioas *vfio_ioas;	/* what VFIO type1 calls work on; holds nothing */
 	bool opened_as_vfio;
-	struct iommufd_mmap *mmaps;	/* regions of the file a program may mmap */
+	enum iopt_account_mode account_mode;
+	struct iommufd_mmap *mmaps;	/* file regions a program may mmap, by offset */
 };
 
 /*
- * A region of the iommufd file that a driver lets the program mmap (a
- * vIOMMU's MMIO page): @length bytes of @file at file offset @offset.  Each
- * mapping holds a users reference on @owner, so it cannot be destroyed
- * while mapped (EBUSY), and a context reference, as a VMA holds its file.
+ * One ioctl being served.  The handler reads and edits @cmd, the argument
+ * copied in at our size, and writes outputs back with iommufd_ucmd_respond().
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void *cmd;
+	uint64_t ubuffer;	/* where the caller's struct is */
+	uint32_t user_size;	/* its size as the caller gave it */
+	/* IDs reserved by this command and not yet published or aborted. */
+	struct iommufd_object *fresh;
+	struct iommufd_ucmd *outer;	/* the command this one runs inside, if any */
+};
+
+/* Write @len bytes of the command back, cut to what the caller has. */
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t len);
+
+/* What tearing down an object of a kind means; neither can fail. */
+struct iommufd_object_ops {
+	/* Undo a filled but unpublished object; destroy stands in when absent. */
+	void (*abort)(struct iommufd_object *gone);
+	/* Undo a published one. */
+	void (*destroy)(struct iommufd_object *gone);
+};
+extern const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX];
+
+/*
+ * Making an object: reserve an ID (the object is zeroed, invisible), fill
+ * it, then publish it with iommufd_object_finalize() or give the ID back
+ * with iommufd_object_abort() (nothing filled in) or
+ * iommufd_object_abort_and_destroy() (runs the kind's abort).  Inside an
+ * ioctl, whatever the handler leaves reserved is published on success and
+ * aborted on failure by the dispatcher; the _ucmd spelling says a handler
+ * relies on that.
+ */
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t bytes,
+					     enum iommufd_object_type kind);
+struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, size_t bytes,
+						  enum iommufd_object_type kind);
+#define iommufd_object_alloc(ctx_, var_, kind_) \
+	((__typeof__(var_))_iommufd_object_alloc(ctx_, sizeof(*(var_)), kind_))
+#define iommufd_object_alloc_ucmd(ucmd_, var_, kind_) \
+	((__typeof__(var_))_iommufd_object_alloc_ucmd(ucmd_, sizeof(*(var_)), kind_))
+void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *fresh);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *fresh);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *fresh);
+
+/* A published object of @kind at @id with one more holder, or ENOENT. */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
+					  enum iommufd_object_type kind);
+static inline void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *held)
+{
+	(void)ictx;
+	held->users--;
+}
+
+/*
+ * Tearing down a published object from the core's side (its owner has
+ * dropped its own hold).  The tombstone form keeps the ID out of use until
+ * close.  put_and_try_destroy drops a hold and tears down if only the table
+ * is left holding.
+ */
+void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *victim);
+void iommufd_object_tombstone_user(struct iommufd_ctx *ictx, struct iommufd_object *victim);
+void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *held);
+
+/*
+ * A part of the iommufd file a driver offers to mmap (a vIOMMU's MMIO
+ * page): @length bytes of @file, seen at file offset @offset.  Every live
+ * mapping holds @owner (destroy is EBUSY meanwhile) and the context, as a
+ * VMA holds its file.
  */
 struct iommufd_mmap {
+	struct iommufd_mmap *next;
 	struct iommufd_object *owner;
 	struct host_file *file;
 	uint64_t offset;
 	size_t length;
-	struct iommufd_mmap *next;
 };
 
 int _iommufd_alloc_mmap(struct iommufd_ctx *ictx, struct iommufd_object *owner,
-			struct host_file *file, size_t length, uint64_t *offset);
-void _iommufd_destroy_mmap(struct iommufd_ctx *ictx, uint64_t offset);
+			struct host_file *backing, size_t bytes, uint64_t *at);
+void _iommufd_destroy_mmap(struct iommufd_ctx *ictx, uint64_t at);
 
-/* The state of one ioctl call, handed to its handler. */
-struct iommufd_ucmd {
-	struct iommufd_ctx *ictx;
-	uint64_t ubuffer;	/* the user's argument */
-	uint32_t user_size;	/* what the user said the struct's size is */
-	void *cmd;		/* the kernel-sized copy of the argument */
-	struct iommufd_object *new_obj; /* finalized or aborted by dispatch */
-};
+/* ================================================== the ioctl handlers */
 
-/* Copy the command back; only as much as both sides know. */
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
-
-/* Per-type destructors; destroy cannot fail. */
-struct iommufd_object_ops {
-	void (*destroy)(struct iommufd_object *obj);
-	void (*abort)(struct iommufd_object *obj);
-};
-extern const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX];
-
-/* Two-phase creation: reserve an ID, fill, then finalize or abort. */
-struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t size,
-					     enum iommufd_object_type type);
-#define iommufd_object_alloc(ictx, ptr, type)                                           \
-	((__typeof__(ptr))_iommufd_object_alloc(ictx, sizeof(*(ptr)), type))
-/* As above, and dispatch finalizes on success or aborts on failure. */
-struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, size_t size,
-						  enum iommufd_object_type type);
-#define iommufd_object_alloc_ucmd(ucmd, ptr, type)                                      \
-	((__typeof__(ptr))_iommufd_object_alloc_ucmd(ucmd, sizeof(*(ptr)), type))
-void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-/* Remove a published object now; its driver dropped its own reference. */
-void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-/* Drop a reference; destroy the object if only the table holds it now. */
-/* Destroy @obj but keep its ID from reuse until close; later lookups fail. */
-void iommufd_object_tombstone_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-
-struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
-					  enum iommufd_object_type type);
-static inline void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
-{
-	(void)ictx;
-	obj->users--;
-}
-
-/* Allocation that tests can make fail (see iommufd_should_fail()). */
-void *iommufd_zalloc(size_t size);
-void *iommufd_realloc_array(void *ptr, size_t nmemb, size_t size);
-bool iommufd_should_fail(void);
-
-/* The temporary-memory cap pages.c batches under (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT). */
-extern size_t iommufd_temp_memory_limit;
-#define IOMMUFD_TEMP_MEMORY_LIMIT_DEFAULT 65536
-
-/* Debug log, see uiommufd_set_debug(). */
-void iommufd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool iommufd_debug;
-
-/* ioctl handlers, one per file as the kernel splits them */
+/* main.c */
 int iommufd_destroy(struct iommufd_ucmd *ucmd);
 int iommufd_option(struct iommufd_ucmd *ucmd);
+/* ioas.c */
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+/* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+/* hw_pagetable.c and device.c */
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+/* eventq.c */
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
-int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
-int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd);
+/* viommu.c */
 int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
+/* selftest.c */
 int iommufd_test(struct iommufd_ucmd *ucmd);
 
-/* Hardware page tables (hw_pagetable.c) */
-struct iommufd_fault;
+/* VFIO type1 container calls made on the iommufd (vfio_compat.c). */
+int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int number, uint64_t uarg);
 
-struct iommufd_hw_pagetable {
-	struct iommufd_object obj;
-	struct iommu_domain *domain;
-	struct iommufd_fault *fault;	/* page requests go here (FAULT_ID_VALID) */
-	bool pasid_compat;		/* allocated with IOMMU_HWPT_ALLOC_PASID */
-};
+/* ==================================================================== IOAS */
 
-/* A user-managed stage 1 on a kernel-managed NEST_PARENT stage 2. */
-struct iommufd_hwpt_nested {
-	struct iommufd_hw_pagetable common;
-	struct iommufd_hwpt_paging *parent;
-	struct iommufd_viommu *viommu;	/* made on a vIOMMU, or NULL */
-};
-
-static inline struct iommufd_hwpt_nested *to_hwpt_nested(struct iommufd_hw_pagetable *hwpt)
-{
-	return container_of(hwpt, struct iommufd_hwpt_nested, common);
-}
-
-void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
-
-struct iommufd_hwpt_paging {
-	struct iommufd_hw_pagetable common;
-	struct iommufd_ioas *ioas;
-	struct iommufd_hwpt_paging *ioas_next;	/* the IOAS's list of HWPTs */
-	bool auto_domain;		/* made by attach to an IOAS, freed with its last device */
-	bool linked;			/* on the IOAS list and in its domain set */
-	bool enforce_cache_coherency;
-	bool nest_parent;
-};
-
-static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
-{
-	return container_of(hwpt, struct iommufd_hwpt_paging, common);
-}
-
-struct iommufd_hwpt_paging *
-iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, uint32_t flags, bool immediate_attach,
-			  const struct iommu_user_data *user_data);
-void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
-void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
-
-/* Devices and accesses (device.c) */
-struct iommufd_device {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct device *dev;
-	struct iommufd_hw_pagetable *hwpt;	/* the RID's attachment, or NULL */
-	struct iommufd_vdevice *vdev;		/* its vDEVICE, or NULL */
-	struct iommufd_pasid_attach *pasids;	/* PASID attachments, unsorted */
-	bool enforce_cache_coherency;
-};
-
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev,
-					   uint32_t *id);
-void iommufd_device_unbind(struct iommufd_device *idev);
-int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
-int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *pt_id);
-void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid);
-struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t id);
-int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
-				struct iommufd_device *idev);
-/*
- * What @pasid of @idev is attached to (IOMMU_NO_PASID: the RID), or NULL;
- * *@attach_handle gets the attachment's identity, what page requests that
- * came through it carry (see iommufd_fault_report()).
- */
-struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
-						       uint32_t pasid, void **attach_handle);
-
-/* What a driver of an emulated device gives its access. */
-struct iommufd_access_ops {
-	bool needs_pin_pages;
-	/* [iova, iova + length) is being unmapped: unpin everything there. */
-	void (*unmap)(void *data, unsigned long iova, unsigned long length);
-};
-
-struct iommufd_access {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct iommufd_ioas *ioas;
-	const struct iommufd_access_ops *ops;
-	void *data;
-	unsigned long iova_alignment;
-};
-
-struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
-					     const struct iommufd_access_ops *ops, void *data,
-					     uint32_t *id);
-void iommufd_access_destroy(struct iommufd_access *access);
-int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id);
-int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id);
-void iommufd_access_detach(struct iommufd_access *access);
-int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
-			     unsigned long length, uint64_t *out_pa, unsigned int flags);
-void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long iova,
-				unsigned long length);
-int iommufd_access_rw(struct iommufd_access *access, unsigned long iova, void *data,
-		      size_t len, unsigned int flags);
-void iommufd_access_destroy_object(struct iommufd_object *obj);
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, uint32_t ioas_id);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
 
 /*
- * A dma-buf: memory an exporter (the selftest) hands out as an fd.  IOAS
- * maps of it are MMIO, uncharged and cannot be read or written through an
- * access; a revoke pulls them out of every domain, and while revoked new
- * maps fail with ENODEV.
+ * Memory an exporter (the selftest) hands out as a dma-buf fd.  An IOAS
+ * mapping of it is MMIO: not charged, not reachable through an access.
+ * Revoking it takes it out of every domain; new maps meanwhile are ENODEV.
  */
 struct iommufd_dmabuf {
-	struct host_file *file;	/* the memory */
+	struct host_file *file;
 	size_t length;
 	bool revoked;
 };
 extern const struct host_anon_ops iommufd_test_dmabuf_fops;
 
+/* ============================================= HWPTs (hw_pagetable.c) */
+
+struct iommufd_fault;
+
+/* What every HWPT has, paging or nested. */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+	struct iommufd_fault *fault;	/* its page requests' queue, from FAULT_ID_VALID */
+	bool pasid_compat;		/* made with IOMMU_HWPT_ALLOC_PASID */
+};
+
+/* A domain the core maps from an IOAS. */
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct iommufd_hwpt_paging *ioas_next;	/* next on its IOAS's list */
+	bool nest_parent;
+	bool enforce_cache_coherency;
+	bool auto_domain;	/* attach made it; the last detach frees it */
+	bool linked;		/* on the IOAS's list and in its set of domains */
+};
+
+/* A stage 1 the user runs, over a NEST_PARENT paging HWPT. */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+	struct iommufd_viommu *viommu;	/* the vIOMMU it was made on, if any */
+};
+
+static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_hw_pagetable *base)
+{
+	return container_of(base, struct iommufd_hwpt_paging, common);
+}
+
+static inline struct iommufd_hwpt_nested *to_hwpt_nested(struct iommufd_hw_pagetable *base)
+{
+	return container_of(base, struct iommufd_hwpt_nested, common);
+}
+
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *on,
+			  struct iommufd_device *for_dev, uint32_t alloc_flags, bool attach_now,
+			  const struct iommu_user_data *driver_data);
+void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
+
+/* ============================================ devices and accesses (device.c) */
+
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct device *dev;
+	struct iommufd_hw_pagetable *hwpt;	/* where the RID is attached, or NULL */
+	struct iommufd_pasid_attach *pasids;	/* attachments by PASID, in no order */
+	struct iommufd_vdevice *vdev;		/* its vDEVICE, or NULL */
+	bool enforce_cache_coherency;
+};
+
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct device *target,
+					   uint32_t *out_id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+struct iommufd_device *iommufd_get_device(struct iommufd_ctx *ictx, uint32_t dev_id);
+int iommufd_device_attach(struct iommufd_device *idev, uint32_t pasid, uint32_t *io_pt);
+int iommufd_device_replace(struct iommufd_device *idev, uint32_t pasid, uint32_t *io_pt);
+void iommufd_device_detach(struct iommufd_device *idev, uint32_t pasid);
+int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *to, struct iommufd_device *idev);
 /*
- * vIOMMUs (viommu.c).  A vIOMMU stands for one physical IOMMU instance seen
- * by a VM: it holds its nesting parent HWPT (users reference), the table
- * from virtual device IDs to vDEVICEs, its vEVENTQs and HW queues.  The
- * driver embeds it first in a larger struct whose size it gives through
- * iommu_ops.get_viommu_size.  Everything here changes under ctx->lock.
+ * The HWPT @pasid of @idev is attached to (IOMMU_NO_PASID for the RID), or
+ * NULL.  *@attach_handle is set to the attachment's identity, which the
+ * page requests arriving through it carry (see iommufd_fault_report()).
+ */
+struct iommufd_hw_pagetable *iommufd_device_pasid_hwpt(struct iommufd_device *idev,
+						       uint32_t pasid, void **attach_handle);
+
+/* The callbacks the driver of an emulated device gives its access. */
+struct iommufd_access_ops {
+	/* Called for every unmap over the access's IOAS: drop pins in [iova, iova + length). */
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+	bool needs_pin_pages;
+};
+
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct iommufd_ioas *ioas;
+	unsigned long iova_alignment;
+};
+
+struct iommufd_access *iommufd_access_create(struct iommufd_ctx *ictx,
+					     const struct iommufd_access_ops *callbacks,
+					     void *cookie, uint32_t *out_id);
+void iommufd_access_destroy(struct iommufd_access *access);
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+int iommufd_access_attach(struct iommufd_access *access, uint32_t to_ioas);
+int iommufd_access_replace(struct iommufd_access *access, uint32_t to_ioas);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long start,
+			     unsigned long bytes, uint64_t *phys_out, unsigned int pin_flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long start,
+				unsigned long bytes);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long start, void *buf,
+		      size_t bytes, unsigned int rw_flags);
+
+/* ============================== vIOMMUs, vDEVICEs, HW queues (viommu.c) */
+
+/*
+ * A vIOMMU is what a VM sees of one physical IOMMU instance.  It holds its
+ * nesting parent HWPT, keeps the VM's device IDs (vDEVICEs) and owns its
+ * vEVENTQs and HW queues.  The driver's struct begins with it and its size
+ * comes from iommu_ops.get_viommu_size.  All of it changes under ctx->lock.
  */
 struct iommufd_viommu;
 struct iommufd_vdevice;
@@ -355,95 +410,91 @@ struct iommufd_hw_queue;
 
 struct iommufd_viommu_ops {
 	void (*destroy)(struct iommufd_viommu *viommu);
-	/* A nested domain on this vIOMMU; @flags are IOMMU_HWPT_ALLOC_*. */
+	/* Make a nested domain under this vIOMMU (@flags: IOMMU_HWPT_ALLOC_*). */
 	struct iommu_domain *(*alloc_domain_nested)(struct iommufd_viommu *viommu, uint32_t flags,
-						    const struct iommu_user_data *user_data);
-	/* IOMMU_HWPT_INVALIDATE on the vIOMMU; writes back entry_num handled. */
+						    const struct iommu_user_data *data);
+	/* IOMMU_HWPT_INVALIDATE aimed at the vIOMMU; entry_num says how far it got. */
 	int (*cache_invalidate)(struct iommufd_viommu *viommu,
-				struct iommu_user_data_array *array);
-	/* Size of the driver's HW queue struct for @type, 0 if unsupported. */
-	size_t (*get_hw_queue_size)(struct iommufd_viommu *viommu, uint32_t type);
-	/* Set up @hw_queue at @index, its memory at physical address @base_pa. */
-	int (*hw_queue_init_phys)(struct iommufd_hw_queue *hw_queue, uint32_t index,
-				  uint64_t base_pa);
+				struct iommu_user_data_array *requests);
+	/* Bytes of the driver's HW queue struct for @queue_type; 0: no such type. */
+	size_t (*get_hw_queue_size)(struct iommufd_viommu *viommu, uint32_t queue_type);
+	/* Bring up @hw_queue as number @slot over memory at physical @phys. */
+	int (*hw_queue_init_phys)(struct iommufd_hw_queue *hw_queue, uint32_t slot,
+				  uint64_t phys);
 };
 
 struct iommufd_viommu {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
-	const struct iommu_ops *iommu_dev;	/* the physical IOMMU: devices must match */
-	struct iommufd_hwpt_paging *hwpt;	/* the nesting parent (stage 2) */
-	const struct iommufd_viommu_ops *ops;
 	uint32_t type;
-	struct iommufd_vdevice **vdevs;		/* by virt_id, unsorted */
+	const struct iommufd_viommu_ops *ops;
+	const struct iommu_ops *iommu_dev;	/* devices must sit behind this IOMMU */
+	struct iommufd_hwpt_paging *hwpt;	/* stage 2, the nesting parent */
+	struct iommufd_vdevice **vdevs;		/* in no order; keyed by virt_id */
 	size_t nr_vdevs, max_vdevs;
-	struct iommufd_veventq *veventqs;	/* eventq.c's list */
+	struct iommufd_veventq *veventqs;	/* eventq.c keeps this list */
 };
 
-/* A device's ID inside a vIOMMU (what the VM calls it). */
+/* The ID a VM knows a device by, inside one vIOMMU. */
 struct iommufd_vdevice {
 	struct iommufd_object obj;
-	struct iommufd_viommu *viommu;	/* users reference */
-	struct iommufd_device *idev;	/* NULL once tombstoned */
 	uint64_t virt_id;
+	struct iommufd_viommu *viommu;	/* held */
+	struct iommufd_device *idev;	/* NULL after the tombstone */
 };
 
 struct iommufd_hw_queue {
 	struct iommufd_object obj;
-	struct iommufd_viommu *viommu;	/* users reference */
-	bool pinned;			/* its pages pinned and locked in the IOAS */
+	struct iommufd_viommu *viommu;	/* held */
 	uint32_t type;
-	uint64_t base_addr;		/* nesting parent IOVA */
+	uint64_t base_addr;	/* an IOVA of the nesting parent */
 	uint64_t length;
-	void (*destroy)(struct iommufd_hw_queue *hw_queue);	/* the driver's undo */
+	bool pinned;		/* its memory is pinned and its IOVA locked */
+	void (*destroy)(struct iommufd_hw_queue *hw_queue);	/* the driver's teardown */
 };
 
-struct iommufd_viommu *iommufd_get_viommu(struct iommufd_ctx *ictx, uint32_t id);
-/* The device at @virt_id of @viommu, or NULL. */
-struct device *iommufd_viommu_find_dev(struct iommufd_viommu *viommu, uint64_t virt_id);
-/* The virtual ID @dev has in @viommu: 0, or -ENOENT without a vDEVICE. */
-int iommufd_viommu_get_vdev_id(struct iommufd_viommu *viommu, struct device *dev,
-			       uint64_t *virt_id);
+struct iommufd_viommu *iommufd_get_viommu(struct iommufd_ctx *ictx, uint32_t viommu_id);
 void iommufd_viommu_destroy(struct iommufd_object *obj);
 void iommufd_vdevice_destroy(struct iommufd_object *obj);
 void iommufd_hw_queue_destroy(struct iommufd_object *obj);
-/* A region of @viommu the program may mmap; see struct iommufd_mmap. */
-int iommufd_viommu_alloc_mmap(struct iommufd_viommu *viommu, struct host_file *file,
-			      size_t length, uint64_t *offset);
-void iommufd_viommu_destroy_mmap(struct iommufd_viommu *viommu, uint64_t offset);
-/* @hw_queue needs @depended: the latter cannot be destroyed first. */
-static inline void iommufd_hw_queue_depend(struct iommufd_hw_queue *hw_queue,
-					   struct iommufd_hw_queue *depended)
+/* The device known as @vid inside @viommu, or NULL. */
+struct device *iommufd_viommu_find_dev(struct iommufd_viommu *viommu, uint64_t vid);
+/* 0 and the ID @dev has inside @viommu, or -ENOENT when it has no vDEVICE there. */
+int iommufd_viommu_get_vdev_id(struct iommufd_viommu *viommu, struct device *dev,
+			       uint64_t *vid);
+/* A region of @viommu for the program to mmap (struct iommufd_mmap). */
+int iommufd_viommu_alloc_mmap(struct iommufd_viommu *viommu, struct host_file *backing,
+			      size_t bytes, uint64_t *at);
+void iommufd_viommu_destroy_mmap(struct iommufd_viommu *viommu, uint64_t at);
+
+/* @user relies on @needed, which therefore cannot be destroyed before it. */
+static inline void iommufd_hw_queue_depend(struct iommufd_hw_queue *user,
+					   struct iommufd_hw_queue *needed)
 {
-	(void)hw_queue;
-	depended->obj.users++;
+	(void)user;
+	needed->obj.users++;
 }
 
-static inline void iommufd_hw_queue_undepend(struct iommufd_hw_queue *hw_queue,
-					     struct iommufd_hw_queue *depended)
+static inline void iommufd_hw_queue_undepend(struct iommufd_hw_queue *user,
+					     struct iommufd_hw_queue *needed)
 {
-	(void)hw_queue;
-	depended->obj.users--;
+	(void)user;
+	needed->obj.users--;
 }
+
+/* ================================================== vEVENTQs (eventq.c) */
 
 /*
- * vEVENTQs (eventq.c).  Report one event of @type with @len bytes of @data
- * to @viommu's queue of that type, as iommufd_viommu_report_event() does.
- * Called with ctx->lock held.  0, -EOPNOTSUPP without such a queue, -ENOMEM.
+ * Queue one event of @event_type (@bytes of @payload) on @viommu's vEVENTQ of
+ * that type.  Under ctx->lock.  0; -EOPNOTSUPP when there is no such queue;
+ * -ENOMEM.
  */
-int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t type, const void *data,
-				size_t len);
+int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t event_type,
+				const void *payload, size_t bytes);
 void iommufd_veventq_destroy(struct iommufd_object *obj);
 
-/* The selftest's mock device object (selftest.c) */
+/* ======================================= the selftest's device (selftest.c) */
+
 void iommufd_selftest_destroy(struct iommufd_object *obj);
-
-/* VFIO type1 container ioctls on the iommufd (vfio_compat.c) */
-int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg);
-
-/* Objects of the IOAS (ioas.c) */
-struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, uint32_t id);
-struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
-void iommufd_ioas_destroy(struct iommufd_object *obj);
 
 #endif

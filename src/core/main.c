@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * The context, its object table and ioctl dispatch.
+ * A context (one open /dev/iommu), its table of objects by ID, and the path
+ * every iommufd ioctl takes from the caller's pointer to its handler and
+ * back.  docs/uapi/general.md is the specification this follows.
  *
- * Object IDs behave as the kernel's xarray with ALLOC1 does: they start at
- * 1, the lowest free ID is handed out, and a destroyed ID is reused.  A slot
- * is in one of four states: free (NULL), reserved for an object that is being
- * built and is not visible yet (SLOT_RESERVED), a tombstone that keeps an ID
- * from being reused until close (SLOT_TOMBSTONE), or a published object.
- * Lookups see only published objects.
+ * The table is a flat array indexed by ID; slot 0 is never used.  A slot
+ * holds one of three markers (free, held for an object still being built,
+ * grave of an object whose ID must not come back before close) or the
+ * object itself.  Anything at or below the grave marker is not an object,
+ * which is all a lock-free reader needs to know (see table_publish()).
  *
- * Creation has two phases: reserve an ID and fill the object, then
- * finalize (publish) or abort (release the ID, undo, free).  Everything that
- * can fail happens before finalize.  IOMMU_DESTROY removes an object only
- * if nothing but the table holds it (EBUSY otherwise, nothing changed).
- * Closing the last reference destroys objects leaf first: an object whose
- * only user is the table goes, which frees its hold on its parents, and so
- * on until the table is empty.
+ * While a command runs, every ID it reserves is remembered on the command
+ * (ucmd->fresh).  The handler normally publishes or aborts each object
+ * itself; whatever is still unresolved when it returns is published if the
+ * command succeeded and torn down if it failed.  That is what makes "a
+ * command that fails creates nothing" hold for every command, including the
+ * ones whose reply to the caller faults after the object was built.
  *
- * Dispatch follows the kernel's rules for extensible structs: the leading
- * u32 is the user's idea of the size; below the command's minimum is
- * EINVAL; a short struct is zero extended; bytes beyond what we know must be
- * zero, else E2BIG; an unknown command is ENOTTY.
+ * The command table is written once, as a list of rows (COMMAND_ROWS); the
+ * lookup table and the scratch buffer the argument is copied into are both
+ * generated from it, so a new command is one line.
+ *
+ * Locking: the caller of every entry point here holds ictx->lock, except
+ * the lock-free device DMA path in device.c, which only reads the table.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -37,18 +39,11 @@
 #include "core/eventq.h"
 #include "uapi/iommufd_test.h"
 
-#define SLOT_RESERVED ((void *)1)
-#define SLOT_TOMBSTONE ((void *)2)
-#define OBJ_ID_LIMIT 0x7fffffffu	/* 31-bit IDs, as the kernel's */
-
 size_t iommufd_page_size = 4096;
 size_t iommufd_temp_memory_limit = IOMMUFD_TEMP_MEMORY_LIMIT_DEFAULT;
 bool iommufd_debug;
 
-static bool slot_is_object(const void *slot)
-{
-	return slot && slot != SLOT_RESERVED && slot != SLOT_TOMBSTONE;
-}
+/* ------------------------------------------------ allocation and logging */
 
 /* Fault injection hook: always false until a test arms it. */
 bool iommufd_should_fail(void)
@@ -58,47 +53,47 @@ bool iommufd_should_fail(void)
 
 void *iommufd_zalloc(size_t size)
 {
-	if (iommufd_should_fail())
-		return NULL;
-	return calloc(1, size);
+	return iommufd_should_fail() ? NULL : calloc(1, size);
 }
 
 void *iommufd_realloc_array(void *ptr, size_t nmemb, size_t size)
 {
-	size_t bytes;
+	size_t total;
 
-	if (iommufd_should_fail() || check_mul_overflow(nmemb, size, &bytes))
+	if (iommufd_should_fail() || check_mul_overflow(nmemb, size, &total))
 		return NULL;
-	return realloc(ptr, bytes ? bytes : 1);
+	/* realloc(p, 0) may free p; a zero-length array is one byte here. */
+	return realloc(ptr, total ? total : 1);
 }
 
-static FILE *log_file(void)
+static FILE *log_stream(void)
 {
-	static FILE *f;
-	const char *path;
+	static FILE *stream;
+	const char *where;
 
-	if (f)
-		return f;
-	path = getenv("UIOMMUFD_LOG");
-	if (path && *path)
-		f = fopen(path, "ae");
-	if (!f)
-		f = stderr;
-	return f;
+	if (stream)
+		return stream;
+	where = getenv("UIOMMUFD_LOG");
+	if (where && *where)
+		stream = fopen(where, "ae");
+	if (!stream)
+		stream = stderr;
+	return stream;
 }
 
 void iommufd_log(const char *fmt, ...)
 {
-	FILE *f = log_file();
-	va_list ap;
+	FILE *out = log_stream();
+	va_list args;
 
-	va_start(ap, fmt);
-	flockfile(f);
-	fprintf(f, "uiommufd[%d]: ", (int)getpid());
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-	funlockfile(f);
-	va_end(ap);
+	/* One line per message even when threads log at once. */
+	flockfile(out);
+	fprintf(out, "uiommufd[%d]: ", (int)getpid());
+	va_start(args, fmt);
+	vfprintf(out, fmt, args);
+	va_end(args);
+	fputc('\n', out);
+	funlockfile(out);
 }
 
 bool uiommufd_debug_enabled(void)
@@ -111,396 +106,479 @@ void uiommufd_set_debug(bool on)
 	iommufd_debug = on;
 }
 
-/* Find the lowest free ID and mark it reserved. */
-static int object_table_reserve(struct iommufd_ctx *ictx, uint32_t *out_id)
+/* ------------------------------------------------------- the object table */
+
+#define SLOT_FREE ((void *)0)
+#define SLOT_HELD ((void *)1)	/* reserved: being built, invisible */
+#define SLOT_GRAVE ((void *)2)	/* tombstone: gone, ID kept until close */
+#define ID_CEILING 0x80000000u	/* IDs stay within 31 bits */
+
+static inline bool slot_has_object(const void *slot)
 {
-	uint32_t id;
+	return (uintptr_t)slot > (uintptr_t)SLOT_GRAVE;
+}
 
-	for (id = 1; id < ictx->nr_slots; id++)
-		if (!ictx->objects[id])
-			goto found;
+/*
+ * Every store into the table is atomic because device.c reads it without
+ * the lock.  Markers carry no data: relaxed is enough for them.
+ */
+static inline void table_mark(struct iommufd_ctx *ictx, uint32_t id, void *marker)
+{
+	__atomic_store_n(&ictx->objects[id], marker, __ATOMIC_RELAXED);
+}
 
-	if (ictx->nr_slots > OBJ_ID_LIMIT)
-		return -ENOSPC;
-	{
-		uint32_t new_nr = ictx->nr_slots ? ictx->nr_slots * 2 : 16;
-		void **grown;
+/* Release: a reader whose acquire load finds @obj sees all of its fill. */
+static inline void table_publish(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	__atomic_store_n(&ictx->objects[obj->id], (void *)obj, __ATOMIC_RELEASE);
+}
 
-		if (new_nr > OBJ_ID_LIMIT + 1)
-			new_nr = OBJ_ID_LIMIT + 1;
-		/* Lock-free DMA reads the table: keep it still while it moves. */
-		iommu_dma_gate_begin();
-		grown = iommufd_realloc_array(ictx->objects, new_nr, sizeof(*grown));
-		if (!grown) {
-			iommu_dma_gate_end();
-			return -ENOMEM;
-		}
-		memset(grown + ictx->nr_slots, 0, (new_nr - ictx->nr_slots) * sizeof(*grown));
-		id = ictx->nr_slots ? ictx->nr_slots : 1;
-		ictx->objects = grown;
-		ictx->nr_slots = new_nr;
-		iommu_dma_gate_end();
+/* Make room for at least one more ID; the new slots are free. */
+static int table_grow(struct iommufd_ctx *ictx)
+{
+	uint32_t had = ictx->nr_slots, want;
+	void **moved;
+
+	if (had >= ID_CEILING)
+		return -EBUSY;	/* what the kernel's ID allocator says when full */
+	want = had ? had * 2 : 16;
+	if (want > ID_CEILING)
+		want = ID_CEILING;
+
+	/* realloc() may move the array: no lock-free reader may be in it. */
+	iommu_dma_gate_begin();
+	moved = iommufd_realloc_array(ictx->objects, want, sizeof(*moved));
+	if (moved) {
+		memset(moved + had, 0, (size_t)(want - had) * sizeof(*moved));
+		__atomic_store_n(&ictx->objects, moved, __ATOMIC_RELEASE);
+		__atomic_store_n(&ictx->nr_slots, want, __ATOMIC_RELEASE);
 	}
-found:
-	ictx->objects[id] = SLOT_RESERVED;
+	iommu_dma_gate_end();
+	return moved ? 0 : -ENOMEM;
+}
+
+/* Hold the lowest free ID for @obj. */
+static int table_reserve(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	/* Every ID below first_free is taken; ID 0 never is handed out. */
+	uint32_t id = ictx->first_free ? ictx->first_free : 1;
+	int err;
+
+	while (id < ictx->nr_slots && ictx->objects[id] != SLOT_FREE)
+		id++;
+	if (id >= ictx->nr_slots) {
+		err = table_grow(ictx);
+		if (err)
+			return err;
+	}
+	table_mark(ictx, id, SLOT_HELD);
 	ictx->nr_objects++;
-	*out_id = id;
+	ictx->first_free = id + 1;
+	obj->id = id;
 	return 0;
 }
 
-static void object_table_release(struct iommufd_ctx *ictx, uint32_t id)
+/* Give @id back (or leave a grave there), for the next reserve to find. */
+static void table_vacate(struct iommufd_ctx *ictx, uint32_t id, bool grave)
 {
-	ictx->objects[id] = NULL;
+	if (grave) {
+		/* A grave still fills its slot: RLIMIT_MODE counts it as the kernel does. */
+		table_mark(ictx, id, SLOT_GRAVE);
+		return;
+	}
+	table_mark(ictx, id, SLOT_FREE);
 	ictx->nr_objects--;
+	if (id < ictx->first_free)
+		ictx->first_free = id;
 }
 
-struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t size,
-					     enum iommufd_object_type type)
+/* The published object at @id, or NULL. */
+static struct iommufd_object *table_find(struct iommufd_ctx *ictx, uint32_t id)
+{
+	void *slot;
+
+	if (id >= ictx->nr_slots)
+		return NULL;
+	slot = ictx->objects[id];
+	return slot_has_object(slot) ? slot : NULL;
+}
+
+/* ----------------------------------------- objects made by a running command */
+
+/* @obj is no longer the running command's to settle. */
+static void fresh_forget(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	struct iommufd_object **link;
+
+	if (!ictx->running)
+		return;
+	for (link = &ictx->running->fresh; *link; link = &(*link)->fresh_next) {
+		if (*link == obj) {
+			*link = obj->fresh_next;
+			obj->fresh_next = NULL;
+			return;
+		}
+	}
+}
+
+/*
+ * The command is over: what it reserved and left unresolved is published
+ * if it succeeded, undone if it failed.  Newest first, so an object goes
+ * before the older ones it may hold.
+ */
+static void fresh_settle(struct iommufd_ucmd *ucmd, int result)
 {
 	struct iommufd_object *obj;
-	int rc;
 
-	obj = iommufd_zalloc(size);
+	while ((obj = ucmd->fresh)) {
+		ucmd->fresh = obj->fresh_next;
+		obj->fresh_next = NULL;
+		if (result)
+			iommufd_object_abort_and_destroy(ucmd->ictx, obj);
+		else
+			table_publish(ucmd->ictx, obj);
+	}
+}
+
+/* ---------------------------------------------------------- object life */
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t bytes,
+					     enum iommufd_object_type kind)
+{
+	struct iommufd_object *obj = iommufd_zalloc(bytes);
+	struct iommufd_ucmd *ucmd = ictx->running;
+	int err;
+
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
-	obj->type = type;
-	/* The table's reference, dropped by destroy. */
-	obj->users = 1;
-	rc = object_table_reserve(ictx, &obj->id);
-	if (rc)
-		goto err_free;
-	return obj;
-
-err_free:
-	free(obj);
-	return ERR_PTR(rc);
-}
-
-struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, size_t size,
-						  enum iommufd_object_type type)
-{
-	struct iommufd_object *obj;
-
-	/* One automatic object per command; a second is a core bug. */
-	if (ucmd->new_obj)
-		return ERR_PTR(-EBUSY);
-	obj = _iommufd_object_alloc(ucmd->ictx, size, type);
-	if (!IS_ERR(obj))
-		ucmd->new_obj = obj;
+	err = table_reserve(ictx, obj);
+	if (err) {
+		free(obj);
+		return ERR_PTR(err);
+	}
+	obj->type = kind;
+	obj->users = 1;		/* the table's own hold, which destroy takes away */
+	if (ucmd) {
+		obj->fresh_next = ucmd->fresh;
+		ucmd->fresh = obj;
+	}
 	return obj;
 }
 
-void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+/* Every reservation is settled by dispatch; this one only names the intent. */
+struct iommufd_object *_iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd, size_t bytes,
+						  enum iommufd_object_type kind)
 {
-	ictx->objects[obj->id] = obj;
+	return _iommufd_object_alloc(ucmd->ictx, bytes, kind);
 }
 
-/* Undo a reservation for an object whose fill did not start or was undone. */
-void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *fresh)
 {
-	object_table_release(ictx, obj->id);
-	free(obj);
+	fresh_forget(ictx, fresh);
+	table_publish(ictx, fresh);
 }
 
-/* Undo a reservation for a filled object: run its abort or destroy first. */
-void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+/* The reservation goes; nothing of the object's own is undone. */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *fresh)
 {
-	const struct iommufd_object_ops *ops = &iommufd_object_ops[obj->type];
+	fresh_forget(ictx, fresh);
+	table_vacate(ictx, fresh->id, false);
+	free(fresh);
+}
 
-	if (ops->abort)
-		ops->abort(obj);
-	else if (ops->destroy)
-		ops->destroy(obj);
-	iommufd_object_abort(ictx, obj);
+/* The reservation goes, after the object's kind undoes what it filled in. */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx, struct iommufd_object *fresh)
+{
+	const struct iommufd_object_ops *how = &iommufd_object_ops[fresh->type];
+	void (*undo)(struct iommufd_object *) = how->abort ? how->abort : how->destroy;
+
+	if (undo)
+		undo(fresh);
+	iommufd_object_abort(ictx, fresh);
 }
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
-					  enum iommufd_object_type type)
+					  enum iommufd_object_type kind)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *found = table_find(ictx, id);
 
-	if (id >= ictx->nr_slots || !slot_is_object(ictx->objects[id]))
+	if (!found || (kind != IOMMUFD_OBJ_ANY && kind != found->type))
 		return ERR_PTR(-ENOENT);
-	obj = ictx->objects[id];
-	if (type != IOMMUFD_OBJ_ANY && obj->type != type)
-		return ERR_PTR(-ENOENT);
-	obj->users++;
-	return obj;
+	found->users++;
+	return found;
 }
 
-static void object_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj, bool tombstone)
+/* Out of the table, destructor, memory: destroy cannot fail. */
+static void object_teardown(struct iommufd_ctx *ictx, struct iommufd_object *obj, bool grave)
 {
-	/* The compat IOAS is a weak pointer: it goes with its object. */
+	void (*destructor)(struct iommufd_object *) = iommufd_object_ops[obj->type].destroy;
+
+	/* The compat IOAS pointer holds nothing: it just forgets. */
 	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
 		ictx->vfio_ioas = NULL;
+	/* A lock-free reader may hold the pointer it found until the gate. */
 	iommu_dma_gate_begin();
-	object_table_release(ictx, obj->id);
-	if (tombstone)
-		ictx->objects[obj->id] = SLOT_TOMBSTONE;
-	if (iommufd_object_ops[obj->type].destroy)
-		iommufd_object_ops[obj->type].destroy(obj);
+	table_vacate(ictx, obj->id, grave);
+	if (destructor)
+		destructor(obj);
 	free(obj);
 	iommu_dma_gate_end();
 }
 
+static bool object_is_published(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	return table_find(ictx, obj->id) == obj;
+}
+
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	if (obj->id < ictx->nr_slots && ictx->objects[obj->id] == obj)
-		object_destroy(ictx, obj, false);
+	if (object_is_published(ictx, obj))
+		object_teardown(ictx, obj, false);
 }
 
 void iommufd_object_tombstone_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	if (obj->id < ictx->nr_slots && ictx->objects[obj->id] == obj)
-		object_destroy(ictx, obj, true);
+	if (object_is_published(ictx, obj))
+		object_teardown(ictx, obj, true);
 }
 
 void iommufd_object_put_and_try_destroy(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	obj->users--;
-	if (obj->users == 1)
+	/* Down to the table's own hold: nobody needs it any more. */
+	if (--obj->users == 1)
 		iommufd_object_destroy_user(ictx, obj);
 }
 
-/* IOMMU_DESTROY: only an object nothing else holds can go. */
+/* --------------------------------------------- IOMMU_DESTROY, IOMMU_OPTION */
+
 int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
-	struct iommu_destroy *cmd = ucmd->cmd;
-	struct iommufd_ctx *ictx = ucmd->ictx;
-	struct iommufd_object *obj;
+	struct iommu_destroy *req = ucmd->cmd;
+	struct iommufd_object *victim = table_find(ucmd->ictx, req->id);
 
-	if (cmd->id >= ictx->nr_slots || !slot_is_object(ictx->objects[cmd->id]))
+	if (!victim)
 		return -ENOENT;
-	obj = ictx->objects[cmd->id];
-	if (obj->users != 1)
+	if (victim->users > 1)
 		return -EBUSY;
-	object_destroy(ictx, obj, false);
+	object_teardown(ucmd->ictx, victim, false);
 	return 0;
 }
 
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+/* IOMMU_OPTION_RLIMIT_MODE: how pinned pages are charged, per user or per process. */
+static int option_rlimit_mode(struct iommufd_ctx *ictx, struct iommu_option *req)
 {
-	size_t len = min_t(size_t, ucmd->user_size, cmd_len);
+	struct uiommufd_host *host = ictx->host;
 
-	return copy_to_user(ucmd->ictx->host, ucmd->ubuffer, ucmd->cmd, len);
-}
-
-static int iommufd_option_rlimit_mode(struct iommu_option *cmd, struct iommufd_ctx *ictx)
-{
-	if (cmd->object_id)
+	if (req->object_id)
 		return -EOPNOTSUPP;
-
-	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = ictx->account_mode == IOPT_PAGES_ACCOUNT_MM;
+	switch (req->op) {
+	case IOMMU_OPTION_OP_GET:
+		req->val64 = ictx->account_mode == IOPT_PAGES_ACCOUNT_MM ? 1 : 0;
 		return 0;
-	}
-	if (cmd->op == IOMMU_OPTION_OP_SET) {
-		if (!ictx->host->ops->capable(ictx->host, HOST_CAP_SYS_RESOURCE))
+	case IOMMU_OPTION_OP_SET:
+		if (!host->ops->capable(host, HOST_CAP_SYS_RESOURCE))
 			return -EPERM;
-		/* Pages already charged keep the mode they were charged in. */
+		/* Charges already made must be uncharged in the mode they were made in. */
 		if (ictx->nr_objects)
 			return -EBUSY;
-		if (cmd->val64 == 0)
-			ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
-		else if (cmd->val64 == 1)
-			ictx->account_mode = IOPT_PAGES_ACCOUNT_MM;
-		else
+		if (req->val64 > 1)
 			return -EINVAL;
+		ictx->account_mode = req->val64 ? IOPT_PAGES_ACCOUNT_MM : IOPT_PAGES_ACCOUNT_USER;
 		return 0;
+	default:
+		return -EOPNOTSUPP;
 	}
-	return -EOPNOTSUPP;
 }
 
 int iommufd_option(struct iommufd_ucmd *ucmd)
 {
-	struct iommu_option *cmd = ucmd->cmd;
-	int rc;
+	struct iommu_option *req = ucmd->cmd;
+	int err;
 
-	if (cmd->__reserved)
+	if (req->__reserved)
 		return -EOPNOTSUPP;
-
-	switch (cmd->option_id) {
-	case IOMMU_OPTION_RLIMIT_MODE:
-		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
-		break;
-	case IOMMU_OPTION_HUGE_PAGES:
-		rc = iommufd_ioas_option(ucmd);
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (rc)
-		return rc;
-	/* Only val64 is an output; the rest of the struct is left alone. */
+	if (req->option_id == IOMMU_OPTION_RLIMIT_MODE)
+		err = option_rlimit_mode(ucmd->ictx, req);
+	else if (req->option_id == IOMMU_OPTION_HUGE_PAGES)
+		err = iommufd_ioas_option(ucmd);
+	else
+		err = -EOPNOTSUPP;
+	if (err)
+		return err;
+	/* The one output; the caller's other fields stay as they were. */
 	return copy_to_user(ucmd->ictx->host, ucmd->ubuffer + offsetof(struct iommu_option, val64),
-			    &cmd->val64, sizeof(cmd->val64));
+			    &req->val64, sizeof(req->val64));
 }
 
-union ucmd_buffer {
-	struct iommu_destroy destroy;
-	struct iommu_fault_alloc fault;
-	struct iommu_hw_info info;
-	struct iommu_hw_queue_alloc hw_queue;
-	struct iommu_hwpt_alloc hwpt;
-	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
-	struct iommu_hwpt_invalidate cache;
-	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
-	struct iommu_ioas_alloc alloc;
-	struct iommu_ioas_allow_iovas allow_iovas;
-	struct iommu_ioas_change_process change_process;
-	struct iommu_ioas_copy ioas_copy;
-	struct iommu_ioas_iova_ranges iova_ranges;
-	struct iommu_ioas_map map;
-	struct iommu_ioas_map_file map_file;
-	struct iommu_ioas_unmap unmap;
-	struct iommu_option option;
-	struct iommu_vdevice_alloc vdev;
-	struct iommu_veventq_alloc veventq;
-	struct iommu_vfio_ioas vfio_ioas;
-	struct iommu_viommu_alloc viommu;
-	struct iommu_test_cmd test;
+/* --------------------------------------------------------------- dispatch */
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+{
+	/* Never past what the caller has, nor past what we know. */
+	size_t n = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
+
+	return copy_to_user(ucmd->ictx->host, ucmd->ubuffer, ucmd->cmd, n);
+}
+
+/*
+ * Every command we serve: its number, its argument struct, the last field
+ * that struct has had since the command first appeared (the minimum size
+ * ends there), and its handler.
+ */
+#define COMMAND_ROWS(ROW)                                                                     \
+	ROW(IOMMU_DESTROY, iommu_destroy, id, iommufd_destroy)                                \
+	ROW(IOMMU_IOAS_ALLOC, iommu_ioas_alloc, out_ioas_id, iommufd_ioas_alloc_ioctl)        \
+	ROW(IOMMU_IOAS_ALLOW_IOVAS, iommu_ioas_allow_iovas, allowed_iovas,                    \
+	    iommufd_ioas_allow_iovas)                                                         \
+	ROW(IOMMU_IOAS_COPY, iommu_ioas_copy, src_iova, iommufd_ioas_copy)                    \
+	ROW(IOMMU_IOAS_IOVA_RANGES, iommu_ioas_iova_ranges, out_iova_alignment,               \
+	    iommufd_ioas_iova_ranges)                                                         \
+	ROW(IOMMU_IOAS_MAP, iommu_ioas_map, iova, iommufd_ioas_map)                           \
+	ROW(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, length, iommufd_ioas_unmap)                   \
+	ROW(IOMMU_OPTION, iommu_option, val64, iommufd_option)                                \
+	ROW(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved, iommufd_vfio_ioas)                  \
+	ROW(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved, iommufd_hwpt_alloc)               \
+	ROW(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved, iommufd_get_hw_info)                \
+	ROW(IOMMU_HWPT_SET_DIRTY_TRACKING, iommu_hwpt_set_dirty_tracking, __reserved,         \
+	    iommufd_hwpt_set_dirty_tracking)                                                  \
+	ROW(IOMMU_HWPT_GET_DIRTY_BITMAP, iommu_hwpt_get_dirty_bitmap, data,                   \
+	    iommufd_hwpt_get_dirty_bitmap)                                                    \
+	ROW(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved, iommufd_hwpt_invalidate) \
+	ROW(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, out_fault_fd, iommufd_fault_alloc)    \
+	ROW(IOMMU_IOAS_MAP_FILE, iommu_ioas_map_file, iova, iommufd_ioas_map_file)            \
+	ROW(IOMMU_VIOMMU_ALLOC, iommu_viommu_alloc, out_viommu_id, iommufd_viommu_alloc_ioctl) \
+	ROW(IOMMU_VDEVICE_ALLOC, iommu_vdevice_alloc, virt_id, iommufd_vdevice_alloc_ioctl)   \
+	ROW(IOMMU_IOAS_CHANGE_PROCESS, iommu_ioas_change_process, __reserved,                 \
+	    iommufd_ioas_change_process)                                                      \
+	ROW(IOMMU_VEVENTQ_ALLOC, iommu_veventq_alloc, out_veventq_fd, iommufd_veventq_alloc)  \
+	ROW(IOMMU_HW_QUEUE_ALLOC, iommu_hw_queue_alloc, length, iommufd_hw_queue_alloc_ioctl) \
+	ROW(IOMMU_TEST_CMD, iommu_test_cmd, last, iommufd_test)
+
+/* Where a struct's @field ends: the size of a struct cut right after it. */
+#define END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+typedef int (*ucmd_handler)(struct iommufd_ucmd *ucmd);
+
+struct command {
+	unsigned int number;	/* all 32 bits must match */
+	uint32_t min_size;
+	uint32_t full_size;
+	ucmd_handler run;
 };
 
-struct iommufd_ioctl_op {
-	unsigned int size;
-	unsigned int min_size;
-	unsigned int ioctl_num;
-	int (*execute)(struct iommufd_ucmd *ucmd);
-};
+/* Indexed by number byte less IOMMUFD_CMD_BASE; gaps have number 0. */
+#define COMMAND_SLOT(num, tag, last, handler)                                                 \
+	[_IOC_NR(num) - IOMMUFD_CMD_BASE] = {                                                 \
+		.run = handler,                                                               \
+		.number = num,                                                                \
+		.full_size = sizeof(struct tag),                                              \
+		.min_size = END_OF(struct tag, last),                                         \
+	},
+static const struct command commands[] = { COMMAND_ROWS(COMMAND_SLOT) };
 
-#define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
-
-#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                           \
-	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                                        \
-		.size = sizeof(_struct),                                                \
-		.min_size = offsetofend(_struct, _last),                                \
-		.ioctl_num = _ioctl,                                                    \
-		.execute = _fn,                                                         \
-	}
-
-static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
-	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
-	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, iommufd_fault_alloc, struct iommu_fault_alloc,
-		 out_fault_fd),
-	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info, __reserved),
-	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc, __reserved),
-	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
-		 struct iommu_hwpt_get_dirty_bitmap, data),
-	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate, struct iommu_hwpt_invalidate,
-		 __reserved),
-	IOCTL_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
-		 struct iommu_hwpt_set_dirty_tracking, __reserved),
-	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl, struct iommu_ioas_alloc,
-		 out_ioas_id),
-	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
-		 struct iommu_ioas_allow_iovas, allowed_iovas),
-	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
-		 struct iommu_ioas_change_process, __reserved),
-	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy, src_iova),
-	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
-		 struct iommu_ioas_iova_ranges, out_iova_alignment),
-	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
-	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_ioas_map_file, struct iommu_ioas_map_file, iova),
-	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap, length),
-	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
-	IOCTL_OP(IOMMU_VDEVICE_ALLOC, iommufd_vdevice_alloc_ioctl, struct iommu_vdevice_alloc,
-		 virt_id),
-	IOCTL_OP(IOMMU_VEVENTQ_ALLOC, iommufd_veventq_alloc, struct iommu_veventq_alloc,
-		 out_veventq_fd),
-	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas, __reserved),
-	IOCTL_OP(IOMMU_VIOMMU_ALLOC, iommufd_viommu_alloc_ioctl, struct iommu_viommu_alloc,
-		 out_viommu_id),
-	IOCTL_OP(IOMMU_HW_QUEUE_ALLOC, iommufd_hw_queue_alloc_ioctl,
-		 struct iommu_hw_queue_alloc, length),
-	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
+/* Room for the largest argument, aligned for any of them. */
+#define SCRATCH_MEMBER(num, tag, last, handler) struct tag handler##_arg;
+union command_scratch {
+	COMMAND_ROWS(SCRATCH_MEMBER)
 };
 
 /*
- * Copy a user struct of @usize bytes into @dst of @ksize bytes: zero extend
- * a short one, insist that the tail of a long one is zero.
+ * A caller newer than us may send more than we know; that is fine only if
+ * every extra byte is zero.  Read them in small steps, whatever @len says.
  */
-static int copy_struct_from_user(struct uiommufd_host *host, void *dst, size_t ksize,
-				 uint64_t src, size_t usize)
+static int tail_is_zero(struct uiommufd_host *host, uint64_t at, uint64_t len)
 {
-	size_t size = min_t(size_t, ksize, usize);
+	uint64_t probe[8];
 
-	if (usize > ksize) {
-		uint8_t chunk[64];
-		uint64_t pos = src + ksize;
-		size_t left = usize - ksize;
+	while (len) {
+		/* Aligned steps never straddle a page: bytes before a fault are seen. */
+		size_t room = sizeof(probe) - (size_t)(at % sizeof(probe));
+		size_t step = len < room ? (size_t)len : room;
+		uint64_t any = 0;
+		size_t w;
 
-		while (left) {
-			/* Aligned chunks never straddle a page: bytes before a fault are seen. */
-			size_t n = min_t(size_t, left, sizeof(chunk) - pos % sizeof(chunk));
-			size_t i;
-
-			if (copy_from_user(host, chunk, pos, n))
-				return -EFAULT;
-			for (i = 0; i != n; i++)
-				if (chunk[i])
-					return -E2BIG;
-			pos += n;
-			left -= n;
-		}
+		memset(probe, 0, sizeof(probe));
+		if (copy_from_user(host, probe, at, step))
+			return -EFAULT;
+		for (w = 0; w != ARRAY_SIZE(probe); w++)
+			any |= probe[w];
+		if (any)
+			return -E2BIG;
+		at += step;
+		len -= step;
 	}
-	if (copy_from_user(host, dst, src, size))
-		return -EFAULT;
-	memset((uint8_t *)dst + size, 0, ksize - size);
 	return 0;
 }
 
-static long iommufd_dispatch(struct iommufd_ctx *ictx, unsigned int cmd, uint64_t arg)
+/* The caller's @usize bytes at @uarg into our @full bytes at @into. */
+static int fetch_argument(struct uiommufd_host *host, void *into, uint32_t full, uint64_t uarg,
+			  uint32_t usize)
 {
-	const struct iommufd_ioctl_op *op;
-	struct iommufd_ucmd ucmd = {};
-	union ucmd_buffer buf;
-	unsigned int nr = _IOC_NR(cmd);
-	int rc;
+	uint32_t known = usize < full ? usize : full;
+	int err;
 
-	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
-		return iommufd_vfio_ioctl(ictx, cmd, arg);
-
-	ucmd.ictx = ictx;
-	ucmd.ubuffer = arg;
-	/* As the kernel does, the size is read before the number is checked. */
-	if (copy_from_user(ictx->host, &ucmd.user_size, arg, sizeof(ucmd.user_size)))
-		return -EFAULT;
-
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (op->ioctl_num != cmd)
-		return -ENOTTY;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-
-	ucmd.cmd = &buf;
-	rc = copy_struct_from_user(ictx->host, ucmd.cmd, op->size, arg, ucmd.user_size);
-	if (rc)
-		return rc;
-	rc = op->execute(&ucmd);
-
-	if (ucmd.new_obj) {
-		if (rc)
-			iommufd_object_abort_and_destroy(ictx, ucmd.new_obj);
-		else
-			iommufd_object_finalize(ictx, ucmd.new_obj);
+	if (usize > full) {
+		err = tail_is_zero(host, uarg + full, usize - full);
+		if (err)
+			return err;
 	}
-	return rc;
+	if (copy_from_user(host, into, uarg, known))
+		return -EFAULT;
+	/* Fields the caller does not have read as zero: their old meaning. */
+	memset((char *)into + known, 0, full - known);
+	return 0;
+}
+
+static long dispatch(struct iommufd_ctx *ictx, unsigned int number, uint64_t uarg)
+{
+	unsigned int slot = _IOC_NR(number) - IOMMUFD_CMD_BASE;	/* wraps below the base */
+	union command_scratch scratch;
+	const struct command *cmd;
+	struct iommufd_ucmd ucmd;
+	uint32_t usize;
+	int result;
+
+	if (slot >= ARRAY_SIZE(commands))
+		return iommufd_vfio_ioctl(ictx, number, uarg);
+	/* The size comes first, even for a number we do not serve. */
+	if (copy_from_user(ictx->host, &usize, uarg, sizeof(usize)))
+		return -EFAULT;
+	cmd = &commands[slot];
+	if (cmd->number != number)
+		return -ENOTTY;
+	if (usize < cmd->min_size)
+		return -EINVAL;
+	result = fetch_argument(ictx->host, &scratch, cmd->full_size, uarg, usize);
+	if (result)
+		return result;
+
+	ucmd = (struct iommufd_ucmd){
+		.ictx = ictx, .ubuffer = uarg, .user_size = usize, .cmd = &scratch,
+		.outer = ictx->running,
+	};
+	ictx->running = &ucmd;
+	result = cmd->run(&ucmd);
+	if (ucmd.fresh)
+		fresh_settle(&ucmd, result);
+	ictx->running = ucmd.outer;
+	return result;
 }
 
 long uiommufd_ioctl(struct uiommufd_ctx *uctx, unsigned long cmd, uint64_t arg)
 {
 	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
-	long rc;
+	/* The kernel's ioctl number is an unsigned int: the upper half is dropped. */
+	unsigned int number = (unsigned int)cmd;
+	long result;
 
-	/* ioctl numbers are 32 bits; the kernel ignores the upper half. */
 	pthread_mutex_lock(&ictx->lock);
-	rc = iommufd_dispatch(ictx, (unsigned int)cmd, arg);
+	result = dispatch(ictx, number, arg);
 	pthread_mutex_unlock(&ictx->lock);
 	if (iommufd_debug)
 		iommufd_log("ioctl %#lx (nr %#x) arg %#llx -> %ld%s%s", cmd, (unsigned int)_IOC_NR(cmd),
-			    (unsigned long long)arg, rc, rc < 0 ? " " : "",
-			    rc < 0 ? strerror((int)-rc) : "");
-	return rc;
+			    (unsigned long long)arg, result, result < 0 ? " " : "",
+			    result < 0 ? strerror((int)-result) : "");
+	return result;
 }
 
 /* ------------------------------------------------------- mmap of the file */
@@ -673,28 +751,25 @@ int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
 		      struct uiommufd_ctx **out)
 {
 	struct iommufd_ctx *ictx;
+	pthread_mutexattr_t attr;
 
 	if (flags & ~UIOMMUFD_OPEN_VFIO_CONTAINER)
 		return -EINVAL;
 	ictx = iommufd_zalloc(sizeof(*ictx));
 	if (!ictx)
 		return -ENOMEM;
-	{
-		pthread_mutexattr_t attr;
+	/* Recursive: an access's unmap callback comes back into the core. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ictx->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 
-		/* Access unmap callbacks call back into the core. */
-		pthread_mutexattr_init(&attr);
-		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-		pthread_mutex_init(&ictx->lock, &attr);
-		pthread_mutexattr_destroy(&attr);
-	}
-	ictx->refs = 1;
 	ictx->host = host;
+	ictx->refs = 1;
 	iommufd_page_size = host->page_size;
 	ictx->opened_as_vfio = flags & UIOMMUFD_OPEN_VFIO_CONTAINER;
-	/* A context opened as /dev/vfio/vfio accounts like VFIO type1. */
-	ictx->account_mode = ictx->opened_as_vfio ? IOPT_PAGES_ACCOUNT_MM :
-						    IOPT_PAGES_ACCOUNT_USER;
+	/* Opened as /dev/vfio/vfio, pages are charged as VFIO type1 charges them. */
+	ictx->account_mode = ictx->opened_as_vfio ? IOPT_PAGES_ACCOUNT_MM : IOPT_PAGES_ACCOUNT_USER;
 	*out = (struct uiommufd_ctx *)ictx;
 	return 0;
 }
@@ -708,33 +783,40 @@ void uiommufd_ctx_get(struct uiommufd_ctx *uctx)
 	pthread_mutex_unlock(&ictx->lock);
 }
 
-/* Destroy everything, leaf first, as the kernel's release does. */
-static void iommufd_release(struct iommufd_ctx *ictx)
+/*
+ * One pass over the table: tear down every object only the table holds.
+ * Returns how many went; *@left counts the objects still there.
+ */
+static unsigned int sweep_unheld(struct iommufd_ctx *ictx, unsigned int *left)
 {
-	for (;;) {
-		unsigned int destroyed = 0;
-		bool empty = true;
-		uint32_t id;
+	unsigned int gone = 0;
+	uint32_t id;
 
-		for (id = 1; id < ictx->nr_slots; id++) {
-			struct iommufd_object *obj = ictx->objects[id];
+	*left = 0;
+	for (id = 1; id < ictx->nr_slots; id++) {
+		struct iommufd_object *obj = table_find(ictx, id);
 
-			if (!slot_is_object(obj))
-				continue;
-			empty = false;
-			if (obj->users != 1)
-				continue;
-			object_destroy(ictx, obj, false);
-			destroyed++;
-		}
-		if (empty)
-			break;
-		if (!destroyed) {
-			/* A reference cycle: a core bug, never a user error. */
-			iommufd_log("release: objects still referenced, leaking them");
-			break;
+		if (!obj)
+			continue;
+		if (obj->users == 1) {
+			object_teardown(ictx, obj, false);
+			gone++;
+		} else {
+			(*left)++;
 		}
 	}
+	return gone;
+}
+
+/* The last reference went: everything goes, leaves before what they hold. */
+static void ctx_release(struct iommufd_ctx *ictx)
+{
+	unsigned int left;
+
+	while (sweep_unheld(ictx, &left) && left)
+		;
+	if (left)	/* a cycle of holds: a core bug, never the user's doing */
+		iommufd_log("release: objects still referenced, leaking them");
 	free(ictx->objects);
 	pthread_mutex_destroy(&ictx->lock);
 	free(ictx);
@@ -751,9 +833,10 @@ void uiommufd_ctx_put(struct uiommufd_ctx *uctx)
 		ictx->vfio_ioas = NULL;
 	pthread_mutex_unlock(&ictx->lock);
 	if (last)
-		iommufd_release(ictx);
+		ctx_release(ictx);
 }
 
+/* How each kind of object is torn down; kinds without an entry only free. */
 const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
 	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },

@@ -2,6 +2,7 @@
 /* The object table and ioctl dispatch (main.c). */
 #include "helpers.h"
 #include "core/iommufd_private.h"
+#include "host/inproc.h"
 
 static void test_ids_start_at_one_and_reuse_lowest(void **state)
 {
@@ -201,6 +202,188 @@ static void test_stub_commands_answer_enoent(void **state)
 	assert_int_equal(ictl(ctx, IOMMU_HWPT_SET_DIRTY_TRACKING, &dirty), -EOPNOTSUPP);
 }
 
+/* ------------------------------------------ create, then a reply that faults */
+
+/*
+ * Every ioctl that creates an object writes its ID (and maybe an fd) back
+ * last.  When that write faults the ioctl is EFAULT and must leave nothing:
+ * not the ID (the next object gets the one it would have had), not an fd,
+ * not a reference on what the object would have held.
+ */
+struct leftovers {
+	uint32_t next_id;
+	int next_fd;
+};
+
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	assert_true(fd >= 0);
+	close(fd);
+	return fd;
+}
+
+static void note_leftovers(struct uiommufd_ctx *ctx, struct leftovers *before)
+{
+	before->next_id = ioas_alloc(ctx);
+	assert_int_equal(destroy(ctx, before->next_id), 0);
+	before->next_fd = lowest_free_fd();
+}
+
+static void assert_no_leftovers(struct uiommufd_ctx *ctx, const struct leftovers *before)
+{
+	uint32_t id = ioas_alloc(ctx);
+
+	assert_int_equal(id, before->next_id);
+	assert_int_equal(destroy(ctx, id), 0);
+	assert_int_equal(lowest_free_fd(), before->next_fd);
+}
+
+/* Run @number with a copy of @arg on a page mapped read-only: EFAULT, nothing made. */
+static void create_with_readonly_arg(struct uiommufd_ctx *ctx, unsigned long number,
+				     const void *arg, size_t len)
+{
+	struct leftovers before;
+	void *page = map_pages(1);
+
+	memcpy(page, arg, len);
+	assert_int_equal(mprotect(page, PSZ, PROT_READ), 0);
+	/* Earlier tests had pages here, unmapped without the shim to say so. */
+	uiommufd_host_inproc_mm_changed();
+	note_leftovers(ctx, &before);
+	assert_int_equal(ictl(ctx, number, page), -EFAULT);
+	assert_no_leftovers(ctx, &before);
+	/* The argument was never written. */
+	assert_memory_equal(page, arg, len);
+	munmap(page, PSZ);
+}
+
+static void test_reply_fault_ioas_alloc(void **state)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	create_with_readonly_arg(*state, IOMMU_IOAS_ALLOC, &cmd, sizeof(cmd));
+}
+
+static void test_reply_fault_hwpt_alloc(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx), other = ioas_alloc(ctx);
+	struct mock_ids dev = {};
+	struct iommu_hwpt_alloc cmd = { .size = sizeof(cmd), .pt_id = other };
+
+	assert_int_equal(mock_domain(ctx, ioas, &dev), 0);
+	cmd.dev_id = dev.idev;
+	create_with_readonly_arg(ctx, IOMMU_HWPT_ALLOC, &cmd, sizeof(cmd));
+	/* The HWPT that never was holds no IOAS. */
+	assert_int_equal(destroy(ctx, other), 0);
+}
+
+static void test_reply_fault_fault_queue_alloc(void **state)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+
+	create_with_readonly_arg(*state, IOMMU_FAULT_QUEUE_ALLOC, &cmd, sizeof(cmd));
+}
+
+static void test_reply_fault_mock_domain(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = ioas,
+	};
+
+	create_with_readonly_arg(ctx, IOMMU_TEST_CMD, &cmd, sizeof(cmd));
+	/* Neither the device nor its automatic HWPT holds the IOAS. */
+	assert_int_equal(destroy(ctx, ioas), 0);
+}
+
+/* A device and a NEST_PARENT HWPT on @ioas, no vIOMMU yet. */
+static void nest_parent_rig(struct uiommufd_ctx *ctx, uint32_t ioas, struct viommu_ids *v)
+{
+	assert_int_equal(mock_domain(ctx, ioas, &v->dev), 0);
+	assert_int_equal(hwpt_alloc(ctx, v->dev.idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				    &v->parent), 0);
+}
+
+static void test_reply_fault_viommu_alloc(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	struct viommu_ids v = {};
+	struct iommu_viommu_alloc cmd = { .size = sizeof(cmd), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+
+	nest_parent_rig(ctx, ioas_alloc(ctx), &v);
+	cmd.dev_id = v.dev.idev;
+	cmd.hwpt_id = v.parent;
+	create_with_readonly_arg(ctx, IOMMU_VIOMMU_ALLOC, &cmd, sizeof(cmd));
+	/* The parent is held by nothing. */
+	assert_int_equal(destroy(ctx, v.parent), 0);
+}
+
+static void test_reply_fault_vdevice_alloc(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	struct viommu_ids v = {};
+	struct iommu_vdevice_alloc cmd = { .size = sizeof(cmd), .virt_id = 0x44 };
+	uint32_t vdev = 0;
+
+	viommu_rig(ctx, ioas_alloc(ctx), &v);
+	cmd.viommu_id = v.viommu;
+	cmd.dev_id = v.dev.idev;
+	create_with_readonly_arg(ctx, IOMMU_VDEVICE_ALLOC, &cmd, sizeof(cmd));
+	/* The device has no vDEVICE: a real one can be made, and the vIOMMU is free. */
+	assert_int_equal(vdevice_alloc(ctx, v.viommu, v.dev.idev, 0x44, &vdev), 0);
+	assert_int_equal(destroy(ctx, vdev), 0);
+	assert_int_equal(destroy(ctx, v.viommu), 0);
+}
+
+static void test_reply_fault_veventq_alloc(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	struct viommu_ids v = {};
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd), .type = IOMMU_VEVENTQ_TYPE_SELFTEST, .veventq_depth = 2,
+	};
+	uint32_t id;
+
+	viommu_rig(ctx, ioas_alloc(ctx), &v);
+	cmd.viommu_id = v.viommu;
+	create_with_readonly_arg(ctx, IOMMU_VEVENTQ_ALLOC, &cmd, sizeof(cmd));
+	/* No queue of that type is left on the vIOMMU. */
+	assert_int_equal(ictl(ctx, IOMMU_VEVENTQ_ALLOC, &cmd), 0);
+	id = cmd.out_veventq_id;
+	/* close() as the shim reports it. */
+	uiommufd_host_inproc_fd_closed((int)cmd.out_veventq_fd);
+	close((int)cmd.out_veventq_fd);
+	assert_int_equal(destroy(ctx, id), 0);
+	assert_int_equal(destroy(ctx, v.viommu), 0);
+}
+
+static void test_reply_fault_hw_queue_alloc(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	uint64_t iova = MOCK_APERTURE_START;
+	uint8_t *buf = map_pages(1);
+	struct viommu_ids v = {};
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd), .type = IOMMU_HW_QUEUE_TYPE_SELFTEST,
+		.nesting_parent_iova = MOCK_APERTURE_START, .length = PSZ,
+	};
+
+	viommu_rig(ctx, ioas, &v);
+	assert_int_equal(ioas_map(ctx, ioas, buf, PSZ, &iova, RW_FIXED), 0);
+	cmd.viommu_id = v.viommu;
+	create_with_readonly_arg(ctx, IOMMU_HW_QUEUE_ALLOC, &cmd, sizeof(cmd));
+	/* No extra pin, no lock on the IOVA, no hold on the vIOMMU. */
+	assert_int_equal(check_refs(ctx, buf, PSZ, 1), 0);
+	assert_int_equal(ioas_unmap(ctx, ioas, iova, PSZ, NULL), 0);
+	assert_int_equal(destroy(ctx, v.viommu), 0);
+	munmap(buf, PSZ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +397,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rlimit_mode_option, setup_ctx, teardown_ctx),
 		cmocka_unit_test(test_release_destroys_everything),
 		cmocka_unit_test_setup_teardown(test_stub_commands_answer_enoent, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_ioas_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_hwpt_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_fault_queue_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_mock_domain, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_viommu_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_vdevice_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_veventq_alloc, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_reply_fault_hw_queue_alloc, setup_ctx, teardown_ctx),
 	};
 
 	return cmocka_run_group_tests_name("main", tests, NULL, NULL);
