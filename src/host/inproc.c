@@ -497,6 +497,7 @@ struct pin_seg {
 	struct shelter *shelter; /* set once moved out of the program's way */
 	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
 	bool at_uaddr;		/* a user pin's pages still at @uaddr: in va_root */
+	bool writable;		/* @kaddr takes stores: the pin was writable */
 	struct itree_node pa_node;	/* in pa_root */
 	struct itree_node va_node;	/* in va_root while @at_uaddr */
 };
@@ -782,8 +783,8 @@ static int pieces_add_private(struct pa_pieces *pp, uint64_t off, uint64_t va, u
 }
 
 /* Make a pin of @pp's pieces and index it; the pieces' references move to it. */
-static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, uint64_t uaddr,
-				  uint8_t *kbase)
+static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, bool writable,
+				  uint64_t uaddr, uint8_t *kbase)
 {
 	struct host_pin *pin = calloc(1, sizeof(*pin));
 	size_t i;
@@ -815,6 +816,7 @@ static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, u
 		seg->len = pc->len;
 		seg->pa = pc->pa;
 		seg->win = pc->win;
+		seg->writable = writable;
 		pp->v[i].win = NULL;
 		if (file) {
 			seg->kaddr = kbase + pc->off;
@@ -1136,7 +1138,7 @@ static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len
 			rc = pieces_add_private(&pp, lo - uptr, lo, hi - lo);
 	}
 	if (!rc) {
-		pin = pin_build(&pp, len, false, uptr, NULL);
+		pin = pin_build(&pp, len, false, writable, uptr, NULL);
 		if (!pin)
 			rc = -ENOMEM;
 	}
@@ -1175,7 +1177,7 @@ static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, u
 	rc = pieces_add_file(&pp, 0, &key, offset, len, offset);
 	if (!rc) {
 		/* Our own mapping: the program cannot take it away. */
-		pin = pin_build(&pp, len, true, 0, addr);
+		pin = pin_build(&pp, len, true, writable, 0, addr);
 		if (!pin)
 			rc = -ENOMEM;
 	}
@@ -1314,6 +1316,10 @@ static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *pin
  * Device DMA resolves a physical address once per contiguous run, so the
  * common case must not lock: each thread keeps its last few resolved
  * segments, good while pa_gen has not moved.
+ *
+ * A page pinned twice, once read-only and once writable (a file mapped
+ * both ways), has two segments at one address, and only the writable
+ * one's kaddr takes a store: a lookup for a write passes over the others.
  */
 #define PHYS_CACHE 4
 
@@ -1323,16 +1329,25 @@ struct phys_cache {
 	struct {
 		uint64_t pa, len;
 		uint8_t *kaddr;
+		bool writable;
 	} e[PHYS_CACHE];
 };
 
 /* initial-exec: a general-dynamic TLS access alone would double a hit's cost. */
 static __thread struct phys_cache phys_cache __attribute__((tls_model("initial-exec")));
 
-static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
+static int first_writable(struct itree_node *n, void *arg)
+{
+	if (!seg_of(n, pa_node)->writable)
+		return 0;
+	*(struct itree_node **)arg = n;
+	return 1;
+}
+
+static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, bool write, size_t *len)
 {
 	struct phys_cache *c = &phys_cache;
-	struct itree_node *n;
+	struct itree_node *n = NULL;
 	void *kaddr = NULL;
 
 	*len = 0;
@@ -1341,7 +1356,10 @@ static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
 		memset(c, 0, sizeof(*c));
 		c->gen = atomic_load_explicit(&pa_gen, memory_order_relaxed);
 	}
-	n = itree_find(pa_root, pa);
+	if (write)
+		itree_visit(pa_root, pa, pa + 1, first_writable, &n);
+	else
+		n = itree_find(pa_root, pa);
 	if (n) {
 		const struct pin_seg *seg = seg_of(n, pa_node);
 
@@ -1350,13 +1368,14 @@ static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
 		c->e[c->next].pa = seg->pa;
 		c->e[c->next].len = seg->len;
 		c->e[c->next].kaddr = seg->kaddr;
+		c->e[c->next].writable = seg->writable;
 		c->next = (c->next + 1) % PHYS_CACHE;
 	}
 	pthread_mutex_unlock(&pins_lock);
 	return kaddr;
 }
 
-static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, size_t *len)
+static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, bool write, size_t *len)
 {
 	struct phys_cache *c = &phys_cache;
 	unsigned int i;
@@ -1366,13 +1385,13 @@ static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, size_t *
 		for (i = 0; i != PHYS_CACHE; i++) {
 			uint64_t off = pa - c->e[i].pa;
 
-			if (off < c->e[i].len) {
+			if (off < c->e[i].len && (c->e[i].writable || !write)) {
 				*len = c->e[i].len - off;
 				return c->e[i].kaddr + off;
 			}
 		}
 	}
-	return phys_kaddr_slow(pa, len);
+	return phys_kaddr_slow(pa, write, len);
 }
 
 static int inproc_user_phys(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa)

@@ -48,7 +48,7 @@ static uint64_t user_pa(const void *p)
 
 static uint8_t *kaddr_of(uint64_t pa, size_t *len)
 {
-	return host()->ops->phys_kaddr(host(), pa, len);
+	return host()->ops->phys_kaddr(host(), pa, false, len);
 }
 
 static long pins_at(const void *p)

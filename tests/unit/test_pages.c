@@ -240,6 +240,59 @@ static void test_file_pin(void **state)
 	iopt_put_pages(pages);
 }
 
+static uint64_t map_file(struct uiommufd_ctx *ctx, uint32_t ioas, int fd, uint64_t len,
+			 uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas, .fd = fd, .length = len,
+	};
+
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_MAP_FILE, &cmd), 0);
+	return cmd.iova;
+}
+
+/*
+ * One file page pinned read-only and writable: both pins share its
+ * physical address, and a device write through the writable IOVA lands
+ * in the file, never through the read-only pin's view (which would fault).
+ */
+static void test_file_mapped_ro_and_rw_dma(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	int mfd = memfd_create("ro-rw", MFD_CLOEXEC), i;
+	uint64_t ro, rw, ro2, word;
+	struct mock_ids dev = {};
+	char got[8];
+
+	assert_int_equal(ftruncate(mfd, 4 * PSZ), 0);
+	assert_int_equal(mock_domain(ctx, ioas, &dev), 0);
+	/* Read-only pins on both sides of the writable one, whatever the index keeps first. */
+	ro = map_file(ctx, ioas, mfd, 4 * PSZ, IOMMU_IOAS_MAP_READABLE);
+	rw = map_file(ctx, ioas, mfd, 4 * PSZ, RW);
+	ro2 = map_file(ctx, ioas, mfd, 4 * PSZ, IOMMU_IOAS_MAP_READABLE);
+	for (i = 0; i != 4; i++) {
+		word = 0x1122334455667700ULL + (uint64_t)i;
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, rw + i * PSZ + 8, &word, 8,
+						     UIOMMUFD_DMA_WRITE), 0);
+		assert_int_equal(pread(mfd, got, 8, (off_t)(i * PSZ + 8)), 8);
+		assert_memory_equal(got, &word, 8);
+		word = 0;
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro + i * PSZ + 8, &word, 8, 0), 0);
+		assert_int_equal(word, 0x1122334455667700ULL + (uint64_t)i);
+		/* Through a read-only IOVA a write is the IOMMU's to refuse. */
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro2 + i * PSZ, &word, 8,
+						     UIOMMUFD_DMA_WRITE), -EPERM);
+	}
+	/* With only read-only pins left, writes still fail cleanly. */
+	assert_int_equal(ioas_unmap(ctx, ioas, rw, 4 * PSZ, NULL), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro, &word, 8, UIOMMUFD_DMA_WRITE),
+			 -EPERM);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro2 + PSZ + 8, &word, 8, 0), 0);
+	assert_int_equal(word, 0x1122334455667701ULL);
+	close(mfd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_ctx, teardown_ctx)
@@ -252,6 +305,7 @@ int main(void)
 		T(test_accounting_rlimit),
 		T(test_close_releases_pins),
 		T(test_file_pin),
+		T(test_file_mapped_ro_and_rw_dma),
 	};
 
 	return cmocka_run_group_tests_name("pages", tests, NULL, NULL);
