@@ -293,6 +293,35 @@ static void test_file_mapped_ro_and_rw_dma(void **state)
 	close(mfd);
 }
 
+/* Device DMA after MADV_DONTNEED of its pinned pages: the device keeps them. */
+static void test_device_dma_after_dontneed(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	uint8_t *buf = map_pages(2), got[4];
+	struct mock_ids dev = {};
+	uint64_t iova = 0;
+
+	assert_int_equal(mock_domain(ctx, ioas, &dev), 0);
+	assert_int_equal(ioas_map(ctx, ioas, buf, 2 * PSZ, &iova, RW), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova, got, 4, 0), 0);
+	assert_int_equal(got[0], 0x5a);
+	assert_int_equal(uiommufd_host_inproc_madvise(buf, 2 * PSZ, MADV_DONTNEED), 0);
+	assert_int_equal(buf[PSZ], 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, 0), 0);
+	assert_int_equal(got[3], 0x5a);
+	/* A device write lands in the pinned page, not in the program's new one. */
+	memset(got, 0xa7, 4);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, UIOMMUFD_DMA_WRITE),
+			 0);
+	assert_int_equal(buf[PSZ], 0);
+	memset(got, 0, 4);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, 0), 0);
+	assert_int_equal(got[0], 0xa7);
+	assert_int_equal(ioas_unmap(ctx, ioas, iova, 2 * PSZ, NULL), 0);
+	munmap(buf, 2 * PSZ);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_ctx, teardown_ctx)
@@ -306,6 +335,7 @@ int main(void)
 		T(test_close_releases_pins),
 		T(test_file_pin),
 		T(test_file_mapped_ro_and_rw_dma),
+		T(test_device_dma_after_dontneed),
 	};
 
 	return cmocka_run_group_tests_name("pages", tests, NULL, NULL);
