@@ -95,11 +95,33 @@ UIOMMUFD_API long uiommufd_ioctl(struct uiommufd_ctx *ctx, unsigned long cmd, ui
  * munmap(), mremap(), mmap(MAP_FIXED) and madvise(MADV_DONTNEED) of a range
  * with pinned pages would pull the pages out from under DMA.  The kernel keeps
  * pinned pages alive whatever the program does to its mapping; this call does
- * the same by moving the pinned pages aside first.  The shim calls it before
- * each such call; an embedding program that unmaps pinned memory calls it
- * itself.  It cannot fail: when pages cannot be moved they stay mapped.
+ * the same by moving the pinned pages aside first.  The range stays mapped,
+ * with no pages: anonymous memory reads zero again, a file mapping the file
+ * (on kernels before 5.7, before 5.13 for other than private anonymous
+ * memory, the range is left unmapped).  The shim calls it before each such
+ * call; an embedding program that unmaps pinned memory calls it itself, and
+ * must not pin the range from another thread until its munmap is done.  It
+ * cannot fail: when pages cannot be moved they stay mapped.  For madvise()
+ * use uiommufd_host_inproc_madvise().
  */
 UIOMMUFD_API void uiommufd_host_inproc_unmap_notify(void *addr, size_t length);
+
+/**
+ * uiommufd_host_inproc_madvise() - madvise() with pinned pages kept
+ * @addr: @length: @advice: as for madvise(2)
+ *
+ * As the kernel keeps pinned pages: MADV_DONTNEED (and _LOCKED) of private
+ * memory gives the program fresh pages (zero, or the file's) while the device
+ * keeps the pinned ones; a shared page stays the file's and so stays shared.
+ * MADV_FREE leaves pinned pages alone, as the kernel never frees a pinned
+ * page.  MADV_REMOVE of shared memory punches the file; the device keeps a
+ * copy of the pinned pages, the file gets new ones.  Other advice goes
+ * straight to madvise(2).  The shim routes the program's madvise() here;
+ * posix_madvise() needs nothing (glibc ignores POSIX_MADV_DONTNEED).
+ *
+ * Return: 0 or what madvise(2) fails with, as a negative errno.
+ */
+UIOMMUFD_API int uiommufd_host_inproc_madvise(void *addr, size_t length, int advice);
 
 /**
  * uiommufd_mmap() - mmap() of the iommufd file, as the kernel's fops do

@@ -108,9 +108,10 @@ struct host_ops {
 	/*
 	 * Where the core reaches physical address @pa right now, while a pin
 	 * holds it; *@len gets how many bytes from there are contiguous in
-	 * both spaces.  NULL when no pin holds @pa.
+	 * both spaces.  With @write, only through a writable pin: the address
+	 * returned takes stores.  NULL when no (writable) pin holds @pa.
 	 */
-	void *(*phys_kaddr)(struct uiommufd_host *host, uint64_t pa, size_t *len);
+	void *(*phys_kaddr)(struct uiommufd_host *host, uint64_t pa, bool write, size_t *len);
 	/*
 	 * The physical address of the byte mapped at @uaddr now, as
 	 * get_user_pages() would find it; -EFAULT when nothing is mapped.

@@ -493,10 +493,12 @@ struct pin_seg {
 	size_t len;
 	uint64_t uaddr;		/* where the program had it (user pins) */
 	uint8_t *kaddr;		/* where the core reaches it */
+	uint8_t *own;		/* a file pin's piece of its own mapping, unmapped with it */
 	uint64_t pa;		/* physical address of the first byte */
 	struct shelter *shelter; /* set once moved out of the program's way */
 	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
 	bool at_uaddr;		/* a user pin's pages still at @uaddr: in va_root */
+	bool writable;		/* @kaddr takes stores: the pin was writable */
 	struct itree_node pa_node;	/* in pa_root */
 	struct itree_node va_node;	/* in va_root while @at_uaddr */
 };
@@ -532,9 +534,24 @@ static int sys_munmap(void *addr, size_t len)
 	return (int)syscall(SYS_munmap, addr, len);
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/*
+ * Move [old, old + len) to @to.  MREMAP_DONTUNMAP (Linux 5.7, every kind of
+ * mapping since 5.13) leaves the program's range mapped with no pages, as
+ * MADV_DONTNEED would: anonymous memory reads zero, a file mapping reads
+ * the file.  Older kernels get a plain move, which leaves a hole.
+ */
 static void *sys_mremap_fixed(void *old, size_t len, void *to)
 {
-	return (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	void *p = (void *)syscall(SYS_mremap, old, len, len,
+				  MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+
+	if (p == MAP_FAILED && errno == EINVAL)
+		p = (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	return p;
 }
 
 static void pa_changed(void)
@@ -782,8 +799,8 @@ static int pieces_add_private(struct pa_pieces *pp, uint64_t off, uint64_t va, u
 }
 
 /* Make a pin of @pp's pieces and index it; the pieces' references move to it. */
-static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, uint64_t uaddr,
-				  uint8_t *kbase)
+static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, bool writable,
+				  uint64_t uaddr, uint8_t *kbase)
 {
 	struct host_pin *pin = calloc(1, sizeof(*pin));
 	size_t i;
@@ -815,9 +832,11 @@ static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, u
 		seg->len = pc->len;
 		seg->pa = pc->pa;
 		seg->win = pc->win;
+		seg->writable = writable;
 		pp->v[i].win = NULL;
 		if (file) {
 			seg->kaddr = kbase + pc->off;
+			seg->own = seg->kaddr;
 		} else {
 			seg->uaddr = uaddr + pc->off;
 			seg->kaddr = (uint8_t *)(uintptr_t)seg->uaddr;
@@ -867,6 +886,8 @@ static int pin_seg_split(struct host_pin *pin, size_t i, size_t at)
 	back->offset += at;
 	back->len -= at;
 	back->kaddr += at;
+	if (back->own)
+		back->own += at;
 	back->pa += at;
 	if (back->at_uaddr || back->shelter)
 		back->uaddr += at;
@@ -882,23 +903,34 @@ static int pin_seg_split(struct host_pin *pin, size_t i, size_t at)
 	return 0;
 }
 
-/* Cut the user segments straddling @addr there. */
-static int segs_cut_at(uint64_t addr)
+static int collect_pa(struct itree_node *n, void *arg)
+{
+	return seg_vec_push(arg, seg_of(n, pa_node));
+}
+
+/* Cut the segments straddling @addr there: user addresses, or physical ones with @by_pa. */
+static int segs_cut(bool by_pa, uint64_t addr)
 {
 	struct seg_vec sv = {};
 	size_t k;
 	int rc;
 
-	rc = itree_visit(va_root, addr, addr + 1, collect_va, &sv);
+	rc = itree_visit(by_pa ? pa_root : va_root, addr, addr + 1, by_pa ? collect_pa : collect_va,
+			 &sv);
 	for (k = 0; !rc && k != sv.nr; k++) {
 		struct pin_seg *seg = sv.v[k];
+		uint64_t base = by_pa ? seg->pa : seg->uaddr;
 
-		if (seg->uaddr < addr)
-			rc = pin_seg_split(seg->pin, seg_find(seg->pin, seg->offset),
-					   addr - seg->uaddr);
+		if (base < addr)
+			rc = pin_seg_split(seg->pin, seg_find(seg->pin, seg->offset), addr - base);
 	}
 	free(sv.v);
 	return rc;
+}
+
+static int segs_cut_at(uint64_t addr)
+{
+	return segs_cut(false, addr);
 }
 
 /* The user segments lying wholly inside [lo, hi). */
@@ -1064,10 +1096,10 @@ static int vma_at(uint64_t addr, struct vma_info *v)
 /*
  * The VMAs of [start, end): every page must be mapped, readable, and
  * writable for a writable pin (EFAULT otherwise), as get_user_pages()
- * demands.
+ * demands.  With @any, whatever VMAs meet the range, holes and all.
  */
-static int user_vmas(uint64_t start, uint64_t end, bool writable, struct vma_info **out,
-		     size_t *nr_out)
+static int user_vmas(uint64_t start, uint64_t end, bool writable, bool any,
+		     struct vma_info **out, size_t *nr_out)
 {
 	struct vma_info *vmas = NULL, v;
 	uint64_t covered = start;
@@ -1080,7 +1112,12 @@ static int user_vmas(uint64_t start, uint64_t end, bool writable, struct vma_inf
 		return rc;
 	while (covered < end) {
 		rc = vma_walk_next(&w, covered, &v);
-		if (rc == -ENOENT || (!rc && (v.start > covered || !v.read || (writable && !v.write))))
+		if (any && (rc == -ENOENT || (!rc && v.start >= end))) {
+			rc = 0;
+			break;
+		}
+		if (!any && (rc == -ENOENT ||
+			     (!rc && (v.start > covered || !v.read || (writable && !v.write)))))
 			rc = -EFAULT;
 		if (rc)
 			break;
@@ -1108,8 +1145,80 @@ static int user_vmas(uint64_t start, uint64_t end, bool writable, struct vma_inf
 	return 0;
 }
 
+/*
+ * The program's memory map against pins, as mmap_lock orders them in the
+ * kernel: a pin reads the VMAs of its range and records it under the read
+ * side.  The shim holds the write side from the step that moves pinned
+ * pages out of a range until the munmap, mremap, mmap or madvise it
+ * prepares is done, so no pin lands in between and goes unmoved.  The
+ * write side nests within a thread: the shim's mmap may come back through
+ * the core's own mapping calls.
+ */
+static pthread_rwlock_t mm_lock = PTHREAD_RWLOCK_INITIALIZER;
+static __thread unsigned int mm_write_depth;
+static pthread_once_t mm_fork_once = PTHREAD_ONCE_INIT;
+static bool mm_fork_held;
+
+/* A child of fork() must not inherit the lock held by a thread it lacks. */
+static void mm_fork_prepare(void)
+{
+	mm_fork_held = !mm_write_depth;
+	if (mm_fork_held)
+		pthread_rwlock_wrlock(&mm_lock);
+}
+
+static void mm_fork_parent(void)
+{
+	if (mm_fork_held)
+		pthread_rwlock_unlock(&mm_lock);
+}
+
+static void mm_fork_child(void)
+{
+	/* The unlock would look for the parent's thread: start afresh. */
+	pthread_rwlock_init(&mm_lock, NULL);
+	mm_write_depth = 0;
+}
+
+static void mm_fork_register(void)
+{
+	pthread_atfork(mm_fork_prepare, mm_fork_parent, mm_fork_child);
+}
+
+void uiommufd_host_inproc_mm_write_begin(void)
+{
+	pthread_once(&mm_fork_once, mm_fork_register);
+	if (mm_write_depth++ == 0)
+		pthread_rwlock_wrlock(&mm_lock);
+}
+
+void uiommufd_host_inproc_mm_write_end(void)
+{
+	if (--mm_write_depth == 0)
+		pthread_rwlock_unlock(&mm_lock);
+}
+
+static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
+			  struct host_pin **out);
+
 static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len,
 			   bool writable, struct host_pin **out)
+{
+	/* Under the write side already, this thread is the one changing the map. */
+	bool reader = !mm_write_depth;
+	int rc;
+
+	pthread_once(&mm_fork_once, mm_fork_register);
+	if (reader)
+		pthread_rwlock_rdlock(&mm_lock);
+	rc = pin_user_range(host, uptr, len, writable, out);
+	if (reader)
+		pthread_rwlock_unlock(&mm_lock);
+	return rc;
+}
+
+static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
+			  struct host_pin **out)
 {
 	struct pa_pieces pp = {};
 	struct host_pin *pin = NULL;
@@ -1121,7 +1230,7 @@ static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len
 	if (!len || uptr % host->page_size || len % host->page_size ||
 	    !uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	rc = user_vmas(uptr, end, writable, &vmas, &nr);
+	rc = user_vmas(uptr, end, writable, false, &vmas, &nr);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&pins_lock);
@@ -1136,7 +1245,7 @@ static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len
 			rc = pieces_add_private(&pp, lo - uptr, lo, hi - lo);
 	}
 	if (!rc) {
-		pin = pin_build(&pp, len, false, uptr, NULL);
+		pin = pin_build(&pp, len, false, writable, uptr, NULL);
 		if (!pin)
 			rc = -ENOMEM;
 	}
@@ -1175,7 +1284,7 @@ static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, u
 	rc = pieces_add_file(&pp, 0, &key, offset, len, offset);
 	if (!rc) {
 		/* Our own mapping: the program cannot take it away. */
-		pin = pin_build(&pp, len, true, 0, addr);
+		pin = pin_build(&pp, len, true, writable, 0, addr);
 		if (!pin)
 			rc = -ENOMEM;
 	}
@@ -1235,6 +1344,28 @@ out:
 	return rc;
 }
 
+/* Drop @seg's shelter reference; a shelter left unused goes on *@free_list. */
+static void seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list)
+{
+	if (seg->shelter && --seg->shelter->refs == 0) {
+		seg->shelter->next_free = *free_list;
+		*free_list = seg->shelter;
+	}
+	seg->shelter = NULL;
+}
+
+/* Unmap the shelters of @free_list, outside pins_lock. */
+static void shelters_free(struct shelter *free_list)
+{
+	while (free_list) {
+		struct shelter *s = free_list;
+
+		free_list = s->next_free;
+		sys_munmap(s->addr, s->len);
+		free(s);
+	}
+}
+
 static void inproc_unpin(struct uiommufd_host *host, struct host_pin *pin)
 {
 	struct shelter *free_list = NULL;
@@ -1248,23 +1379,14 @@ static void inproc_unpin(struct uiommufd_host *host, struct host_pin *pin)
 		seg_unindex(seg);
 		if (seg->win)
 			seg->win->refs--;
-		if (seg->shelter && --seg->shelter->refs == 0) {
-			seg->shelter->next_free = free_list;
-			free_list = seg->shelter;
-		}
+		seg_leave_shelter(seg, &free_list);
 	}
 	pthread_mutex_unlock(&pins_lock);
-	while (free_list) {
-		struct shelter *s = free_list;
-
-		free_list = s->next_free;
-		sys_munmap(s->addr, s->len);
-		free(s);
-	}
+	shelters_free(free_list);
 	for (i = 0; i != pin->nr_segs; i++) {
 		/* A file pin's segments are pieces of our own mapping. */
-		if (pin->file)
-			sys_munmap(pin->segs[i]->kaddr, pin->segs[i]->len);
+		if (pin->segs[i]->own)
+			sys_munmap(pin->segs[i]->own, pin->segs[i]->len);
 		free(pin->segs[i]);
 	}
 	free(pin->segs);
@@ -1314,6 +1436,10 @@ static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *pin
  * Device DMA resolves a physical address once per contiguous run, so the
  * common case must not lock: each thread keeps its last few resolved
  * segments, good while pa_gen has not moved.
+ *
+ * A page pinned twice, once read-only and once writable (a file mapped
+ * both ways), has two segments at one address, and only the writable
+ * one's kaddr takes a store: a lookup for a write passes over the others.
  */
 #define PHYS_CACHE 4
 
@@ -1323,16 +1449,25 @@ struct phys_cache {
 	struct {
 		uint64_t pa, len;
 		uint8_t *kaddr;
+		bool writable;
 	} e[PHYS_CACHE];
 };
 
 /* initial-exec: a general-dynamic TLS access alone would double a hit's cost. */
 static __thread struct phys_cache phys_cache __attribute__((tls_model("initial-exec")));
 
-static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
+static int first_writable(struct itree_node *n, void *arg)
+{
+	if (!seg_of(n, pa_node)->writable)
+		return 0;
+	*(struct itree_node **)arg = n;
+	return 1;
+}
+
+static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, bool write, size_t *len)
 {
 	struct phys_cache *c = &phys_cache;
-	struct itree_node *n;
+	struct itree_node *n = NULL;
 	void *kaddr = NULL;
 
 	*len = 0;
@@ -1341,7 +1476,10 @@ static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
 		memset(c, 0, sizeof(*c));
 		c->gen = atomic_load_explicit(&pa_gen, memory_order_relaxed);
 	}
-	n = itree_find(pa_root, pa);
+	if (write)
+		itree_visit(pa_root, pa, pa + 1, first_writable, &n);
+	else
+		n = itree_find(pa_root, pa);
 	if (n) {
 		const struct pin_seg *seg = seg_of(n, pa_node);
 
@@ -1350,13 +1488,14 @@ static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, size_t *len)
 		c->e[c->next].pa = seg->pa;
 		c->e[c->next].len = seg->len;
 		c->e[c->next].kaddr = seg->kaddr;
+		c->e[c->next].writable = seg->writable;
 		c->next = (c->next + 1) % PHYS_CACHE;
 	}
 	pthread_mutex_unlock(&pins_lock);
 	return kaddr;
 }
 
-static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, size_t *len)
+static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, bool write, size_t *len)
 {
 	struct phys_cache *c = &phys_cache;
 	unsigned int i;
@@ -1366,13 +1505,13 @@ static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, size_t *
 		for (i = 0; i != PHYS_CACHE; i++) {
 			uint64_t off = pa - c->e[i].pa;
 
-			if (off < c->e[i].len) {
+			if (off < c->e[i].len && (c->e[i].writable || !write)) {
 				*len = c->e[i].len - off;
 				return c->e[i].kaddr + off;
 			}
 		}
 	}
-	return phys_kaddr_slow(pa, len);
+	return phys_kaddr_slow(pa, write, len);
 }
 
 static int inproc_user_phys(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa)
@@ -1544,11 +1683,9 @@ struct run_vec {
 };
 
 /* Segments come in start order: extend the last run or open one. */
-static int collect_run(struct itree_node *n, void *arg)
+static int run_add(struct run_vec *rv, uint64_t seg_lo, uint64_t seg_hi)
 {
-	const struct pin_seg *seg = seg_of(n, va_node);
-	struct run_vec *rv = arg;
-	uint64_t lo = max_u64(seg->uaddr, rv->start), hi = min_u64(seg->uaddr + seg->len, rv->end);
+	uint64_t lo = max_u64(seg_lo, rv->start), hi = min_u64(seg_hi, rv->end);
 
 	if (rv->nr && lo <= rv->v[rv->nr - 1].hi) {
 		rv->v[rv->nr - 1].hi = max_u64(rv->v[rv->nr - 1].hi, hi);
@@ -1565,6 +1702,21 @@ static int collect_run(struct itree_node *n, void *arg)
 	}
 	rv->v[rv->nr++] = (struct run){ lo, hi };
 	return 0;
+}
+
+static int collect_run(struct itree_node *n, void *arg)
+{
+	const struct pin_seg *seg = seg_of(n, va_node);
+
+	return run_add(arg, seg->uaddr, seg->uaddr + seg->len);
+}
+
+/* As collect_run(), over physical addresses. */
+static int collect_run_pa(struct itree_node *n, void *arg)
+{
+	const struct pin_seg *seg = seg_of(n, pa_node);
+
+	return run_add(arg, seg->pa, seg->pa + seg->len);
 }
 
 /*
@@ -1639,6 +1791,169 @@ void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)
 		pa_changed();
 	pthread_mutex_unlock(&pins_lock);
 	free(sv.v);
+}
+
+/* --------------------------------------------------------------- madvise */
+
+/*
+ * The file pages at physical [lo, hi) are punched out of their file
+ * (MADV_REMOVE) while pins hold them.  The kernel's pinned pages outlive
+ * the hole and the file gets new pages; here the pins get a private copy,
+ * made from @src, which maps the pages now.  Every segment of those pages
+ * points at the copy, whichever mapping or file pin it came through.
+ */
+static void shelter_copy(uint64_t lo, uint64_t hi, uint64_t src, struct shelter **free_list)
+{
+	struct seg_vec sv = {};
+	struct shelter *s;
+	void *copy;
+	size_t k;
+
+	if (segs_cut(true, lo) || segs_cut(true, hi) ||
+	    itree_visit(pa_root, lo, hi, collect_pa, &sv))
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	copy = sys_mmap(NULL, hi - lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED || guarded_copy(copy, (const void *)(uintptr_t)src, hi - lo, src)) {
+		/* Out of memory, or not readable: the pins keep following the file. */
+		if (copy != MAP_FAILED)
+			sys_munmap(copy, hi - lo);
+		free(s);
+		goto out;
+	}
+	s->addr = copy;
+	s->len = hi - lo;
+	for (k = 0; k != sv.nr; k++) {
+		struct pin_seg *seg = sv.v[k];
+
+		if (seg->at_uaddr) {
+			itree_remove(&va_root, &seg->va_node);
+			seg->at_uaddr = false;
+		}
+		seg_leave_shelter(seg, free_list);
+		seg->shelter = s;
+		s->refs++;
+		seg->kaddr = (uint8_t *)copy + (seg->pa - lo);
+		seg->writable = true;
+	}
+	pa_changed();
+out:
+	free(sv.v);
+}
+
+/*
+ * MADV_REMOVE of [lo, hi) of shared file VMA @v: copy out what pins hold
+ * of it.  The window then retires, so that the file's new pages get new
+ * addresses: pages of the window pinned again get new ones too, a split
+ * the kernel does not have, but no two pages ever share one.
+ */
+static void shelter_removed(const struct vma_info *v, uint64_t lo, uint64_t hi,
+			    struct shelter **free_list)
+{
+	uint64_t foff = v->offset + (lo - v->start);
+	struct run_vec rv = {};
+	size_t i;
+
+	while (lo < hi) {
+		uint64_t in = foff & (PA_WINDOW_SIZE - 1), n = min_u64(hi - lo, PA_WINDOW_SIZE - in);
+		struct pa_window *w = window_get(&v->key, foff >> PA_WINDOW_SHIFT, false);
+
+		rv.nr = 0;
+		if (w) {
+			rv.start = window_pa(w) + in;
+			rv.end = rv.start + n;
+			if (!itree_visit(pa_root, rv.start, rv.end, collect_run_pa, &rv))
+				for (i = 0; i != rv.nr; i++)
+					shelter_copy(rv.v[i].lo, rv.v[i].hi,
+						     lo + (rv.v[i].lo - rv.start), free_list);
+			if (rv.nr)
+				w->chunk = UINT64_MAX;	/* matches no file offset */
+		}
+		lo += n;
+		foff += n;
+	}
+	free(rv.v);
+}
+
+static bool advice_zaps(int advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_DONTNEED_LOCKED;
+}
+
+bool uiommufd_host_inproc_advice_discards(int advice)
+{
+	return advice_zaps(advice) || advice == MADV_FREE || advice == MADV_REMOVE;
+}
+
+/* MADV_FREE of the pages of [start, end) no pin holds. */
+static int madvise_free_unpinned(uint64_t start, uint64_t end)
+{
+	struct run_vec rv = { .start = start, .end = end };
+	uint64_t at = start;
+	size_t i;
+	int rc = 0, one;
+
+	pthread_mutex_lock(&pins_lock);
+	one = itree_visit(va_root, start, end, collect_run, &rv);
+	pthread_mutex_unlock(&pins_lock);
+	if (one) {
+		free(rv.v);
+		return -ENOMEM;
+	}
+	for (i = 0; i <= rv.nr; i++) {
+		uint64_t to = i == rv.nr ? end : rv.v[i].lo;
+
+		one = to > at ? (int)syscall(SYS_madvise, at, to - at, MADV_FREE) : 0;
+		if (one && !rc)
+			rc = -errno;
+		if (i != rv.nr)
+			at = rv.v[i].hi;
+	}
+	free(rv.v);
+	return rc;
+}
+
+int uiommufd_host_inproc_madvise(void *addr, size_t length, int advice)
+{
+	uint64_t start = (uintptr_t)addr, end, page = uiommufd_host_inproc()->page_size;
+	struct shelter *free_list = NULL;
+	struct vma_info *vmas = NULL;
+	size_t nr = 0, i;
+	long rc;
+
+	/* Arguments the kernel refuses change nothing: let it say so. */
+	if (start % page || __builtin_add_overflow(start, (uint64_t)length + page - 1, &end) ||
+	    !length || !uiommufd_host_inproc_advice_discards(advice))
+		goto pass;
+	end &= ~(page - 1);
+	if (end <= start)
+		goto pass;
+	/* A pinned page is never freed while pinned: the program keeps it. */
+	if (advice == MADV_FREE)
+		return madvise_free_unpinned(start, end);
+	if (user_vmas(start, end, false, true, &vmas, &nr))
+		goto pass;
+	uiommufd_host_inproc_move_begin();
+	pthread_mutex_lock(&pins_lock);
+	for (i = 0; i != nr; i++) {
+		const struct vma_info *v = &vmas[i];
+		uint64_t lo = max_u64(v->start, start), hi = min_u64(v->end, end);
+
+		/* A shared page stays the file's: the program faults the same page back. */
+		if (advice_zaps(advice) && !vma_file_shared(v) && va_root)
+			shelter_range(lo, hi);
+		else if (advice == MADV_REMOVE && vma_file_shared(v) && v->write && pa_root)
+			shelter_removed(v, lo, hi, &free_list);
+	}
+	pthread_mutex_unlock(&pins_lock);
+	uiommufd_host_inproc_move_end();
+	shelters_free(free_list);
+	free(vmas);
+pass:
+	rc = syscall(SYS_madvise, addr, length, advice);
+	return rc ? -errno : 0;
 }
 
 bool uiommufd_host_inproc_range_pinned(void *addr, size_t length)

@@ -22,6 +22,15 @@ bool uiommufd_host_inproc_range_pinned(void *addr, size_t length);
  */
 void uiommufd_host_inproc_move_begin(void);
 void uiommufd_host_inproc_move_end(void);
+/*
+ * The program's memory map is about to change (munmap, mremap, mmap over,
+ * a discarding madvise): from _begin, which may wait for pins in progress,
+ * until _end no pin is taken.  Nests within a thread.
+ */
+void uiommufd_host_inproc_mm_write_begin(void);
+void uiommufd_host_inproc_mm_write_end(void);
+/* Whether madvise(@advice) takes pages from the program (DONTNEED, FREE, REMOVE). */
+bool uiommufd_host_inproc_advice_discards(int advice);
 /* The program moved [old, old + size) to @new_addr with mremap(). */
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
 /* The memory map changed (munmap, mremap, mmap over): forget validated pages. */

@@ -386,17 +386,20 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 	struct pt_walk_result res;
 	size_t klen;
 	void *kaddr;
+	bool store;
 
 	if (domain->ops->translate(domain, iova, walk, &res))
 		return -EFAULT;
 	leaf_size = 1ULL << res.pgsize_lg2;
 	leaf_iova = iova - (res.oa - res.page_oa);
+	/* A write needs a host address that takes stores; a read-only leaf is EPERM later. */
+	store = (walk & PT_WALK_WRITE) && (res.prot & PT_WRITE);
 	/* Usually one pin backs the whole leaf; else the span starts at @iova. */
-	kaddr = host->ops->phys_kaddr(host, res.page_oa, &klen);
+	kaddr = host->ops->phys_kaddr(host, res.page_oa, store, &klen);
 	if (kaddr && klen > res.oa - res.page_oa) {
 		tlb->iova = leaf_iova;
 	} else {
-		kaddr = host->ops->phys_kaddr(host, res.oa, &klen);
+		kaddr = host->ops->phys_kaddr(host, res.oa, store, &klen);
 		if (!kaddr)
 			return -EFAULT;
 		leaf_size -= res.oa - res.page_oa;

@@ -22,9 +22,11 @@
  * look for, is reported present by access(), stat() and opendir() in all
  * their glibc forms.
  *
- * Memory calls (munmap, mremap, mmap with MAP_FIXED) tell the host first
- * when they are about to take pinned pages away, so the pins keep them, as
- * the kernel's do.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault
+ * Memory calls (munmap, mremap, mmap with MAP_FIXED, madvise that discards)
+ * tell the host first when they are about to take pinned pages away, so the
+ * pins keep them, as the kernel's do.  They hold the host's memory-map lock
+ * until the call is done, so that a pin taken meanwhile by another thread
+ * waits rather than landing on pages about to go.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault
  * guard in front of the program's handler.
  *
  * The shim never exits or aborts the program: a failure inside becomes an
@@ -98,6 +100,7 @@ struct real_fns {
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	void *(*mmap64)(void *, size_t, int, int, int, off_t);
 	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*madvise)(void *, size_t, int);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*access)(const char *, int);
 	int (*faccessat)(int, const char *, int, int);
@@ -120,6 +123,7 @@ struct real_fns {
 };
 
 static struct real_fns real;
+static useconds_t unmap_delay_us;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static atomic_bool real_resolved;	/* set once real is filled in */
 
@@ -155,6 +159,7 @@ static void shim_resolve(void)
 	real.mmap = real_sym("mmap");
 	real.mmap64 = real_sym("mmap64");
 	real.mremap = real_sym("mremap");
+	real.madvise = real_sym("madvise");
 	real.sigaction = real_sym("sigaction");
 	real.access = real_sym("access");
 	real.faccessat = real_sym("faccessat");
@@ -176,6 +181,9 @@ static void shim_resolve(void)
 	real.opendir = real_sym("opendir");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
+	/* Tests: widen the window between moving pinned pages aside and munmap. */
+	if (getenv("UIOMMUFD_TEST_UNMAP_DELAY_US"))
+		unmap_delay_us = (useconds_t)strtoul(getenv("UIOMMUFD_TEST_UNMAP_DELAY_US"), NULL, 10);
 	atomic_store_explicit(&real_resolved, true, memory_order_release);
 }
 
@@ -626,9 +634,15 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	int err = errno, rc;
 
 	shim_ready();
+	uiommufd_host_inproc_mm_write_begin();
 	shim_unmapping(addr, len);
+	if (unmap_delay_us)
+		usleep(unmap_delay_us);
 	errno = err;
 	rc = real.munmap(addr, len);
+	err = errno;
+	uiommufd_host_inproc_mm_write_end();
+	errno = err;
 	if (!rc) {
 		err = errno;
 		uiommufd_munmap_notify(addr, len);
@@ -641,15 +655,11 @@ static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *
 		       size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct uiommufd_ctx *ctx = shim_ctx(fd);
+	bool over = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
 	int err = errno;
 	void *p;
 
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		if (!(flags & MAP_FIXED_NOREPLACE))
-			shim_unmapping(addr, len);
-		errno = err;
-	}
-	/* The iommufd file: a driver region (a vIOMMU's page). */
+	/* The iommufd file: a driver region (a vIOMMU's page), mapped through here again. */
 	if (ctx) {
 		int rc;
 
@@ -663,7 +673,17 @@ static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *
 		}
 		return p;
 	}
+	if (over) {
+		uiommufd_host_inproc_mm_write_begin();
+		shim_unmapping(addr, len);
+		errno = err;
+	}
 	p = fn(addr, len, prot, flags, fd, off);
+	if (over) {
+		err = errno;
+		uiommufd_host_inproc_mm_write_end();
+		errno = err;
+	}
 	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
 		err = errno;
 		uiommufd_munmap_notify(addr, len);	/* whatever was there is gone */
@@ -686,7 +706,7 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 
 SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
-	void *new_addr = NULL;
+	void *new_addr = NULL, *moved;
 	int err = errno;
 	va_list ap;
 
@@ -695,6 +715,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		new_addr = va_arg(ap, void *);
 	va_end(ap);
 	shim_ready();
+	uiommufd_host_inproc_mm_write_begin();
 	/* A fixed destination is unmapped first (overlapping ones are EINVAL). */
 	if ((flags & MREMAP_FIXED) && new_size &&
 	    ((uintptr_t)new_addr >= (uintptr_t)old + old_size ||
@@ -702,7 +723,6 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		shim_unmapping(new_addr, new_size);
 	uiommufd_host_inproc_mm_changed();
 	if (old_size && uiommufd_host_inproc_range_pinned(old, old_size)) {
-		void *moved;
 
 		uiommufd_host_inproc_move_begin();
 		/* A shrunk tail leaves the program: the pins keep its pages. */
@@ -717,11 +737,46 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 			uiommufd_host_inproc_remap_notify(old, new_size < old_size ? new_size : old_size,
 							  moved);
 		uiommufd_host_inproc_move_end();
+		uiommufd_host_inproc_mm_write_end();
 		errno = err;
 		return moved;
 	}
 	errno = err;
-	return real.mremap(old, old_size, new_size, flags, new_addr);
+	moved = real.mremap(old, old_size, new_size, flags, new_addr);
+	err = errno;
+	uiommufd_host_inproc_mm_write_end();
+	errno = err;
+	return moved;
+}
+
+/*
+ * Advice that discards pages (DONTNEED, FREE, REMOVE) goes through the host,
+ * which keeps pinned pages for the device as the kernel does.  posix_madvise()
+ * never discards (glibc drops POSIX_MADV_DONTNEED), so it needs nothing.
+ */
+SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	int err = errno, rc;
+
+	shim_ready();
+	if (!uiommufd_host_inproc_advice_discards(advice))
+		return real.madvise(addr, len, advice);
+	uiommufd_host_inproc_mm_write_begin();
+	uiommufd_host_inproc_mm_changed();
+	/* MADV_REMOVE reaches the file's pages pinned through any mapping. */
+	if (advice == MADV_REMOVE || uiommufd_host_inproc_range_pinned(addr, len)) {
+		rc = uiommufd_host_inproc_madvise(addr, len, advice);
+		if (rc)
+			err = -rc;
+		rc = rc ? -1 : 0;
+	} else {
+		rc = real.madvise(addr, len, advice);
+		if (rc)
+			err = errno;
+	}
+	uiommufd_host_inproc_mm_write_end();
+	errno = err;
+	return rc;
 }
 
 /* ------------------------------------------------- /sys/bus/iommufd_mock */

@@ -188,7 +188,7 @@ static void test_munmap_of_pinned_memory(void **state)
 	assert_int_equal(host->ops->pin_user(host, (uintptr_t)buf, 2 * (size_t)psz, true, &pin), 0);
 	/* The shim moves the pinned pages aside; they stay what they were. */
 	assert_int_equal(munmap(buf, 2 * (size_t)psz), 0);
-	k = host->ops->phys_kaddr(host, (uintptr_t)buf + (uint64_t)psz, &len);
+	k = host->ops->phys_kaddr(host, (uintptr_t)buf + (uint64_t)psz, false, &len);
 	assert_non_null(k);
 	assert_ptr_not_equal(k, buf + psz);
 	assert_int_equal(k[0], 0x5c);

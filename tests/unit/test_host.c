@@ -48,7 +48,7 @@ static uint64_t user_pa(const void *p)
 
 static uint8_t *kaddr_of(uint64_t pa, size_t *len)
 {
-	return host()->ops->phys_kaddr(host(), pa, len);
+	return host()->ops->phys_kaddr(host(), pa, false, len);
 }
 
 static long pins_at(const void *p)
@@ -607,6 +607,132 @@ static void test_anon_closed_behind_our_back(void **state)
 	assert_int_equal(released, 1);
 }
 
+/* What an embedding program does before a madvise it makes itself. */
+static void test_unmap_notify_leaves_range_usable(void **state)
+{
+	uint8_t *buf = map_pages(3);
+	struct host_pin *pin = pin_user(buf, 2 * PSZ, true);
+	uint64_t pa = (uintptr_t)buf;
+	size_t len;
+	uint8_t *k;
+
+	(void)state;
+	buf[PSZ + 9] = 0x9e;
+	uiommufd_host_inproc_unmap_notify(buf, 3 * PSZ);
+	/* The program's range is still mapped: fresh zero pages. */
+	assert_int_equal(buf[PSZ + 9], 0);
+	assert_int_equal(buf[2 * PSZ], 0x5a);
+	buf[PSZ + 9] = 0x01;
+	/* The pinned pages are elsewhere, as they were. */
+	k = kaddr_of(pa, &len);
+	assert_non_null(k);
+	assert_ptr_not_equal(k, buf);
+	assert_int_equal(len, 2 * PSZ);
+	assert_int_equal(k[PSZ + 9], 0x9e);
+	assert_int_equal(k[0], 0x5a);
+	unpin(pin);
+	munmap(buf, 3 * PSZ);
+}
+
+static void test_madvise_keeps_pinned_pages(void **state)
+{
+	int mfd = memfd_pages(2);
+	uint8_t *buf = map_pages(2), *shared = map_shared(mfd, 2 * PSZ, 0), *k;
+	struct host_pin *pin = pin_user(buf, 2 * PSZ, true), *spin, *fpin, *again;
+	struct host_file *file;
+	uint64_t pa = (uintptr_t)buf, fpa;
+	size_t len;
+
+	(void)state;
+	/* DONTNEED of private memory: the program's pages are new, the pin's are not. */
+	assert_int_equal(uiommufd_host_inproc_madvise(buf, 2 * PSZ, MADV_DONTNEED), 0);
+	assert_int_equal(buf[0], 0);
+	k = kaddr_of(pa, &len);
+	assert_ptr_not_equal(k, buf);
+	assert_int_equal(k[0], 0x5a);
+	assert_int_equal(pins_at(buf), 0);
+	buf[1] = 3;
+	assert_int_equal(k[1], 0x5a);
+	assert_int_equal(uiommufd_host_inproc_madvise(buf + 1, PSZ, MADV_DONTNEED), -EINVAL);
+
+	/* REMOVE of a memfd page pinned through a mapping and through the file. */
+	memset(shared, 0x4d, 2 * PSZ);
+	spin = pin_user(shared, 2 * PSZ, true);
+	assert_int_equal(host()->ops->file_get(host(), mfd, &file), 0);
+	assert_int_equal(host()->ops->pin_file(host(), file, 0, 2 * PSZ, true, &fpin), 0);
+	fpa = pin_pa(fpin, 0, &len);
+	assert_int_equal(pin_pa(spin, 0, &len), fpa);
+	assert_int_equal(uiommufd_host_inproc_madvise(shared, PSZ, MADV_REMOVE), 0);
+	assert_int_equal(shared[0], 0);
+	k = kaddr_of(fpa, &len);
+	assert_int_equal(len, PSZ);
+	assert_int_equal(k[0], 0x4d);
+	assert_ptr_equal(host()->ops->pin_kaddr(host(), fpin, 0), k);
+	assert_ptr_equal(host()->ops->pin_kaddr(host(), spin, 0), k);
+	/* The page left in the file is still the file's. */
+	shared[PSZ] = 0x31;
+	assert_int_equal(((uint8_t *)host()->ops->pin_kaddr(host(), fpin, PSZ))[0], 0x31);
+	/* The file's new page is another page, at another address. */
+	shared[0] = 0x27;
+	again = pin_user(shared, PSZ, false);
+	assert_int_not_equal(pin_pa(again, 0, &len), fpa);
+	assert_int_equal(((uint8_t *)host()->ops->pin_kaddr(host(), again, 0))[0], 0x27);
+	assert_int_equal(kaddr_of(fpa, &len)[0], 0x4d);
+	unpin(again);
+	unpin(spin);
+	unpin(fpin);
+	host()->ops->file_put(host(), file);
+	unpin(pin);
+	munmap(shared, 2 * PSZ);
+	munmap(buf, 2 * PSZ);
+	close(mfd);
+}
+
+/* A pin racing the shim's munmap: moved aside first, then unmapped. */
+struct unmap_racer {
+	uint8_t *buf;
+	atomic_int stage;	/* 1: pages moved aside, 2: munmap done */
+	int pin_rc;
+	int stage_after_pin;
+};
+
+static void *pin_in_the_window(void *arg)
+{
+	struct unmap_racer *r = arg;
+	struct host_pin *pin = NULL;
+
+	while (atomic_load(&r->stage) < 1)
+		sched_yield();
+	r->pin_rc = host()->ops->pin_user(host(), (uintptr_t)r->buf, PSZ, true, &pin);
+	r->stage_after_pin = atomic_load(&r->stage);
+	if (!r->pin_rc)
+		unpin(pin);
+	return NULL;
+}
+
+static void test_pin_waits_for_munmap(void **state)
+{
+	struct unmap_racer r = { .buf = map_pages(2) };
+	struct host_pin *pin = pin_user(r.buf, 2 * PSZ, true);
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, pin_in_the_window, &r), 0);
+	/* The shim's munmap: the memory-map lock over the move and the munmap. */
+	uiommufd_host_inproc_mm_write_begin();
+	uiommufd_host_inproc_unmap_notify(r.buf, 2 * PSZ);
+	atomic_store(&r.stage, 1);
+	usleep(50 * 1000);
+	assert_int_equal(munmap(r.buf, 2 * PSZ), 0);
+	atomic_store(&r.stage, 2);
+	uiommufd_host_inproc_mm_write_end();
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* The pin came after the munmap: nothing is mapped there. */
+	assert_int_equal(r.stage_after_pin, 2);
+	assert_int_equal(r.pin_rc, -EFAULT);
+	unpin(pin);
+}
+
 static int vma_text(void **state)
 {
 	(void)state;
@@ -636,6 +762,9 @@ int main(void)
 		cmocka_unit_test(test_file_pin_split),
 		cmocka_unit_test(test_random_pins_match_brute_force),
 		cmocka_unit_test(test_phys_kaddr_concurrent),
+		cmocka_unit_test(test_unmap_notify_leaves_range_usable),
+		cmocka_unit_test(test_madvise_keeps_pinned_pages),
+		cmocka_unit_test(test_pin_waits_for_munmap),
 	};
 	/* The same with VMAs read as text, as on kernels before 6.11. */
 	const struct CMUnitTest pa_text_tests[] = {

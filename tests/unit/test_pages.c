@@ -240,6 +240,88 @@ static void test_file_pin(void **state)
 	iopt_put_pages(pages);
 }
 
+static uint64_t map_file(struct uiommufd_ctx *ctx, uint32_t ioas, int fd, uint64_t len,
+			 uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas, .fd = fd, .length = len,
+	};
+
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_MAP_FILE, &cmd), 0);
+	return cmd.iova;
+}
+
+/*
+ * One file page pinned read-only and writable: both pins share its
+ * physical address, and a device write through the writable IOVA lands
+ * in the file, never through the read-only pin's view (which would fault).
+ */
+static void test_file_mapped_ro_and_rw_dma(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	int mfd = memfd_create("ro-rw", MFD_CLOEXEC), i;
+	uint64_t ro, rw, ro2, word;
+	struct mock_ids dev = {};
+	char got[8];
+
+	assert_int_equal(ftruncate(mfd, 4 * PSZ), 0);
+	assert_int_equal(mock_domain(ctx, ioas, &dev), 0);
+	/* Read-only pins on both sides of the writable one, whatever the index keeps first. */
+	ro = map_file(ctx, ioas, mfd, 4 * PSZ, IOMMU_IOAS_MAP_READABLE);
+	rw = map_file(ctx, ioas, mfd, 4 * PSZ, RW);
+	ro2 = map_file(ctx, ioas, mfd, 4 * PSZ, IOMMU_IOAS_MAP_READABLE);
+	for (i = 0; i != 4; i++) {
+		word = 0x1122334455667700ULL + (uint64_t)i;
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, rw + i * PSZ + 8, &word, 8,
+						     UIOMMUFD_DMA_WRITE), 0);
+		assert_int_equal(pread(mfd, got, 8, (off_t)(i * PSZ + 8)), 8);
+		assert_memory_equal(got, &word, 8);
+		word = 0;
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro + i * PSZ + 8, &word, 8, 0), 0);
+		assert_int_equal(word, 0x1122334455667700ULL + (uint64_t)i);
+		/* Through a read-only IOVA a write is the IOMMU's to refuse. */
+		assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro2 + i * PSZ, &word, 8,
+						     UIOMMUFD_DMA_WRITE), -EPERM);
+	}
+	/* With only read-only pins left, writes still fail cleanly. */
+	assert_int_equal(ioas_unmap(ctx, ioas, rw, 4 * PSZ, NULL), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro, &word, 8, UIOMMUFD_DMA_WRITE),
+			 -EPERM);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, ro2 + PSZ + 8, &word, 8, 0), 0);
+	assert_int_equal(word, 0x1122334455667701ULL);
+	close(mfd);
+}
+
+/* Device DMA after MADV_DONTNEED of its pinned pages: the device keeps them. */
+static void test_device_dma_after_dontneed(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	uint32_t ioas = ioas_alloc(ctx);
+	uint8_t *buf = map_pages(2), got[4];
+	struct mock_ids dev = {};
+	uint64_t iova = 0;
+
+	assert_int_equal(mock_domain(ctx, ioas, &dev), 0);
+	assert_int_equal(ioas_map(ctx, ioas, buf, 2 * PSZ, &iova, RW), 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova, got, 4, 0), 0);
+	assert_int_equal(got[0], 0x5a);
+	assert_int_equal(uiommufd_host_inproc_madvise(buf, 2 * PSZ, MADV_DONTNEED), 0);
+	assert_int_equal(buf[PSZ], 0);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, 0), 0);
+	assert_int_equal(got[3], 0x5a);
+	/* A device write lands in the pinned page, not in the program's new one. */
+	memset(got, 0xa7, 4);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, UIOMMUFD_DMA_WRITE),
+			 0);
+	assert_int_equal(buf[PSZ], 0);
+	memset(got, 0, 4);
+	assert_int_equal(uiommufd_device_dma(ctx, dev.idev, iova + PSZ, got, 4, 0), 0);
+	assert_int_equal(got[0], 0xa7);
+	assert_int_equal(ioas_unmap(ctx, ioas, iova, 2 * PSZ, NULL), 0);
+	munmap(buf, 2 * PSZ);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_ctx, teardown_ctx)
@@ -252,6 +334,8 @@ int main(void)
 		T(test_accounting_rlimit),
 		T(test_close_releases_pins),
 		T(test_file_pin),
+		T(test_file_mapped_ro_and_rw_dma),
+		T(test_device_dma_after_dontneed),
 	};
 
 	return cmocka_run_group_tests_name("pages", tests, NULL, NULL);
