@@ -15,9 +15,14 @@
  * keeps pinned pages alive whatever the program does to its mapping; so do
  * we: before the program unmaps, remaps or discards pinned memory, the shim
  * calls uiommufd_host_inproc_unmap_notify(), which moves the pinned pages
- * aside with mremap() (no copy) and points the pins there.  A pin is a list
- * of segments so that a range whose middle was moved still resolves.  Moved
- * memory lives in refcounted "shelters" freed with their last pin.
+ * aside with mremap(MREMAP_DONTUNMAP) (no copy; the program's range stays
+ * mapped, empty) and points the pins there.  madvise() goes through
+ * uiommufd_host_inproc_madvise(): DONTNEED moves pinned private pages aside
+ * the same way, FREE spares them, and REMOVE, which takes shared pages out
+ * of their file, copies them.  A pin is a list of segments so that a range
+ * whose middle was moved still resolves.  Moved memory lives in refcounted
+ * "shelters" freed with their last pin.  A memory-map lock (mm_lock) keeps
+ * pins out of the time between moving pages aside and the call it prepares.
  *
  * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY, or
  * the text of /proc/self/maps before Linux 6.11): every page must be
