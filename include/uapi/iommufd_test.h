@@ -31,7 +31,7 @@
 /*
  * IOMMU_TEST_CMD: one ioctl, many operations.  The number in each comment is
  * the op code; the union member of struct iommu_test_cmd the operation reads
- * is named after it.  docs/uapi/selftest.md says what each one does.
+ * is named after it.  docs/uapi-behaviour.md says what each one does.
  */
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Devices and accesses: the two ways DMA reaches an IOAS
- * (docs/uapi/hwpt_device.md, "Devices" and "Accesses").
+ * (docs/uapi-behaviour.md, "Devices" and "Accesses").
  *
  * A device is bound by its driver (the selftest's mock devices today) and
  * has attach points: its RID and each PASID it uses.  Every point is at one

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * HWPTs: the objects that own IOMMU domains (docs/uapi/hwpt_device.md).
+ * HWPTs: the objects that own IOMMU domains (docs/uapi-behaviour.md).
  *
  * Two kinds share struct iommufd_hw_pagetable:
  *

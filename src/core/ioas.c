@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The IOAS ioctls; docs/uapi/ioas.md is their specification.
+ * The IOAS ioctls; docs/uapi-behaviour.md is their specification.
  *
  * Every handler runs the same four steps, and only in this order, so that
  * a request with several faults reports the kernel's errno:

@@ -2,7 +2,7 @@
 /*
  * A context (one open /dev/iommu), its table of objects by ID, and the path
  * every iommufd ioctl takes from the caller's pointer to its handler and
- * back.  docs/uapi/general.md is the specification this follows.
+ * back.  docs/uapi-behaviour.md is the specification this follows.
  *
  * The table is a flat array indexed by ID; slot 0 is never used.  A slot
  * holds one of three markers (free, held for an object still being built,

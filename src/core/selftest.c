@@ -4,7 +4,7 @@
  *
  * The kernel only builds its copy for its own test suite; we always carry
  * ours, because running that suite unmodified is how uiommufd is checked
- * against the kernel.  docs/uapi/selftest.md describes every operation and
+ * against the kernel.  docs/uapi-behaviour.md describes every operation and
  * the mock's behaviour; this file is written from that note.
  *
  * Two halves:

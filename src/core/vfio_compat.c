@@ -2,7 +2,7 @@
 /*
  * The VFIO type1 container, served by an iommufd context, and
  * IOMMU_VFIO_IOAS, which names the IOAS the container calls act on.
- * docs/uapi/vfio_type1.md states every rule this file keeps.
+ * docs/uapi-behaviour.md states every rule this file keeps.
  *
  * How it is put together:
  *  - ictx->vfio_ioas, the compat IOAS, is a weak pointer: main.c clears it

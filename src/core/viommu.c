@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vIOMMUs and the objects that hang off them: vDEVICEs and HW queues.
- * docs/uapi/viommu.md is the specification; the errno order there is the
+ * docs/uapi-behaviour.md is the specification; the errno order there is the
  * order of the checks here.
  *
  * Who holds whom (users references):

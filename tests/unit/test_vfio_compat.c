@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The VFIO type1 container calls and IOMMU_VFIO_IOAS (vfio_compat.c), one
- * test per rule group of docs/uapi/vfio_type1.md: errno order, what each
+ * test per rule group of docs/uapi-behaviour.md: errno order, what each
  * call changes, what it writes back (and does not write past argsz).
  */
 #include <limits.h>
