@@ -181,8 +181,9 @@ install: all
 #
 # clang's libFuzzer with ASan+UBSan, in build-fuzz/.  The harnesses link the
 # core directly (in-process host) and need no root.  New inputs go to
-# build-fuzz/corpus/<harness>/, crashes to build-fuzz/artifacts/; the seeds
-# in tests/fuzz/corpus/<harness>/ are read, never written.
+# build-fuzz/corpus/<harness>/, crashes to build-fuzz/artifacts/.  The seeds
+# live in tests/fuzz/corpus/<harness>/*.b64 (an SPDX line, then base64) and
+# are decoded into build-fuzz/seeds/<harness>/ before each run.
 FUZZ_CC       ?= clang
 FUZZ_BUILD    := build-fuzz
 FUZZ_TIME     ?= 1800
@@ -210,11 +211,14 @@ fuzz-build: $(FUZZ_BINS)
 # One harness after the other, each for $(1) seconds; any crash fails.
 define fuzz_run
 	@set -e; for h in $(FUZZ_NAMES); do \
-		mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts; \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts $(FUZZ_BUILD)/seeds/$$h; \
+		for s in tests/fuzz/corpus/$$h/*.b64; do \
+			tail -n +2 "$$s" | base64 -d > $(FUZZ_BUILD)/seeds/$$h/$$(basename "$$s" .b64); \
+		done; \
 		echo "== $$h for $(1) s"; \
 		$(FUZZ_BUILD)/$$h $(FUZZ_OPTS) -max_total_time=$(1) \
 			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h- \
-			$(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h; \
+			$(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/seeds/$$h; \
 	done
 endef
 
