@@ -666,9 +666,7 @@ int uiommufd_mmap(struct uiommufd_ctx *uctx, void *addr, size_t length, int prot
 	if (prot & PROT_EXEC)
 		return -EPERM;
 
-	um = calloc(1, sizeof(*um) + length / PAGE_SIZE);
-	if (!um)
-		return -ENOMEM;
+	um = NULL;
 	pthread_mutex_lock(&ictx->lock);
 	for (immap = ictx->mmaps; immap; immap = immap->next)
 		if (offset >= immap->offset && offset - immap->offset < immap->length)
@@ -676,6 +674,12 @@ int uiommufd_mmap(struct uiommufd_ctx *uctx, void *addr, size_t length, int prot
 	/* Only a region exactly, from its start, whole. */
 	if (!immap || immap->offset != offset || immap->length != length) {
 		rc = -ENXIO;
+		goto out_unlock;
+	}
+	/* Sized by the region now, never by what the caller asked for. */
+	um = calloc(1, sizeof(*um) + length / PAGE_SIZE);
+	if (!um) {
+		rc = -ENOMEM;
 		goto out_unlock;
 	}
 	rc = host->ops->file_mmap(host, immap->file, addr, length, prot, flags, 0, &p);

@@ -16,6 +16,8 @@
 
 #define NPAGES 4
 
+static uint64_t vm_kib(const char *key);
+
 struct fixture {
 	struct uiommufd_ctx *ctx;
 	uint32_t ioas;
@@ -147,6 +149,14 @@ static void test_viommu_mmap(void **state)
 			 -ENXIO);
 	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len * 2, PROT_READ, MAP_SHARED, off, &p),
 			 -ENXIO);
+	/* A huge length is refused before anything is sized by it (issue 11). */
+	{
+		uint64_t peak = vm_kib("VmPeak");
+
+		assert_int_equal(uiommufd_mmap(f->ctx, NULL, (size_t)1 << 44, PROT_READ,
+					       MAP_SHARED, off, &p), -ENXIO);
+		assert_true(vm_kib("VmPeak") - peak < 4096);
+	}
 	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ, MAP_PRIVATE, off, &p),
 			 -EINVAL);
 	assert_int_equal(uiommufd_mmap(f->ctx, NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED,
