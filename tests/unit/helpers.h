@@ -157,6 +157,33 @@ static inline long mock_domain(struct uiommufd_ctx *ctx, uint32_t pt_id, struct 
 	return mock_domain_op(ctx, IOMMU_TEST_OP_MOCK_DOMAIN, pt_id, 0, out);
 }
 
+
+/* IOMMU_HWPT_INVALIDATE on a HWPT or vIOMMU; *@entry_num gets what the kernel wrote back. */
+static inline long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type,
+			      const void *reqs, uint32_t entry_len, uint32_t *entry_num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
+		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
+	};
+	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*entry_num = cmd.entry_num;
+	return rc;
+}
+
+/* IOMMU_TEST_OP_DEV_CHECK_CACHE: cache slot @id of device @idev holds @want. */
+static inline long check_cache(struct uiommufd_ctx *ctx, uint32_t idev, uint32_t id,
+			       uint32_t want)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DEV_CHECK_CACHE, .id = idev,
+		.check_dev_cache = { .id = id, .cache = want },
+	};
+
+	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
+}
+
 /* IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE; *@pt_id gets the HWPT now attached. */
 static inline long mock_domain_replace(struct uiommufd_ctx *ctx, uint32_t stdev, uint32_t *pt_id)
 {

@@ -95,19 +95,6 @@ static long mark_dirty(struct uiommufd_ctx *ctx, uint32_t hwpt, uint64_t iova, u
 	return rc;
 }
 
-static long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type, const void *reqs,
-		       uint32_t entry_len, uint32_t *entry_num)
-{
-	struct iommu_hwpt_invalidate cmd = {
-		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
-		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
-	};
-	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
-
-	*entry_num = cmd.entry_num;
-	return rc;
-}
-
 /* IOMMU_TEST_OP_MD_CHECK_IOTLB: IOTLB slot @slot of nested @hwpt holds @want. */
 static long check_iotlb(struct uiommufd_ctx *ctx, uint32_t hwpt, uint32_t slot, uint32_t want)
 {

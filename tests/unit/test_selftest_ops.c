@@ -86,29 +86,6 @@ static uint8_t *edge_entry(const void *entry, size_t len)
 	return p + PSZ - len;
 }
 
-static long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type, const void *reqs,
-		       uint32_t entry_len, uint32_t *entry_num)
-{
-	struct iommu_hwpt_invalidate cmd = {
-		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
-		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
-	};
-	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
-
-	*entry_num = cmd.entry_num;
-	return rc;
-}
-
-static long check_cache(struct uiommufd_ctx *ctx, uint32_t idev, uint32_t id, uint32_t want)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DEV_CHECK_CACHE, .id = idev,
-		.check_dev_cache = { .id = id, .cache = want },
-	};
-
-	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
-}
-
 static long check_iotlb(struct uiommufd_ctx *ctx, uint32_t hwpt, uint32_t id, uint32_t want)
 {
 	struct iommu_test_cmd cmd = {

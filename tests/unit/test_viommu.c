@@ -45,29 +45,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static long invalidate(struct uiommufd_ctx *ctx, uint32_t id, uint32_t type, void *reqs,
-		       uint32_t entry_len, uint32_t *entry_num)
-{
-	struct iommu_hwpt_invalidate cmd = {
-		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
-		.data_uptr = (uintptr_t)reqs, .entry_len = entry_len, .entry_num = *entry_num,
-	};
-	long rc = ictl(ctx, IOMMU_HWPT_INVALIDATE, &cmd);
-
-	*entry_num = cmd.entry_num;
-	return rc;
-}
-
-static long check_cache(struct uiommufd_ctx *ctx, uint32_t idev, uint32_t id, uint32_t want)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DEV_CHECK_CACHE, .id = idev,
-		.check_dev_cache = { .id = id, .cache = want },
-	};
-
-	return ictl(ctx, IOMMU_TEST_CMD, &cmd);
-}
-
 static long hw_queue_alloc(struct uiommufd_ctx *ctx, uint32_t viommu, uint32_t type,
 			   uint32_t index, uint64_t iova, uint64_t len, uint32_t *out)
 {
