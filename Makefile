@@ -41,7 +41,8 @@ CFLAGS_ALL  := $(BASE_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL  := -ldl $(LDLIBS)
 
-LIB_SRCS    := $(sort $(wildcard src/core/*.c src/host/*.c src/iommu/*.c src/pt/*.c))
+LIB_SRCS    := $(sort $(wildcard src/core/*.c src/host/*.c src/iommu/*.c src/iommu/*/*.c src/pt/*.c \
+                 src/vfio/*.c src/devices/*.c))
 SHIM_SRCS   := $(sort $(wildcard src/shim/*.c))
 TOOL_SRCS   := src/tools/uiommufd.c
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c tests/pt/test_*.c))

@@ -241,6 +241,69 @@ UIOMMUFD_API ssize_t uiommufd_host_inproc_fd_read(int fd, void *buf, size_t coun
 UIOMMUFD_API ssize_t uiommufd_host_inproc_fd_write(int fd, const void *buf, size_t count);
 
 /**
+ * struct uiommufd_devset - emulated VFIO PCI devices (groups, cdevs, models)
+ *
+ * The devices `uiommufd run --device ...` gives a program.  Under the shim
+ * the set is made from the UIOMMUFD_DEVICES environment variable at start;
+ * an embedding program makes its own.
+ */
+struct uiommufd_devset;
+
+/**
+ * uiommufd_devset_create() - make a device set, as --device options do
+ * @host: whose memory the devices' DMA reaches
+ * @spec: device entries separated by ';', each as --device takes it
+ *	("ioat,bdf=0000:01:00.0", "ioat,group=3", "ioat,noiommu")
+ * @out: the set
+ * @err: a message naming the bad entry and what to do (may be NULL)
+ * @errlen: size of @err
+ *
+ * The first set made becomes the process's current set, the one whose
+ * /dev/vfio nodes uiommufd_vfio_open() and the shim serve.
+ *
+ * Return: 0, -EINVAL for a bad entry, -EEXIST for a duplicate address,
+ * -ENOMEM.
+ */
+UIOMMUFD_API int uiommufd_devset_create(struct uiommufd_host *host, const char *spec,
+					struct uiommufd_devset **out, char *err, size_t errlen);
+/** uiommufd_devset_destroy() - stop every device and free the set */
+UIOMMUFD_API void uiommufd_devset_destroy(struct uiommufd_devset *set);
+
+/**
+ * uiommufd_vfio_open() - open a VFIO node of the current device set
+ * @path: "/dev/vfio/N", "/dev/vfio/noiommu-N" or "/dev/vfio/devices/vfioX"
+ * @oflags: open(2) flags (O_CLOEXEC, O_NONBLOCK are honoured)
+ *
+ * Return: a descriptor whose ioctl, pread, pwrite and mmap go through
+ * uiommufd_fd_ioctl() and friends (the shim routes the libc calls there),
+ * -ENOENT when @path is not a node of the set, or another negative errno.
+ */
+UIOMMUFD_API int uiommufd_vfio_open(const char *path, int oflags);
+
+/**
+ * uiommufd_fd_ioctl() / uiommufd_fd_rw() / uiommufd_fd_mmap() - calls on a
+ * descriptor the library handed out (VFIO group and device fds, access
+ * and event fds), for programs that run without the shim
+ *
+ * Return: as the system call would, with a negative errno instead of -1.
+ */
+UIOMMUFD_API long uiommufd_fd_ioctl(int fd, unsigned long cmd, void *arg);
+UIOMMUFD_API ssize_t uiommufd_fd_rw(int fd, void *buf, size_t count, uint64_t off, bool write);
+UIOMMUFD_API int uiommufd_fd_mmap(int fd, void *addr, size_t len, int prot, int flags,
+				  uint64_t off, void **out);
+
+/**
+ * uiommufd_set_fd_resolver() - how the library finds the context behind an
+ * iommufd or VFIO container descriptor (VFIO_GROUP_SET_CONTAINER,
+ * VFIO_DEVICE_BIND_IOMMUFD pass one)
+ * @fn: returns the context referenced (uiommufd_ctx_get()), or NULL
+ *
+ * The shim sets its own; an embedding program sets one mapping its
+ * descriptors to the contexts it opened.
+ */
+UIOMMUFD_API void uiommufd_set_fd_resolver(struct uiommufd_ctx *(*fn)(int fd));
+
+/**
  * uiommufd_debug_enabled() / uiommufd_set_debug() - the debug log
  *
  * When on, every ioctl is logged to stderr (or to the file named by the

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 struct uiommufd_host;
 struct host_pin;
@@ -50,6 +51,28 @@ struct host_anon_ops {
 	void (*release)(void *priv);
 	ssize_t (*read)(void *priv, uint64_t ubuf, size_t count, int fflags);
 	ssize_t (*write)(void *priv, uint64_t ubuf, size_t count, int fflags);
+	/*
+	 * Kinds that are device files (VFIO groups, VFIO device fds) fill in
+	 * the rest; a NULL member keeps the anon-inode answer (ENOTTY for
+	 * ioctl, EINVAL for pread/pwrite, ENODEV for mmap, fstat as a memfd).
+	 *
+	 * @ioctl: every ioctl of the descriptor but the VFS's own (FIONBIO,
+	 *	FIOCLEX, ...); @uarg as the program passed it.  Returns >= 0 or a
+	 *	negative errno.
+	 * @rw: pread()/pwrite() (and preadv/pwritev, read/write at the file
+	 *	position) at file offset @off; bytes done or a negative errno.
+	 * @mmap: mmap() of @len bytes at file offset @off with the program's
+	 *	@addr hint, @prot and @flags; *@out is where it landed.  The file
+	 *	stays referenced while mapped; @munmap (may be NULL) is told when
+	 *	the program unmaps any part of it.
+	 * @stat: what fstat() reports (S_IFCHR and st_rdev for a device node).
+	 */
+	long (*ioctl)(void *priv, unsigned long cmd, uint64_t uarg);
+	ssize_t (*rw)(void *priv, uint64_t ubuf, size_t count, uint64_t off, bool write);
+	int (*mmap)(void *priv, void *addr, size_t len, int prot, int flags, uint64_t off,
+		    void **out);
+	void (*munmap)(void *priv, void *addr, size_t len);
+	int (*stat)(void *priv, struct stat *st);
 };
 
 /* The kernel's RLIMIT_MEMLOCK accounting modes (pages.c). */
