@@ -124,6 +124,22 @@ UIOMMUFD_API void uiommufd_host_inproc_unmap_notify(void *addr, size_t length);
 UIOMMUFD_API int uiommufd_host_inproc_madvise(void *addr, size_t length, int advice);
 
 /**
+ * uiommufd_host_inproc_mprotect() - mprotect() with pinned pages kept usable
+ * @addr: start of the range, page aligned
+ * @length: bytes
+ * @prot: the new protection, as mprotect(2) takes it
+ *
+ * A pin keeps its access whatever the program's protection: device writes
+ * still reach a page the program made read-only, and the program sees them.
+ * Pinned pages losing read or write first get a mapping of their own for
+ * the device (private pages become shared memory at the same address, with
+ * the same contents).  The shim's mprotect() calls this.
+ *
+ * Return: 0, or the negative errno mprotect(2) gives.
+ */
+UIOMMUFD_API int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot);
+
+/**
  * uiommufd_mmap() - mmap() of the iommufd file, as the kernel's fops do
  * @ctx: the context whose file is mapped
  * @addr: @length: @prot: @flags: as for mmap(2)

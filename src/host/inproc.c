@@ -471,18 +471,26 @@ static int itree_visit(struct itree_node *t, uint64_t lo, uint64_t hi,
 	return itree_visit(t->right, lo, hi, fn, arg);
 }
 
+/* Which file a shared page belongs to, as /proc/self/maps and fstat() tell. */
+struct file_key {
+	uint32_t major, minor;
+	uint64_t ino;
+};
+
 /* Memory moved out of the program's way, shared by the pins into it. */
 struct shelter {
 	void *addr;
 	size_t len;
 	unsigned int refs;
 	struct shelter *next_free;	/* on a list to unmap once unlocked */
-};
-
-/* Which file a shared page belongs to, as /proc/self/maps and fstat() tell. */
-struct file_key {
-	uint32_t major, minor;
-	uint64_t ino;
+	/*
+	 * Private memory mprotect() made shared (protect_alias()): where the
+	 * program has it, and the memfd's identity, so a fork child gets its
+	 * own copy back (mm_fork_child()).  On shared_runs while referenced.
+	 */
+	uint64_t priv_uaddr;
+	struct file_key priv_key;
+	struct shelter *next_shared, **pprev_shared;
 };
 
 /* The physical window of one TiB (@chunk) of one file. */
@@ -557,6 +565,12 @@ static void *sys_mremap_fixed(void *old, size_t len, void *to)
 	if (p == MAP_FAILED && errno == EINVAL)
 		p = (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	return p;
+}
+
+/* Move [old, old + len) to @to, replacing what is there. */
+static void *sys_mremap_move(void *old, size_t len, void *to)
+{
+	return (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 }
 
 static void pa_changed(void)
@@ -1178,11 +1192,14 @@ static void mm_fork_parent(void)
 		pthread_rwlock_unlock(&mm_lock);
 }
 
+static void shared_runs_privatize(void);
+
 static void mm_fork_child(void)
 {
 	/* The unlock would look for the parent's thread: start afresh. */
 	pthread_rwlock_init(&mm_lock, NULL);
 	mm_write_depth = 0;
+	shared_runs_privatize();
 }
 
 static void mm_fork_register(void)
@@ -1353,6 +1370,11 @@ out:
 static void seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list)
 {
 	if (seg->shelter && --seg->shelter->refs == 0) {
+		if (seg->shelter->pprev_shared) {
+			*seg->shelter->pprev_shared = seg->shelter->next_shared;
+			if (seg->shelter->next_shared)
+				seg->shelter->next_shared->pprev_shared = seg->shelter->pprev_shared;
+		}
 		seg->shelter->next_free = *free_list;
 		*free_list = seg->shelter;
 	}
@@ -1657,6 +1679,13 @@ static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t av
 		free(s);
 		goto out;
 	}
+	/*
+	 * The mapping moved with the program's protection; a pin's device
+	 * writes need stores whatever the program had (a read-only file
+	 * mapping refuses and keeps read: its pins are read-only).
+	 */
+	if (syscall(SYS_mprotect, moved, hi - lo, PROT_READ | PROT_WRITE))
+		syscall(SYS_mprotect, moved, hi - lo, PROT_READ);
 	s->addr = moved;
 	s->len = hi - lo;
 	for (k = 0; k != sv.nr; k++) {
@@ -1972,6 +2001,196 @@ bool uiommufd_host_inproc_range_pinned(void *addr, size_t length)
 	pinned = itree_visit(va_root, start, end, pa_taken, NULL);
 	pthread_mutex_unlock(&pins_lock);
 	return pinned;
+}
+
+/* -------------------------------------------------------------- mprotect */
+
+/*
+ * mprotect() changes what the program may do with its pages, never what a
+ * pin may: the kernel's device keeps writing a pinned page the program
+ * made read-only, and keeps reading one made PROT_NONE, and the program
+ * sees those writes through its read-only mapping.  Here the core reaches
+ * pinned pages through the program's own address, which after mprotect
+ * would fault.  So before the protection drops, each run of pinned pages
+ * gets a second mapping of the same pages that keeps read and write:
+ *
+ *  - shared memory (a file, shmem, memfd, shared anonymous): mremap() with
+ *    old size 0 maps the same pages once more;
+ *  - private memory has no second mapping, so its pages become shared:
+ *    their contents go into a memfd, which replaces the run in the
+ *    program (same address, same data) and is also mapped for the pins.
+ *
+ * The pins then point at the second mapping and leave the user-address
+ * index: nothing the program does to that range later concerns them.  A
+ * run that cannot be converted (memory ran out, a hugetlb mapping split
+ * off the huge page boundary) stays as it was.
+ */
+/* Private runs made shared, newest first; under pins_lock (and mm_lock's write side). */
+static struct shelter *shared_runs;
+
+/*
+ * In a fork child: the runs private memory had are private again, as the
+ * kernel's fork copies pinned private pages for the child.  No lock: the
+ * child has one thread, and the parent held mm_lock across the fork, so
+ * the list was not changing.  A run the program has moved since is left
+ * shared.
+ */
+static void shared_runs_privatize(void)
+{
+	struct shelter *s;
+
+	for (s = shared_runs; s; s = s->next_shared) {
+		struct vma_info v;
+		void *copy;
+
+		if (vma_at(s->priv_uaddr, &v) || !file_key_eq(&v.key, &s->priv_key) ||
+		    v.offset + s->priv_uaddr - v.start != 0 || v.end < s->priv_uaddr + s->len)
+			continue;
+		copy = sys_mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
+		if (copy == MAP_FAILED)
+			continue;
+		memcpy(copy, s->addr, s->len);
+		syscall(SYS_mprotect, copy, s->len,
+			(v.read ? PROT_READ : 0) | (v.write ? PROT_WRITE : 0));
+		if (sys_mremap_move(copy, s->len, (void *)(uintptr_t)s->priv_uaddr) == MAP_FAILED)
+			sys_munmap(copy, s->len);
+	}
+}
+
+static void *protect_alias(const struct vma_info *v, uint64_t lo, uint64_t hi,
+			   struct shelter *s)
+{
+	size_t len = hi - lo;
+	void *alias, *back;
+	int mfd;
+
+	if (v->shared) {
+		alias = (void *)syscall(SYS_mremap, (void *)(uintptr_t)lo, 0, len, MREMAP_MAYMOVE);
+		if (alias != MAP_FAILED && v->write)
+			syscall(SYS_mprotect, alias, len, PROT_READ | PROT_WRITE);
+		return alias;
+	}
+	if (!v->read)
+		return MAP_FAILED;	/* nothing to copy from: left to the raw call */
+	mfd = (int)syscall(SYS_memfd_create, "uiommufd-pinned", MFD_CLOEXEC);
+	if (mfd < 0)
+		return MAP_FAILED;
+	alias = MAP_FAILED;
+	if (ftruncate(mfd, (off_t)len))
+		goto out_close;
+	alias = sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (alias == MAP_FAILED)
+		goto out_close;
+	/* Stores from other threads now fault, as they would after the call. */
+	syscall(SYS_mprotect, (void *)(uintptr_t)lo, len, PROT_READ);
+	memcpy(alias, (void *)(uintptr_t)lo, len);
+	back = sys_mmap((void *)(uintptr_t)lo, len, PROT_READ | (v->write ? PROT_WRITE : 0),
+			MAP_SHARED | MAP_FIXED, mfd, 0);
+	if (back != MAP_FAILED) {
+		struct stat st;
+
+		s->priv_uaddr = lo;
+		if (!fstat(mfd, &st)) {
+			s->priv_key = (struct file_key){ major(st.st_dev), minor(st.st_dev),
+							 st.st_ino };
+			s->next_shared = shared_runs;
+			if (shared_runs)
+				shared_runs->pprev_shared = &s->next_shared;
+			shared_runs = s;
+			s->pprev_shared = &shared_runs;
+		}
+	} else {
+		syscall(SYS_mprotect, (void *)(uintptr_t)lo, len,
+			PROT_READ | (v->write ? PROT_WRITE : 0));
+		sys_munmap(alias, len);
+		alias = MAP_FAILED;
+	}
+out_close:
+	close(mfd);
+	return alias;
+}
+
+static int any_writable(const struct seg_vec *sv)
+{
+	size_t k;
+
+	for (k = 0; k != sv->nr; k++)
+		if (sv->v[k]->writable)
+			return 1;
+	return 0;
+}
+
+/* Give the pinned run [lo, hi) of VMA @v its own mapping, if @prot needs it. */
+static void protect_run(const struct vma_info *v, uint64_t lo, uint64_t hi, int prot)
+{
+	struct seg_vec sv = {};
+	struct shelter *s;
+	void *alias;
+	size_t k;
+
+	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv) || !sv.nr)
+		goto out;
+	/* Read-only pins lose nothing to a read-only program mapping. */
+	if ((prot & PROT_READ) && !any_writable(&sv))
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	alias = protect_alias(v, lo, hi, s);
+	if (alias == MAP_FAILED) {
+		free(s);
+		goto out;
+	}
+	s->addr = alias;
+	s->len = hi - lo;
+	for (k = 0; k != sv.nr; k++) {
+		struct pin_seg *seg = sv.v[k];
+
+		itree_remove(&va_root, &seg->va_node);
+		seg->at_uaddr = false;
+		seg->kaddr = (uint8_t *)alias + (seg->uaddr - lo);
+		seg->shelter = s;
+		s->refs++;
+	}
+	pa_changed();
+out:
+	free(sv.v);
+}
+
+int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot)
+{
+	uint64_t start = (uintptr_t)addr, end, page = uiommufd_host_inproc()->page_size;
+	struct vma_info *vmas = NULL;
+	size_t nr = 0, i, r;
+	long rc;
+
+	/* Full access, or arguments the kernel refuses: nothing to prepare. */
+	if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) || start % page ||
+	    !length || __builtin_add_overflow(start, (uint64_t)length + page - 1, &end))
+		goto pass;
+	end &= ~(page - 1);
+	if (end <= start || user_vmas(start, end, false, true, &vmas, &nr))
+		goto pass;
+	/* A fork must give the child back the private runs made shared here. */
+	pthread_once(&mm_fork_once, mm_fork_register);
+	uiommufd_host_inproc_move_begin();
+	pthread_mutex_lock(&pins_lock);
+	for (i = 0; i != nr && va_root; i++) {
+		struct run_vec rv = { .start = max_u64(vmas[i].start, start),
+				      .end = min_u64(vmas[i].end, end) };
+
+		if (!itree_visit(va_root, rv.start, rv.end, collect_run, &rv))
+			for (r = 0; r != rv.nr; r++)
+				protect_run(&vmas[i], rv.v[r].lo, rv.v[r].hi, prot);
+		free(rv.v);
+	}
+	pthread_mutex_unlock(&pins_lock);
+	uiommufd_host_inproc_move_end();
+	free(vmas);
+pass:
+	rc = syscall(SYS_mprotect, addr, length, prot);
+	return rc ? -errno : 0;
 }
 
 /* ------------------------------------------------------------------ files */

@@ -22,9 +22,9 @@
  * look for, is reported present by access(), stat() and opendir() in all
  * their glibc forms.
  *
- * Memory calls (munmap, mremap, mmap with MAP_FIXED, madvise that discards)
- * tell the host first when they are about to take pinned pages away, so the
- * pins keep them, as the kernel's do.  They hold the host's memory-map lock
+ * Memory calls (munmap, mremap, mmap with MAP_FIXED, madvise that discards,
+ * mprotect that takes access away) tell the host first when they are about
+ * to take pinned pages away, so the pins keep them, as the kernel's do.  They hold the host's memory-map lock
  * until the call is done, so that a pin taken meanwhile by another thread
  * waits rather than landing on pages about to go.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault
  * guard in front of the program's handler.
@@ -101,6 +101,7 @@ struct real_fns {
 	void *(*mmap64)(void *, size_t, int, int, int, off_t);
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 	int (*madvise)(void *, size_t, int);
+	int (*mprotect)(void *, size_t, int);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*access)(const char *, int);
 	int (*faccessat)(int, const char *, int, int);
@@ -160,6 +161,7 @@ static void shim_resolve(void)
 	real.mmap64 = real_sym("mmap64");
 	real.mremap = real_sym("mremap");
 	real.madvise = real_sym("madvise");
+	real.mprotect = real_sym("mprotect");
 	real.sigaction = real_sym("sigaction");
 	real.access = real_sym("access");
 	real.faccessat = real_sym("faccessat");
@@ -777,6 +779,29 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 	uiommufd_host_inproc_mm_write_end();
 	errno = err;
 	return rc;
+}
+
+/*
+ * mprotect() that takes read or write away from pinned pages goes through
+ * the host, which keeps the pins' access as the kernel's pins keep theirs.
+ * pkey_mprotect() and raw system calls are not seen.
+ */
+SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	int err = errno, rc;
+
+	shim_ready();
+	if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) ||
+	    !uiommufd_host_inproc_range_pinned(addr, len))
+		return real.mprotect(addr, len, prot);
+	uiommufd_host_inproc_mm_write_begin();
+	uiommufd_host_inproc_mm_changed();
+	rc = uiommufd_host_inproc_mprotect(addr, len, prot);
+	if (rc)
+		err = -rc;
+	uiommufd_host_inproc_mm_write_end();
+	errno = err;
+	return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------- /sys/bus/iommufd_mock */

@@ -8,8 +8,7 @@
  * PROT_NONE).  The input is a list of operations: map slots at an IOVA with
  * some permission, unmap IOVA ranges, device DMA (uiommufd_device_dma),
  * ACCESS_RW, CPU writes, and what a program does to its memory: munmap,
- * mmap(MAP_FIXED), mremap, fork, and (with FUZZ_DMA_KNOWN=1) madvise and
- * mprotect.  Memory operations tell the host what the shim would, in the
+ * mmap(MAP_FIXED), mremap, fork, madvise(MADV_DONTNEED) and mprotect.  Memory operations tell the host what the shim would, in the
  * order the shim does.
  *
  * The model.  A page of memory is a "frame" with contents.  A slot shows
@@ -73,7 +72,6 @@ static struct {
 	struct area area[IOVA_PAGES];
 	uint8_t frame[MAX_FRAMES][FZ_PAGE];
 	int nframes;
-	bool known_defects;
 } m;
 
 static uint8_t dmabuf[DMA_MAX + FZ_PAGE];
@@ -212,10 +210,7 @@ static void op_fork(unsigned int s)
 		fz_fail("fork child: %d status %#x", (int)rc, status);
 }
 
-/*
- * Not intercepted by the shim today; done as the host's documented API says
- * (unmap_notify first).  Off unless FUZZ_DMA_KNOWN=1: see the report.
- */
+/* As the shim's madvise() does: through the host, which keeps pinned pages. */
 static void op_madvise(unsigned int s, unsigned int n)
 {
 	unsigned int i;
@@ -226,10 +221,8 @@ static void op_madvise(unsigned int s, unsigned int n)
 		if (!slot_shows(i))
 			return;
 	uiommufd_host_inproc_mm_changed();
-	if (uiommufd_host_inproc_range_pinned(slot_addr(s), n * FZ_PAGE))
-		uiommufd_host_inproc_unmap_notify(slot_addr(s), n * FZ_PAGE);
-	if (madvise(slot_addr(s), n * FZ_PAGE, MADV_DONTNEED))
-		fz_fail("madvise(MADV_DONTNEED) of mapped slots %u+%u: %s", s, n, strerror(errno));
+	if (uiommufd_host_inproc_madvise(slot_addr(s), n * FZ_PAGE, MADV_DONTNEED))
+		fz_fail("madvise(MADV_DONTNEED) of mapped slots %u+%u", s, n);
 	for (i = s; i != s + n; i++)
 		m.slot[i].frame = frame_new();
 }
@@ -243,8 +236,10 @@ static void op_mprotect(unsigned int s, unsigned int n, bool ro)
 	for (i = s; i != s + n; i++)
 		if (!slot_shows(i))
 			return;
-	if (mprotect(slot_addr(s), n * FZ_PAGE, ro ? PROT_READ : PROT_READ | PROT_WRITE))
-		fz_fail("mprotect");
+	/* As the shim's mprotect() does. */
+	if (uiommufd_host_inproc_mprotect(slot_addr(s), n * FZ_PAGE,
+					  ro ? PROT_READ : PROT_READ | PROT_WRITE))
+		fz_fail("mprotect of slots %u+%u", s, n);
 	uiommufd_host_inproc_mm_changed();
 	for (i = s; i != s + n; i++)
 		m.slot[i].state = ro ? SLOT_RO : SLOT_RW;
@@ -553,7 +548,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!once) {
 		once = true;
-		m.known_defects = getenv("FUZZ_DMA_KNOWN") && atoi(getenv("FUZZ_DMA_KNOWN"));
 		fz_fds_baseline();
 	}
 	begin();
@@ -598,12 +592,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				op_fork(s);
 			break;
 		case 13:
-			if (m.known_defects)
-				op_madvise(s % (SLOTS - n + 1), n);
+			op_madvise(s % (SLOTS - n + 1), n);
 			break;
 		case 14:
-			if (m.known_defects)
-				op_mprotect(s % (SLOTS - n + 1), n, c & 1);
+			op_mprotect(s % (SLOTS - n + 1), n, c & 1);
 			break;
 		default:
 			op_unmap(0, IOVA_PAGES);
