@@ -131,9 +131,10 @@ UIOMMUFD_API int uiommufd_host_inproc_madvise(void *addr, size_t length, int adv
  *
  * A pin keeps its access whatever the program's protection: device writes
  * still reach a page the program made read-only, and the program sees them.
- * Pinned pages losing read or write first get a mapping of their own for
- * the device (private pages become shared memory at the same address, with
- * the same contents).  The shim's mprotect() calls this.
+ * Pinned shared pages losing read or write first get a second mapping of
+ * their own for the device; private ones are reached through /proc/self/mem
+ * until their protection comes back.  The program's mapping is unchanged.
+ * The shim's mprotect() calls this.
  *
  * Return: 0, or the negative errno mprotect(2) gives.
  */

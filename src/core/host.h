@@ -113,8 +113,19 @@ struct host_ops {
 	int (*pin_split)(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
 			 struct host_pin **out);
 	void (*unpin)(struct uiommufd_host *host, struct host_pin *pin);
-	/* Where the core reaches byte @offset of a pin right now (to its page end). */
+	/*
+	 * Where the core reaches byte @offset of a pin right now (to its page
+	 * end); NULL when the program's protection keeps the core from the
+	 * page's address, and pin_rw() must copy instead.
+	 */
 	void *(*pin_kaddr)(struct uiommufd_host *host, struct host_pin *pin, size_t offset);
+	/*
+	 * Copy @len bytes at byte @offset of @pin (inside one segment: one
+	 * page at most is always fine) whatever the program's protection of
+	 * the page; -EFAULT if the pin does not hold them (writably).
+	 */
+	int (*pin_rw)(struct uiommufd_host *host, struct host_pin *pin, size_t offset, void *buf,
+		      size_t len, bool write);
 	/*
 	 * Physical addresses.  Every page has one: the address a device
 	 * page table holds and device DMA resolves.  It is the page's
@@ -132,9 +143,13 @@ struct host_ops {
 	 * Where the core reaches physical address @pa right now, while a pin
 	 * holds it; *@len gets how many bytes from there are contiguous in
 	 * both spaces.  With @write, only through a writable pin: the address
-	 * returned takes stores.  NULL when no (writable) pin holds @pa.
+	 * returned takes stores.  NULL when no (writable) pin holds @pa
+	 * (*@len 0), or when a pin holds it but the core cannot address it
+	 * now (*@len > 0: copy with phys_rw()).
 	 */
 	void *(*phys_kaddr)(struct uiommufd_host *host, uint64_t pa, bool write, size_t *len);
+	/* Copy @len bytes at @pa through the pins holding them; -EFAULT if none. */
+	int (*phys_rw)(struct uiommufd_host *host, uint64_t pa, void *buf, size_t len, bool write);
 	/*
 	 * The physical address of the byte mapped at @uaddr now, as
 	 * get_user_pages() would find it; -EFAULT when nothing is mapped.

@@ -455,6 +455,21 @@ uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *l
 					  byte - run->first * PAGE_SIZE, len);
 }
 
+/* Copy @n bytes at @byte (inside one page) through the pin that holds them. */
+static int iopt_pages_rw_pinned(struct iopt_pages *pages, unsigned long byte, void *data,
+				size_t n, bool write)
+{
+	unsigned long index = byte / PAGE_SIZE;
+	size_t i = pin_run_lower_bound(pages, index);
+	const struct iopt_pin_run *run;
+
+	if (i == pages->nr_runs || pages->runs[i].first > index)
+		return -EFAULT;
+	run = &pages->runs[i];
+	return pages->host->ops->pin_rw(pages->host, run->pin, byte - run->first * PAGE_SIZE, data,
+					n, write);
+}
+
 /*
  * Copy through pins: required for files, and the way every copy goes when
  * the caller asks for the slow path.  The pages are pinned for the copy.
@@ -474,16 +489,22 @@ static int iopt_pages_rw_slow(struct iopt_pages *pages, unsigned long start_byte
 		unsigned long n = min_t(unsigned long, length, PAGE_SIZE - offset);
 		uint8_t *kaddr = iopt_pages_kaddr(pages, start_byte / PAGE_SIZE);
 
-		if (write)
+		if (!kaddr) {
+			/* The program's protection hides the page: the host copies. */
+			rc = iopt_pages_rw_pinned(pages, start_byte, data, n, write);
+			if (rc)
+				break;
+		} else if (write) {
 			memcpy(kaddr + offset, data, n);
-		else
+		} else {
 			memcpy(data, kaddr + offset, n);
+		}
 		data += n;
 		start_byte += n;
 		length -= n;
 	}
 	iopt_pages_unpin(pages, first, last);
-	return 0;
+	return rc;
 }
 
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,

@@ -483,14 +483,6 @@ struct shelter {
 	size_t len;
 	unsigned int refs;
 	struct shelter *next_free;	/* on a list to unmap once unlocked */
-	/*
-	 * Private memory mprotect() made shared (protect_alias()): where the
-	 * program has it, and the memfd's identity, so a fork child gets its
-	 * own copy back (mm_fork_child()).  On shared_runs while referenced.
-	 */
-	uint64_t priv_uaddr;
-	struct file_key priv_key;
-	struct shelter *next_shared, **pprev_shared;
 };
 
 /* The physical window of one TiB (@chunk) of one file. */
@@ -512,6 +504,11 @@ struct pin_seg {
 	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
 	bool at_uaddr;		/* a user pin's pages still at @uaddr: in va_root */
 	bool writable;		/* @kaddr takes stores: the pin was writable */
+	/*
+	 * The program's protection (mprotect) keeps the core from @kaddr, its
+	 * own private mapping: copies go through /proc/self/mem (mem_rw()).
+	 */
+	bool indirect;
 	struct itree_node pa_node;	/* in pa_root */
 	struct itree_node va_node;	/* in va_root while @at_uaddr */
 };
@@ -565,12 +562,6 @@ static void *sys_mremap_fixed(void *old, size_t len, void *to)
 	if (p == MAP_FAILED && errno == EINVAL)
 		p = (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	return p;
-}
-
-/* Move [old, old + len) to @to, replacing what is there. */
-static void *sys_mremap_move(void *old, size_t len, void *to)
-{
-	return (void *)syscall(SYS_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 }
 
 static void pa_changed(void)
@@ -1192,14 +1183,11 @@ static void mm_fork_parent(void)
 		pthread_rwlock_unlock(&mm_lock);
 }
 
-static void shared_runs_privatize(void);
-
 static void mm_fork_child(void)
 {
 	/* The unlock would look for the parent's thread: start afresh. */
 	pthread_rwlock_init(&mm_lock, NULL);
 	mm_write_depth = 0;
-	shared_runs_privatize();
 }
 
 static void mm_fork_register(void)
@@ -1370,11 +1358,6 @@ out:
 static void seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list)
 {
 	if (seg->shelter && --seg->shelter->refs == 0) {
-		if (seg->shelter->pprev_shared) {
-			*seg->shelter->pprev_shared = seg->shelter->next_shared;
-			if (seg->shelter->next_shared)
-				seg->shelter->next_shared->pprev_shared = seg->shelter->pprev_shared;
-		}
 		seg->shelter->next_free = *free_list;
 		*free_list = seg->shelter;
 	}
@@ -1420,6 +1403,9 @@ static void inproc_unpin(struct uiommufd_host *host, struct host_pin *pin)
 	free(pin);
 }
 
+static int seg_indirect_rw(const struct pin_seg *seg, size_t at, void *buf, size_t len,
+			   bool write);
+
 static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, size_t offset)
 {
 	void *kaddr = NULL;
@@ -1428,10 +1414,40 @@ static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
 	i = seg_find(pin, offset);
-	if (i != pin->nr_segs)
+	if (i != pin->nr_segs && !pin->segs[i]->indirect)
 		kaddr = pin->segs[i]->kaddr + (offset - pin->segs[i]->offset);
 	pthread_mutex_unlock(&pins_lock);
 	return kaddr;
+}
+
+static int inproc_pin_rw(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+			 void *buf, size_t len, bool write)
+{
+	const struct pin_seg *seg;
+	int rc = -EFAULT;
+	size_t i, at;
+
+	(void)host;
+	pthread_mutex_lock(&pins_lock);
+	i = seg_find(pin, offset);
+	if (i == pin->nr_segs)
+		goto out;
+	seg = pin->segs[i];
+	at = offset - seg->offset;
+	if (len > seg->len - at || (write && !seg->writable))
+		goto out;
+	if (seg->indirect) {
+		rc = seg_indirect_rw(seg, at, buf, len, write);
+	} else {
+		if (write)
+			memcpy(seg->kaddr + at, buf, len);
+		else
+			memcpy(buf, seg->kaddr + at, len);
+		rc = 0;
+	}
+out:
+	pthread_mutex_unlock(&pins_lock);
+	return rc;
 }
 
 static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
@@ -1507,7 +1523,12 @@ static __attribute__((noinline)) void *phys_kaddr_slow(uint64_t pa, bool write, 
 		itree_visit(pa_root, pa, pa + 1, first_writable, &n);
 	else
 		n = itree_find(pa_root, pa);
-	if (n) {
+	if (n && seg_of(n, pa_node)->indirect) {
+		const struct pin_seg *seg = seg_of(n, pa_node);
+
+		/* Held, but only phys_rw() reaches it; never cached. */
+		*len = seg->len - (pa - seg->pa);
+	} else if (n) {
 		const struct pin_seg *seg = seg_of(n, pa_node);
 
 		kaddr = seg->kaddr + (pa - seg->pa);
@@ -1539,6 +1560,45 @@ static void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, bool wri
 		}
 	}
 	return phys_kaddr_slow(pa, write, len);
+}
+
+static int inproc_phys_rw(struct uiommufd_host *host, uint64_t pa, void *buf, size_t len,
+			  bool write)
+{
+	struct itree_node *n = NULL;
+	int rc = 0;
+
+	(void)host;
+	pthread_mutex_lock(&pins_lock);
+	while (len && !rc) {
+		const struct pin_seg *seg;
+		size_t at, chunk;
+
+		n = NULL;
+		if (write)
+			itree_visit(pa_root, pa, pa + 1, first_writable, &n);
+		else
+			n = itree_find(pa_root, pa);
+		if (!n) {
+			rc = -EFAULT;
+			break;
+		}
+		seg = seg_of(n, pa_node);
+		at = (size_t)(pa - seg->pa);
+		chunk = seg->len - at < len ? seg->len - at : len;
+		if (seg->indirect) {
+			rc = seg_indirect_rw(seg, at, buf, chunk, write);
+		} else if (write) {
+			memcpy(seg->kaddr + at, buf, chunk);
+		} else {
+			memcpy(buf, seg->kaddr + at, chunk);
+		}
+		buf = (uint8_t *)buf + chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+	pthread_mutex_unlock(&pins_lock);
+	return rc;
 }
 
 static int inproc_user_phys(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa)
@@ -1694,6 +1754,7 @@ static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t av
 		itree_remove(&va_root, &seg->va_node);
 		seg->at_uaddr = false;
 		seg->kaddr = (uint8_t *)moved + (seg->uaddr - lo);
+		seg->indirect = false;
 		seg->shelter = s;
 		s->refs++;
 	}
@@ -1870,6 +1931,7 @@ static void shelter_copy(uint64_t lo, uint64_t hi, uint64_t src, struct shelter 
 		seg->shelter = s;
 		s->refs++;
 		seg->kaddr = (uint8_t *)copy + (seg->pa - lo);
+		seg->indirect = false;
 		seg->writable = true;
 	}
 	pa_changed();
@@ -2011,119 +2073,78 @@ bool uiommufd_host_inproc_range_pinned(void *addr, size_t length)
  * made read-only, and keeps reading one made PROT_NONE, and the program
  * sees those writes through its read-only mapping.  Here the core reaches
  * pinned pages through the program's own address, which after mprotect
- * would fault.  So before the protection drops, each run of pinned pages
- * gets a second mapping of the same pages that keeps read and write:
+ * would fault.  So before the protection drops:
  *
  *  - shared memory (a file, shmem, memfd, shared anonymous): mremap() with
- *    old size 0 maps the same pages once more;
- *  - private memory has no second mapping, so its pages become shared:
- *    their contents go into a memfd, which replaces the run in the
- *    program (same address, same data) and is also mapped for the pins.
+ *    old size 0 maps the same pages once more, read-write; the pins move
+ *    there and leave the user-address index (nothing the program does to
+ *    that range later concerns them);
+ *  - private memory has no second mapping: its segments are marked
+ *    indirect and copies go through /proc/self/mem, which reaches the
+ *    program's pages whatever their protection (as ptrace does), until the
+ *    protection comes back or the pages move aside.
  *
- * The pins then point at the second mapping and leave the user-address
- * index: nothing the program does to that range later concerns them.  A
- * run that cannot be converted (memory ran out, a hugetlb mapping split
- * off the huge page boundary) stays as it was.
+ * The program's mapping itself is never changed.
  */
-/* Private runs made shared, newest first; under pins_lock (and mm_lock's write side). */
-static struct shelter *shared_runs;
-
 /*
- * In a fork child: the runs private memory had are private again, as the
- * kernel's fork copies pinned private pages for the child.  No lock: the
- * child has one thread, and the parent held mm_lock across the fork, so
- * the list was not changing.  A run the program has moved since is left
- * shared.
+ * Copy @len bytes at user address @uaddr of this process.  The descriptor
+ * is opened for each copy: one kept open could be closed or replaced by
+ * the program (closefrom, dup2), and one opened before fork() reaches the
+ * parent's memory.
  */
-static void shared_runs_privatize(void)
+static int mem_rw(uint64_t uaddr, void *buf, size_t len, bool write)
 {
-	struct shelter *s;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDWR | O_CLOEXEC);
+	int rc = 0;
+	ssize_t n;
 
-	for (s = shared_runs; s; s = s->next_shared) {
-		struct vma_info v;
-		void *copy;
-
-		if (vma_at(s->priv_uaddr, &v) || !file_key_eq(&v.key, &s->priv_key) ||
-		    v.offset + s->priv_uaddr - v.start != 0 || v.end < s->priv_uaddr + s->len)
-			continue;
-		copy = sys_mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				-1, 0);
-		if (copy == MAP_FAILED)
-			continue;
-		memcpy(copy, s->addr, s->len);
-		syscall(SYS_mprotect, copy, s->len,
-			(v.read ? PROT_READ : 0) | (v.write ? PROT_WRITE : 0));
-		if (sys_mremap_move(copy, s->len, (void *)(uintptr_t)s->priv_uaddr) == MAP_FAILED)
-			sys_munmap(copy, s->len);
+	if (fd < 0)
+		return -EFAULT;
+	while (len) {
+		n = write ? syscall(SYS_pwrite64, fd, buf, len, (off_t)uaddr)
+			  : syscall(SYS_pread64, fd, buf, len, (off_t)uaddr);
+		if (n <= 0) {
+			rc = -EFAULT;
+			break;
+		}
+		buf = (uint8_t *)buf + n;
+		uaddr += (uint64_t)n;
+		len -= (size_t)n;
 	}
+	syscall(SYS_close, fd);
+	return rc;
 }
 
-static void *protect_alias(const struct vma_info *v, uint64_t lo, uint64_t hi,
-			   struct shelter *s)
+static int seg_indirect_rw(const struct pin_seg *seg, size_t at, void *buf, size_t len,
+			   bool write)
 {
-	size_t len = hi - lo;
-	void *alias, *back;
-	int mfd;
+	return mem_rw((uintptr_t)seg->kaddr + at, buf, len, write);
+}
 
-	if (v->shared) {
-		alias = (void *)syscall(SYS_mremap, (void *)(uintptr_t)lo, 0, len, MREMAP_MAYMOVE);
-		if (alias != MAP_FAILED && v->write)
-			syscall(SYS_mprotect, alias, len, PROT_READ | PROT_WRITE);
-		return alias;
-	}
-	if (!v->read)
-		return MAP_FAILED;	/* nothing to copy from: left to the raw call */
-	mfd = (int)syscall(SYS_memfd_create, "uiommufd-pinned", MFD_CLOEXEC);
-	if (mfd < 0)
-		return MAP_FAILED;
-	alias = MAP_FAILED;
-	if (ftruncate(mfd, (off_t)len))
-		goto out_close;
-	alias = sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	if (alias == MAP_FAILED)
-		goto out_close;
-	/* Stores from other threads now fault, as they would after the call. */
-	syscall(SYS_mprotect, (void *)(uintptr_t)lo, len, PROT_READ);
-	memcpy(alias, (void *)(uintptr_t)lo, len);
-	back = sys_mmap((void *)(uintptr_t)lo, len, PROT_READ | (v->write ? PROT_WRITE : 0),
-			MAP_SHARED | MAP_FIXED, mfd, 0);
-	if (back != MAP_FAILED) {
-		struct stat st;
+static void *protect_alias(const struct vma_info *v, uint64_t lo, uint64_t hi)
+{
+	void *alias = (void *)syscall(SYS_mremap, (void *)(uintptr_t)lo, 0, hi - lo,
+				      MREMAP_MAYMOVE);
 
-		s->priv_uaddr = lo;
-		if (!fstat(mfd, &st)) {
-			s->priv_key = (struct file_key){ major(st.st_dev), minor(st.st_dev),
-							 st.st_ino };
-			s->next_shared = shared_runs;
-			if (shared_runs)
-				shared_runs->pprev_shared = &s->next_shared;
-			shared_runs = s;
-			s->pprev_shared = &shared_runs;
-		}
-	} else {
-		syscall(SYS_mprotect, (void *)(uintptr_t)lo, len,
-			PROT_READ | (v->write ? PROT_WRITE : 0));
-		sys_munmap(alias, len);
-		alias = MAP_FAILED;
-	}
-out_close:
-	close(mfd);
+	if (alias != MAP_FAILED && v->write)
+		syscall(SYS_mprotect, alias, hi - lo, PROT_READ | PROT_WRITE);
 	return alias;
 }
 
-static int any_writable(const struct seg_vec *sv)
+static bool any_writable(const struct seg_vec *sv)
 {
 	size_t k;
 
 	for (k = 0; k != sv->nr; k++)
 		if (sv->v[k]->writable)
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
-/* Give the pinned run [lo, hi) of VMA @v its own mapping, if @prot needs it. */
+/* The pinned run [lo, hi) of VMA @v is about to get protection @prot. */
 static void protect_run(const struct vma_info *v, uint64_t lo, uint64_t hi, int prot)
 {
+	bool full = (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE);
 	struct seg_vec sv = {};
 	struct shelter *s;
 	void *alias;
@@ -2131,13 +2152,22 @@ static void protect_run(const struct vma_info *v, uint64_t lo, uint64_t hi, int 
 
 	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv) || !sv.nr)
 		goto out;
+	if (!v->shared) {
+		/* Indirect while the program's protection is short of a pin's needs. */
+		bool need = !full && (!(prot & PROT_READ) || any_writable(&sv));
+
+		for (k = 0; k != sv.nr; k++)
+			sv.v[k]->indirect = need;
+		pa_changed();
+		goto out;
+	}
 	/* Read-only pins lose nothing to a read-only program mapping. */
-	if ((prot & PROT_READ) && !any_writable(&sv))
+	if (full || ((prot & PROT_READ) && !any_writable(&sv)))
 		goto out;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto out;
-	alias = protect_alias(v, lo, hi, s);
+	alias = protect_alias(v, lo, hi);
 	if (alias == MAP_FAILED) {
 		free(s);
 		goto out;
@@ -2165,15 +2195,13 @@ int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot)
 	size_t nr = 0, i, r;
 	long rc;
 
-	/* Full access, or arguments the kernel refuses: nothing to prepare. */
-	if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) || start % page ||
-	    !length || __builtin_add_overflow(start, (uint64_t)length + page - 1, &end))
+	/* Arguments the kernel refuses change nothing: let it say so. */
+	if (start % page || !length ||
+	    __builtin_add_overflow(start, (uint64_t)length + page - 1, &end))
 		goto pass;
 	end &= ~(page - 1);
 	if (end <= start || user_vmas(start, end, false, true, &vmas, &nr))
 		goto pass;
-	/* A fork must give the child back the private runs made shared here. */
-	pthread_once(&mm_fork_once, mm_fork_register);
 	uiommufd_host_inproc_move_begin();
 	pthread_mutex_lock(&pins_lock);
 	for (i = 0; i != nr && va_root; i++) {
@@ -2748,8 +2776,10 @@ static const struct host_ops inproc_ops = {
 	.pin_split = inproc_pin_split,
 	.unpin = inproc_unpin,
 	.pin_kaddr = inproc_pin_kaddr,
+	.pin_rw = inproc_pin_rw,
 	.pin_phys = inproc_pin_phys,
 	.phys_kaddr = inproc_phys_kaddr,
+	.phys_rw = inproc_phys_rw,
 	.user_phys = inproc_user_phys,
 	.page_pins = inproc_page_pins,
 	.file_get = inproc_file_get,

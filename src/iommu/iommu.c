@@ -370,7 +370,8 @@ struct dma_iotlb {
 	const struct iommu_domain *domain;
 	unsigned long seq;
 	unsigned long iova, last;	/* the span, inclusive */
-	uint8_t *kaddr;			/* host address of @iova */
+	uint8_t *kaddr;			/* host address of @iova; NULL: copy through phys_rw */
+	uint64_t pa;			/* physical address of @iova */
 	unsigned int prot;		/* PT_READ / PT_WRITE of the leaf */
 	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
 };
@@ -396,14 +397,16 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 	store = (walk & PT_WALK_WRITE) && (res.prot & PT_WRITE);
 	/* Usually one pin backs the whole leaf; else the span starts at @iova. */
 	kaddr = host->ops->phys_kaddr(host, res.page_oa, store, &klen);
-	if (kaddr && klen > res.oa - res.page_oa) {
+	if (klen > res.oa - res.page_oa) {
 		tlb->iova = leaf_iova;
+		tlb->pa = res.page_oa;
 	} else {
 		kaddr = host->ops->phys_kaddr(host, res.oa, store, &klen);
-		if (!kaddr)
+		if (!klen)
 			return -EFAULT;
 		leaf_size -= res.oa - res.page_oa;
 		tlb->iova = iova;
+		tlb->pa = res.oa;
 	}
 	tlb->last = tlb->iova + (klen < leaf_size ? klen : leaf_size) - 1;
 	tlb->kaddr = kaddr;
@@ -446,11 +449,20 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		n = tlb->last - iova + 1;
 		if (n > len || n == 0)	/* 0: the span is the whole address space */
 			n = len;
-		kaddr = tlb->kaddr + (iova - tlb->iova);
-		if (flags & IOMMU_DMA_WRITE)
-			iommu_dma_memcpy(kaddr, p, n);
-		else
-			iommu_dma_memcpy(p, kaddr, n);
+		if (__builtin_expect(!tlb->kaddr, 0)) {
+			/* The program's protection hides the page from us: the host copies. */
+			int rc = dev->host->ops->phys_rw(dev->host, tlb->pa + (iova - tlb->iova), p,
+							 n, flags & IOMMU_DMA_WRITE);
+
+			if (rc)
+				return rc;
+		} else {
+			kaddr = tlb->kaddr + (iova - tlb->iova);
+			if (flags & IOMMU_DMA_WRITE)
+				iommu_dma_memcpy(kaddr, p, n);
+			else
+				iommu_dma_memcpy(p, kaddr, n);
+		}
 		p += n;
 		iova += n;
 		len -= n;

@@ -782,17 +782,16 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 }
 
 /*
- * mprotect() that takes read or write away from pinned pages goes through
- * the host, which keeps the pins' access as the kernel's pins keep theirs.
- * pkey_mprotect() and raw system calls are not seen.
+ * mprotect() of pinned pages goes through the host, which keeps the pins'
+ * access as the kernel's pins keep theirs.  pkey_mprotect() and raw system
+ * calls are not seen.
  */
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
 	int err = errno, rc;
 
 	shim_ready();
-	if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) ||
-	    !uiommufd_host_inproc_range_pinned(addr, len))
+	if (!uiommufd_host_inproc_range_pinned(addr, len))
 		return real.mprotect(addr, len, prot);
 	uiommufd_host_inproc_mm_write_begin();
 	uiommufd_host_inproc_mm_changed();

@@ -72,6 +72,7 @@ static struct {
 	struct area area[IOVA_PAGES];
 	uint8_t frame[MAX_FRAMES][FZ_PAGE];
 	int nframes;
+	bool trace;
 } m;
 
 static uint8_t dmabuf[DMA_MAX + FZ_PAGE];
@@ -548,6 +549,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!once) {
 		once = true;
+		/* FUZZ_DMA_TRACE=1: each operation on stderr, for reading a reproducer. */
+		m.trace = getenv("FUZZ_DMA_TRACE") && atoi(getenv("FUZZ_DMA_TRACE"));
 		fz_fds_baseline();
 	}
 	begin();
@@ -559,6 +562,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (m.nframes + 8 > MAX_FRAMES)
 			break;
+		if (m.trace)
+			fprintf(stderr, "op %2u a %3u b %3u c %3u off %4u len %5zu\n", op % 16, a, b, c,
+				off, len);
 		switch (op % 16) {
 		case 0: case 1:
 			op_map(s, n, c % IOVA_PAGES, prots[c >> 6]);
