@@ -89,6 +89,7 @@
 
 #include "core/host.h"
 #include "host/inproc.h"
+#include "host/mmio_trap.h"
 #include "iommu/iommu.h"
 #include "uiommufd.h"
 
@@ -123,6 +124,9 @@ static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info,
 
 static void uaccess_fault(int sig, siginfo_t *info, void *uctx)
 {
+	/* An access to an MMIO trap is emulated and resumes, guard or not. */
+	if (sig == SIGSEGV && mmio_trap_fault(info->si_addr, uctx))
+		return;
 	if (uaccess_guard.armed) {
 		uaccess_guard.armed = 0;
 		siglongjmp(uaccess_guard.env, 1);
@@ -226,6 +230,11 @@ static void uaccess_ensure_handler(void)
 		return;
 	atomic_store(&uaccess_installed, false);
 	uaccess_install();
+}
+
+void inproc_fault_handler_ensure(void)
+{
+	uaccess_ensure_handler();
 }
 
 static bool uaccess_cached(uint64_t page, unsigned long gen)
