@@ -401,8 +401,11 @@ static void report(const char *what, uintptr_t addr, const struct mmio_range *r,
 	msg_str(&m, ", rip 0x");
 	msg_hex(&m, rip, 1);
 	if (show_bytes) {
+		/* Up to the end of RIP's page: the next one may not be mapped. */
+		unsigned int n = 4096 - (rip & 4095);
+
 		msg_str(&m, ", bytes");
-		for (i = 0; i < X86_MAX_INSN_LEN; i++) {
+		for (i = 0; i < X86_MAX_INSN_LEN && i < n; i++) {
 			msg_str(&m, " ");
 			msg_hex(&m, ((const uint8_t *)rip)[i], 2);
 		}

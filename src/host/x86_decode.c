@@ -107,8 +107,7 @@ static int read_prefixes(struct cursor *c, struct prefixes *p, uint8_t *opcode)
 		case 0x2e:
 		case 0x36:
 		case 0x3e:
-			p->seg = X86_SEG_FLAT;
-			break;
+			/* Ignored in 64-bit mode (AMD APM vol. 3, 1.2.4): FS/GS stay. */
 		case 0xf0:
 			break;
 		default:
