@@ -577,7 +577,8 @@ static bool fault_locked(uintptr_t fault_addr, ucontext_t *uc)
 	/* A stale CR2 or a foreign SIGSEGV: the access is not near any trap. */
 	if (__builtin_add_overflow(ea, (uint64_t)insn.size, &end))
 		return false;
-	ar = range_lookup(ea);
+	/* The range that faulted first: it may be leaving the table right now. */
+	ar = ea >= r->lo && ea < r->hi ? r : range_lookup(ea);
 	if (!ar || end > ar->hi) {
 		if (fault_addr >= ea && fault_addr < end)
 			report("access crossing the edge of the trap", fault_addr, r, rip, true);
