@@ -489,6 +489,106 @@ static void dev_write(const struct mmio_trap *t, uint64_t off, unsigned int size
 	}
 }
 
+/* The arithmetic flags: CF, PF, AF, ZF, SF, OF. */
+#define X86_ARITH_FLAGS 0x8d5ULL
+
+/*
+ * One ALU operation done by this CPU, so its flags are exactly the CPU's:
+ * the program's arithmetic flags go in (adc and sbb read CF), the result
+ * and the new flags come out.  The stack pointer steps over the red zone
+ * before pushf/popf touch the stack.
+ */
+#define ALU_ASM(mnem, sfx, mod)                                                          \
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\t"                                      \
+			 "pushq %[fin]\n\t"                                                  \
+			 "popfq\n\t" mnem sfx " %" mod "[b], %" mod "[a]\n\t"                \
+			 "pushfq\n\t"                                                        \
+			 "popq %[fout]\n\t"                                                  \
+			 "lea 128(%%rsp), %%rsp"                                             \
+			 : [a] "+r"(a), [fout] "=&r"(fout)                                   \
+			 : [b] "r"(b), [fin] "r"(fin)                                        \
+			 : "cc")
+
+#define ALU_SIZES(mnem)                          \
+	do {                                     \
+		switch (size) {                  \
+		case 1:                          \
+			ALU_ASM(mnem, "b", "b"); \
+			break;                   \
+		case 2:                          \
+			ALU_ASM(mnem, "w", "w"); \
+			break;                   \
+		case 4:                          \
+			ALU_ASM(mnem, "l", "k"); \
+			break;                   \
+		default:                         \
+			ALU_ASM(mnem, "q", "q"); \
+			break;                   \
+		}                                \
+	} while (0)
+
+static uint64_t alu_host(unsigned int op, unsigned int size, uint64_t a, uint64_t b,
+			 uint64_t *flags)
+{
+	uint64_t fin = (*flags & X86_ARITH_FLAGS) | 2, fout = fin;
+
+	switch (op) {
+	case X86_ALU_ADD:
+		ALU_SIZES("add");
+		break;
+	case X86_ALU_OR:
+		ALU_SIZES("or");
+		break;
+	case X86_ALU_ADC:
+		ALU_SIZES("adc");
+		break;
+	case X86_ALU_SBB:
+		ALU_SIZES("sbb");
+		break;
+	case X86_ALU_AND:
+		ALU_SIZES("and");
+		break;
+	case X86_ALU_SUB:
+		ALU_SIZES("sub");
+		break;
+	case X86_ALU_XOR:
+		ALU_SIZES("xor");
+		break;
+	case X86_ALU_CMP:
+		ALU_SIZES("cmp");
+		break;
+	default:
+		ALU_SIZES("test");
+		break;
+	}
+	*flags = (*flags & ~X86_ARITH_FLAGS) | (fout & X86_ARITH_FLAGS);
+	return a;
+}
+
+/* op mem, src / op reg, mem: flags always, the result unless cmp or test. */
+static void emulate_alu(const struct x86_insn *insn, const struct mmio_trap *t, uint64_t off,
+			greg_t *g)
+{
+	uint8_t data[8] = { 0 };
+	uint64_t m, other, a, b, r, flags = (uint64_t)g[REG_EFL];
+
+	dev_read(t, off, insn->size, data);
+	memcpy(&m, data, 8);
+	other = insn->regfile == X86_REG_NONE ? insn->imm : gpr_get(g, insn);
+	a = insn->alu_mem_first ? m : other;
+	b = insn->alu_mem_first ? other : m;
+	r = alu_host(insn->alu, insn->size, a, b, &flags);
+	g[REG_EFL] = (greg_t)flags;
+	if (insn->alu == X86_ALU_CMP || insn->alu == X86_ALU_TEST)
+		return;
+	if (insn->alu_mem_first) {
+		memcpy(data, &r, 8);
+		dev_write(t, off, insn->size, data);
+	} else {
+		gpr_set(g, insn, r);
+	}
+}
+
 static int seg_base(uint8_t seg, uint64_t *base)
 {
 	unsigned long b;
@@ -528,6 +628,9 @@ static void emulate(const struct x86_insn *insn, const struct mmio_trap *t, uint
 			memcpy(data, &v, 8);
 		}
 		dev_write(t, off, insn->size, data);
+		break;
+	case X86_ALU:
+		emulate_alu(insn, t, off, g);
 		break;
 	case X86_XCHG:
 		/* A locked read-modify-write: the old value, then the new. */

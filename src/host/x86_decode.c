@@ -6,8 +6,11 @@
  * a volatile access of 1, 2, 4 or 8 bytes, the zero/sign-extending loads,
  * the moffs forms, movnti, xchg, and the SSE moves that move 4, 8 or 16
  * bytes between memory and an XMM register (a compiler may route a 64-bit
- * volatile copy through XMM).  Everything else is refused so that the trap
- * reports it instead of guessing.
+ * volatile copy through XMM).  Also the ALU instructions with a memory
+ * operand (add, or, adc, sbb, and, sub, xor, cmp, test): a compiler folds
+ * a volatile load into "test $1, (reg)" or "cmp (reg), %eax", a single
+ * access it is allowed to make.  Everything else is refused so that the
+ * trap reports it instead of guessing.
  *
  * The encoding as the Intel SDM (vol. 2, chapter 2) describes it:
  *   [legacy prefixes] [REX] opcode [ModRM [SIB] [disp]] [imm]
@@ -191,6 +194,60 @@ static void set_gpr(struct x86_insn *insn, const struct prefixes *p, uint8_t reg
 	}
 }
 
+/* An immediate of @n bytes, sign-extended to and truncated at @size. */
+static int read_imm(struct cursor *c, unsigned int n, unsigned int size, uint64_t *imm)
+{
+	int64_t v;
+
+	if (next_signed(c, n, &v))
+		return -EINVAL;
+	*imm = size == 8 ? (uint64_t)v : (uint64_t)v & ((1ULL << (8 * size)) - 1);
+	return 0;
+}
+
+/*
+ * The ALU family: op r/m, r and op r, r/m (00-3B, low bits 0-3), the
+ * immediate groups 80/81/83, test (84/85, F6/F7 /0 and its alias /1).
+ */
+static int decode_alu(struct cursor *c, const struct prefixes *p, uint8_t op,
+		      struct x86_insn *insn)
+{
+	unsigned int osize = operand_size(p), imm_len;
+	uint8_t reg;
+	int ret;
+
+	ret = read_modrm(c, p, &insn->mem, &reg);
+	if (ret)
+		return ret;
+	insn->access = X86_ALU;
+	insn->size = (op & 1) ? osize : 1;
+	if (op < 0x40) {
+		insn->alu = op >> 3;
+		/* Bit 1 set: the register is the destination. */
+		insn->alu_mem_first = !(op & 2);
+		set_gpr(insn, p, reg, insn->size);
+		return 0;
+	}
+	if (op == 0x84 || op == 0x85) {
+		insn->alu = X86_ALU_TEST;
+		insn->alu_mem_first = true;
+		set_gpr(insn, p, reg, insn->size);
+		return 0;
+	}
+	if (op == 0xf6 || op == 0xf7) {
+		if ((reg & 7) > 1)
+			return -EOPNOTSUPP;	/* not, neg, mul, imul, div, idiv */
+		insn->alu = X86_ALU_TEST;
+	} else {
+		insn->alu = reg & 7;
+	}
+	/* 83 takes an imm8; the others imm8 for bytes, imm16 with 66, else imm32. */
+	imm_len = op == 0x83 || insn->size == 1 ? 1 : insn->size == 2 ? 2 : 4;
+	insn->alu_mem_first = true;
+	insn->regfile = X86_REG_NONE;
+	return read_imm(c, imm_len, insn->size, &insn->imm);
+}
+
 /* One-byte opcodes. */
 static int decode_primary(struct cursor *c, const struct prefixes *p, uint8_t op,
 			  struct x86_insn *insn)
@@ -200,6 +257,9 @@ static int decode_primary(struct cursor *c, const struct prefixes *p, uint8_t op
 	int64_t v;
 	int ret;
 
+	if ((op < 0x40 && (op & 7) < 4) || (op >= 0x80 && op <= 0x85 && op != 0x82) ||
+	    op == 0xf6 || op == 0xf7)
+		return decode_alu(c, p, op, insn);
 	switch (op) {
 	case 0x88:	/* mov r/m8, r8 */
 	case 0x89:	/* mov r/m, r */
@@ -222,13 +282,9 @@ static int decode_primary(struct cursor *c, const struct prefixes *p, uint8_t op
 		if ((reg & 7) != 0)
 			return -EOPNOTSUPP;
 		insn->size = op == 0xc6 ? 1 : osize;
-		if (next_signed(c, insn->size == 2 ? 2 : insn->size == 1 ? 1 : 4, &v))
-			return -EINVAL;
 		insn->access = X86_STORE;
 		insn->regfile = X86_REG_NONE;
-		insn->imm = insn->size == 8 ? (uint64_t)v
-					    : (uint64_t)v & ((1ULL << (8 * insn->size)) - 1);
-		return 0;
+		return read_imm(c, insn->size == 8 ? 4 : insn->size, insn->size, &insn->imm);
 	case 0x63:	/* movsxd r, r/m32 (a plain 32-bit move without REX.W) */
 		ret = read_modrm(c, p, &insn->mem, &reg);
 		if (ret)

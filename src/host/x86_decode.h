@@ -20,6 +20,20 @@ enum x86_access {
 	X86_LOAD,	/* memory -> register */
 	X86_STORE,	/* register or immediate -> memory */
 	X86_XCHG,	/* both: the old memory value lands in the register */
+	X86_ALU,	/* arithmetic/logic with a memory operand (see alu) */
+};
+
+/* The ALU operations, numbered as in the opcode map (00-3F, 80-83 /n). */
+enum x86_alu {
+	X86_ALU_ADD,
+	X86_ALU_OR,
+	X86_ALU_ADC,
+	X86_ALU_SBB,
+	X86_ALU_AND,
+	X86_ALU_SUB,
+	X86_ALU_XOR,
+	X86_ALU_CMP,
+	X86_ALU_TEST,	/* 84/85, F6/F7 /0 */
 };
 
 enum x86_regfile {
@@ -67,7 +81,15 @@ struct x86_insn {
 	 */
 	uint8_t xmm_lane;
 	bool xmm_zero_rest;
-	uint64_t imm;		/* a store's immediate, already extended to size */
+	/*
+	 * X86_ALU: the operation, and whether memory is its first operand
+	 * (the destination, or the left side of cmp/test) with the register
+	 * or immediate second; otherwise the register is first.  CMP and TEST
+	 * write only the flags.
+	 */
+	uint8_t alu;
+	bool alu_mem_first;
+	uint64_t imm;		/* an immediate, already extended to size */
 	struct x86_mem mem;
 	uint8_t opcode[3];	/* the opcode bytes, for messages */
 	uint8_t opcode_len;

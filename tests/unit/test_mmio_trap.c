@@ -181,7 +181,10 @@ static void install_program_handler(void)
 struct cpu {
 	uint64_t gpr[16];
 	uint8_t xmm[16][16];
+	uint64_t rflags;	/* only the arithmetic flags are loaded */
 };
+
+#define ARITH_FLAGS 0x8d5ULL	/* CF PF AF ZF SF OF */
 
 void mmio_test_run(struct cpu *cpu, const void *code);
 
@@ -198,6 +201,7 @@ __asm__(".text\n"
 	"	push %rbx\n	push %rbp\n	push %r12\n	push %r13\n	push %r14\n	push %r15\n"
 	"	push %rdi\n"
 	"	push %rsi\n"
+	"	pushq 384(%rdi)\n	popfq\n"
 	"	movdqu 128(%rdi), %xmm0\n	movdqu 144(%rdi), %xmm1\n"
 	"	movdqu 160(%rdi), %xmm2\n	movdqu 176(%rdi), %xmm3\n"
 	"	movdqu 192(%rdi), %xmm4\n	movdqu 208(%rdi), %xmm5\n"
@@ -213,13 +217,15 @@ __asm__(".text\n"
 	"	mov 112(%rdi), %r14\n	mov 120(%rdi), %r15\n"
 	"	mov 56(%rdi), %rdi\n"
 	"	call *(%rsp)\n"
-	"	xchg %rdi, 8(%rsp)\n"
+	"	pushfq\n"
+	"	xchg %rdi, 16(%rsp)\n"
 	"	mov %rax, 0(%rdi)\n	mov %rcx, 8(%rdi)\n	mov %rdx, 16(%rdi)\n"
 	"	mov %rbx, 24(%rdi)\n	mov %rbp, 40(%rdi)\n	mov %rsi, 48(%rdi)\n"
 	"	mov %r8, 64(%rdi)\n	mov %r9, 72(%rdi)\n	mov %r10, 80(%rdi)\n"
 	"	mov %r11, 88(%rdi)\n	mov %r12, 96(%rdi)\n	mov %r13, 104(%rdi)\n"
 	"	mov %r14, 112(%rdi)\n	mov %r15, 120(%rdi)\n"
-	"	mov 8(%rsp), %rax\n	mov %rax, 56(%rdi)\n"
+	"	mov 16(%rsp), %rax\n	mov %rax, 56(%rdi)\n"
+	"	pop %rax\n	mov %rax, 384(%rdi)\n"
 	"	movdqu %xmm0, 128(%rdi)\n	movdqu %xmm1, 144(%rdi)\n"
 	"	movdqu %xmm2, 160(%rdi)\n	movdqu %xmm3, 176(%rdi)\n"
 	"	movdqu %xmm4, 192(%rdi)\n	movdqu %xmm5, 208(%rdi)\n"
@@ -390,6 +396,54 @@ static const struct form forms[] = {
 	{ "movhpd xmm13,[rdi]", B(0x66, 0x44, 0x0f, 0x16, 0x2f), RDI, PTR_PLAIN, 0x2b8, 0, 0 },
 	{ "movntdq [rdi],xmm6 16", B(0x66, 0x0f, 0xe7, 0x37), RDI, PTR_PLAIN, 0x2c0, 0, 0 },
 	{ "movntps [rdi],xmm7 16", B(0x0f, 0x2b, 0x3f), RDI, PTR_PLAIN, 0x2d0, 0, 0 },
+	/* ALU, memory as destination */
+	{ "add [rdi],eax", B(0x01, 0x07), RDI, PTR_PLAIN, 0x300, 0, 0 },
+	{ "add [rdi],eax (cf in)", B(0x01, 0x07), RDI, PTR_PLAIN, 0x304, 0, 0 },
+	{ "or [rdi],cl", B(0x08, 0x0f), RDI, PTR_PLAIN, 0x309, 0, 0 },
+	{ "adc [rdi],edx", B(0x11, 0x17), RDI, PTR_PLAIN, 0x30c, 0, 0 },
+	{ "adc [rdi],edx (cf in)", B(0x11, 0x17), RDI, PTR_PLAIN, 0x30c, 0, 0 },
+	{ "sbb [rdi],bx", B(0x66, 0x19, 0x1f), RDI, PTR_PLAIN, 0x312, 0, 0 },
+	{ "sbb [rdi],bx (cf in)", B(0x66, 0x19, 0x1f), RDI, PTR_PLAIN, 0x312, 0, 0 },
+	{ "and [rdi],r8", B(0x4c, 0x21, 0x07), RDI, PTR_PLAIN, 0x318, 0, 0 },
+	{ "sub [rdi],ah", B(0x28, 0x27), RDI, PTR_PLAIN, 0x321, 0, 0 },
+	{ "xor [rdi+rsi*4],r12d", B(0x44, 0x31, 0x24, 0xb7), RDI, PTR_PLAIN, 0x324, 0, 0 },
+	{ "cmp [rdi],eax", B(0x39, 0x07), RDI, PTR_PLAIN, 0x334, 0, 0 },
+	{ "lock or dword [rdi],1", B(0xf0, 0x83, 0x0f, 0x01), RDI, PTR_PLAIN, 0x339, 0, 0 },
+	/* ALU, register as destination */
+	{ "add eax,[rdi]", B(0x03, 0x07), RDI, PTR_PLAIN, 0x340, 0, 0 },
+	{ "or al,[rdi]", B(0x0a, 0x07), RDI, PTR_PLAIN, 0x345, 0, 0 },
+	{ "adc rcx,[rdi]", B(0x48, 0x13, 0x0f), RDI, PTR_PLAIN, 0x348, 0, 0 },
+	{ "sbb edx,[rdi]", B(0x1b, 0x17), RDI, PTR_PLAIN, 0x350, 0, 0 },
+	{ "and r9d,[rdi]", B(0x44, 0x23, 0x0f), RDI, PTR_PLAIN, 0x354, 0, 0 },
+	{ "sub bx,[rdi]", B(0x66, 0x2b, 0x1f), RDI, PTR_PLAIN, 0x358, 0, 0 },
+	{ "xor ch,[rdi]", B(0x32, 0x2f), RDI, PTR_PLAIN, 0x35b, 0, 0 },
+	{ "cmp eax,[rdi]", B(0x3b, 0x07), RDI, PTR_PLAIN, 0x35c, 0, 0 },
+	{ "cmp r10,[rdi+8]", B(0x4c, 0x3b, 0x57, 0x08), RDI, PTR_PLAIN, 0x360, 0, 0 },
+	/* ALU with immediates */
+	{ "add dword [rdi],0x12345678", B(0x81, 0x07, 0x78, 0x56, 0x34, 0x12), RDI, PTR_PLAIN,
+	  0x370, 0, 0 },
+	{ "or byte [rdi],0x80", B(0x80, 0x0f, 0x80), RDI, PTR_PLAIN, 0x37e, 0, 0 },
+	{ "and qword [rdi],-16", B(0x48, 0x83, 0x27, 0xf0), RDI, PTR_PLAIN, 0x378, 0, 0 },
+	{ "sub word [rdi],0x1234", B(0x66, 0x81, 0x2f, 0x34, 0x12), RDI, PTR_PLAIN, 0x382, 0,
+	  0 },
+	{ "xor dword [rdi],1", B(0x83, 0x37, 0x01), RDI, PTR_PLAIN, 0x384, 0, 0 },
+	{ "adc dword [rdi],5", B(0x83, 0x17, 0x05), RDI, PTR_PLAIN, 0x388, 0, 0 },
+	{ "sbb qword [rdi],0x7fffffff", B(0x48, 0x81, 0x1f, 0xff, 0xff, 0xff, 0x7f), RDI,
+	  PTR_PLAIN, 0x390, 0, 0 },
+	{ "cmp byte [rdi],0x93", B(0x80, 0x3f, 0x93), RDI, PTR_PLAIN, 0x3a0, 0, 0 },
+	{ "cmp dword [rdi],-1", B(0x83, 0x3f, 0xff), RDI, PTR_PLAIN, 0x3a4, 0, 0 },
+	{ "cmp qword [rdi],imm32", B(0x48, 0x81, 0x3f, 0x00, 0x00, 0x00, 0x80), RDI, PTR_PLAIN,
+	  0x3a8, 0, 0 },
+	/* test */
+	{ "test [rdi],eax", B(0x85, 0x07), RDI, PTR_PLAIN, 0x3b0, 0, 0 },
+	{ "test [rdi],bl", B(0x84, 0x1f), RDI, PTR_PLAIN, 0x3b5, 0, 0 },
+	{ "test byte [rdi],1", B(0xf6, 0x07, 0x01), RDI, PTR_PLAIN, 0x3b9, 0, 0 },
+	{ "test dword [rdi],0x80000000", B(0xf7, 0x07, 0x00, 0x00, 0x00, 0x80), RDI, PTR_PLAIN,
+	  0x3bc, 0, 0 },
+	{ "test word [rdi],0x8000", B(0x66, 0xf7, 0x07, 0x00, 0x80), RDI, PTR_PLAIN, 0x3c2, 0,
+	  0 },
+	{ "test qword [r8],-1", B(0x49, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff), R8, PTR_PLAIN,
+	  0x3c8, 0, 0 },
 };
 
 static uint64_t seg_base(int which)
@@ -432,6 +486,8 @@ static void form_prepare(const struct form *f, const struct arena *a, uint8_t *b
 		for (j = 0; j < 16; j++)
 			cpu->xmm[i][j] = (uint8_t)(0x40 + i * 16 + j);
 	cpu->gpr[RSP] = 0;
+	/* Every other form starts with all arithmetic flags set (adc, sbb read CF). */
+	cpu->rflags = 0x2 | (((f - forms) & 1) ? ARITH_FLAGS : 0);
 	/* Index registers of the table: RSI and R13 hold 3. */
 	cpu->gpr[RSI] = 3;
 	cpu->gpr[R13] = 3;
@@ -537,6 +593,9 @@ static void test_forms_match_cpu(void **state)
 		for (i = 0; i < 16; i++)
 			if (memcmp(a.xmm[i], b.xmm[i], 16))
 				fail_msg("%s: xmm%u differs", f->name, i);
+		if ((a.rflags ^ b.rflags) & 0xfff)
+			fail_msg("%s: flags: cpu %#llx, trap %#llx", f->name,
+				 (unsigned long long)a.rflags, (unsigned long long)b.rflags);
 		if (memcmp(plain.mem, dev.regs, PG)) {
 			for (i = 0; i < PG && plain.mem[i] == dev.regs[i]; i++)
 				;
@@ -659,6 +718,13 @@ static void test_volatile_c(void **state)
 		((volatile uint64_t *)(p + PG))[i] = ~(uint64_t)i;
 	for (i = 0; i < 32; i++)
 		assert_int_equal(((volatile uint64_t *)(p + PG))[i], ~(uint64_t)i);
+	/* Tests and compares the compiler may fold into one instruction (test/cmp mem). */
+	dev.regs[0x200] = 0x04;
+	barrier();
+	assert_true(*(volatile uint32_t *)(p + 0x200) & 0x4);
+	assert_false(*(volatile uint8_t *)(p + 0x200) & 0x1);
+	assert_true(*(volatile uint8_t *)(p + 0x200) == 0x04);
+	assert_true(*(volatile uint64_t *)(p + 0x200) < 5);
 	assert_int_equal(atomic_load(&dev.bad_calls), 0);
 	mmio_trap_unmap(trap);
 }
@@ -849,7 +915,8 @@ static void test_decode_bytes(void **state)
 
 	/* Refused: register forms, other opcodes, MMX, C7 /1, truncation, > 15 bytes */
 	assert_int_equal(x86_decode((const uint8_t *)"\x89\xc0", 2, &in), -EOPNOTSUPP);
-	assert_int_equal(x86_decode((const uint8_t *)"\x01\x07", 2, &in), -EOPNOTSUPP);
+	assert_int_equal(x86_decode((const uint8_t *)"\xff\x07", 2, &in), -EOPNOTSUPP);
+	assert_int_equal(x86_decode((const uint8_t *)"\xf7\x17", 2, &in), -EOPNOTSUPP);
 	assert_int_equal(x86_decode((const uint8_t *)"\x0f\x7e\x07", 3, &in), -EOPNOTSUPP);
 	assert_int_equal(x86_decode((const uint8_t *)"\xc7\x08\x00\x00\x00\x00", 6, &in),
 			 -EOPNOTSUPP);
@@ -1075,7 +1142,7 @@ static void run_expecting_segv(const uint8_t *bytes, size_t n, uint8_t *code, vo
 
 static void test_unemulated_goes_to_program(void **state)
 {
-	static const uint8_t add_mem[] = { 0x01, 0x07 };	/* add [rdi], eax */
+	static const uint8_t cmpxchg[] = { 0x0f, 0xb1, 0x0f };	/* cmpxchg [rdi], ecx */
 	static const uint8_t inc_mem[] = { 0xff, 0x07 };	/* inc dword [rdi] */
 	struct mmio_trap *trap;
 	uint8_t *code, *p;
@@ -1087,12 +1154,12 @@ static void test_unemulated_goes_to_program(void **state)
 	code = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_ptr_not_equal(code, MAP_FAILED);
 
-	run_expecting_segv(add_mem, sizeof(add_mem), code, p + 16, false);
+	run_expecting_segv(cmpxchg, sizeof(cmpxchg), code, p + 16, false);
 	assert_int_equal(atomic_load(&segv_caught), 1);
 	run_expecting_segv(inc_mem, sizeof(inc_mem), code, p, false);
 	assert_int_equal(atomic_load(&segv_caught), 2);
 	/* Jumping into the trap: an instruction fetch, never decoded from there. */
-	run_expecting_segv(add_mem, 0, code, p, true);
+	run_expecting_segv(cmpxchg, 0, code, p, true);
 	assert_int_equal(atomic_load(&segv_caught), 3);
 	assert_int_equal(atomic_load(&dev.reads) + atomic_load(&dev.writes), 0);
 
