@@ -31,6 +31,7 @@
  * after a message if it looked like an access of a trap.
  */
 #include <asm/prctl.h>
+#include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -84,6 +85,37 @@ static __thread unsigned int handler_depth __attribute__((tls_model("initial-exe
 static struct mmio_trap *zombie_traps;
 static struct mmio_range *zombie_ranges;
 static atomic_uint messages;
+
+/*
+ * The vector registers above bit 127 live in the XSAVE area of the signal
+ * frame (standard format, after the 512-byte FXSAVE image and the 64-byte
+ * header): component 2 holds bits 128-255 of YMM0-15, component 6 bits
+ * 256-511 of ZMM0-15.  A component whose XSTATE_BV bit is clear is in its
+ * initial state (zero) and its bytes in the frame mean nothing.
+ */
+#define FP_XSTATE_MAGIC1 0x46505853U
+#define XSAVE_SW_BYTES 464	/* struct _fpx_sw_bytes inside the FXSAVE image */
+#define XSAVE_HEADER 512
+#define XFEATURE_YMM 2
+#define XFEATURE_ZMM_HI256 6
+
+static uint32_t xfeature_off[8], xfeature_size[8];
+static pthread_once_t xfeature_once = PTHREAD_ONCE_INIT;
+
+static void xfeature_probe(void)
+{
+	unsigned int comp;
+
+	for (comp = XFEATURE_YMM; comp <= XFEATURE_ZMM_HI256; comp += 4) {
+		unsigned int eax, ebx, ecx, edx;
+
+		if (__get_cpuid_max(0, NULL) < 0xd)
+			return;
+		__cpuid_count(0xd, comp, eax, ebx, ecx, edx);
+		xfeature_size[comp] = eax;
+		xfeature_off[comp] = ebx;
+	}
+}
 
 /* ------------------------------------------------------------ grace period */
 
@@ -266,6 +298,7 @@ int mmio_trap_map(void *addr, size_t len, int flags, const struct mmio_trap_ops 
 
 	/* The handler must be in front before the first access can happen. */
 	inproc_fault_handler_ensure();
+	pthread_once(&xfeature_once, xfeature_probe);
 
 	p = mmap(addr, len, PROT_NONE, mflags, -1, 0);
 	if (p == MAP_FAILED) {
@@ -599,22 +632,91 @@ static int seg_base(uint8_t seg, uint64_t *base)
 	return 0;
 }
 
+struct xsave_view {
+	uint8_t *base;
+	uint32_t size;
+	uint64_t features;	/* what the frame may hold */
+};
+
+static bool xsave_view(ucontext_t *uc, struct xsave_view *x)
+{
+	uint8_t *base = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic, size;
+
+	if (!base)
+		return false;
+	memcpy(&magic, base + XSAVE_SW_BYTES, 4);
+	if (magic != FP_XSTATE_MAGIC1)
+		return false;
+	memcpy(&x->features, base + XSAVE_SW_BYTES + 8, 8);
+	memcpy(&size, base + XSAVE_SW_BYTES + 16, 4);
+	x->base = base;
+	x->size = size;
+	return true;
+}
+
+/* Register @reg's @n bytes of component @comp, or NULL when it is zero. */
+static uint8_t *xsave_slot(const struct xsave_view *x, unsigned int comp, unsigned int reg,
+			   unsigned int n, bool for_write)
+{
+	uint64_t bv;
+
+	if (!(x->features & (1ULL << comp)) || !xfeature_size[comp] ||
+	    xfeature_off[comp] + xfeature_size[comp] > x->size)
+		return NULL;
+	memcpy(&bv, x->base + XSAVE_HEADER, 8);
+	if (!(bv & (1ULL << comp))) {
+		if (!for_write)
+			return NULL;
+		/* Out of its initial state: every register's part starts at zero. */
+		memset(x->base + xfeature_off[comp], 0, xfeature_size[comp]);
+		bv |= 1ULL << comp;
+		memcpy(x->base + XSAVE_HEADER, &bv, 8);
+	}
+	return x->base + xfeature_off[comp] + reg * n;
+}
+
+/*
+ * A VEX load writes the whole register: @hi (16 bytes, or NULL for zero)
+ * above bit 127, zero above bit 255.
+ */
+static void vex_set_upper(const struct xsave_view *x, unsigned int reg, const uint8_t *hi)
+{
+	uint8_t *slot = xsave_slot(x, XFEATURE_YMM, reg, 16, hi != NULL);
+
+	if (slot) {
+		if (hi)
+			memcpy(slot, hi, 16);
+		else
+			memset(slot, 0, 16);
+	}
+	slot = xsave_slot(x, XFEATURE_ZMM_HI256, reg, 32, false);
+	if (slot)
+		memset(slot, 0, 32);
+}
+
 static void emulate(const struct x86_insn *insn, const struct mmio_trap *t, uint64_t off,
 		    ucontext_t *uc)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	uint8_t *xmm = insn->regfile == X86_REG_XMM
 			       ? (uint8_t *)&uc->uc_mcontext.fpregs->_xmm[insn->reg] : NULL;
-	uint8_t data[16] = { 0 };
+	unsigned int low = insn->size > 16 ? 16 : insn->size;
+	uint8_t data[32] = { 0 };
+	struct xsave_view x;
 	uint64_t v;
 
+	if (insn->vex && !xsave_view(uc, &x))
+		return;	/* checked by the caller */
 	switch (insn->access) {
 	case X86_LOAD:
 		dev_read(t, off, insn->size, data);
 		if (xmm) {
-			if (insn->xmm_zero_rest)
+			if (insn->xmm_zero_rest || insn->vex)
 				memset(xmm, 0, 16);
-			memcpy(xmm + insn->xmm_lane, data, insn->size);
+			memcpy(xmm + insn->xmm_lane, data, low);
+			if (insn->vex)
+				vex_set_upper(&x, insn->reg, insn->size == 32 ? data + 16 : NULL);
 		} else {
 			memcpy(&v, data, 8);
 			gpr_set(g, insn, v);
@@ -622,7 +724,14 @@ static void emulate(const struct x86_insn *insn, const struct mmio_trap *t, uint
 		break;
 	case X86_STORE:
 		if (xmm) {
-			memcpy(data, xmm + insn->xmm_lane, insn->size);
+			memcpy(data, xmm + insn->xmm_lane, low);
+			if (insn->size == 32) {
+				const uint8_t *hi = xsave_slot(&x, XFEATURE_YMM, insn->reg, 16,
+							       false);
+
+				if (hi)
+					memcpy(data + 16, hi, 16);
+			}
 		} else {
 			v = insn->regfile == X86_REG_NONE ? insn->imm : gpr_get(g, insn);
 			memcpy(data, &v, 8);
@@ -648,6 +757,7 @@ static bool fault_locked(uintptr_t fault_addr, ucontext_t *uc)
 	greg_t *g = uc->uc_mcontext.gregs;
 	uintptr_t cr2 = (uintptr_t)g[REG_CR2], rip = (uintptr_t)g[REG_RIP];
 	const struct mmio_range *r, *ar;
+	struct xsave_view xs;
 	struct x86_insn insn;
 	uint64_t gpr[16], ea, end, base;
 	unsigned int i;
@@ -689,6 +799,10 @@ static bool fault_locked(uintptr_t fault_addr, ucontext_t *uc)
 	}
 	if (insn.regfile == X86_REG_XMM && !uc->uc_mcontext.fpregs)
 		return false;
+	if (insn.vex && !xsave_view(uc, &xs)) {
+		report("no XSAVE state in the signal frame for", fault_addr, r, rip, true);
+		return false;
+	}
 	emulate(&insn, ar->trap, ar->trap->base_off + (ea - ar->trap->start), uc);
 	g[REG_RIP] = (greg_t)(rip + insn.len);
 	return true;

@@ -26,6 +26,9 @@
  *   base and a disp32.  rm 5 with mod 0 is RIP-relative disp32.  mod 1
  *   adds a disp8, mod 2 a disp32, both sign-extended.
  * - moffs (A0-A3) has no ModRM: an absolute address of 8 bytes (4 with 67).
+ * - VEX (C4/C5) replaces REX and the mandatory prefix of SSE moves; a VEX
+ *   load clears the register above what it loads, up to the widest vector
+ *   length the CPU has (x86_insn.vex tells the emulator).
  */
 #include <errno.h>
 #include <string.h>
@@ -319,9 +322,12 @@ static int decode_primary(struct cursor *c, const struct prefixes *p, uint8_t op
 	}
 }
 
-/* SSE moves with a memory operand: size, direction, lane. */
+/*
+ * SSE moves with a memory operand: size, direction, lane.  @vex_l is -1 for
+ * the legacy encoding, else VEX.L (0: 128-bit, 1: 256-bit).
+ */
 static int decode_sse(struct cursor *c, const struct prefixes *p, uint8_t op,
-		      struct x86_insn *insn)
+		      struct x86_insn *insn, int vex_l)
 {
 	/* The mandatory prefix: F2/F3 take precedence over 66. */
 	uint8_t mp = p->rep ? p->rep : p->opsize ? 0x66 : 0;
@@ -397,11 +403,22 @@ static int decode_sse(struct cursor *c, const struct prefixes *p, uint8_t op,
 	default:
 		return -EOPNOTSUPP;
 	}
+	if (vex_l >= 0) {
+		/* VEX movlps/movhps merge with a third register: not a plain move. */
+		if (op == 0x12 || op == 0x13 || op == 0x16 || op == 0x17)
+			return -EOPNOTSUPP;
+		/* VEX.256: full-width moves double; movd/movq have no 256-bit form. */
+		if (vex_l == 1 && size == 16)
+			size = 32;
+		else if (vex_l == 1 && (op == 0x6e || op == 0x7e || op == 0xd6))
+			return -EOPNOTSUPP;
+	}
 	ret = read_modrm(c, p, &insn->mem, &reg);
 	if (ret)
 		return ret;
 	insn->access = access;
 	insn->size = size;
+	insn->vex = vex_l >= 0;
 	insn->regfile = X86_REG_XMM;
 	insn->reg = reg;
 	insn->reg_size = size;
@@ -446,8 +463,48 @@ static int decode_0f(struct cursor *c, const struct prefixes *p, uint8_t op,
 		insn->reg_size = insn->size;
 		return 0;
 	default:
-		return decode_sse(c, p, op, insn);
+		return decode_sse(c, p, op, insn, -1);
 	}
+}
+
+/*
+ * VEX (C5: 2 bytes, C4: 3 bytes; never LES/LDS in 64-bit mode).  C5 xx:
+ * ~R, ~vvvv, L, pp.  C4 xx yy: ~R ~X ~B and the opcode map (1 = 0F), then
+ * W, ~vvvv, L, pp.  pp stands for the mandatory prefix (none, 66, F3, F2);
+ * a real 66/F2/F3/REX before VEX is invalid.  The moves here take no
+ * second source, so vvvv must be 1111.
+ */
+static int decode_vex(struct cursor *c, const struct prefixes *legacy, uint8_t op,
+		      struct x86_insn *insn)
+{
+	static const uint8_t pp_prefix[4] = { 0, 0x66, 0xf3, 0xf2 };
+	struct prefixes p = *legacy;
+	uint8_t b1, b2, opc;
+
+	if (legacy->opsize || legacy->rep || legacy->rex)
+		return -EOPNOTSUPP;
+	if (next_byte(c, &b1))
+		return -EINVAL;
+	if (op == 0xc5) {
+		b2 = b1;
+		p.rex = 0x40 | ((b1 & 0x80) ? 0 : REX_R);
+	} else {
+		if (next_byte(c, &b2))
+			return -EINVAL;
+		if ((b1 & 0x1f) != 1)
+			return -EOPNOTSUPP;	/* the 0F38 and 0F3A maps */
+		p.rex = 0x40 | ((b1 & 0x80) ? 0 : REX_R) | ((b1 & 0x40) ? 0 : REX_X) |
+			((b1 & 0x20) ? 0 : REX_B) | ((b2 & 0x80) ? REX_W : 0);
+	}
+	if (((b2 >> 3) & 15) != 15)
+		return -EOPNOTSUPP;
+	p.opsize = (b2 & 3) == 1;
+	p.rep = pp_prefix[b2 & 3] == 0x66 ? 0 : pp_prefix[b2 & 3];
+	if (next_byte(c, &opc))
+		return -EINVAL;
+	insn->opcode[1] = opc;
+	insn->opcode_len = 2;
+	return decode_sse(c, &p, opc, insn, (b2 >> 2) & 1);
 }
 
 int x86_decode(const uint8_t *code, size_t avail, struct x86_insn *insn)
@@ -463,7 +520,9 @@ int x86_decode(const uint8_t *code, size_t avail, struct x86_insn *insn)
 		return ret;
 	insn->opcode[0] = op;
 	insn->opcode_len = 1;
-	if (op == 0x0f) {
+	if (op == 0xc4 || op == 0xc5) {
+		ret = decode_vex(&c, &p, op, insn);
+	} else if (op == 0x0f) {
 		if (next_byte(&c, &op2))
 			return -EINVAL;
 		insn->opcode[1] = op2;

@@ -68,7 +68,7 @@ struct x86_mem {
 struct x86_insn {
 	uint8_t len;		/* bytes, prefixes included */
 	uint8_t access;		/* enum x86_access */
-	uint8_t size;		/* bytes of memory touched: 1, 2, 4, 8 or 16 */
+	uint8_t size;		/* bytes of memory touched: 1, 2, 4, 8, 16 or 32 */
 	uint8_t regfile;	/* enum x86_regfile */
 	uint8_t reg;		/* register number 0-15 */
 	bool high8;		/* AH, CH, DH or BH (reg is then 0-3) */
@@ -81,6 +81,11 @@ struct x86_insn {
 	 */
 	uint8_t xmm_lane;
 	bool xmm_zero_rest;
+	/*
+	 * VEX-encoded: a load also clears the register above bit 127 (YMM,
+	 * ZMM upper parts); size may be 32 (a YMM register).
+	 */
+	bool vex;
 	/*
 	 * X86_ALU: the operation, and whether memory is its first operand
 	 * (the destination, or the left side of cmp/test) with the register

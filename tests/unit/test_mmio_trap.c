@@ -275,6 +275,7 @@ struct form {
 	uint16_t off;		/* the address is memory + off */
 	uint8_t patch;
 	uint8_t at;
+	bool avx;		/* VEX-encoded: runs only where the CPU has AVX */
 };
 
 #define B(...) .bytes = { __VA_ARGS__ }, .n = sizeof((uint8_t[]){ __VA_ARGS__ })
@@ -444,6 +445,23 @@ static const struct form forms[] = {
 	  0 },
 	{ "test qword [r8],-1", B(0x49, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff), R8, PTR_PLAIN,
 	  0x3c8, 0, 0 },
+	/* VEX (the YMM/ZMM upper parts: test_vex_upper) */
+	{ "vmovd xmm0,[rdi]", B(0xc5, 0xf9, 0x6e, 0x07), RDI, PTR_PLAIN, 0x404, 0, 0, true },
+	{ "vmovq xmm1,[rdi] (C4, W)", B(0xc4, 0xe1, 0xf9, 0x6e, 0x0f), RDI, PTR_PLAIN, 0x408, 0,
+	  0, true },
+	{ "vmovq xmm2,[rdi] (F3 7E)", B(0xc5, 0xfa, 0x7e, 0x17), RDI, PTR_PLAIN, 0x410, 0, 0,
+	  true },
+	{ "vmovq [rdi],xmm3", B(0xc5, 0xf9, 0xd6, 0x1f), RDI, PTR_PLAIN, 0x418, 0, 0, true },
+	{ "vmovd [rdi],xmm4", B(0xc5, 0xf9, 0x7e, 0x27), RDI, PTR_PLAIN, 0x424, 0, 0, true },
+	{ "vmovdqu xmm5,[rdi]", B(0xc5, 0xfa, 0x6f, 0x2f), RDI, PTR_PLAIN, 0x428, 0, 0, true },
+	{ "vmovdqa [rdi],xmm6 16", B(0xc5, 0xf9, 0x7f, 0x37), RDI, PTR_PLAIN, 0x440, 0, 0, true },
+	{ "vmovups xmm8,[rdi]", B(0xc5, 0x78, 0x10, 0x07), RDI, PTR_PLAIN, 0x454, 0, 0, true },
+	{ "vmovaps [r14],xmm9 16", B(0xc4, 0x41, 0x78, 0x29, 0x0e), R14, PTR_PLAIN, 0x460, 0, 0,
+	  true },
+	{ "vmovss xmm10,[rdi]", B(0xc5, 0x7a, 0x10, 0x17), RDI, PTR_PLAIN, 0x474, 0, 0, true },
+	{ "vmovsd [rdi],xmm11", B(0xc5, 0x7b, 0x11, 0x1f), RDI, PTR_PLAIN, 0x478, 0, 0, true },
+	{ "vmovntdq [rdi],xmm7 16", B(0xc5, 0xf9, 0xe7, 0x3f), RDI, PTR_PLAIN, 0x480, 0, 0,
+	  true },
 };
 
 static uint64_t seg_base(int which)
@@ -558,6 +576,8 @@ static void test_forms_match_cpu(void **state)
 		struct x86_insn insn;
 		unsigned int i;
 
+		if (f->avx && !__builtin_cpu_supports("avx"))
+			continue;
 		/* The decoder agrees with the table on the length. */
 		if (x86_decode(f->bytes, sizeof(f->bytes), &insn) || insn.len != f->n) {
 			fail_msg("%s: decode failed or length %u != %u", f->name, insn.len, f->n);
@@ -834,6 +854,74 @@ static void test_device_view(void **state)
 	mmio_trap_unmap(trap);
 }
 
+/*
+ * VEX loads clear the register up to its full width (YMM, and ZMM where the
+ * CPU has AVX-512), which lives in the XSAVE part of the signal frame.
+ */
+static void test_vex_upper(void **state)
+{
+	struct mmio_trap *trap;
+	uint8_t out[64], in[32], *p;
+	unsigned int i;
+
+	(void)state;
+	if (!__builtin_cpu_supports("avx"))
+		skip();
+	dev_reset();
+	p = trap_new(1, &trap);
+	fill_pattern(dev.regs, PG);
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(0xc0 + i);
+
+	/* vmovq into a YMM whose upper half was all ones. */
+	memset(out, 0xee, sizeof(out));
+	__asm__ volatile("vpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			 "vmovq (%1), %%xmm0\n\t"
+			 "vmovdqu %%ymm0, (%0)\n\t"
+			 "vzeroupper"
+			 : : "r"(out), "r"(p) : "xmm0", "memory");
+	assert_memory_equal(out, dev.regs, 8);
+	for (i = 8; i < 32; i++)
+		assert_int_equal(out[i], 0);
+
+	/* A 32-byte load, with the YMM state initial before it (vzeroupper). */
+	dev.nlog = 0;
+	__asm__ volatile("vzeroupper\n\t"
+			 "vmovdqu 32(%1), %%ymm1\n\t"
+			 "vmovdqu %%ymm1, (%0)\n\t"
+			 "vzeroupper"
+			 : : "r"(out), "r"(p) : "xmm1", "memory");
+	barrier();
+	assert_memory_equal(out, dev.regs + 32, 32);
+	assert_int_equal(dev.nlog, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(dev.log[i].off, BASE_OFF + 32 + 8 * i);
+		assert_int_equal(dev.log[i].size, 8);
+	}
+
+	/* A 32-byte store takes the upper half from the frame too. */
+	__asm__ volatile("vmovdqu (%0), %%ymm2\n\t"
+			 "vmovdqu %%ymm2, 64(%1)\n\t"
+			 "vzeroupper"
+			 : : "r"(in), "r"(p) : "xmm2", "memory");
+	barrier();
+	assert_memory_equal(dev.regs + 64, in, 32);
+
+	if (__builtin_cpu_supports("avx512f")) {
+		memset(out, 0xee, sizeof(out));
+		__asm__ volatile("vpternlogd $0xff, %%zmm3, %%zmm3, %%zmm3\n\t"
+				 "vmovd 4(%1), %%xmm3\n\t"
+				 "vmovdqu64 %%zmm3, (%0)\n\t"
+				 "vzeroupper"
+				 : : "r"(out), "r"(p) : "xmm3", "memory");
+		assert_memory_equal(out, dev.regs + 4, 4);
+		for (i = 4; i < 64; i++)
+			assert_int_equal(out[i], 0);
+	}
+	assert_int_equal(atomic_load(&dev.bad_calls), 0);
+	mmio_trap_unmap(trap);
+}
+
 /* ---------------------------------------------------------- the decoder */
 
 static void test_decode_bytes(void **state)
@@ -912,6 +1000,23 @@ static void test_decode_bytes(void **state)
 	assert_int_equal(in.mem.seg, X86_SEG_FS);
 	assert_int_equal(x86_decode((const uint8_t *)"\x2e\x8b\x00", 3, &in), 0);
 	assert_int_equal(in.mem.seg, X86_SEG_FLAT);
+
+	/* VEX: 2- and 3-byte forms; refused with a real 66 before, or vvvv in use */
+	assert_int_equal(x86_decode((const uint8_t *)"\xc5\xfe\x6f\x47\x20", 5, &in), 0);
+	assert_int_equal(in.len, 5);
+	assert_int_equal(in.size, 32);
+	assert_true(in.vex);
+	assert_int_equal(in.mem.disp, 0x20);
+	assert_int_equal(x86_decode((const uint8_t *)"\xc4\xc1\x7e\x7f\x04\x24", 6, &in), 0);
+	assert_int_equal(in.access, X86_STORE);
+	assert_int_equal(in.mem.base, 12);
+	assert_int_equal(in.size, 32);
+	assert_int_equal(x86_decode((const uint8_t *)"\x66\xc5\xf9\x6e\x07", 5, &in),
+			 -EOPNOTSUPP);
+	assert_int_equal(x86_decode((const uint8_t *)"\xc5\xf1\x6e\x07", 4, &in), -EOPNOTSUPP);
+	assert_int_equal(x86_decode((const uint8_t *)"\xc5\xfd\x6e\x07", 4, &in), -EOPNOTSUPP);
+	assert_int_equal(x86_decode((const uint8_t *)"\xc4\xe2\x79\x18\x07", 5, &in),
+			 -EOPNOTSUPP);
 
 	/* Refused: register forms, other opcodes, MMX, C7 /1, truncation, > 15 bytes */
 	assert_int_equal(x86_decode((const uint8_t *)"\x89\xc0", 2, &in), -EOPNOTSUPP);
@@ -1244,6 +1349,7 @@ int main(void)
 		cmocka_unit_test(test_inline_asm),
 		cmocka_unit_test(test_device_view),
 		cmocka_unit_test(test_forms_match_cpu),
+		cmocka_unit_test(test_vex_upper),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_unmap_while_accessing),
 		cmocka_unit_test(test_forget_range),
