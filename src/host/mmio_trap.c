@@ -9,7 +9,8 @@
  * one record, or more once the program has unmapped a hole in it
  * (mmio_trap_forget_range() replaces a record by the pieces that remain).
  *
- * Retiring.  Changes are made under trap_lock, outside signal context.  A
+ * Retiring.  Changes are made under trap_lock (held briefly, never while
+ * waiting, so a trap's own read/write may map or unmap traps too).  A
  * record taken out of the array may still be in use by a handler that
  * found it a moment before, so it is freed only after a grace period:
  * handlers count themselves in one of two reader counters (the one
@@ -27,8 +28,11 @@
  * at all.  Only if the whole access lies inside one live range is it
  * emulated: read/write of the trap with the offset, the destination
  * register updated in the saved context as the CPU would have, RIP moved
- * past the instruction.  Anything else goes back to the host's handler,
- * after a message if it looked like an access of a trap.
+ * past the instruction.  An ALU instruction is done by this CPU on the
+ * values (alu_host()), so its flags are the CPU's own.  A VEX load also
+ * clears the YMM/ZMM upper parts, which the frame keeps in its XSAVE area.
+ * Anything else goes back to the host's handler, after a message if it
+ * looked like an access of a trap.
  */
 #include <asm/prctl.h>
 #include <cpuid.h>
@@ -76,12 +80,14 @@ struct mmio_range {
 static _Atomic(struct mmio_range *) ranges[MMIO_MAX_RANGES];
 static atomic_uint ranges_used;	/* slots [0, ranges_used) may be set */
 static pthread_mutex_t trap_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises grace periods; never held with trap_lock, so a handler may take trap_lock. */
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static atomic_uint srcu_idx;
 static atomic_long srcu_readers[2];
 /* Handlers running on this thread (an unmap from inside one cannot wait). */
 static __thread unsigned int handler_depth __attribute__((tls_model("initial-exec")));
-/* Retired from inside a handler: freed after the next grace period. */
+/* Retired from inside a handler: freed after the next grace period (trap_lock). */
 static struct mmio_trap *zombie_traps;
 static struct mmio_range *zombie_ranges;
 static atomic_uint messages;
@@ -132,12 +138,13 @@ static void srcu_read_unlock(unsigned int idx)
 	atomic_fetch_sub(&srcu_readers[idx], 1);
 }
 
-/* With trap_lock held, not from a handler. */
+/* Wait for every handler that started before; not from a handler. */
 static void synchronize_handlers(void)
 {
 	struct timespec pause = { 0, 20000 };
 	int round;
 
+	pthread_mutex_lock(&sync_lock);
 	for (round = 0; round < 2; round++) {
 		unsigned int old = atomic_load(&srcu_idx) & 1;
 		unsigned int spins = 0;
@@ -151,18 +158,7 @@ static void synchronize_handlers(void)
 				nanosleep(&pause, NULL);
 		}
 	}
-	while (zombie_traps) {
-		struct mmio_trap *z = zombie_traps;
-
-		zombie_traps = z->zombie_next;
-		free(z);
-	}
-	while (zombie_ranges) {
-		struct mmio_range *r = zombie_ranges;
-
-		zombie_ranges = r->retired_next;
-		free(r);
-	}
+	pthread_mutex_unlock(&sync_lock);
 }
 
 /* ------------------------------------------------------------------ ranges */
@@ -242,11 +238,30 @@ static void forget_locked(uintptr_t lo, uintptr_t hi, struct mmio_range **retire
 	}
 }
 
-/* With trap_lock held: free @retired now, or after the next grace period. */
-static void retire_locked(struct mmio_range *retired, struct mmio_trap *trap)
+static void free_ranges(struct mmio_range *r)
 {
+	while (r) {
+		struct mmio_range *next = r->retired_next;
+
+		free(r);
+		r = next;
+	}
+}
+
+/*
+ * Without trap_lock: free what was taken out of the array (and @trap) once
+ * no handler can hold it.  From a trap's own read/write, waiting would
+ * wait for ourselves: it is left for the next grace period instead.
+ */
+static void retire(struct mmio_range *retired, struct mmio_trap *trap)
+{
+	struct mmio_range *zr;
+	struct mmio_trap *zt;
+
+	if (!retired && !trap)
+		return;
+	pthread_mutex_lock(&trap_lock);
 	if (handler_depth) {
-		/* From a trap's own read/write: waiting would wait for ourselves. */
 		while (retired) {
 			struct mmio_range *r = retired;
 
@@ -258,17 +273,26 @@ static void retire_locked(struct mmio_range *retired, struct mmio_trap *trap)
 			trap->zombie_next = zombie_traps;
 			zombie_traps = trap;
 		}
+		pthread_mutex_unlock(&trap_lock);
 		return;
 	}
-	if (retired || trap)
-		synchronize_handlers();
-	while (retired) {
-		struct mmio_range *r = retired;
+	/* Zombies retired before this grace period are covered by it. */
+	zr = zombie_ranges;
+	zt = zombie_traps;
+	zombie_ranges = NULL;
+	zombie_traps = NULL;
+	pthread_mutex_unlock(&trap_lock);
 
-		retired = r->retired_next;
-		free(r);
-	}
+	synchronize_handlers();
+	free_ranges(retired);
+	free_ranges(zr);
 	free(trap);
+	while (zt) {
+		struct mmio_trap *next = zt->zombie_next;
+
+		free(zt);
+		zt = next;
+	}
 }
 
 /* --------------------------------------------------------------- public API */
@@ -321,8 +345,8 @@ int mmio_trap_map(void *addr, size_t len, int flags, const struct mmio_trap_ops 
 	/* Mapping over an old trap (MAP_FIXED) replaced its pages. */
 	forget_locked((uintptr_t)p, (uintptr_t)p + len, &retired);
 	ret = range_publish(range);
-	retire_locked(retired, NULL);
 	pthread_mutex_unlock(&trap_lock);
+	retire(retired, NULL);
 	if (ret)
 		goto free_range;
 
@@ -360,8 +384,8 @@ void mmio_trap_unmap(struct mmio_trap *trap)
 	/* Only what still traps is ours to unmap: forgotten parts are the program's. */
 	for (struct mmio_range *r = retired; r; r = r->retired_next)
 		munmap((void *)r->lo, r->hi - r->lo);
-	retire_locked(retired, trap);
 	pthread_mutex_unlock(&trap_lock);
+	retire(retired, trap);
 }
 
 void mmio_trap_forget_range(void *addr, size_t len)
@@ -375,9 +399,8 @@ void mmio_trap_forget_range(void *addr, size_t len)
 		hi = UINTPTR_MAX;
 	pthread_mutex_lock(&trap_lock);
 	forget_locked(lo, hi, &retired);
-	if (retired)
-		retire_locked(retired, NULL);
 	pthread_mutex_unlock(&trap_lock);
+	retire(retired, NULL);
 }
 
 /* ---------------------------------------------------------------- messages */

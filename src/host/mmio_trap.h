@@ -7,12 +7,20 @@
  * The range is mapped PROT_NONE.  A load or store by any thread faults;
  * the host's SIGSEGV handler sees the address inside a trap, decodes the
  * faulting x86-64 instruction (the MOV family a compiler emits for
- * volatile 1/2/4/8-byte accesses, with any addressing form and prefix),
+ * volatile 1/2/4/8-byte accesses, with any addressing form and prefix,
+ * plus SSE/AVX moves and ALU instructions with a memory operand),
  * calls the trap's read or write with the offset and size, puts a load's
  * value in the destination register, and resumes after the instruction.
  * An instruction it cannot emulate is not silently skipped: the fault goes
  * on to the program's handler (or kills it as an unhandled SIGSEGV would)
  * after a message naming the address, the trap and the opcode bytes.
+ *
+ * What the device sees: read/write with size 1, 2, 4 or 8 and the offset
+ * of the access.  A 16- or 32-byte vector move comes as 8-byte pieces in
+ * ascending order; xchg and an ALU instruction with a memory destination
+ * (add, or, and, ... even with a lock prefix) as a read then a write of
+ * the same offset; cmp/test as a read.  An access that runs past the end
+ * of the trap is not emulated.
  *
  * read and write run in signal context on the faulting thread: they must
  * be async-signal-safe in the sense that matters here (no malloc, no lock

@@ -1309,6 +1309,59 @@ static void test_unmap_from_own_write(void **state)
 	mmio_trap_unmap(other);
 }
 
+/*
+ * One thread unmaps a trap and waits for handlers while the handler of
+ * another thread, inside its trap's write, unmaps that trap: neither may
+ * wait for the other (a watchdog alarm kills the test if they do).
+ */
+static struct mmio_trap *slow_trap;
+static atomic_int slow_phase;
+
+static void slow_unmap_write(void *priv, uint64_t off, unsigned int size, uint64_t val)
+{
+	struct timespec t = { 0, 20 * 1000 * 1000 };
+
+	dev_write(priv, off, size, val);
+	atomic_store(&slow_phase, 1);
+	nanosleep(&t, NULL);	/* the other thread is now waiting for us */
+	mmio_trap_unmap(slow_trap);
+	atomic_store(&slow_phase, 2);
+}
+
+static void *store_to_slow_trap(void *arg)
+{
+	*(volatile uint32_t *)arg = 1;
+	return NULL;
+}
+
+static void test_unmap_from_op_while_unmapping(void **state)
+{
+	static const struct mmio_trap_ops ops = { .read = dev_read, .write = slow_unmap_write };
+	struct mmio_trap *other;
+	pthread_t tid;
+	void *where;
+	uint8_t *q;
+
+	(void)state;
+	dev_reset();
+	dev.log_on = false;
+	atomic_store(&slow_phase, 0);
+	assert_int_equal(mmio_trap_map(NULL, PG, 0, &ops, &dev, BASE_OFF, &slow_trap, &where),
+			 0);
+	q = trap_new(1, &other);
+	alarm(20);
+	assert_int_equal(pthread_create(&tid, NULL, store_to_slow_trap, where), 0);
+	while (atomic_load(&slow_phase) == 0)
+		sched_yield();
+	mmio_trap_unmap(other);
+	/* Our unmap waited for the handler, which unmapped its own trap meanwhile. */
+	assert_int_equal(atomic_load(&slow_phase), 2);
+	pthread_join(tid, NULL);
+	alarm(0);
+	assert_false(mapped(where));
+	assert_false(mapped(q));
+}
+
 /* ------------------------------------------------------ the uaccess guard */
 
 static void test_uaccess_guard(void **state)
@@ -1356,6 +1409,7 @@ int main(void)
 		cmocka_unit_test(test_map_fixed_over_trap),
 		cmocka_unit_test(test_unemulated_goes_to_program),
 		cmocka_unit_test(test_unmap_from_own_write),
+		cmocka_unit_test(test_unmap_from_op_while_unmapping),
 		cmocka_unit_test(test_uaccess_guard),
 	};
 
