@@ -25,7 +25,13 @@
  * read and write run in signal context on the faulting thread: they must
  * be async-signal-safe in the sense that matters here (no malloc, no lock
  * the interrupted thread may hold; a device's own register lock is fine
- * when no program-visible path holds it across an MMIO access).
+ * when no program-visible path holds it across an MMIO access).  They run
+ * on the thread's alternate signal stack if it has one (the handler is
+ * SA_ONSTACK; ASan gives threads small ones): keep their stack use to a
+ * few KiB.  They may map and unmap traps, their own included.
+ *
+ * A thread that blocks SIGSEGV cannot use a trap: the kernel delivers a
+ * fault's SIGSEGV to a blocking thread with the default action (death).
  */
 #ifndef UIOMMUFD_HOST_MMIO_TRAP_H
 #define UIOMMUFD_HOST_MMIO_TRAP_H
@@ -56,7 +62,9 @@ void mmio_trap_unmap(struct mmio_trap *trap);
 /*
  * The program unmapped [addr, addr + len) (munmap, or mmap/mremap over it):
  * traps inside stop trapping (the mapping is already gone or going).
- * Called by the shim before the real call.
+ * Called by the shim before the real call, and before anything calls
+ * mmio_trap_unmap() for it: mmio_trap_unmap() unmaps only the parts of a
+ * trap that were not forgotten, so the program's new mapping there stays.
  */
 void mmio_trap_forget_range(void *addr, size_t len);
 /*
