@@ -4,12 +4,13 @@
  *
  * What is covered, and why: the register/memory moves a compiler emits for
  * a volatile access of 1, 2, 4 or 8 bytes, the zero/sign-extending loads,
- * the moffs forms, movnti, xchg, and the SSE moves that move 4, 8 or 16
- * bytes between memory and an XMM register (a compiler may route a 64-bit
- * volatile copy through XMM).  Also the ALU instructions with a memory
- * operand (add, or, adc, sbb, and, sub, xor, cmp, test): a compiler folds
- * a volatile load into "test $1, (reg)" or "cmp (reg), %eax", a single
- * access it is allowed to make.  Everything else is refused so that the
+ * the moffs forms, movnti, xchg, and the SSE moves, legacy or VEX, that
+ * move 4, 8, 16 (or with VEX 32) bytes between memory and a vector register
+ * (a compiler may route a 64-bit volatile copy through XMM).  Also the ALU
+ * instructions with a memory operand (add, or, adc, sbb, and, sub, xor,
+ * cmp, test): a compiler may fold a volatile load into "test $1, (reg)" or
+ * "cmp (reg), %eax", a single access it is allowed to make.  Everything
+ * else (string instructions, EVEX, cmpxchg, ...) is refused so that the
  * trap reports it instead of guessing.
  *
  * The encoding as the Intel SDM (vol. 2, chapter 2) describes it:
