@@ -140,11 +140,20 @@ static void uaccess_install(void)
 		.sa_sigaction = uaccess_fault,
 		/* NODEFER: leaving by longjmp must not leave the signal blocked. */
 		.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK,
-	};
+	}, old_segv, old_bus;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &prev_segv);
-	sigaction(SIGBUS, &sa, &prev_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	/*
+	 * Installing again while ours is in: never chain to ourselves.  (Under
+	 * an interposer that wraps handlers, TSan's, the kernel never shows
+	 * ours, so uaccess_ensure_handler() installs again each time.)
+	 */
+	if (old_segv.sa_sigaction != uaccess_fault)
+		prev_segv = old_segv;
+	if (old_bus.sa_sigaction != uaccess_fault)
+		prev_bus = old_bus;
 	atomic_store(&uaccess_installed, true);
 }
 
