@@ -823,7 +823,7 @@ static bool fault_locked(uintptr_t fault_addr, ucontext_t *uc)
 	if (insn.regfile == X86_REG_XMM && !uc->uc_mcontext.fpregs)
 		return false;
 	if (insn.vex && !xsave_view(uc, &xs)) {
-		report("no XSAVE state in the signal frame for", fault_addr, r, rip, true);
+		report("a VEX move but no XSAVE state in the signal frame", fault_addr, r, rip, true);
 		return false;
 	}
 	emulate(&insn, ar->trap, ar->trap->base_off + (ea - ar->trap->start), uc);
