@@ -89,6 +89,7 @@
 
 #include "core/host.h"
 #include "host/inproc.h"
+#include "host/mmio_trap.h"
 #include "iommu/iommu.h"
 #include "uiommufd.h"
 
@@ -123,6 +124,9 @@ static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info,
 
 static void uaccess_fault(int sig, siginfo_t *info, void *uctx)
 {
+	/* An access to an MMIO trap is emulated and resumes, guard or not. */
+	if (sig == SIGSEGV && mmio_trap_fault(info->si_addr, uctx))
+		return;
 	if (uaccess_guard.armed) {
 		uaccess_guard.armed = 0;
 		siglongjmp(uaccess_guard.env, 1);
@@ -136,11 +140,20 @@ static void uaccess_install(void)
 		.sa_sigaction = uaccess_fault,
 		/* NODEFER: leaving by longjmp must not leave the signal blocked. */
 		.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK,
-	};
+	}, old_segv, old_bus;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &prev_segv);
-	sigaction(SIGBUS, &sa, &prev_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	/*
+	 * Installing again while ours is in: never chain to ourselves.  (Under
+	 * an interposer that wraps handlers, TSan's, the kernel never shows
+	 * ours, so uaccess_ensure_handler() installs again each time.)
+	 */
+	if (old_segv.sa_sigaction != uaccess_fault)
+		prev_segv = old_segv;
+	if (old_bus.sa_sigaction != uaccess_fault)
+		prev_bus = old_bus;
 	atomic_store(&uaccess_installed, true);
 }
 
@@ -226,6 +239,11 @@ static void uaccess_ensure_handler(void)
 		return;
 	atomic_store(&uaccess_installed, false);
 	uaccess_install();
+}
+
+void inproc_fault_handler_ensure(void)
+{
+	uaccess_ensure_handler();
 }
 
 static bool uaccess_cached(uint64_t page, unsigned long gen)
