@@ -100,11 +100,17 @@ static unsigned int ioat_epoch(struct ioat_chan *c)
 	return __atomic_load_n(&c->epoch, __ATOMIC_ACQUIRE);
 }
 
-/* Drop whatever the engine is doing and wait until it is off the bus. */
+/*
+ * Drop whatever the engine is doing and wait until it is off the bus.
+ * Every caller ends with the channel halted; halting it first also keeps
+ * the engine from picking up the next descriptor while we wait.
+ */
 static void ioat_quench(struct ioat *d)
 {
 	struct ioat_chan *c = &d->ch;
 
+	c->state = IOAT_ST_HALTED;
+	c->suspend_req = false;
 	__atomic_store_n(&c->epoch, c->epoch + 1, __ATOMIC_RELEASE);
 	while (c->busy)
 		pthread_cond_wait(&d->quiet, &d->lock);
@@ -457,8 +463,6 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 	}
 	if (cmd & IOAT_CMD_ABORT) {
 		ioat_quench(d);
-		c->suspend_req = false;
-		c->state = IOAT_ST_HALTED;
 		return;
 	}
 	if (cmd & IOAT_CMD_SUSPEND) {
