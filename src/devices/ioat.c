@@ -479,7 +479,10 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 		return;
 	}
 	if ((cmd & IOAT_CMD_RESUME) && c->state == IOAT_ST_SUSPENDED) {
-		c->state = c->consumed != c->dmacount ? IOAT_ST_ACTIVE : IOAT_ST_DONE;
+		if (c->consumed != c->dmacount)
+			c->state = IOAT_ST_ACTIVE;
+		else	/* back to waiting, as before the suspend */
+			c->state = c->completed ? IOAT_ST_DONE : IOAT_ST_ARMED;
 		pthread_cond_broadcast(&d->wake);
 	}
 }

@@ -58,8 +58,8 @@ static int fake_dma(void *opaque, uint64_t iova, void *buf, size_t len, bool wri
 		f->called_dead = true;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
-	if (f->delay_us)
-		usleep(f->delay_us);
+	if (__atomic_load_n(&f->delay_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&f->delay_us, __ATOMIC_RELAXED));
 	if (f->ctx)
 		return uiommufd_device_dma(f->ctx, f->idev, iova, buf, len,
 					   write ? UIOMMUFD_DMA_WRITE : 0);
@@ -491,10 +491,10 @@ static void test_completion_status_in_batch(void **state)
 	put_desc(f, 1, 4, 8, 0, DATA, DATA + 128);
 	put_desc(f, 2, 4, 8, IOAT_DCTL_COMPL, DATA, DATA + 192);
 	dpdk_start(f, RING);
-	f->delay_us = 20000;	/* time to see the first completion */
+	__atomic_store_n(&f->delay_us, 20000, __ATOMIC_RELAXED);	/* time to see the first completion */
 	wr(f, CH + IOAT_C_DMACOUNT, 2, 3);
 	assert_true(wait_compl(f, RING | IOAT_ST_ACTIVE));
-	f->delay_us = 0;
+	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
 	assert_true(wait_compl(f, (RING + 128) | IOAT_ST_DONE));
 	assert_int_equal(rd(f, CH + IOAT_C_CHANSTS, 8), (RING + 128) | IOAT_ST_DONE);
 }
@@ -653,7 +653,7 @@ static void test_suspend_resume_active(void **state)
 		put_desc(f, i, nr, 0x10000, IOAT_DCTL_COMPL, DATA + i * 0x10000,
 			 DATA + 0x100000 + i * 0x10000);
 	}
-	f->delay_us = 500;
+	__atomic_store_n(&f->delay_us, 500, __ATOMIC_RELAXED);
 	dpdk_start(f, RING);
 	wr(f, CH + IOAT_C_DMACOUNT, 2, nr);
 	usleep(2000);
@@ -662,12 +662,39 @@ static void test_suspend_resume_active(void **state)
 	assert_int_equal(sts & 7, IOAT_ST_SUSPENDED);
 	usleep(10000);
 	assert_int_equal(chansts(f), sts);	/* nothing moves while suspended */
-	f->delay_us = 0;
+	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
 	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_RESUME);
 	assert_true(wait_compl(f, (RING + (nr - 1) * 64) | IOAT_ST_DONE));
 	for (unsigned int i = 0; i < nr; i++)
 		assert_memory_equal(at(f, DATA + i * 0x10000), at(f, DATA + 0x100000 + i * 0x10000),
 				    0x10000);
+}
+
+/* Suspend before any work; a doorbell while suspended waits for resume. */
+static void test_suspend_armed_doorbell_waits(void **state)
+{
+	struct fake *f = *state;
+
+	memset(at(f, DATA), 0x77, 64);
+	put_desc(f, 0, 4, 64, IOAT_DCTL_COMPL, DATA, DATA + 64);
+	dpdk_start(f, RING);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_SUSPEND);
+	assert_int_equal(chansts(f), IOAT_ST_SUSPENDED);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_RESUME);
+	assert_int_equal(chansts(f), IOAT_ST_ARMED);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_SUSPEND);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+	usleep(20000);
+	assert_int_equal(chansts(f), IOAT_ST_SUSPENDED);
+	assert_int_equal(calls(f), 0);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_RESUME);
+	assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+	assert_int_equal(*(uint8_t *)at(f, DATA + 64), 0x77);
+	/* Suspend and resume from idle keep the completed address. */
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_SUSPEND);
+	assert_int_equal(chansts(f), RING | IOAT_ST_SUSPENDED);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_RESUME);
+	assert_int_equal(chansts(f), RING | IOAT_ST_DONE);
 }
 
 /* Reset in the middle of a 1 MiB descriptor: prompt, and no DMA afterwards. */
@@ -680,7 +707,7 @@ static void test_reset_mid_descriptor(void **state)
 	put_desc(f, 0, 2, 1u << 20, IOAT_DCTL_COMPL | IOAT_DCTL_INT, DATA, DATA + (1u << 20) + 64);
 	memset(at(f, COMPL), 0, 8);
 	linux_start(f, RING);
-	f->delay_us = 50000;	/* 32 chunk transfers: 1.6 s for the whole descriptor */
+	__atomic_store_n(&f->delay_us, 50000, __ATOMIC_RELAXED);	/* 32 chunk transfers: 1.6 s for the whole descriptor */
 	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
 	while (calls(f) < 3)
 		usleep(1000);
@@ -693,7 +720,7 @@ static void test_reset_mid_descriptor(void **state)
 	assert_int_equal(calls(f), n);
 	assert_int_equal(compl_word(f), 0);
 	assert_int_equal(irqs(f), 0);
-	f->delay_us = 0;
+	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
 	/* The channel works again after a new chain. */
 	put_desc(f, 0, 2, 64, IOAT_DCTL_COMPL, DATA, DATA + 64);
 	wr(f, CH + IOAT_C_CHAINADDR, 8, RING);
@@ -708,14 +735,14 @@ static void test_abort(void **state)
 
 	put_desc(f, 0, 2, 1u << 20, IOAT_DCTL_COMPL, DATA, DATA + (1u << 20) + 64);
 	dpdk_start(f, RING);
-	f->delay_us = 20000;
+	__atomic_store_n(&f->delay_us, 20000, __ATOMIC_RELAXED);
 	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
 	while (calls(f) < 2)
 		usleep(1000);
 	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_ABORT);
 	assert_int_equal(chansts(f) & 7, IOAT_ST_HALTED);
 	assert_int_equal(rd(f, CH + IOAT_C_CHANERR, 4), 0);
-	f->delay_us = 0;
+	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
 }
 
 /* Function reset: power-on values everywhere. */
@@ -749,7 +776,7 @@ static void test_destroy_while_busy(void **state)
 
 	put_desc(f, 0, 2, 1u << 20, IOAT_DCTL_COMPL | IOAT_DCTL_INT, DATA, DATA + (1u << 20) + 64);
 	linux_start(f, RING);
-	f->delay_us = 50000;
+	__atomic_store_n(&f->delay_us, 50000, __ATOMIC_RELAXED);
 	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
 	while (calls(f) < 3)
 		usleep(1000);
@@ -830,6 +857,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_descriptor_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relink_after_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suspend_resume_active, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suspend_armed_doorbell_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_mid_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_reset, setup, teardown),
