@@ -707,7 +707,8 @@ static void test_reset_mid_descriptor(void **state)
 	put_desc(f, 0, 2, 1u << 20, IOAT_DCTL_COMPL | IOAT_DCTL_INT, DATA, DATA + (1u << 20) + 64);
 	memset(at(f, COMPL), 0, 8);
 	linux_start(f, RING);
-	__atomic_store_n(&f->delay_us, 50000, __ATOMIC_RELAXED);	/* 32 chunk transfers: 1.6 s for the whole descriptor */
+	/* 33 slowed calls: 1.6 s for the whole descriptor */
+	__atomic_store_n(&f->delay_us, 50000, __ATOMIC_RELAXED);
 	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
 	while (calls(f) < 3)
 		usleep(1000);
