@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -697,6 +698,30 @@ static void ioat_reset(void *m)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * The engine thread must not take the program's asynchronous signals (a
+ * VMM's timer or IPI signals would run on it), so it starts with them
+ * blocked.  Faults stay deliverable: the host's guarded copies rely on
+ * catching SIGSEGV/SIGBUS on whatever thread does the DMA.
+ */
+static int ioat_start_engine(struct ioat *d)
+{
+	static const int sync_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+		sigdelset(&all, sync_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&d->thread, NULL, ioat_engine, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return -rc;
+	pthread_setname_np(d->thread, "uiommufd-ioat");
+	return 0;
+}
+
 static int ioat_create(const struct devmodel_bus *bus, const char *opts, void **out)
 {
 	struct ioat *d;
@@ -726,7 +751,7 @@ static int ioat_create(const struct devmodel_bus *bus, const char *opts, void **
 	if (rc)
 		goto destroy_wake;
 	ioat_power_on(d);
-	rc = -pthread_create(&d->thread, NULL, ioat_engine, d);
+	rc = ioat_start_engine(d);
 	if (rc)
 		goto destroy_quiet;
 	*out = d;

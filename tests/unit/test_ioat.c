@@ -7,9 +7,12 @@
  * puts a real mock IOMMU domain behind the bus.  Every expectation is a
  * rule of docs/devices/ioat.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,6 +791,51 @@ static void test_destroy_while_busy(void **state)
 	assert_int_equal(irqs(f), 0);
 }
 
+/* The engine thread is named, blocks asynchronous signals and keeps faults deliverable. */
+static void test_engine_thread_signals(void **state)
+{
+	struct fake *f = *state;
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = 0;
+
+	/* Let the thread run first: it starts life with everything blocked. */
+	put_desc(f, 0, 4, 1, IOAT_DCTL_NULL | IOAT_DCTL_COMPL, 0, 0);
+	dpdk_start(f, RING);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+	assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		char path[300], line[256];
+		unsigned long long blk = 0;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		if (!fgets(line, sizeof(line), fp) || strcmp(line, "uiommufd-ioat\n") != 0) {
+			fclose(fp);
+			continue;
+		}
+		fclose(fp);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		fp = fopen(path, "r");
+		assert_non_null(fp);
+		while (fgets(line, sizeof(line), fp))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		fclose(fp);
+		assert_true(blk & (1ull << (SIGALRM - 1)));
+		assert_true(blk & (1ull << (SIGUSR1 - 1)));
+		assert_false(blk & (1ull << (SIGSEGV - 1)));
+		assert_false(blk & (1ull << (SIGBUS - 1)));
+		found++;
+	}
+	closedir(dir);
+	assert_int_equal(found, 1);
+}
+
 /* Through a real mock IOMMU domain: mapped IOVA works, a hole faults. */
 static void test_through_mock_iommu(void **state)
 {
@@ -863,6 +911,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_thread_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_through_mock_iommu, setup, teardown),
 	};
 
