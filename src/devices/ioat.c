@@ -477,6 +477,9 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 		}
 		if (c->state == IOAT_ST_DONE || c->state == IOAT_ST_ARMED)
 			c->state = IOAT_ST_SUSPENDED;
+		/* Suspended includes the last descriptor's completion and interrupt. */
+		while (c->busy)
+			pthread_cond_wait(&d->quiet, &d->lock);
 		return;
 	}
 	if ((cmd & IOAT_CMD_RESUME) && c->state == IOAT_ST_SUSPENDED) {

@@ -749,6 +749,51 @@ static void test_abort(void **state)
 	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
 }
 
+/* Doorbells raced by reset, abort, suspend and function reset: no hang, right state. */
+static void test_command_storm(void **state)
+{
+	struct fake *f = *state;
+	const unsigned int nr = 8;
+	unsigned int seed = 12345;
+
+	for (unsigned int i = 0; i < nr; i++)
+		put_desc(f, i, nr, 0x10000, IOAT_DCTL_COMPL | IOAT_DCTL_INT, DATA + i * 0x10000,
+			 DATA + 0x100000 + i * 0x10000);
+	for (int round = 0; round < 300; round++) {
+		unsigned int pick;
+		unsigned long n;
+
+		seed = seed * 1103515245 + 12345;
+		pick = (seed >> 16) % 4;
+		linux_start(f, RING);
+		wr(f, CH + IOAT_C_DMACOUNT, 2, 1 + (seed >> 8) % nr);
+		usleep((seed >> 4) % 300);
+		switch (pick) {
+		case 0:
+			wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_RESET);
+			assert_int_equal(chansts(f), IOAT_ST_HALTED);
+			break;
+		case 1:
+			wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_ABORT);
+			assert_int_equal(chansts(f) & 7, IOAT_ST_HALTED);
+			break;
+		case 2:
+			wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_SUSPEND);
+			assert_int_equal(chansts(f) & 7, IOAT_ST_SUSPENDED);
+			break;
+		default:
+			f->t->reset(f->m);
+			assert_int_equal(chansts(f), IOAT_ST_HALTED);
+			break;
+		}
+		/* Stopped means stopped: no bus call afterwards. */
+		n = calls(f);
+		usleep(200);
+		assert_int_equal(calls(f), n);
+	}
+	assert_int_equal(rd(f, CH + IOAT_C_CHANERR, 4), 0);
+}
+
 /* Function reset: power-on values everywhere. */
 static void test_function_reset(void **state)
 {
@@ -909,6 +954,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_suspend_armed_doorbell_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_mid_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_storm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_thread_signals, setup, teardown),
