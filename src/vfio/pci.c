@@ -116,7 +116,7 @@ static void report_fault(struct vfio_pci_dev *pci, uint64_t iova, size_t len, bo
 			 int rc)
 {
 	struct timespec now;
-	char msg[320];
+	char msg[384];
 	unsigned int dropped = 0;
 	bool say;
 	int n;
@@ -138,14 +138,24 @@ static void report_fault(struct vfio_pci_dev *pci, uint64_t iova, size_t len, bo
 	if (!say)
 		return;
 	/* snprintf and write(2): this may run inside the MMIO trap's signal handler. */
-	n = snprintf(msg, sizeof(msg),
-		     "uiommufd: device %s: DMA %s of %zu bytes at IOVA 0x%llx faulted (%s); "
-		     "the program must map that IOVA (VFIO_IOMMU_MAP_DMA or IOMMU_IOAS_MAP%s) "
-		     "before the device uses it%s\n",
-		     pci->vdev->name, is_write ? "write" : "read", len, (unsigned long long)iova,
-		     rc == -EPERM ? "the mapping does not allow it" : "not mapped",
-		     is_write ? ", writable" : "",
-		     dropped ? " (earlier messages were dropped)" : "");
+	if (pci->vdev->spec.noiommu)
+		n = snprintf(msg, sizeof(msg),
+			     "uiommufd: device %s (no-IOMMU): DMA %s of %zu bytes at bus address "
+			     "0x%llx faulted (no pinned page there); pin the buffer and use the "
+			     "address IOMMU_IOAS_NOIOMMU_GET_PA gives%s\n",
+			     pci->vdev->name, is_write ? "write" : "read", len,
+			     (unsigned long long)iova,
+			     dropped ? " (earlier messages were dropped)" : "");
+	else
+		n = snprintf(msg, sizeof(msg),
+			     "uiommufd: device %s: DMA %s of %zu bytes at IOVA 0x%llx faulted (%s); "
+			     "the program must map that IOVA (VFIO_IOMMU_MAP_DMA or "
+			     "IOMMU_IOAS_MAP%s) before the device uses it%s\n",
+			     pci->vdev->name, is_write ? "write" : "read", len,
+			     (unsigned long long)iova,
+			     rc == -EPERM ? "the mapping does not allow it" : "not mapped",
+			     is_write ? ", writable" : "",
+			     dropped ? " (earlier messages were dropped)" : "");
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
 		return;
 }
