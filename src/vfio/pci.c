@@ -643,9 +643,15 @@ size_t vfio_pci_config_snapshot(struct vfio_device *vdev, uint8_t *buf, size_t o
 	if (!pci || off >= pci->cfg_size)
 		return 0;
 	n = len < pci->cfg_size - off ? len : pci->cfg_size - off;
+	/* Dword reads, as a config cycle would: model hooks see whole registers. */
 	pthread_mutex_lock(&pci->reg_lock);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (uint8_t)vfio_pci_config_read(pci, (unsigned int)(off + i), 1);
+	for (size_t i = 0; i < n;) {
+		unsigned int pos = (unsigned int)(off + i), base = pos & ~3u;
+		uint32_t v = vfio_pci_config_read(pci, base, 4);
+
+		for (unsigned int b = pos - base; b < 4 && i < n; b++)
+			buf[i++] = (uint8_t)(v >> (8 * b));
+	}
 	pthread_mutex_unlock(&pci->reg_lock);
 	return n;
 }
@@ -718,36 +724,30 @@ static long ioctl_get_region_info(struct vfio_pci_dev *pci, uint64_t uarg)
 
 	if (rc)
 		return rc;
-	switch (info.index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		info.offset = VFIO_PCI_INDEX_TO_OFFSET(info.index);
+	/* VGA (this is no VGA function) and anything past it do not exist. */
+	if (info.index >= VFIO_PCI_VGA_REGION_INDEX)
+		return -EINVAL;
+	info.offset = (uint64_t)info.index << VFIO_PCI_OFFSET_SHIFT;
+	info.size = 0;
+	info.flags = 0;
+	if (info.index == VFIO_PCI_CONFIG_REGION_INDEX) {
 		info.size = pci->cfg_size;
 		info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-		break;
-	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		info.offset = VFIO_PCI_INDEX_TO_OFFSET(info.index);
-		info.size = pci->bars[info.index].size;
-		info.flags = 0;
-		if (!info.size)
-			break;
-		info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-		if (pci->bars[info.index].mmap) {
-			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
-			if (pci->type->caps.msix && info.index == pci->type->caps.msix_bar) {
-				cap.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE;
-				cap.version = 1;
-				capsz = sizeof(cap);
-			}
+	} else if (info.index < VFIO_PCI_ROM_REGION_INDEX && pci->bars[info.index].size) {
+		const struct vfio_pci_bar *b = &pci->bars[info.index];
+		bool msix_here = pci->type->caps.msix && info.index == pci->type->caps.msix_bar;
+
+		info.size = b->size;
+		info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+			     (b->mmap ? VFIO_REGION_INFO_FLAG_MMAP : 0);
+		if (b->mmap && msix_here) {
+			/* The whole BAR maps, the MSI-X table with it. */
+			cap.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE;
+			cap.version = 1;
+			capsz = sizeof(cap);
 		}
-		break;
-	case VFIO_PCI_ROM_REGION_INDEX:
-		info.offset = VFIO_PCI_INDEX_TO_OFFSET(info.index);
-		info.size = 0;
-		info.flags = 0;
-		break;
-	default:	/* VGA (not a VGA function) and beyond */
-		return -EINVAL;
 	}
+	/* The ROM: none, so size 0 and no flags, like an absent BAR. */
 	if (capsz) {
 		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
 		if (info.argsz < sizeof(info) + capsz) {
@@ -826,6 +826,7 @@ static long ioctl_set_irqs(struct vfio_pci_dev *pci, uint64_t uarg)
 			}
 		}
 	}
+	/* Config space changes with the interrupt setup (MSI/MSI-X enable). */
 	pthread_mutex_lock(&pci->reg_lock);
 	rc = vfio_pci_set_irqs(pci, hdr.flags, hdr.index, hdr.start, hdr.count, data);
 	pthread_mutex_unlock(&pci->reg_lock);
@@ -983,9 +984,10 @@ static long ioctl_hot_reset(struct vfio_pci_dev *pci, uint64_t uarg)
 	int32_t *fds = NULL;
 	long rc;
 
-	if (copy_from_user(pci->host, &hdr, uarg, minsz))
-		return -EFAULT;
-	if (hdr.argsz < minsz || hdr.flags)
+	rc = arg_in(pci, uarg, &hdr, minsz);
+	if (rc)
+		return rc;
+	if (hdr.flags)
 		return -EINVAL;
 	/* Group-opened devices name their groups; cdev-opened ones use count 0. */
 	if (!!hdr.count == cdev_opened(vdev))
@@ -1038,18 +1040,21 @@ done:
 	return rc;
 }
 
-/* The VFIO core's rule for a feature supporting the operations in @ops. */
+#define FEATURE_DIR (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)
+
+/*
+ * The VFIO core's rule for a feature that supports the directions in @ops:
+ * 0 answers a probe, 1 means go ahead, or an errno.
+ */
 static int check_feature(uint32_t flags, size_t argsz, uint32_t ops, size_t minsz)
 {
-	if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~ops)
-		return -EINVAL;
+	uint32_t dir = flags & FEATURE_DIR;
+
+	if (dir & ~ops)
+		return -EINVAL;	/* a direction this feature does not have */
 	if (flags & VFIO_DEVICE_FEATURE_PROBE)
 		return 0;
-	if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)))
-		return -EINVAL;
-	if (argsz < minsz)
-		return -EINVAL;
-	return 1;
+	return dir && argsz >= minsz ? 1 : -EINVAL;
 }
 
 static long feature_low_power(struct vfio_pci_dev *pci, uint32_t flags, uint64_t udata,
@@ -1097,11 +1102,10 @@ static long ioctl_feature(struct vfio_pci_dev *pci, uint64_t uarg)
 
 	if (rc)
 		return rc;
-	if (f.flags & ~(VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
-			VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE))
+	if (f.flags & ~(uint32_t)(VFIO_DEVICE_FEATURE_MASK | FEATURE_DIR | VFIO_DEVICE_FEATURE_PROBE))
 		return -EINVAL;
-	if (!(f.flags & VFIO_DEVICE_FEATURE_PROBE) && (f.flags & VFIO_DEVICE_FEATURE_SET) &&
-	    (f.flags & VFIO_DEVICE_FEATURE_GET))
+	/* Both directions at once only make sense in a probe. */
+	if ((f.flags & FEATURE_DIR) == FEATURE_DIR && !(f.flags & VFIO_DEVICE_FEATURE_PROBE))
 		return -EINVAL;
 	which = f.flags & VFIO_DEVICE_FEATURE_MASK;
 	switch (which) {

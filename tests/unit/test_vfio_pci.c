@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -328,7 +331,8 @@ static long set_irqs(struct fx *f, uint32_t flags, uint32_t index, uint32_t star
 	} a = { .hdr = { .argsz = sizeof(struct vfio_irq_set) + dlen, .flags = flags,
 			 .index = index, .start = start, .count = count } };
 
-	memcpy(a.data, data, dlen);
+	if (dlen)
+		memcpy(a.data, data, dlen);
 	return dioctl(f, VFIO_DEVICE_SET_IRQS, &a);
 }
 
@@ -564,6 +568,9 @@ static void test_config_caps(void **state)
 	assert_int_equal(vfio_pci_config_snapshot(&f->vdev, snap, 0, sizeof(snap)), sizeof(snap));
 	assert_int_equal(snap[0], 0xf4);
 	assert_int_equal(snap[PCI_CAPABILITY_LIST], 0x50);
+	assert_int_equal(vfio_pci_config_snapshot(&f->vdev, snap, TM_CFG_REG + 1, 2), 2);
+	assert_int_equal(snap[0], 0x12);
+	assert_int_equal(snap[1], 0x00);
 	assert_int_equal(vfio_pci_config_snapshot(&f->vdev, snap, 4090, 64), 6);
 	assert_int_equal(vfio_pci_config_snapshot(&f->vdev, snap, 4096, 64), 0);
 }
@@ -1107,6 +1114,64 @@ static void test_dma_noiommu(void **state)
 	munmap(buf, PSZ);
 }
 
+/* ================================================================ threads */
+
+struct storm {
+	struct vfio_pci_dev *pci;
+	atomic_bool stop;
+	atomic_uint rounds;
+};
+
+/* A device thread: interrupts on every vector and DMA attempts, as fast as it can. */
+static void *storm_thread(void *arg)
+{
+	struct storm *st = arg;
+	uint8_t b[64];
+
+	for (unsigned int i = 0; !atomic_load(&st->stop); i++) {
+		st->pci->bus.irq(st->pci->bus.opaque, i % 4);
+		int rc = st->pci->bus.dma(st->pci->bus.opaque, 0, b, sizeof(b), i & 1);
+
+		assert_true(rc == -EIO || rc == -EFAULT);
+		atomic_fetch_add(&st->rounds, 1);
+	}
+	return NULL;
+}
+
+static void test_irq_storm(void **state)
+{
+	struct fx *f = *state;
+	struct storm st = { .pci = f->vdev.pci };
+	int e[4];
+	uint64_t seen = 0;
+	pthread_t th;
+
+	for (int i = 0; i < 4; i++)
+		e[i] = new_eventfd();
+	assert_int_equal(pthread_create(&th, NULL, storm_thread, &st), 0);
+	for (int round = 0; round < 300; round++) {
+		int32_t fds[4] = { e[0], e[1], e[2], e[3] };
+		uint32_t idx = round % 3 == 2 ? VFIO_PCI_MSI_IRQ_INDEX : VFIO_PCI_MSIX_IRQ_INDEX;
+
+		assert_int_equal(set_eventfds(f, idx, 0, 4, fds), 0);
+		cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | (round & 1 ? 0 : PCI_COMMAND_MASTER));
+		if (round % 7 == 0)
+			assert_int_equal(dioctl(f, VFIO_DEVICE_RESET, NULL), 0);
+		for (int i = 0; i < 4; i++)
+			seen += efd_count(e[i]);
+		assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+					  idx, 0, 0, NULL, 0), 0);
+		/* Let the device run for a while between rounds. */
+		while (atomic_load(&st.rounds) < (unsigned int)round * 4)
+			sched_yield();
+	}
+	atomic_store(&st.stop, true);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(seen > 0);
+	for (int i = 0; i < 4; i++)
+		close(e[i]);
+}
+
 /* ================================================================ close */
 
 static void test_close_releases(void **state)
@@ -1195,6 +1260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_iommu, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_blocked, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_noiommu, fx_setup_noiommu, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_irq_storm, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_close_releases, fx_setup, fx_teardown),
 		cmocka_unit_test(test_create_rejects),
 		cmocka_unit_test(test_ioat_model),
