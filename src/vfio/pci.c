@@ -970,7 +970,8 @@ static void reset_devices(struct vfio_device **devs, size_t n)
 /* The file behind @fd: 1 if it grants @d, 0 if not, -EBADF / -EINVAL. */
 static int file_has_dev(int fd, struct vfio_device *d)
 {
-	if (vfio_file_has_dev)
+	/* Only functions of a device set have group and device files. */
+	if (vfio_file_has_dev && d->set)
 		return vfio_file_has_dev(fd, d);
 	return fd < 0 || fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 }

@@ -141,6 +141,8 @@ int vfio_pci_set_irqs(struct vfio_pci_dev *pci, uint32_t flags, uint32_t index, 
 unsigned int vfio_pci_irq_count(struct vfio_pci_dev *pci, uint32_t index);
 /* Disable every interrupt and release every eventfd (last close). */
 void vfio_pci_irq_teardown(struct vfio_pci_dev *pci);
+/* The command register changed (INTx disable may have been lifted); reg_lock held. */
+void vfio_pci_irq_command_changed(struct vfio_pci_dev *pci);
 /* A reset cleared the device: drop pending state. */
 void vfio_pci_irq_reset(struct vfio_pci_dev *pci);
 /* MSI-X table / PBA access in the MSI-X BAR; false when @off is outside them. */

@@ -387,8 +387,10 @@ void vfio_pci_config_write(struct vfio_pci_dev *pci, unsigned int off, unsigned 
 		pci->cfg[o] = (pci->cfg[o] & ~pci->wmask[o]) | (b & pci->wmask[o]);
 		pci->cfg[o] &= ~(b & pci->w1c[o]);
 	}
-	if (off < PCI_COMMAND + 2 && off + size > PCI_COMMAND)
+	if (off < PCI_COMMAND + 2 && off + size > PCI_COMMAND) {
 		command_changed(pci);
+		vfio_pci_irq_command_changed(pci);
+	}
 	if (c->pcie) {
 		unsigned int devctl = c->pcie + PCI_EXP_DEVCTL;
 

@@ -324,6 +324,15 @@ void vfio_pci_irq_signal(void *opaque, unsigned int vector)
 	pthread_mutex_unlock(&pci->irq_lock);
 }
 
+void vfio_pci_irq_command_changed(struct vfio_pci_dev *pci)
+{
+	/* Clearing Interrupt Disable lets a still-pending INTx through. */
+	pthread_mutex_lock(&pci->irq_lock);
+	if (pci->irq_type == VFIO_PCI_INTX_IRQ_INDEX && pci->intx_pending && !pci->intx_masked)
+		intx_fire(pci);
+	pthread_mutex_unlock(&pci->irq_lock);
+}
+
 /* ---- VFIO_DEVICE_SET_IRQS, after the generic checks */
 
 static bool want(uint32_t flags, const void *data, unsigned int i)

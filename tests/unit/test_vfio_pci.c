@@ -846,6 +846,17 @@ static void test_intx(void **state)
 	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
 				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
 	assert_int_equal(efd_count(e), 1);
+	/* Interrupt Disable in the command register holds INTx back until cleared. */
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
+	bar_wr(f, 0, TM_IRQ, 4, 0);
+	assert_int_equal(efd_count(e), 0);
+	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(efd_count(e), 1);
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
 	/* Loopback trigger; then -1 disables INTx. */
 	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER,
 				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &one, 1), 0);
@@ -1298,6 +1309,77 @@ static void test_ioat_model(void **state)
 }
 #endif
 
+/*
+ * A bus reset reaches every function on the bus: two I/OAT functions of a
+ * real device set (the device-set and group pieces), each in its own
+ * group.  Built once those pieces are there.
+ */
+#if __has_include("devices/ioat_hw.h") && __has_include("uapi/vfio_group.h")
+static void test_hot_reset_two_functions(void **state)
+{
+	struct vfio_devset *set = NULL;
+	struct vfio_device *d0, *d1;
+	char err[256], path[64];
+	struct {
+		struct vfio_pci_hot_reset_info hdr;
+		struct vfio_pci_dependent_device dev[2];
+	} info = { .hdr = { .argsz = sizeof(struct vfio_pci_hot_reset_info) } };
+	struct {
+		struct vfio_pci_hot_reset hdr;
+		int32_t fds[3];
+	} hr = { .hdr = { .argsz = sizeof(hr) } };
+	int g0, g1;
+
+	assert_int_equal(vfio_devset_create(uiommufd_host_inproc(),
+					    "ioat,bdf=0000:01:00.0;ioat,bdf=0000:01:01.0", &set,
+					    err, sizeof(err)), 0);
+	d0 = vfio_devset_device(set, 0);
+	d1 = vfio_devset_device(set, 1);
+	assert_int_equal(vfio_pci_ioctl(d0, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+					(uintptr_t)&info), -ENOSPC);
+	assert_int_equal(info.hdr.count, 2);
+	info.hdr.argsz = sizeof(info);
+	assert_int_equal(vfio_pci_ioctl(d0, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+					(uintptr_t)&info), 0);
+	assert_int_equal(info.hdr.count, 2);
+	assert_int_equal(info.hdr.flags, 0);
+	assert_int_equal(info.dev[0].devfn, 0);
+	assert_int_equal(info.dev[1].devfn, 1 << 3);
+	assert_int_equal(info.dev[0].group_id, vfio_group_id(d0->group));
+	assert_int_equal(info.dev[1].group_id, vfio_group_id(d1->group));
+	assert_int_not_equal(info.dev[0].group_id, info.dev[1].group_id);
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", vfio_group_id(d0->group));
+	g0 = vfio_open_path(path, O_RDWR);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", vfio_group_id(d1->group));
+	g1 = vfio_open_path(path, O_RDWR);
+	assert_true(g0 >= 0 && g1 >= 0);
+	/* One group is not enough: the other function is not the caller's. */
+	hr.hdr.count = 1;
+	hr.fds[0] = g0;
+	assert_int_equal(vfio_pci_ioctl(d0, VFIO_DEVICE_PCI_HOT_RESET, (uintptr_t)&hr), -EINVAL);
+	hr.hdr.count = 3;
+	assert_int_equal(vfio_pci_ioctl(d0, VFIO_DEVICE_PCI_HOT_RESET, (uintptr_t)&hr), -EINVAL);
+	/* Both groups: the reset runs; a register set before reads back reset. */
+	d1->pci->type->bar_write(d1->pci->model, 0, IOAT_R_INTRCTRL, 1, IOAT_INTRCTRL_MASTER);
+	hr.hdr.count = 2;
+	hr.fds[1] = g1;
+	assert_int_equal(vfio_pci_ioctl(d0, VFIO_DEVICE_PCI_HOT_RESET, (uintptr_t)&hr), 0);
+	assert_int_equal(d1->pci->type->bar_read(d1->pci->model, 0, IOAT_R_INTRCTRL, 1) &
+			 IOAT_INTRCTRL_MASTER, 0);
+	uiommufd_host_inproc_fd_closed(g0);
+	close(g0);
+	uiommufd_host_inproc_fd_closed(g1);
+	close(g1);
+	vfio_devset_destroy(set);
+}
+#else
+static void test_hot_reset_two_functions(void **state)
+{
+	skip();
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1324,6 +1406,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_releases, fx_setup, fx_teardown),
 		cmocka_unit_test(test_create_rejects),
 		cmocka_unit_test(test_ioat_model),
+		cmocka_unit_test(test_hot_reset_two_functions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
