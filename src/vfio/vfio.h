@@ -112,6 +112,16 @@ size_t vfio_pci_config_snapshot(struct vfio_device *vdev, uint8_t *buf, size_t o
 void vfio_pci_bar_resource(struct vfio_device *vdev, unsigned int bar, uint64_t *start,
 			   uint64_t *end, uint64_t *flags);
 
+/*
+ * For vfio-pci's hot reset (added by "pci"; group.c / device.c implement
+ * them): whether the file behind @fd is @vdev's group file or one of
+ * @vdev's device files (1 yes, 0 no), -EBADF when @fd is not open, -EINVAL
+ * when it is neither a VFIO group nor a VFIO device file; and whether
+ * @vdev's device file was opened through its cdev (not its group).
+ */
+int vfio_file_has_dev(int fd, struct vfio_device *vdev);
+bool vfio_device_cdev_opened(struct vfio_device *vdev);
+
 /* ---- sysfs.c: the private tree, built once the set exists */
 /*
  * Make the tree under a new private directory and return its root
