@@ -108,7 +108,14 @@ if [ $fake = 1 ]; then
 	[ "$(id -u)" -eq 0 ] || fail "--fake needs root (a private mount namespace)"
 	# Re-enter this script inside a new mount namespace to build the fake.
 	if [ -z "${TRACE_IN_NS:-}" ]; then
-		TRACE_IN_NS=1 exec unshare -m --propagation private "$0" "$client" "$mode_arg"
+		# /dev is shared: a /dev/vfio made for the bind mount is seen
+		# outside while the trace runs; take it away afterwards.
+		made_dev_vfio=0
+		[ -e /dev/vfio ] || made_dev_vfio=1
+		TRACE_IN_NS=1 unshare -m --propagation private "$0" "$client" "$mode_arg"
+		rc=$?
+		[ $made_dev_vfio = 0 ] || rmdir /dev/vfio 2> /dev/null || true
+		exit $rc
 	fi
 	fake_sysfs
 fi
