@@ -40,6 +40,8 @@ echo dmadev_autotest | timeout "$TIMEOUT" $wrap env ${RUN_ENV:-} "$TOOL" run $de
 rc=$?
 set -e
 t1=$(now_ms)
+# DPDK leaves its runtime directory (sockets, fbarray files) behind.
+rm -rf "/var/run/dpdk/uiommufd-$$"
 # The copy tests print progress with carriage returns; keep one line each.
 tr '\r' '\n' < "$LOG.raw" | grep -v '^Ops submitted' > "$LOG" || true
 rm -f "$LOG.raw"

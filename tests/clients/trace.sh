@@ -139,6 +139,7 @@ else
 		$pre "$TOOL" run --log "$ULOG" $devopt -- "$@" < /dev/null > "$OUT.stdout" 2>&1
 fi
 echo "exit status $?; client output in $OUT.stdout"
+rm -rf "/var/run/dpdk/uiommufd-trace-$$"
 set -e
 # Keep the paths that matter to VFIO and every VFIO/iommufd ioctl; drop
 # the tool's own start-up, the loader, the terminal and NUMA/CPU probing.
