@@ -27,7 +27,7 @@ devopt="--device ioat,bdf=$BDF"
 wrap=
 [ -n "$strace_out" ] && wrap="strace -f -qq -s 256 -e trace=file,ioctl,readlink -o $strace_out"
 LOG=$CLIENTS_WORK/dpdk.log
-TIMEOUT=${CLIENTS_TIMEOUT:-900}
+TIMEOUT=${CLIENTS_TIMEOUT:-300}
 # --no-huge: no hugetlbfs needed; --file-prefix keeps concurrent runs apart;
 # --no-telemetry: no socket under /var/run.
 log "dpdk-test dmadev_autotest (log: $LOG)"

@@ -70,7 +70,7 @@ else
 	"$TOOL" run --help 2>&1 | grep -q -- '--device' || devopt=
 fi
 LOG=$CLIENTS_WORK/qemu$qv-$mode.log
-TIMEOUT=${CLIENTS_TIMEOUT:-900}
+TIMEOUT=${CLIENTS_TIMEOUT:-300}
 wrap=
 [ -n "$strace_out" ] && wrap="strace -f -qq -s 256 -e trace=file,ioctl,readlink -o $strace_out"
 
