@@ -33,7 +33,8 @@ as_root() {
 	if [ "$(id -u)" -eq 0 ]; then
 		"$@"
 	elif command -v sudo > /dev/null 2>&1; then
-		sudo "$@"
+		# Never a password prompt: a test must not wait on a terminal.
+		sudo -n "$@"
 	else
 		return 1
 	fi
