@@ -4,6 +4,7 @@
 #   make            library (static + shared), LD_PRELOAD shim, the uiommufd command
 #   make check      every test, in the normal build and in the ASan+UBSan build
 #   make test       every test in one build (SAN=1 selects the sanitizer build)
+#   make client-tests  real clients from Debian (QEMU 7.2, QEMU 10, DPDK), part of test
 #   make bench      benchmarks; writes bench/results.txt
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz       libFuzzer harnesses, FUZZ_TIME s each (fuzz-ci: 120 s each)
@@ -70,7 +71,7 @@ BENCH_BINS  := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS) $(BENCH_CLIENT_SRCS))
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
-.PHONY: all test check bench install clean unit-tests scenario-tests
+.PHONY: all test check bench install clean unit-tests scenario-tests client-tests bench-boot
 all: $(STATIC_LIB) $(SHARED_LIB) $(PRELOAD_LIB) $(TOOL) $(EXAMPLE_BINS) $(BUILD)/uiommufd.pc
 
 $(BUILD)/obj/%.o: %.c
@@ -156,7 +157,17 @@ scenario-tests: all $(SCEN_BINS)
 	@set -e; for e in $(EXAMPLE_BINS); do echo "== $$e (through uiommufd run)"; \
 		$(RUN_ENV) $(TOOL) run -- $$e > /dev/null; done
 
+# Real programs from Debian packages (tests/clients/README.md): a QEMU 7.2
+# and a QEMU 10 guest whose ioatdma drives the emulated I/OAT, DPDK's
+# dmadev_autotest.  Their own leaks are not ours: no leak check for them.
+CLIENT_RUN_ENV := $(subst detect_leaks=1,detect_leaks=0,$(RUN_ENV))
+client-tests: all
+	@BUILD=$(BUILD) RUN_ENV="$(CLIENT_RUN_ENV)" sh tests/clients/run.sh
+
+# After the other tests, never beside them: a TCG guest on 2 cores is slow
+# enough alone.
 test: all unit-tests scenario-tests
+	@$(MAKE) --no-print-directory client-tests
 
 check:
 	$(MAKE) test
@@ -164,6 +175,10 @@ check:
 
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) sh bench/run.sh
+
+# Guest boot time with and without the emulated device (QEMU 7.2, TCG).
+bench-boot: all
+	@BUILD=$(BUILD) sh bench/boot.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(INCLUDEDIR)/uiommufd/uapi \
