@@ -91,6 +91,32 @@ int vfio_open_path(const char *path, int oflags);
  */
 struct uiommufd_ctx *vfio_ctx_from_fd(int fd);
 
+/*
+ * Device numbers of our nodes, as stat() and sysfs show them: groups are
+ * makedev(VFIO_GROUP_MAJOR, group id), cdevs makedev(VFIO_CDEV_MAJOR,
+ * cdev_minor).  Dynamic majors on a real machine; these are free ones.
+ */
+#define VFIO_GROUP_MAJOR 241
+#define VFIO_CDEV_MAJOR 237
+
+/*
+ * Check a --device list without making anything (the command validates
+ * before it runs the program): 0, or the errno vfio_devset_create() would
+ * give with the same message in @err.
+ */
+int vfio_devset_validate(const char *spec_list, char *err, size_t errlen);
+/* The device named @name ("0000:01:00.0") in @set, or NULL. */
+struct vfio_device *vfio_devset_device_by_name(struct vfio_devset *set, const char *name);
+/* Whether @group is a no-IOMMU group (/dev/vfio/noiommu-N). */
+bool vfio_group_is_noiommu(const struct vfio_group *group);
+/*
+ * The node names, as /dev and sysfs spell them: the group's "N" or
+ * "noiommu-N", the cdev's "vfioX" or, for a no-IOMMU device,
+ * "noiommu-vfioX" (mainline's no-IOMMU cdev name).
+ */
+void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len);
+void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len);
+
 /* ---- pci.c: the vfio-pci layer */
 int vfio_pci_create(struct vfio_device *vdev);
 void vfio_pci_destroy(struct vfio_device *vdev);
