@@ -97,7 +97,10 @@ $(PRELOAD_LIB): $(SHIM_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(TOOL): $(call obj,$(TOOL_SRCS))
+# The command checks --device lists with the library's parser and lists
+# its device models, so it links the library's objects (not the archive:
+# every model must be in).
+$(TOOL): $(call obj,$(TOOL_SRCS)) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
