@@ -48,6 +48,8 @@ struct mk_dev {
 	uint64_t vdev_id;
 	/* PASID 1024: whether its next non-blocking set must fail. */
 	bool reserved_pasid_armed;
+	/* Default paging domains span all IOVA (iommufd_mock_dev_init()). */
+	bool full_aperture;
 };
 
 /* Paging domains are nothing but a src/pt table. */
@@ -273,6 +275,12 @@ static struct iommu_domain *mk_alloc_paging(struct device *dev, uint32_t flags,
 		if (rc)
 			return ERR_PTR(rc);
 	}
+	/*
+	 * A device a real program drives (VFIO) gets the whole 64-bit IOVA
+	 * space by default: a VMM maps guest RAM from IOVA 0.
+	 */
+	if (data.pagetable_type == MOCK_IOMMUPT_DEFAULT && mk_dev_of(dev)->full_aperture)
+		data.pagetable_type = MOCK_IOMMUPT_AMDV1;
 	return mk_paging_new(data.pagetable_type, flags);
 }
 
@@ -684,6 +692,7 @@ int iommufd_mock_dev_init(struct device *dev, struct uiommufd_host *host, uint32
 	dev->domain = &mk_blocked_domain;
 	dev->max_pasid_lg2 = shadow->dev.max_pasid_lg2;
 	dev->driver_data = shadow;
+	shadow->full_aperture = true;
 	return 0;
 }
 
