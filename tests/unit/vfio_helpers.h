@@ -195,6 +195,21 @@ static inline ssize_t vrw(int fd, void *buf, size_t count, uint64_t off, bool wr
 	return rc;
 }
 
+static inline int vmmap(int fd, size_t len, void **out)
+{
+	const struct host_anon_ops *ops;
+	struct host_anon *ref;
+	void *priv;
+	int rc;
+
+	ops = fd_kind(fd, &priv, &ref);
+	if (!ops)
+		return -EBADF;
+	rc = ops->mmap(priv, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, out);
+	host()->ops->anon_put(host(), ref);
+	return rc;
+}
+
 static inline int vstat(int fd, struct stat *st)
 {
 	const struct host_anon_ops *ops;
