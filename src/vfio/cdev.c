@@ -56,17 +56,18 @@ long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
 	const size_t minsz = END_OF(struct vfio_device_bind_iommufd, out_devid);
 	struct vfio_device *vdev = df->vdev;
 	struct vfio_devset *set = vdev->set;
-	struct vfio_device_bind_iommufd bind;
+	struct vfio_device_bind_iommufd req;
 	struct iommufd_ctx *ictx;
 	uint32_t devid;
 	long rc;
 
-	if (copy_from_user(set->host, &bind, uarg, minsz))
+	if (copy_from_user(set->host, &req, uarg, minsz))
 		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags || bind.iommufd < 0)
-		return -EINVAL;
-	/* A GET_DEVICE_FD file is opened already; BIND is for cdev files. */
-	if (df->group)
+	/*
+	 * Short, flagged, a negative fd, or a GET_DEVICE_FD file (opened
+	 * already; binding is for cdev files): all one EINVAL.
+	 */
+	if (df->group != NULL || req.iommufd < 0 || req.flags != 0 || req.argsz < minsz)
 		return -EINVAL;
 
 	pthread_mutex_lock(&set->lock);
@@ -78,7 +79,7 @@ long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
 		rc = -EINVAL;
 		goto err_unblock;
 	}
-	rc = ctx_of_fd(set->host, bind.iommufd, &ictx);
+	rc = ctx_of_fd(set->host, req.iommufd, &ictx);
 	if (rc)
 		goto err_unblock;
 	rc = vfio_device_first_open(vdev, ictx, false);

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/iommufd_private.h"
@@ -491,7 +493,12 @@ static bool node_number(const char *s, unsigned int *v)
 	return true;
 }
 
-int vfio_open_path(const char *path, int oflags)
+/*
+ * Which of our nodes @path names: a group (*@group) or a cdev (*@vdev);
+ * -ENOENT when none.  A no-IOMMU group has only its noiommu- name, a
+ * translated one only its number.
+ */
+static int node_lookup(const char *path, struct vfio_group **group, struct vfio_device **vdev)
 {
 	struct vfio_devset *set = vfio_devset_current();
 	const char *rest;
@@ -499,6 +506,8 @@ int vfio_open_path(const char *path, int oflags)
 	bool noiommu;
 	size_t k;
 
+	*group = NULL;
+	*vdev = NULL;
 	if (!set || !path || strncmp(path, "/dev/vfio/", 10))
 		return -ENOENT;
 	rest = path + 10;
@@ -507,22 +516,52 @@ int vfio_open_path(const char *path, int oflags)
 
 		for (k = 0; k < set->nr_devices; k++) {
 			vfio_device_cdev_name(set->devices[k], want, sizeof(want));
-			if (!strcmp(rest + 8, want))
-				return vfio_device_cdev_open(set->devices[k], oflags);
+			if (!strcmp(rest + 8, want)) {
+				*vdev = set->devices[k];
+				return 0;
+			}
 		}
 		return -ENOENT;
 	}
-	/* A no-IOMMU group has only its noiommu- name, a translated one only its number. */
 	noiommu = !strncmp(rest, "noiommu-", 8);
 	if (!node_number(noiommu ? rest + 8 : rest, &num))
 		return -ENOENT;
 	for (k = 0; k < set->nr_groups; k++) {
-		struct vfio_group *group = set->groups[k];
-
-		if ((unsigned int)group->id == num && group->noiommu == noiommu)
-			return vfio_group_open(group, oflags);
+		if ((unsigned int)set->groups[k]->id == num && set->groups[k]->noiommu == noiommu) {
+			*group = set->groups[k];
+			return 0;
+		}
 	}
 	return -ENOENT;
+}
+
+int vfio_open_path(const char *path, int oflags)
+{
+	struct vfio_device *vdev;
+	struct vfio_group *group;
+	int rc = node_lookup(path, &group, &vdev);
+
+	if (rc)
+		return rc;
+	return group ? vfio_group_open(group, oflags) : vfio_device_cdev_open(vdev, oflags);
+}
+
+int vfio_stat_path(const char *path, struct stat *st)
+{
+	struct vfio_device *vdev;
+	struct vfio_group *group;
+	int rc = node_lookup(path, &group, &vdev);
+
+	if (rc)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	/* As udev creates VFIO nodes: root's, character devices, mode 0600. */
+	st->st_mode = S_IFCHR | 0600;
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	st->st_rdev = group ? makedev(VFIO_GROUP_MAJOR, (unsigned int)group->id)
+			    : makedev(VFIO_CDEV_MAJOR, vdev->cdev_minor);
+	return 0;
 }
 
 /* ----------------------------------------------------- contexts by fd */

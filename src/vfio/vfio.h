@@ -85,6 +85,13 @@ int vfio_group_id(const struct vfio_group *group);
  */
 int vfio_open_path(const char *path, int oflags);
 /*
+ * stat() of such a path without opening it (an open group would be
+ * busy): S_IFCHR, mode 0600, st_rdev as fstat() of an open one shows;
+ * -ENOENT when the path is not ours.
+ */
+struct stat;
+int vfio_stat_path(const char *path, struct stat *st);
+/*
  * The iommufd context behind descriptor @fd (an open /dev/iommu or
  * /dev/vfio/vfio), referenced; NULL if @fd is not one.  Uses the resolver
  * the shim (or an embedder) set with uiommufd_set_fd_resolver().

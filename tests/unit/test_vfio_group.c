@@ -131,6 +131,16 @@ static void test_group_open_rules(void **state)
 	assert_int_equal(major(st.st_rdev), VFIO_GROUP_MAJOR);
 	assert_int_equal(minor(st.st_rdev), 3);
 	assert_int_equal(vioctl(fd, VFIO_GET_API_VERSION, NULL), -ENOTTY);
+	/* stat() of the path says the same, open or not, and opens nothing. */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(vfio_stat_path("/dev/vfio/3", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(st.st_rdev, makedev(VFIO_GROUP_MAJOR, 3));
+	assert_int_equal(vfio_stat_path("/dev/vfio/devices/vfio0", &st), 0);
+	assert_int_equal(st.st_rdev, makedev(VFIO_CDEV_MAJOR, 0));
+	assert_int_equal(vfio_stat_path("/dev/vfio/devices/vfio1", &st), -ENOENT);
+	assert_int_equal(vfio_stat_path("/dev/vfio/noiommu-3", &st), -ENOENT);
+	assert_int_equal(vfio_stat_path("/dev/vfio/vfio", &st), -ENOENT);
 	vclose(fd);
 	again = vfio_open_path("/dev/vfio/3", O_RDWR);
 	assert_true(again >= 0);
