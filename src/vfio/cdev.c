@@ -93,6 +93,7 @@ long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
 		goto err_close;
 	}
 	df->bound = ictx;
+	__atomic_store_n(&vdev->cdev_bound, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&df->access_granted, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&set->lock);
 	return 0;
@@ -116,6 +117,7 @@ void vfio_cdev_unbind(struct vfio_device_file *df)
 	if (!df->access_granted)
 		return;
 	pthread_mutex_lock(&set->lock);
+	__atomic_store_n(&df->vdev->cdev_bound, false, __ATOMIC_RELEASE);
 	vfio_device_last_close(df->vdev);
 	uiommufd_ctx_put((struct uiommufd_ctx *)df->bound);
 	df->bound = NULL;

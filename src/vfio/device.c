@@ -148,6 +148,12 @@ void vfio_device_group_close(struct vfio_device *vdev)
 		vfio_device_last_close(vdev);
 }
 
+bool vfio_device_cdev_opened(struct vfio_device *vdev)
+{
+	/* Lock free: callable from inside vfio_pci_open_device() as well. */
+	return __atomic_load_n(&vdev->cdev_bound, __ATOMIC_ACQUIRE);
+}
+
 /* ---- the file's calls */
 
 static bool granted(struct vfio_device_file *df)

@@ -326,3 +326,22 @@ int vfio_group_open(struct vfio_group *group, int oflags)
 	}
 	return fd;
 }
+
+struct vfio_group *vfio_group_from_fd(int fd)
+{
+	struct vfio_devset *set = vfio_devset_current();
+	struct vfio_group *group = NULL;
+	struct host_anon *ref;
+	struct group_file *gf;
+
+	if (!set)
+		return NULL;
+	gf = set->host->ops->anon_get(set->host, fd, &vfio_group_fops, &ref);
+	if (!gf)
+		return NULL;
+	/* Groups live as long as their set: the pointer outlives the file. */
+	if (gf->group->set == set)
+		group = gf->group;
+	set->host->ops->anon_put(set->host, ref);
+	return group;
+}

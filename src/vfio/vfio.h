@@ -64,6 +64,7 @@ struct vfio_device {
 	struct iommufd_ctx *ictx;	/* bound context while open */
 	struct iommufd_device *idev;	/* its binding there */
 	uint32_t dev_id;		/* idev's object ID */
+	bool cdev_bound;		/* open through its cdev (vfio_device_cdev_opened()) */
 };
 
 /* ---- devset.c */
@@ -123,6 +124,15 @@ bool vfio_group_is_noiommu(const struct vfio_group *group);
  */
 void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len);
 void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len);
+/*
+ * For VFIO_DEVICE_PCI_HOT_RESET: the group behind an open group fd of the
+ * current set (NULL for any other fd), and whether @vdev is open through
+ * its cdev (then vdev->ictx and vdev->dev_id are its binding; the iommufd
+ * form of the reset applies).  Both read state the set's lock guards: a
+ * snapshot, as the kernel's checks are.
+ */
+struct vfio_group *vfio_group_from_fd(int fd);
+bool vfio_device_cdev_opened(struct vfio_device *vdev);
 
 /* ---- pci.c: the vfio-pci layer */
 int vfio_pci_create(struct vfio_device *vdev);

@@ -119,7 +119,9 @@ static void test_bind_rules(void **state)
 	assert_int_equal(fake_opens, opens);
 	assert_int_equal(vdev->group->cdev_binds, 0);
 
+	assert_false(vfio_device_cdev_opened(vdev));
 	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
+	assert_true(vfio_device_cdev_opened(vdev));
 	assert_int_not_equal(devid, 0);
 	assert_int_equal(devid, vdev->dev_id);
 	assert_int_equal(fake_opens, opens + 1);
@@ -152,6 +154,7 @@ static void test_bind_rules(void **state)
 	assert_int_equal(fake_closes, closes);
 	vclose(cdev);
 	assert_int_equal(fake_closes, closes + 1);
+	assert_false(vfio_device_cdev_opened(vdev));
 	assert_null(vdev->idev);
 	assert_int_equal(vdev->group->cdev_binds, 0);
 	close(plain);

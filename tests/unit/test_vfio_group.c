@@ -126,6 +126,9 @@ static void test_group_open_rules(void **state)
 	assert_true(fd >= 0);
 	/* One open at a time. */
 	assert_int_equal(vfio_open_path("/dev/vfio/3", O_RDWR), -EBUSY);
+	assert_ptr_equal(vfio_group_from_fd(fd), vfio_devset_device(set, 0)->group);
+	assert_null(vfio_group_from_fd(0));
+	assert_null(vfio_group_from_fd(-1));
 	assert_int_equal(vstat(fd, &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
 	assert_int_equal(major(st.st_rdev), VFIO_GROUP_MAJOR);
