@@ -150,7 +150,8 @@ ifeq ($(SAN),1)
 RUN_ENV := LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1
 endif
 
-unit-tests: $(UNIT_BINS)
+# test_vfio_group runs the command too.
+unit-tests: $(UNIT_BINS) $(TOOL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 scenario-tests: all $(SCEN_BINS)

@@ -7,8 +7,10 @@
  * no-IOMMU groups.  The rules are docs/uapi-behaviour.md, "VFIO groups and
  * cdevs".
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "vfio_helpers.h"
 
@@ -413,6 +415,88 @@ static void test_noiommu_group(void **state)
 	vfio_devset_destroy(set);
 }
 
+/* ---- the command's --device */
+
+/* The command of this build: BUILD/bin/uiommufd for this BUILD/tests/unit/test. */
+static void tool_path(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int up;
+
+	assert_true(n > 0);
+	self[n] = 0;
+	for (up = 0; up < 3; up++)
+		*strrchr(self, '/') = 0;
+	snprintf(out, len, "%s/bin/uiommufd", self);
+}
+
+/* Run the command with @args; its exit status, stdout+stderr in @out. */
+static int run_tool(const char *const *args, char *out, size_t len)
+{
+	char tool[PATH_MAX + 32];
+	const char *argv[16];
+	int pipefd[2], status;
+	size_t got = 0, k;
+	pid_t pid;
+	ssize_t n;
+
+	tool_path(tool, sizeof(tool));
+	argv[0] = tool;
+	for (k = 0; args[k]; k++)
+		argv[k + 1] = args[k];
+	argv[k + 1] = NULL;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		unsetenv("LD_PRELOAD");
+		execv(tool, (char *const *)argv);
+		_exit(99);
+	}
+	close(pipefd[1]);
+	while (got + 1 < len && (n = read(pipefd[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = 0;
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_tool_device_option(void **state)
+{
+	static const char *const help[] = { "run", "--help", NULL };
+	static const char *const unknown[] = { "run", "--device", "nosuch,bdf=0000:01:00.0", "--",
+					       "true", NULL };
+	static const char *const joined[] = { "run", "--device", "a;b", "--", "true", NULL };
+	static const char *const twice[] = { "run", "--shim", "/dev/null", "--device",
+					     "ioat,bdf=0000:01:00.0", "--device", "ioat,bdf=01:00.0",
+					     "--", "true", NULL };
+	static const char *const good[] = { "run", "--shim", "/dev/null", "--device",
+					    "ioat,bdf=0000:01:00.0", "-D", "ioat,noiommu", "--", "sh",
+					    "-c", "printf '<%s>' \"$UIOMMUFD_DEVICES\"", NULL };
+	char out[4096];
+
+	assert_int_equal(run_tool(help, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "--device SPEC"));
+	assert_non_null(strstr(out, "device models:"));
+	/* A bad list stops before the program runs, naming the entry. */
+	assert_int_equal(run_tool(unknown, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "nosuch"));
+	assert_int_equal(run_tool(joined, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "a;b"));
+	/* The rest needs the ioat model in this build (it is, once models.c is merged). */
+	assert_int_equal(run_tool(help, out, sizeof(out)), 0);
+	if (!strstr(out, "  ioat "))
+		return;
+	assert_int_equal(run_tool(twice, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "0000:01:00.0"));
+	assert_int_equal(run_tool(good, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "<ioat,bdf=0000:01:00.0;ioat,noiommu>"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_device_fd_keeps_group),
 		cmocka_unit_test(test_group_and_cdev_exclude),
 		cmocka_unit_test(test_noiommu_group),
+		cmocka_unit_test(test_tool_device_option),
 	};
 
 	return cmocka_run_group_tests_name("vfio_group", tests, NULL, NULL);
