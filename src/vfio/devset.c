@@ -473,7 +473,11 @@ void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len)
 
 void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len)
 {
-	snprintf(buf, len, "%svfio%u", vdev->spec.noiommu ? "noiommu-" : "", vdev->cdev_minor);
+	/*
+	 * Mainline names every device cdev vfioX, no-IOMMU ones too (the
+	 * out-of-tree no-IOMMU cdev series calls them noiommu-vfioX).
+	 */
+	snprintf(buf, len, "vfio%u", vdev->cdev_minor);
 }
 
 /* --------------------------------------------------------- opening nodes */

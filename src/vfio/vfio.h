@@ -119,8 +119,7 @@ struct vfio_device *vfio_devset_device_by_name(struct vfio_devset *set, const ch
 bool vfio_group_is_noiommu(const struct vfio_group *group);
 /*
  * The node names, as /dev and sysfs spell them: the group's "N" or
- * "noiommu-N", the cdev's "vfioX" or, for a no-IOMMU device,
- * "noiommu-vfioX" (mainline's no-IOMMU cdev name).
+ * "noiommu-N", the cdev's "vfioX" (no-IOMMU devices' too, as mainline).
  */
 void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len);
 void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len);

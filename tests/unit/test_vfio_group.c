@@ -377,7 +377,7 @@ static void test_noiommu_group(void **state)
 
 	assert_true(vfio_group_is_noiommu(vdev->group));
 	vfio_device_cdev_name(vdev, cdev, sizeof(cdev));
-	assert_string_equal(cdev, "noiommu-vfio0");
+	assert_string_equal(cdev, "vfio0");
 	assert_int_equal(vfio_open_path("/dev/vfio/6", O_RDWR), -ENOENT);
 	gfd = vfio_open_path("/dev/vfio/noiommu-6", O_RDWR);
 	assert_true(gfd >= 0);
