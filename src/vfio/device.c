@@ -55,7 +55,8 @@ static void unbind(struct vfio_device *vdev)
 	}
 	vdev->idev = NULL;
 	vdev->dev_id = 0;
-	vdev->ictx = NULL;
+	/* vfio-pci's DMA path reads it without the set's lock. */
+	__atomic_store_n(&vdev->ictx, NULL, __ATOMIC_RELEASE);
 	uiommufd_ctx_put((struct uiommufd_ctx *)ictx);
 }
 
@@ -71,7 +72,7 @@ static int bind_and_attach(struct vfio_device *vdev, struct iommufd_ctx *ictx,
 	int rc;
 
 	uiommufd_ctx_get((struct uiommufd_ctx *)ictx);
-	vdev->ictx = ictx;
+	__atomic_store_n(&vdev->ictx, ictx, __ATOMIC_RELEASE);
 	if (attach_compat && vdev->spec.noiommu)
 		return 0;
 	pthread_mutex_lock(&ictx->lock);
@@ -96,7 +97,7 @@ err_unbind:
 	iommufd_device_unbind(idev);
 err_unlock:
 	pthread_mutex_unlock(&ictx->lock);
-	vdev->ictx = NULL;
+	__atomic_store_n(&vdev->ictx, NULL, __ATOMIC_RELEASE);
 	uiommufd_ctx_put((struct uiommufd_ctx *)ictx);
 	return rc;
 }
@@ -148,18 +149,48 @@ void vfio_device_group_close(struct vfio_device *vdev)
 		vfio_device_last_close(vdev);
 }
 
+static bool granted(struct vfio_device_file *df)
+{
+	return __atomic_load_n(&df->access_granted, __ATOMIC_ACQUIRE);
+}
+
 bool vfio_device_cdev_opened(struct vfio_device *vdev)
 {
 	/* Lock free: callable from inside vfio_pci_open_device() as well. */
 	return __atomic_load_n(&vdev->cdev_bound, __ATOMIC_ACQUIRE);
 }
 
-/* ---- the file's calls */
-
-static bool granted(struct vfio_device_file *df)
+int vfio_file_has_dev(int fd, struct vfio_device *vdev)
 {
-	return __atomic_load_n(&df->access_granted, __ATOMIC_ACQUIRE);
+	struct uiommufd_host *host = vdev->set->host;
+	static const struct host_anon_ops *const device_kinds[] = {
+		&vfio_group_device_fops, &vfio_cdev_fops,
+	};
+	struct host_file *probe;
+	struct host_anon *ref;
+	struct vfio_device_file *df;
+	size_t k;
+	int rc;
+
+	rc = host->ops->file_get(host, fd, &probe);
+	if (rc)
+		return rc;
+	host->ops->file_put(host, probe);
+	if (vfio_group_from_fd(fd))
+		return vfio_group_from_fd(fd) == vdev->group;
+	for (k = 0; k < sizeof(device_kinds) / sizeof(device_kinds[0]); k++) {
+		df = host->ops->anon_get(host, fd, device_kinds[k], &ref);
+		if (!df)
+			continue;
+		/* An unbound cdev file grants nothing yet. */
+		rc = df->vdev == vdev && granted(df);
+		host->ops->anon_put(host, ref);
+		return rc;
+	}
+	return -EINVAL;
 }
+
+/* ---- the file's calls */
 
 static long device_ioctl(void *priv, unsigned long cmd, uint64_t uarg)
 {

@@ -124,14 +124,10 @@ bool vfio_group_is_noiommu(const struct vfio_group *group);
 void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len);
 void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len);
 /*
- * For VFIO_DEVICE_PCI_HOT_RESET: the group behind an open group fd of the
- * current set (NULL for any other fd), and whether @vdev is open through
- * its cdev (then vdev->ictx and vdev->dev_id are its binding; the iommufd
- * form of the reset applies).  Both read state the set's lock guards: a
- * snapshot, as the kernel's checks are.
+ * The group behind an open group fd of the current set, NULL for any
+ * other fd (see also vfio_file_has_dev() below).
  */
 struct vfio_group *vfio_group_from_fd(int fd);
-bool vfio_device_cdev_opened(struct vfio_device *vdev);
 
 /* ---- pci.c: the vfio-pci layer */
 int vfio_pci_create(struct vfio_device *vdev);
@@ -153,6 +149,16 @@ void vfio_pci_munmap(struct vfio_device *vdev, void *addr, size_t len);
 size_t vfio_pci_config_snapshot(struct vfio_device *vdev, uint8_t *buf, size_t off, size_t len);
 void vfio_pci_bar_resource(struct vfio_device *vdev, unsigned int bar, uint64_t *start,
 			   uint64_t *end, uint64_t *flags);
+
+/*
+ * For vfio-pci's hot reset (added by "pci"; group.c / device.c implement
+ * them): whether the file behind @fd is @vdev's group file or one of
+ * @vdev's device files (1 yes, 0 no), -EBADF when @fd is not open, -EINVAL
+ * when it is neither a VFIO group nor a VFIO device file; and whether
+ * @vdev's device file was opened through its cdev (not its group).
+ */
+int vfio_file_has_dev(int fd, struct vfio_device *vdev);
+bool vfio_device_cdev_opened(struct vfio_device *vdev);
 
 /* ---- sysfs.c: the private tree, built once the set exists */
 /*

@@ -276,6 +276,24 @@ static void test_get_device_fd_binds_and_translates(void **state)
 	assert_int_equal(buf[8], 0x3c);
 	assert_int_equal(vdev_dma(ctx, vdev, 0x400000, seen, 8, false), -EFAULT);
 
+	/* What vfio-pci's hot reset asks about the files it is handed. */
+	{
+		struct vfio_device *other = vfio_devset_device(set, 1);
+		int plain = eventfd(0, EFD_CLOEXEC), ocdev = open_cdev_of(other);
+
+		assert_int_equal(vfio_file_has_dev(gfd, vdev), 1);
+		assert_int_equal(vfio_file_has_dev(gfd, other), 0);
+		assert_int_equal(vfio_file_has_dev(dfd, vdev), 1);
+		assert_int_equal(vfio_file_has_dev(dfd, other), 0);
+		/* A cdev not bound grants nothing. */
+		assert_int_equal(vfio_file_has_dev(ocdev, other), 0);
+		assert_int_equal(vfio_file_has_dev(plain, vdev), -EINVAL);
+		assert_int_equal(vfio_file_has_dev(-1, vdev), -EBADF);
+		assert_false(vfio_device_cdev_opened(vdev));
+		vclose(ocdev);
+		close(plain);
+	}
+
 	/* A second device fd: the function is opened once. */
 	dfd2 = (int)vioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name);
 	assert_true(dfd2 >= 0);
