@@ -576,7 +576,7 @@ int iommufd_ioas_noiommu_get_pa(struct iommufd_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 	/* Physical addresses are only handed out where unprotected DMA exists. */
-	if (!iommufd_vfio_noiommu_enabled)
+	if (!__atomic_load_n(&iommufd_vfio_noiommu_enabled, __ATOMIC_RELAXED))
 		return -EPERM;
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))

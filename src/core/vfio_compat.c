@@ -151,7 +151,7 @@ static int type1_check_extension(struct iommufd_ctx *ictx, uint64_t ext)
 		return type1_coherent(ictx);
 	/* As a kernel built with no-IOMMU support: when devices need it. */
 	if (ext == VFIO_NOIOMMU_IOMMU)
-		return iommufd_vfio_noiommu_enabled ? 1 : 0;
+		return __atomic_load_n(&iommufd_vfio_noiommu_enabled, __ATOMIC_RELAXED) ? 1 : 0;
 	for (k = 0; k < ARRAY_SIZE(offered); k++)
 		if (offered[k] == ext)
 			return 1;
@@ -169,7 +169,7 @@ static int type1_set_iommu(struct iommufd_ctx *ictx, uint64_t model)
 	 * nothing else; without such a group that model is refused like any
 	 * unknown one.
 	 */
-	if (model == VFIO_NOIOMMU_IOMMU && iommufd_vfio_noiommu_enabled && ictx->no_iommu_mode)
+	if (model == VFIO_NOIOMMU_IOMMU && ictx->no_iommu_mode)
 		return 0;
 	if ((model != VFIO_TYPE1v2_IOMMU && model != VFIO_TYPE1_IOMMU) || ictx->no_iommu_mode)
 		return -EINVAL;

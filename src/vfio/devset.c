@@ -412,7 +412,7 @@ int vfio_devset_create(struct uiommufd_host *host, const char *spec_list,
 		group->devices[group->nr_devices++] = vdev;
 		set->devices[set->nr_devices++] = vdev;
 		if (specs[k].noiommu)
-			iommufd_vfio_noiommu_enabled = true;
+			__atomic_store_n(&iommufd_vfio_noiommu_enabled, true, __ATOMIC_RELAXED);
 	}
 	atomic_compare_exchange_strong(&current_set, &none, set);
 	*out = set;

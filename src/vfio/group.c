@@ -205,7 +205,7 @@ static int read_name(struct uiommufd_host *host, uint64_t uarg, char *out, size_
 	return -EINVAL;
 }
 
-static long group_get_device_fd(struct vfio_group *group, uint64_t uarg, int fflags)
+static long group_get_device_fd(struct vfio_group *group, uint64_t uarg)
 {
 	struct vfio_devset *set = group->set;
 	struct vfio_device_file *df;
@@ -244,9 +244,7 @@ static long group_get_device_fd(struct vfio_group *group, uint64_t uarg, int ffl
 		vfio_group_file_unuse(group);
 		pthread_mutex_unlock(&set->lock);
 		free(df);
-		return fd;
 	}
-	(void)fflags;
 	return fd;
 
 err_unlock:
@@ -263,7 +261,7 @@ static long group_ioctl(void *priv, unsigned long cmd, uint64_t uarg)
 
 	switch ((unsigned int)cmd) {
 	case VFIO_GROUP_GET_DEVICE_FD:
-		return group_get_device_fd(gf->group, uarg, 0);
+		return group_get_device_fd(gf->group, uarg);
 	case VFIO_GROUP_GET_STATUS:
 		return group_get_status(gf->group, uarg);
 	case VFIO_GROUP_SET_CONTAINER:

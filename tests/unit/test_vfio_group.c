@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "vfio_helpers.h"
+#include "core/iommufd_private.h"
 
 #define NAME_MAX_TEST 4096
 
@@ -327,6 +328,50 @@ static void test_get_device_fd_binds_and_translates(void **state)
 	vfio_devset_destroy(set);
 }
 
+static void test_two_groups_one_container(void **state)
+{
+	struct vfio_devset *set = make_set("fake;fake");
+	struct vfio_device *a = vfio_devset_device(set, 0), *b = vfio_devset_device(set, 1);
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(UIOMMUFD_OPEN_VFIO_CONTAINER, &ctx);
+	int ga = open_group_of(a), gb = open_group_of(b), da, db;
+	uint8_t *buf, seen = 0;
+
+	assert_int_equal(set_container(ga, cfd), 0);
+	/* The second group finds the compat IOAS made and joins it. */
+	assert_int_equal(set_container(gb, cfd), 0);
+	assert_int_equal(ictl(ctx, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU), 0);
+	buf = map_type1(ctx, 0, PSZ);
+	buf[5] = 0x42;
+	da = (int)vioctl(ga, VFIO_GROUP_GET_DEVICE_FD, a->name);
+	db = (int)vioctl(gb, VFIO_GROUP_GET_DEVICE_FD, b->name);
+	assert_true(da >= 0 && db >= 0);
+	assert_ptr_equal(a->ictx, b->ictx);
+	/* One compat IOAS, one automatic HWPT both devices share. */
+	assert_ptr_equal(a->idev->hwpt, b->idev->hwpt);
+	assert_int_equal(vdev_dma(ctx, a, 5, &seen, 1, false), 0);
+	assert_int_equal(seen, 0x42);
+	seen = 0;
+	assert_int_equal(vdev_dma(ctx, b, 5, &seen, 1, false), 0);
+	assert_int_equal(seen, 0x42);
+	/* Unmapping reaches both at once. */
+	{
+		struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .size = PSZ };
+
+		assert_int_equal(ictl(ctx, VFIO_IOMMU_UNMAP_DMA, &unmap), 0);
+		assert_int_equal(unmap.size, PSZ);
+	}
+	assert_int_equal(vdev_dma(ctx, a, 5, &seen, 1, false), -EFAULT);
+	assert_int_equal(vdev_dma(ctx, b, 5, &seen, 1, false), -EFAULT);
+	vclose(da);
+	vclose(db);
+	vclose(ga);
+	vclose(gb);
+	munmap(buf, PSZ);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
 static void test_device_fd_keeps_group(void **state)
 {
 	struct vfio_devset *set = make_set("fake");
@@ -526,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_group_status),
 		cmocka_unit_test(test_set_container_errors),
 		cmocka_unit_test(test_get_device_fd_binds_and_translates),
+		cmocka_unit_test(test_two_groups_one_container),
 		cmocka_unit_test(test_device_fd_keeps_group),
 		cmocka_unit_test(test_group_and_cdev_exclude),
 		cmocka_unit_test(test_noiommu_group),
