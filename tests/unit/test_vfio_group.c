@@ -8,6 +8,7 @@
  * cdevs".
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -425,6 +426,63 @@ static void test_group_and_cdev_exclude(void **state)
 	vfio_devset_destroy(set);
 }
 
+/* Device fds opened and closed from several threads at once. */
+struct churn {
+	int gfd;
+	const char *name;
+	int failures;
+};
+
+static void *churn_device_fds(void *arg)
+{
+	struct churn *c = arg;
+	int k;
+
+	for (k = 0; k < 200; k++) {
+		int fd = (int)vioctl(c->gfd, VFIO_GROUP_GET_DEVICE_FD, c->name);
+
+		if (fd < 0) {
+			c->failures++;
+			continue;
+		}
+		if (vioctl(fd, 0x3b6b, NULL) != FAKE_PCI_IOCTL_ANSWER)
+			c->failures++;
+		vclose(fd);
+	}
+	return NULL;
+}
+
+static void test_device_fds_from_threads(void **state)
+{
+	struct vfio_devset *set = make_set("fake");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(UIOMMUFD_OPEN_VFIO_CONTAINER, &ctx);
+	int gfd = open_group_of(vdev), opens = fake_opens, closes = fake_closes;
+	struct churn c[4];
+	pthread_t t[4];
+	int k;
+
+	assert_int_equal(set_container(gfd, cfd), 0);
+	for (k = 0; k < 4; k++) {
+		c[k] = (struct churn){ .gfd = gfd, .name = vdev->name };
+		assert_int_equal(pthread_create(&t[k], NULL, churn_device_fds, &c[k]), 0);
+	}
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		assert_int_equal(c[k].failures, 0);
+	}
+	/* Every first open had its last close; nothing is left bound. */
+	assert_int_equal(fake_opens - opens, fake_closes - closes);
+	assert_true(fake_opens > opens);
+	assert_int_equal(vdev->open_count, 0);
+	assert_null(vdev->idev);
+	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), 0);
+	vclose(gfd);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
 /* ---- no-IOMMU groups */
 
 static void test_noiommu_group(void **state)
@@ -574,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_two_groups_one_container),
 		cmocka_unit_test(test_device_fd_keeps_group),
 		cmocka_unit_test(test_group_and_cdev_exclude),
+		cmocka_unit_test(test_device_fds_from_threads),
 		cmocka_unit_test(test_noiommu_group),
 		cmocka_unit_test(test_tool_device_option),
 	};
