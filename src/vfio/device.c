@@ -30,14 +30,6 @@
 #include "uapi/vfio_group.h"
 #include "vfio/vfio_internal.h"
 
-/* PRE-MERGE: see devset.c; delete with the pci.c merge. */
-#pragma weak vfio_pci_open_device
-#pragma weak vfio_pci_close_device
-#pragma weak vfio_pci_ioctl
-#pragma weak vfio_pci_rw
-#pragma weak vfio_pci_mmap
-#pragma weak vfio_pci_munmap
-
 /* Undo a binding made by bind_and_attach(); set->lock held. */
 static void unbind(struct vfio_device *vdev)
 {
@@ -107,7 +99,7 @@ int vfio_device_first_open(struct vfio_device *vdev, struct iommufd_ctx *ictx,
 {
 	int rc;
 
-	if (!vfio_pci_open_device)
+	if (!vfio_linked(vfio_pci_open_device))
 		return -ENODEV;	/* PRE-MERGE: no vfio-pci layer linked */
 	rc = bind_and_attach(vdev, ictx, attach_compat);
 	if (rc)

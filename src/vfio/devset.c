@@ -30,15 +30,6 @@
 #include "uapi/iommufd_test.h"
 #include "vfio/vfio_internal.h"
 
-/*
- * PRE-MERGE: pci.c and models.c land from other branches.  Until they do,
- * weak references let the library link without them; delete these lines
- * once both are on main (a weak reference does not pull an archive member).
- */
-#pragma weak vfio_pci_create
-#pragma weak vfio_pci_destroy
-#pragma weak devmodel_find
-
 static struct vfio_devset *_Atomic current_set;
 static struct uiommufd_ctx *(*fd_resolver)(int fd);
 
@@ -118,7 +109,7 @@ static int parse_entry(char *entry, struct vfio_dev_spec *spec, bool *has_bdf, c
 		    copy, "");
 		return -EINVAL;
 	}
-	spec->type = devmodel_find ? devmodel_find(tok) : NULL;
+	spec->type = vfio_linked(devmodel_find) ? devmodel_find(tok) : NULL;
 	if (!spec->type) {
 		say(err, errlen, "--device '%s': unknown model '%s'; `uiommufd run --help` lists the models",
 		    copy, tok);
@@ -331,8 +322,8 @@ static int device_create(struct vfio_devset *set, const struct vfio_dev_spec *sp
 	if (rc)
 		goto err_free;
 	snprintf(vdev->dev.name, sizeof(vdev->dev.name), "%s", vdev->name);
-	if (!vfio_pci_create) {
-		rc = -ENOSYS;	/* see PRE-MERGE above */
+	if (!vfio_linked(vfio_pci_create)) {
+		rc = -ENOSYS;	/* see PRE-MERGE in vfio_internal.h */
 		goto err_uninit;
 	}
 	rc = vfio_pci_create(vdev);
