@@ -98,7 +98,10 @@ $(PRELOAD_LIB): $(SHIM_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(TOOL): $(call obj,$(TOOL_SRCS))
+# The command checks --device lists with the library's parser and lists
+# its device models, so it links the library's objects (not the archive:
+# every model must be in).
+$(TOOL): $(call obj,$(TOOL_SRCS)) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
@@ -148,7 +151,8 @@ ifeq ($(SAN),1)
 RUN_ENV := LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1
 endif
 
-unit-tests: $(UNIT_BINS)
+# test_vfio_group runs the command too.
+unit-tests: $(UNIT_BINS) $(TOOL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 scenario-tests: all $(SCEN_BINS)

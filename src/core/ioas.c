@@ -524,3 +524,70 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *uc)
 	}
 	return rc;
 }
+
+/* ---- IOMMU_IOAS_NOIOMMU_GET_PA */
+
+/*
+ * A no-IOMMU device reaches memory by physical address, so its driver
+ * asks where an IOVA's page really is.  The answer is read from a paging
+ * domain of the IOAS: a device attached there is what keeps the pages
+ * pinned, and a pinned page's address is stable.  The walk goes leaf by
+ * leaf while the next leaf follows on physically, up to the caller's limit
+ * (0: none).  docs/uapi-behaviour.md, "VFIO groups and cdevs".
+ */
+static int noiommu_walk(struct iommu_domain *dom, unsigned long iova, uint64_t limit,
+			uint64_t *phys, uint64_t *len)
+{
+	struct pt_walk_result res;
+	uint64_t run = 0, expect = 0;
+	unsigned long at = iova;
+
+	if (!dom->ops->translate)
+		return -ENOENT;
+	while (!limit || run < limit) {
+		uint64_t leaf, in_leaf;
+
+		if (dom->ops->translate(dom, at, 0, &res))
+			break;
+		if (run && res.oa != expect)
+			break;
+		if (!run)
+			*phys = res.oa;
+		leaf = 1ULL << res.pgsize_lg2;
+		in_leaf = leaf - (res.oa & (leaf - 1));
+		run += in_leaf;
+		expect = res.oa + in_leaf;
+		if (check_add_overflow(at, (unsigned long)in_leaf, &at) || !at)
+			break;
+	}
+	if (!run)
+		return -ENOENT;
+	*len = limit && run > limit ? limit : run;
+	return 0;
+}
+
+int iommufd_ioas_noiommu_get_pa(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_noiommu_get_pa *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	uint64_t phys = 0, len = 0;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	/* Physical addresses are only handed out where unprotected DMA exists. */
+	if (!__atomic_load_n(&iommufd_vfio_noiommu_enabled, __ATOMIC_RELAXED))
+		return -EPERM;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return (int)PTR_ERR(ioas);
+	rc = ioas->iopt.nr_domains ? noiommu_walk(ioas->iopt.domains[0], cmd->iova, cmd->length,
+						  &phys, &len)
+				   : -ENOENT;
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	if (rc)
+		return rc;
+	cmd->out_phys = phys;
+	cmd->length = len;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}

@@ -147,6 +147,7 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;	/* what VFIO type1 calls work on; holds nothing */
 	bool opened_as_vfio;
 	enum iopt_account_mode account_mode;
+	bool no_iommu_mode;	/* a no-IOMMU group joined; no compat IOAS may exist */
 	struct iommufd_mmap *mmaps;	/* file regions a program may mmap, by offset */
 };
 
@@ -496,5 +497,27 @@ void iommufd_veventq_destroy(struct iommufd_object *obj);
 /* ======================================= the selftest's device (selftest.c) */
 
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+/*
+ * The mock IOMMU as the driver of a device the caller owns (VFIO's emulated
+ * PCI functions): @dev_flags are MOCK_FLAGS_DEVICE_*.  0 or -EINVAL/-ENOMEM.
+ */
+int iommufd_mock_dev_init(struct device *dev, struct uiommufd_host *host, uint32_t dev_flags);
+void iommufd_mock_dev_uninit(struct device *dev);
+
+/* ======================================= VFIO groups and no-IOMMU (vfio_compat.c) */
+
+/*
+ * What a group joining a context asks of it: the compat IOAS made if there
+ * is none (EINVAL in no-IOMMU mode), or no-IOMMU mode (EINVAL once there
+ * is a compat IOAS).  Under ctx->lock.
+ */
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx);
+int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx);
+/* The compat IOAS's ID; -ENODEV when there is none. */
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, uint32_t *out_ioas_id);
+/* Whether the process offers no-IOMMU VFIO devices (the module parameter). */
+extern bool iommufd_vfio_noiommu_enabled;
+/* ioas.c: IOMMU_IOAS_NOIOMMU_GET_PA */
+int iommufd_ioas_noiommu_get_pa(struct iommufd_ucmd *ucmd);
 
 #endif

@@ -452,6 +452,8 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 	    iommufd_ioas_change_process)                                                      \
 	ROW(IOMMU_VEVENTQ_ALLOC, iommu_veventq_alloc, out_veventq_fd, iommufd_veventq_alloc)  \
 	ROW(IOMMU_HW_QUEUE_ALLOC, iommu_hw_queue_alloc, length, iommufd_hw_queue_alloc_ioctl) \
+	ROW(IOMMU_IOAS_NOIOMMU_GET_PA, iommu_ioas_noiommu_get_pa, out_phys,                    \
+	    iommufd_ioas_noiommu_get_pa)                                                      \
 	ROW(IOMMU_TEST_CMD, iommu_test_cmd, last, iommufd_test)
 
 /* Where a struct's @field ends: the size of a struct cut right after it. */

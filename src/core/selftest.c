@@ -48,6 +48,8 @@ struct mk_dev {
 	uint64_t vdev_id;
 	/* PASID 1024: whether its next non-blocking set must fail. */
 	bool reserved_pasid_armed;
+	/* Default paging domains span all IOVA (iommufd_mock_dev_init()). */
+	bool full_aperture;
 };
 
 /* Paging domains are nothing but a src/pt table. */
@@ -79,9 +81,14 @@ struct mk_queue {
 	uint32_t index;
 };
 
+/*
+ * The mock's state of a device.  It is found through driver_data, not by
+ * containment, so that a device embedded elsewhere (a VFIO device) can sit
+ * behind the mock IOMMU too (iommufd_mock_dev_init()).
+ */
 static struct mk_dev *mk_dev_of(struct device *dev)
 {
-	return container_of(dev, struct mk_dev, dev);
+	return dev->driver_data;
 }
 
 static struct mk_paging *mk_paging_of(struct iommu_domain *domain)
@@ -268,6 +275,12 @@ static struct iommu_domain *mk_alloc_paging(struct device *dev, uint32_t flags,
 		if (rc)
 			return ERR_PTR(rc);
 	}
+	/*
+	 * A device a real program drives (VFIO) gets the whole 64-bit IOVA
+	 * space by default: a VMM maps guest RAM from IOVA 0.
+	 */
+	if (data.pagetable_type == MOCK_IOMMUPT_DEFAULT && mk_dev_of(dev)->full_aperture)
+		data.pagetable_type = MOCK_IOMMUPT_AMDV1;
 	return mk_paging_new(data.pagetable_type, flags);
 }
 
@@ -657,9 +670,36 @@ static struct mk_dev *mk_dev_new(struct uiommufd_host *host, uint32_t dev_flags)
 	mdev->dev.host = host;
 	mdev->dev.iommu_ops = &mk_iommu_ops;
 	mdev->dev.domain = &mk_blocked_domain;
+	mdev->dev.driver_data = mdev;
 	if (dev_flags & MOCK_FLAGS_DEVICE_PASID)
 		mdev->dev.max_pasid_lg2 = MOCK_PASID_WIDTH;
 	return mdev;
+}
+
+/*
+ * Put @dev, a device the caller owns, behind the mock IOMMU: VFIO devices
+ * use it as their IOMMU driver.  The mock's state lives in a shadow
+ * mk_dev that @dev's driver_data names; @dev keeps its own name.
+ */
+int iommufd_mock_dev_init(struct device *dev, struct uiommufd_host *host, uint32_t dev_flags)
+{
+	struct mk_dev *shadow = mk_dev_new(host, dev_flags);
+
+	if (IS_ERR(shadow))
+		return (int)PTR_ERR(shadow);
+	dev->host = host;
+	dev->iommu_ops = &mk_iommu_ops;
+	dev->domain = &mk_blocked_domain;
+	dev->max_pasid_lg2 = shadow->dev.max_pasid_lg2;
+	dev->driver_data = shadow;
+	shadow->full_aperture = true;
+	return 0;
+}
+
+void iommufd_mock_dev_uninit(struct device *dev)
+{
+	free(dev->driver_data);
+	dev->driver_data = NULL;
 }
 
 /* ================================================ lookups for the ops */

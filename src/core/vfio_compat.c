@@ -149,10 +149,13 @@ static int type1_check_extension(struct iommufd_ctx *ictx, uint64_t ext)
 
 	if (ext == VFIO_DMA_CC_IOMMU)
 		return type1_coherent(ictx);
+	/* As a kernel built with no-IOMMU support: when devices need it. */
+	if (ext == VFIO_NOIOMMU_IOMMU)
+		return __atomic_load_n(&iommufd_vfio_noiommu_enabled, __ATOMIC_RELAXED) ? 1 : 0;
 	for (k = 0; k < ARRAY_SIZE(offered); k++)
 		if (offered[k] == ext)
 			return 1;
-	/* No no-IOMMU mode, no VADDR updates, no nesting or SPAPR types. */
+	/* No VADDR updates, no nesting or SPAPR types. */
 	return 0;
 }
 
@@ -161,7 +164,14 @@ static int type1_set_iommu(struct iommufd_ctx *ictx, uint64_t model)
 	struct iommufd_ioas *target;
 	int rc;
 
-	if (model != VFIO_TYPE1v2_IOMMU && model != VFIO_TYPE1_IOMMU)
+	/*
+	 * A context a no-IOMMU group joined takes the no-IOMMU model and
+	 * nothing else; without such a group that model is refused like any
+	 * unknown one.
+	 */
+	if (model == VFIO_NOIOMMU_IOMMU && ictx->no_iommu_mode)
+		return 0;
+	if ((model != VFIO_TYPE1v2_IOMMU && model != VFIO_TYPE1_IOMMU) || ictx->no_iommu_mode)
 		return -EINVAL;
 	target = compat_ioas_hold(ictx);
 	if (IS_ERR(target))
@@ -438,6 +448,45 @@ static int type1_unmap_dma(struct iommufd_ctx *ictx, uint64_t uarg)
 	}
 	compat_ioas_drop(ictx, target);
 	return rc;
+}
+
+/* ---- what VFIO groups ask of the context */
+
+bool iommufd_vfio_noiommu_enabled;
+
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, uint32_t *out_ioas_id)
+{
+	if (!ictx->vfio_ioas)
+		return -ENODEV;
+	*out_ioas_id = ictx->vfio_ioas->obj.id;
+	return 0;
+}
+
+int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
+{
+	/* One container cannot be both translated and untranslated. */
+	if (ictx->vfio_ioas)
+		return -EINVAL;
+	ictx->no_iommu_mode = true;
+	return 0;
+}
+
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *made;
+
+	if (ictx->no_iommu_mode)
+		return -EINVAL;
+	/* Whatever IOAS the program already chose stays the compat one. */
+	if (ictx->vfio_ioas)
+		return 0;
+	made = iommufd_ioas_alloc(ictx);
+	if (IS_ERR(made))
+		return (int)PTR_ERR(made);
+	/* Published as if the program made it: IOMMU_DESTROY may take it. */
+	iommufd_object_finalize(ictx, &made->obj);
+	ictx->vfio_ioas = made;
+	return 0;
 }
 
 /* ---- the container */

@@ -64,6 +64,7 @@ struct vfio_device {
 	struct iommufd_ctx *ictx;	/* bound context while open */
 	struct iommufd_device *idev;	/* its binding there */
 	uint32_t dev_id;		/* idev's object ID */
+	bool cdev_bound;		/* open through its cdev (vfio_device_cdev_opened()) */
 };
 
 /* ---- devset.c */
@@ -85,11 +86,48 @@ int vfio_group_id(const struct vfio_group *group);
  */
 int vfio_open_path(const char *path, int oflags);
 /*
+ * stat() of such a path without opening it (an open group would be
+ * busy): S_IFCHR, mode 0600, st_rdev as fstat() of an open one shows;
+ * -ENOENT when the path is not ours.
+ */
+struct stat;
+int vfio_stat_path(const char *path, struct stat *st);
+/*
  * The iommufd context behind descriptor @fd (an open /dev/iommu or
  * /dev/vfio/vfio), referenced; NULL if @fd is not one.  Uses the resolver
  * the shim (or an embedder) set with uiommufd_set_fd_resolver().
  */
 struct uiommufd_ctx *vfio_ctx_from_fd(int fd);
+
+/*
+ * Device numbers of our nodes, as stat() and sysfs show them: groups are
+ * makedev(VFIO_GROUP_MAJOR, group id), cdevs makedev(VFIO_CDEV_MAJOR,
+ * cdev_minor).  Dynamic majors on a real machine; these are free ones.
+ */
+#define VFIO_GROUP_MAJOR 241
+#define VFIO_CDEV_MAJOR 237
+
+/*
+ * Check a --device list without making anything (the command validates
+ * before it runs the program): 0, or the errno vfio_devset_create() would
+ * give with the same message in @err.
+ */
+int vfio_devset_validate(const char *spec_list, char *err, size_t errlen);
+/* The device named @name ("0000:01:00.0") in @set, or NULL. */
+struct vfio_device *vfio_devset_device_by_name(struct vfio_devset *set, const char *name);
+/* Whether @group is a no-IOMMU group (/dev/vfio/noiommu-N). */
+bool vfio_group_is_noiommu(const struct vfio_group *group);
+/*
+ * The node names, as /dev and sysfs spell them: the group's "N" or
+ * "noiommu-N", the cdev's "vfioX" (no-IOMMU devices' too, as mainline).
+ */
+void vfio_group_node_name(const struct vfio_group *group, char *buf, size_t len);
+void vfio_device_cdev_name(const struct vfio_device *vdev, char *buf, size_t len);
+/*
+ * The group behind an open group fd of the current set, NULL for any
+ * other fd (see also vfio_file_has_dev() below).
+ */
+struct vfio_group *vfio_group_from_fd(int fd);
 
 /* ---- pci.c: the vfio-pci layer */
 int vfio_pci_create(struct vfio_device *vdev);

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The device cdev (cdev.c, device.c): access refused before bind,
+ * BIND_IOMMUFD's rules and its dev_id as an iommufd device (GET_HW_INFO,
+ * HWPT_ALLOC with NEST_PARENT, DIRTY_TRACKING and a fault queue), the
+ * blocked domain after bind, ATTACH/DETACH_IOMMUFD_PT with and without a
+ * PASID, fstat, the close order, and IOMMU_IOAS_NOIOMMU_GET_PA for a
+ * no-IOMMU device.  The rules are docs/uapi-behaviour.md, "VFIO groups and
+ * cdevs".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vfio_helpers.h"
+#include "core/iommufd_private.h"
+
+static long bind_cdev(int cdev, int iommufd, uint32_t *devid)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+	long rc = vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+
+	if (!rc && devid)
+		*devid = bind.out_devid;
+	return rc;
+}
+
+static long attach_pt(int cdev, uint32_t *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = 12, .pt_id = *pt_id };
+	long rc = vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+
+	*pt_id = at.pt_id;
+	return rc;
+}
+
+static long detach_pt(int cdev)
+{
+	struct vfio_device_detach_iommufd_pt de = { .argsz = 8 };
+
+	return vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de);
+}
+
+static void *map_ioas(struct uiommufd_ctx *ctx, uint32_t ioas, uint64_t iova, size_t len)
+{
+	void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t at = iova;
+
+	assert_true(buf != MAP_FAILED);
+	memset(buf, 0x77, len);
+	assert_int_equal(ioas_map(ctx, ioas, buf, len, &at, IOMMU_IOAS_MAP_FIXED_IOVA |
+				  IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE), 0);
+	return buf;
+}
+
+/* Runs first: no no-IOMMU device has existed in this process yet. */
+static void test_get_pa_needs_noiommu(void **state)
+{
+	struct uiommufd_ctx *ctx;
+	struct iommu_ioas_noiommu_get_pa pa = { .size = sizeof(pa) };
+
+	assert_int_equal(uiommufd_ctx_open(host(), 0, &ctx), 0);
+	pa.ioas_id = ioas_alloc(ctx);
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), -EPERM);
+	pa.flags = 1;
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), -EOPNOTSUPP);
+	uiommufd_ctx_put(ctx);
+}
+
+static void test_access_before_bind(void **state)
+{
+	struct vfio_devset *set = make_set("fake;fake");
+	struct vfio_device *vdev = vfio_devset_device(set, 1);
+	uint32_t pt = 1;
+	char buf[8];
+	struct stat st;
+	void *out;
+	int cdev;
+
+	assert_int_equal(vfio_open_path("/dev/vfio/devices/vfio2", O_RDWR), -ENOENT);
+	assert_int_equal(vfio_open_path("/dev/vfio/devices/noiommu-vfio1", O_RDWR), -ENOENT);
+	cdev = vfio_open_path("/dev/vfio/devices/vfio1", O_RDWR);
+	assert_true(cdev >= 0);
+	assert_int_equal(vstat(cdev, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(major(st.st_rdev), VFIO_CDEV_MAJOR);
+	assert_int_equal(minor(st.st_rdev), vdev->cdev_minor);
+	/* Nothing but BIND_IOMMUFD before the bind. */
+	assert_int_equal(vioctl(cdev, 0x3b6b, NULL), -EINVAL);
+	assert_int_equal(attach_pt(cdev, &pt), -EINVAL);
+	assert_int_equal(detach_pt(cdev), -EINVAL);
+	assert_int_equal(vrw(cdev, buf, sizeof(buf), 0, false), -EINVAL);
+	assert_int_equal(vmmap(cdev, 4096, &out), -EINVAL);
+	assert_int_equal(vdev->open_count, 0);
+	vclose(cdev);
+	vfio_devset_destroy(set);
+}
+
+static void test_bind_rules(void **state)
+{
+	struct vfio_devset *set = make_set("fake");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(0, &ctx);
+	int plain = eventfd(0, EFD_CLOEXEC);
+	int cdev = open_cdev_of(vdev), cdev2 = open_cdev_of(vdev);
+	struct vfio_device_bind_iommufd bind = { .argsz = 12, .iommufd = cfd };
+	int opens = fake_opens, closes = fake_closes;
+	uint32_t devid = 0;
+
+	assert_true(cdev >= 0 && cdev2 >= 0);
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, (void *)8), -EFAULT);
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EINVAL);
+	bind.argsz = sizeof(bind);
+	bind.flags = 1;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EINVAL);
+	assert_int_equal(bind_cdev(cdev, -1, NULL), -EINVAL);
+	assert_int_equal(bind_cdev(cdev, 1000, NULL), -EBADF);
+	assert_int_equal(bind_cdev(cdev, plain, NULL), -EBADFD);
+	assert_int_equal(fake_opens, opens);
+	assert_int_equal(vdev->group->cdev_binds, 0);
+
+	assert_false(vfio_device_cdev_opened(vdev));
+	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
+	assert_true(vfio_device_cdev_opened(vdev));
+	assert_int_not_equal(devid, 0);
+	assert_int_equal(devid, vdev->dev_id);
+	assert_int_equal(fake_opens, opens + 1);
+	/* Bound once per file, and one cdev user per device. */
+	assert_int_equal(bind_cdev(cdev, cfd, NULL), -EINVAL);
+	assert_int_equal(bind_cdev(cdev2, cfd, NULL), -EINVAL);
+	/* Now the device answers. */
+	assert_int_equal(vioctl(cdev, 0x3b6b, NULL), FAKE_PCI_IOCTL_ANSWER);
+	assert_int_equal(vioctl(cdev2, 0x3b6b, NULL), -EINVAL);
+
+	/* The device is an iommufd device of the context, in no domain yet: DMA faults. */
+	{
+		struct iommu_hw_info info = { .size = sizeof(info), .dev_id = devid };
+		uint8_t b;
+
+		assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, &info), 0);
+		assert_int_equal(info.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+		assert_true(info.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
+		assert_int_equal(vdev_dma(ctx, vdev, 0, &b, 1, false), -EFAULT);
+	}
+
+	/* The context outlives the program's fd while the device is bound. */
+	close_ctx_fd(cfd);
+	{
+		struct iommu_hw_info info = { .size = sizeof(info), .dev_id = devid };
+
+		assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, &info), 0);
+	}
+	vclose(cdev2);
+	assert_int_equal(fake_closes, closes);
+	vclose(cdev);
+	assert_int_equal(fake_closes, closes + 1);
+	assert_false(vfio_device_cdev_opened(vdev));
+	assert_null(vdev->idev);
+	assert_int_equal(vdev->group->cdev_binds, 0);
+	close(plain);
+	vfio_devset_destroy(set);
+}
+
+static void test_attach_detach(void **state)
+{
+	struct vfio_devset *set = make_set("fake");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(0, &ctx);
+	int cdev = open_cdev_of(vdev);
+	struct vfio_device_attach_iommufd_pt at = { .argsz = 8 };
+	struct vfio_device_detach_iommufd_pt de = { .argsz = 4 };
+	uint32_t devid = 0, ioas, ioas2, pt;
+	uint8_t seen[8], *buf, *buf2;
+
+	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
+	ioas = ioas_alloc(ctx);
+	ioas2 = ioas_alloc(ctx);
+	buf = map_ioas(ctx, ioas, 0, 4 * PSZ);
+	buf2 = map_ioas(ctx, ioas2, 0, PSZ);
+	buf2[0] = 0x99;
+
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
+	at.argsz = 12;
+	at.flags = 2;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
+	at.flags = VFIO_DEVICE_ATTACH_PASID;	/* needs the 16-byte form */
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
+	pt = 0xdead;
+	assert_int_equal(attach_pt(cdev, &pt), -ENOENT);
+
+	/* An IOAS: an automatic HWPT, whose ID comes back; DMA translates from IOVA 0. */
+	pt = ioas;
+	assert_int_equal(attach_pt(cdev, &pt), 0);
+	assert_int_not_equal(pt, ioas);
+	assert_int_equal(vdev_dma(ctx, vdev, 8, seen, 8, false), 0);
+	assert_int_equal(seen[0], 0x77);
+	assert_int_equal(vdev_dma(ctx, vdev, 4 * PSZ, seen, 8, false), -EFAULT);
+	/* A second attach replaces. */
+	pt = ioas2;
+	assert_int_equal(attach_pt(cdev, &pt), 0);
+	assert_int_equal(vdev_dma(ctx, vdev, 0, seen, 1, false), 0);
+	assert_int_equal(seen[0], 0x99);
+
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
+	de.argsz = 8;
+	de.flags = 4;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
+	de.flags = VFIO_DEVICE_DETACH_PASID;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
+	assert_int_equal(detach_pt(cdev), 0);
+	/* Back in the blocked domain. */
+	assert_int_equal(vdev_dma(ctx, vdev, 0, seen, 1, false), -EFAULT);
+	assert_int_equal(detach_pt(cdev), 0);
+
+	vclose(cdev);
+	munmap(buf, 4 * PSZ);
+	munmap(buf2, PSZ);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
+static void test_devid_hwpts_and_pasid(void **state)
+{
+	struct vfio_devset *set = make_set("fake");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(0, &ctx);
+	int cdev = open_cdev_of(vdev);
+	struct iommu_fault_alloc fault = { .size = sizeof(fault) };
+	struct iommu_hwpt_alloc hwpt = { .size = sizeof(hwpt) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vfio_device_detach_iommufd_pt de = { .argsz = sizeof(de) };
+	uint32_t devid = 0, ioas, pt, parent;
+	void *handle;
+
+	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
+	ioas = ioas_alloc(ctx);
+
+	hwpt.dev_id = devid;
+	hwpt.pt_id = ioas;
+	/* PASID capable too: a RID HWPT must be while PASIDs are attached. */
+	hwpt.flags = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+		     IOMMU_HWPT_ALLOC_PASID;
+	assert_int_equal(ictl(ctx, IOMMU_HWPT_ALLOC, &hwpt), 0);
+	parent = hwpt.out_hwpt_id;
+	pt = parent;
+	assert_int_equal(attach_pt(cdev, &pt), 0);
+	assert_int_equal(pt, parent);
+
+	/* A HWPT with a fault queue. */
+	assert_int_equal(ictl(ctx, IOMMU_FAULT_QUEUE_ALLOC, &fault), 0);
+	hwpt.flags = IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+	hwpt.fault_id = fault.out_fault_id;
+	assert_int_equal(ictl(ctx, IOMMU_HWPT_ALLOC, &hwpt), 0);
+
+	/* That one at PASID 1, beside the RID's. */
+	at.flags = VFIO_DEVICE_ATTACH_PASID;
+	at.pasid = 1;
+	at.pt_id = hwpt.out_hwpt_id;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+	assert_int_equal(at.pt_id, hwpt.out_hwpt_id);
+	assert_non_null(iommufd_device_pasid_hwpt(vdev->idev, 1, &handle));
+	/* Again at the same PASID: a replace. */
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+	de.flags = VFIO_DEVICE_DETACH_PASID;
+	de.pasid = 1;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), 0);
+	assert_null(iommufd_device_pasid_hwpt(vdev->idev, 1, &handle));
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), 0);
+	/* Attached at PASID 2 when the file closes: undone with the binding. */
+	at.pasid = 2;
+	assert_int_equal(vioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+
+	vclose(cdev);
+	assert_null(vdev->idev);
+	/* The HWPTs are the program's and outlive the device. */
+	{
+		struct iommu_destroy d = { .size = sizeof(d), .id = hwpt.out_hwpt_id };
+
+		assert_int_equal(ictl(ctx, IOMMU_DESTROY, &d), 0);
+		d.id = parent;
+		assert_int_equal(ictl(ctx, IOMMU_DESTROY, &d), 0);
+	}
+	vclose((int)fault.out_fault_fd);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
+static void test_noiommu_cdev_get_pa(void **state)
+{
+	struct vfio_devset *set = make_set("fake,noiommu");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct iommu_ioas_noiommu_get_pa pa = { .size = sizeof(pa) };
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(0, &ctx), cdev;
+	uint32_t devid = 0, ioas, pt;
+	uint64_t want;
+	uint8_t *buf;
+
+	/* Mainline's name for a no-IOMMU cdev is the plain one. */
+	assert_true(vdev->spec.noiommu);
+	assert_int_equal(vfio_open_path("/dev/vfio/devices/noiommu-vfio0", O_RDWR), -ENOENT);
+	cdev = vfio_open_path("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_true(cdev >= 0);
+	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
+	ioas = ioas_alloc(ctx);
+	pa.ioas_id = ioas;
+	pa.iova = 0x200000;
+	/* Nothing attached, nothing mapped: nothing to tell. */
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), -ENOENT);
+	pt = ioas;
+	assert_int_equal(attach_pt(cdev, &pt), 0);
+	buf = map_ioas(ctx, ioas, 0x200000, 8 * PSZ);
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), 0);
+	assert_int_equal(host()->ops->user_phys(host(), (uintptr_t)buf, &want), 0);
+	assert_int_equal(pa.out_phys, want);
+	assert_true(pa.length >= PSZ && pa.length <= 8 * PSZ);
+	assert_int_equal((pa.out_phys + pa.length) % PSZ, 0);
+
+	/* An offset inside the page, and a cap on the length. */
+	pa.iova = 0x200000 + PSZ + 0x80;
+	pa.length = 0;
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), 0);
+	assert_int_equal(host()->ops->user_phys(host(), (uintptr_t)buf + PSZ + 0x80, &want), 0);
+	assert_int_equal(pa.out_phys, want);
+	assert_int_equal((pa.out_phys + pa.length) % PSZ, 0);
+	pa.length = 0x10;
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), 0);
+	assert_int_equal(pa.length, 0x10);
+
+	pa.iova = 0x200000 + 8 * PSZ;
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), -ENOENT);
+	pa.__reserved = 1;
+	assert_int_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), -EOPNOTSUPP);
+	pa.__reserved = 0;
+	pa.ioas_id = devid;
+	assert_int_not_equal(ictl(ctx, IOMMU_IOAS_NOIOMMU_GET_PA, &pa), 0);
+
+	vclose(cdev);
+	munmap(buf, 8 * PSZ);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_pa_needs_noiommu),
+		cmocka_unit_test(test_access_before_bind),
+		cmocka_unit_test(test_bind_rules),
+		cmocka_unit_test(test_attach_detach),
+		cmocka_unit_test(test_devid_hwpts_and_pasid),
+		cmocka_unit_test(test_noiommu_cdev_get_pa),
+	};
+
+	return cmocka_run_group_tests_name("vfio_cdev", tests, NULL, NULL);
+}
