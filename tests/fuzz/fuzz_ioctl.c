@@ -205,6 +205,15 @@ static uint32_t claimed_size(struct fz_in *in, unsigned int mode, uint32_t real,
 	}
 }
 
+/* Whether a test command's argument asked for a dma-buf (its result is an fd). */
+static bool dmabuf_get_op(const uint8_t *arg)
+{
+	uint32_t op;
+
+	memcpy(&op, arg + offsetof(struct iommu_test_cmd, op), sizeof(op));
+	return op == IOMMU_TEST_OP_DMABUF_GET;
+}
+
 static void one_call(struct uiommufd_ctx *ctx, struct fz_in *in, int access_fd)
 {
 	const struct fz_ioctl *io = &table[fz_u8(in) % NR_IOCTLS];
@@ -249,8 +258,12 @@ static void one_call(struct uiommufd_ctx *ctx, struct fz_in *in, int access_fd)
 	if (rc < 0 && !errno_ok(rc))
 		fz_fail("ioctl %#lx size %u at %#llx gave %ld", io->cmd, size,
 			(unsigned long long)uarg, rc);
-	/* iommufd commands answer 0 or an errno; only VFIO's have values. */
-	if (rc > 0 && _IOC_NR(io->cmd) >= IOMMUFD_CMD_BASE && io->cmd != VFIO_IOMMU_GET_INFO)
+	/*
+	 * iommufd commands answer 0 or an errno; only VFIO's have values, and
+	 * the selftest's DMABUF_GET, whose result is the new descriptor.
+	 */
+	if (rc > 0 && _IOC_NR(io->cmd) >= IOMMUFD_CMD_BASE && io->cmd != VFIO_IOMMU_GET_INFO &&
+	    !(io->cmd == IOMMU_TEST_CMD && dmabuf_get_op(arg)))
 		fz_fail("ioctl %#lx returned %ld", io->cmd, rc);
 }
 
