@@ -423,7 +423,8 @@ static int build_common(const struct tree *t, bool noiommu)
 {
 	static const char *const drv_files[] = { "bind", "unbind", "new_id", "remove_id" };
 	static const char *const dirs[] = {
-		"bus/pci/drivers/vfio-pci",	  "class/vfio",
+		"bus/pci/devices",		  "bus/pci/drivers/vfio-pci",
+		"devices/virtual/vfio",		  "class/vfio",
 		"class/vfio-dev",		  "class/misc",
 		"devices/virtual/misc/vfio",	  "module/vfio/parameters",
 		"module/vfio_pci/parameters",	  "module/vfio_iommu_type1/parameters",
