@@ -52,6 +52,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@
 #include "host/mmio_trap.h"
 #include "shim/redirect.h"
 #include "uiommufd.h"
+#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 /*
@@ -179,6 +181,10 @@ struct real_fns {
 	ssize_t (*preadv64v2)(int, const struct iovec *, int, off64_t, int);
 	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
 	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off64_t, int);
+	ssize_t (*getxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*lgetxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*listxattr)(const char *, char *, size_t);
+	ssize_t (*llistxattr)(const char *, char *, size_t);
 };
 
 static struct real_fns real;
@@ -269,6 +275,10 @@ static void shim_resolve(void)
 	real.preadv64v2 = real_sym("preadv64v2");
 	real.pwritev2 = real_sym("pwritev2");
 	real.pwritev64v2 = real_sym("pwritev64v2");
+	real.llistxattr = real_sym("llistxattr");
+	real.listxattr = real_sym("listxattr");
+	real.lgetxattr = real_sym("lgetxattr");
+	real.getxattr = real_sym("getxattr");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
 	/* Tests: widen the window between moving pinned pages aside and munmap. */
@@ -1628,6 +1638,27 @@ SHIM_EXPORT char *canonicalize_file_name(const char *path)
 	REDIRECT_BODY(shim_unmap_result(real.canonicalize_file_name(path)), path);
 }
 
+/* ls -l asks for ACLs: the xattr calls of a path too. */
+SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	REDIRECT_BODY(real.getxattr(path, name, value, size), path);
+}
+
+SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	REDIRECT_BODY(real.lgetxattr(path, name, value, size), path);
+}
+
+SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	REDIRECT_BODY(real.listxattr(path, list, size), path);
+}
+
+SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	REDIRECT_BODY(real.llistxattr(path, list, size), path);
+}
+
 /* ------------------------------------------------------------- the devices */
 
 static char shim_tree[PATH_MAX];
@@ -1681,6 +1712,7 @@ static void shim_devices_start(void)
 			spec, err[0] ? err : strerror(-rc));
 		goto out;
 	}
+	vfio_sysfs_reap();
 	rc = vfio_sysfs_build(vfio_devset_current(), shim_tree, sizeof(shim_tree));
 	if (rc) {
 		fprintf(stderr, "uiommufd: cannot make the devices' sysfs tree under %s: %s; "

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,10 +601,72 @@ void vfio_sysfs_remove(const char *root)
 
 /* ------------------------------------------------------------------ build */
 
+/*
+ * The tree's owner, beside (not inside) its sys/: the process whose exit
+ * removes it.  A process that execs never gets to remove its tree; the
+ * next image (same pid) or any later start finds it by this file.
+ */
+static int write_owner(const char *root)
+{
+	char path[PATH_MAX + 16], text[32];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/owner", root);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (write(fd, text, (size_t)n) != n)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+static const char *tmp_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
+void vfio_sysfs_reap(void)
+{
+	char path[PATH_MAX], text[32];
+	const char *tmp = tmp_dir();
+	struct dirent *de;
+	int err = errno;
+	DIR *d;
+
+	d = opendir(tmp);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long pid;
+
+		if (strncmp(de->d_name, TREE_PREFIX, strlen(TREE_PREFIX)))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/owner", tmp, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		/* No owner yet: being built, or not ours to judge. */
+		if (read_small(path, text, sizeof(text)))
+			continue;
+		pid = strtol(text, NULL, 10);
+		if (pid <= 0)
+			continue;
+		if (pid != getpid() && !(kill((pid_t)pid, 0) && errno == ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
+		vfio_sysfs_remove(path);
+	}
+	closedir(d);
+	errno = err;
+}
+
 int vfio_sysfs_build_devs(const struct vfio_sysfs_dev *devs, size_t n, const char *real_sys,
 			  char *root, size_t rootlen)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = tmp_dir();
 	struct tree *t;
 	bool noiommu = false;
 	int err = errno, rc;
@@ -611,8 +674,6 @@ int vfio_sysfs_build_devs(const struct vfio_sysfs_dev *devs, size_t n, const cha
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
 	rc = snprintf(t->root, sizeof(t->root), "%s/" TREE_PREFIX "XXXXXX", tmp);
 	if (rc < 0 || (size_t)rc >= sizeof(t->root) || (size_t)rc >= rootlen) {
 		rc = -ENAMETOOLONG;
@@ -622,6 +683,9 @@ int vfio_sysfs_build_devs(const struct vfio_sysfs_dev *devs, size_t n, const cha
 		rc = -errno;
 		goto free_tree;
 	}
+	rc = write_owner(t->root);
+	if (rc)
+		goto remove_dir;
 	t->real = real_sys;
 	t->res_lines = resource_lines(real_sys);
 	cpu_masks(t);

@@ -54,4 +54,11 @@ struct vfio_sysfs_dev {
 int vfio_sysfs_build_devs(const struct vfio_sysfs_dev *devs, size_t n, const char *real_sys,
 			  char *root, size_t rootlen);
 
+/*
+ * Remove trees left behind in $TMPDIR (or /tmp) by processes that are gone,
+ * and by this process's image before an exec (exit never ran for it).  The
+ * shim calls it before it builds the tree of a new image.
+ */
+void vfio_sysfs_reap(void);
+
 #endif
