@@ -419,24 +419,30 @@ static int build_group(const struct tree *t, const struct vfio_sysfs_dev *d)
 	return rc;
 }
 
+/*
+ * The directories every tree has.  Each one and every directory above it
+ * also exists in a machine's sysfs (with the modules loaded), so these
+ * are where the tree is merged with it.
+ */
+static const char *const common_dirs[] = {
+	"bus/pci/devices",	    "bus/pci/drivers/vfio-pci", "devices/virtual/vfio",
+	"devices/virtual/misc",	    "kernel/iommu_groups",	"class/vfio",
+	"class/vfio-dev",	    "class/misc",		"module/vfio/parameters",
+	"module/vfio_pci/parameters", "module/vfio_iommu_type1/parameters",
+};
+
 /* Driver, modules and the container's misc device: the same for any set. */
 static int build_common(const struct tree *t, bool noiommu)
 {
 	static const char *const drv_files[] = { "bind", "unbind", "new_id", "remove_id" };
-	static const char *const dirs[] = {
-		"bus/pci/devices",		  "bus/pci/drivers/vfio-pci",
-		"devices/virtual/vfio",		  "class/vfio",
-		"class/vfio-dev",		  "class/misc",
-		"devices/virtual/misc/vfio",	  "module/vfio/parameters",
-		"module/vfio_pci/parameters",	  "module/vfio_iommu_type1/parameters",
-		"kernel/iommu_groups",
-	};
 	static const char *const modules[] = { "vfio", "vfio_pci", "vfio_iommu_type1" };
 	char rel[128];
 	int rc = 0;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !rc; i++)
-		rc = tree_mkdir(t, "%s", dirs[i]);
+	for (size_t i = 0; i < sizeof(common_dirs) / sizeof(common_dirs[0]) && !rc; i++)
+		rc = tree_mkdir(t, "%s", common_dirs[i]);
+	if (!rc)
+		rc = tree_mkdir(t, "devices/virtual/misc/vfio");
 	for (size_t i = 0; i < sizeof(drv_files) / sizeof(drv_files[0]) && !rc; i++) {
 		snprintf(rel, sizeof(rel), "bus/pci/drivers/vfio-pci/%s", drv_files[i]);
 		rc = tree_write(t, rel, 0200, "", 0);
@@ -514,45 +520,53 @@ static int merge_dir(const struct tree *t, const char *rel)
 	return rc;
 }
 
-/* The directories of the tree that mix ours with the machine's. */
-static int merge_all(const struct tree *t, const struct vfio_sysfs_dev *devs, size_t n)
+/* Merge @rel and each directory above it, each once (@done remembers). */
+static int merge_up(const struct tree *t, const char *rel, char done[][64], size_t *ndone,
+		    size_t max)
 {
-	static const char *const mixed[] = {
-		"",
-		"bus",
-		"bus/pci",
-		"bus/pci/devices",
-		"bus/pci/drivers",
-		"bus/pci/drivers/vfio-pci",
-		"devices",
-		"devices/virtual",
-		"devices/virtual/vfio",
-		"devices/virtual/misc",
-		"kernel",
-		"kernel/iommu_groups",
-		"class",
-		"class/vfio",
-		"class/vfio-dev",
-		"class/misc",
-		"module",
-		"module/vfio",
-		"module/vfio/parameters",
-		"module/vfio_pci",
-		"module/vfio_pci/parameters",
-		"module/vfio_iommu_type1",
-		"module/vfio_iommu_type1/parameters",
-	};
-	char rel[64];
+	char prefix[64];
+	size_t len = strlen(rel);
 	int rc = 0;
 
-	for (size_t i = 0; i < sizeof(mixed) / sizeof(mixed[0]) && !rc; i++)
-		rc = merge_dir(t, mixed[i]);
+	if (len >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	for (size_t end = 0; end <= len && !rc; end++) {
+		bool seen = false;
+
+		if (end != len && rel[end] != '/')
+			continue;
+		memcpy(prefix, rel, end);
+		prefix[end] = 0;
+		for (size_t i = 0; i < *ndone && !seen; i++)
+			seen = !strcmp(done[i], prefix);
+		if (seen)
+			continue;
+		rc = merge_dir(t, prefix);
+		if (*ndone < max)
+			memcpy(done[(*ndone)++], prefix, end + 1);
+	}
+	return rc;
+}
+
+/*
+ * The directories of the tree that mix ours with the machine's: the common
+ * ones, the root buses of our functions, and everything above them.  Never
+ * a function's, a group's or a class device's own directory.
+ */
+static int merge_all(const struct tree *t, const struct vfio_sysfs_dev *devs, size_t n)
+{
+	char done[64][64], rel[64];
+	size_t ndone = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(common_dirs) / sizeof(common_dirs[0]) && !rc; i++)
+		rc = merge_up(t, common_dirs[i], done, &ndone, 64);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char bus[16];
 
 		bus_dir(&devs[i], bus, sizeof(bus));
 		snprintf(rel, sizeof(rel), "devices/%s", bus);
-		rc = merge_dir(t, rel);
+		rc = merge_up(t, rel, done, &ndone, 64);
 	}
 	return rc;
 }
