@@ -11,12 +11,25 @@
  * indexed by fd, so the check on the pass-through path is one load.
  *
  * Descriptors the library hands out itself (anon files: access, event and
- * dma-buf fds) are the host's: close and dup of every descriptor are
- * reported to it, and ioctl on one answers ENOTTY, as an anon inode with no
- * ioctls does.  read(), write(), readv(), writev() and __read_chk() of an
- * event queue fd (the fault queue's) go to the library, as the kernel's
- * file operations would; poll(), select() and epoll see its readiness
- * natively.  Every other read and write is one table load away from libc.
+ * dma-buf fds, VFIO group and device fds) are the host's: close and dup of
+ * every descriptor are reported to it; ioctl, pread/pwrite in all their
+ * spellings, read/write at the file position, mmap and fstat of one go to
+ * the file's own operations (host_anon_ops), as the kernel's file
+ * operations would, with the anon-inode answers (ENOTTY, EINVAL, ENODEV)
+ * where a kind has none.  read(), write(), readv(), writev() and
+ * __read_chk() of an event queue fd (the fault queue's) go to the library;
+ * poll(), select() and epoll see its readiness natively.  Every other call
+ * on a descriptor is one table load away from libc.
+ *
+ * With emulated devices (UIOMMUFD_DEVICES, from `uiommufd run --device`),
+ * the shim makes the device set and its private sysfs tree at start, and
+ * path calls (open, fopen, stat, access, readlink, realpath, opendir,
+ * scandir, xattrs) under /sys go into the tree where it has the entry
+ * (redirect.c); /dev/vfio/N, noiommu-N and devices/vfioX open through the
+ * VFIO layer and stat as the character devices the tree's "dev" files name.
+ * Limits: relative paths from a working directory inside /sys, ".." in
+ * /sys paths and fts/nftw walks are not redirected; mremap() of a BAR
+ * mapping is not followed.
  *
  * The mock IOMMU's bus, /sys/bus/iommufd_mock, which the kernel's selftests
  * look for, is reported present by access(), stat() and opendir() in all
