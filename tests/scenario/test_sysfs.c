@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -44,7 +45,23 @@
 #ifndef VFIO_DEVICE_GET_INFO
 #define VFIO_DEVICE_GET_INFO _IO(VFIO_TYPE, VFIO_BASE + 7)
 #endif
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+#endif
 #define GROUP_FLAGS_VIABLE (1u << 0)
+/* vfio-pci's region offsets: index << 40; config space is region 7. */
+#define REGION_OFFSET(i) ((uint64_t)(i) << 40)
+#define CONFIG_REGION 7
+/* The I/OAT model's version register in BAR0 (CBVER) and its value. */
+#define IOAT_CBVER_OFF 0x08
+#define IOAT_CBVER 0x33
+
+struct bind_iommufd_arg {
+	uint32_t argsz;
+	uint32_t flags;
+	int32_t iommufd;
+	uint32_t out_devid;
+};
 
 struct group_status_arg {
 	uint32_t argsz;
@@ -53,6 +70,8 @@ struct group_status_arg {
 
 /* The fortified spellings a program built with _FORTIFY_SOURCE calls. */
 ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off, size_t buflen);
 char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
 
 static bool have_devices;
@@ -362,6 +381,73 @@ static void test_cdev_node(void **state)
 	close(fd);
 }
 
+/*
+ * A bound device's regions through every libc spelling the shim routes,
+ * and a BAR mapped into the program (stores and loads trapped to the model).
+ */
+static void test_device_region_calls(void **state)
+{
+	struct bind_iommufd_arg bind = { .argsz = sizeof(bind) };
+	uint16_t vendor = 0, device = 0;
+	struct iovec iov[2] = { { &vendor, 2 }, { &device, 2 } };
+	uint64_t cfg = REGION_OFFSET(CONFIG_REGION);
+	volatile uint8_t *bar;
+	struct stat st;
+	int ifd, dfd;
+
+	(void)state;
+	if (!have_devices)
+		skip();
+	ifd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	assert_true(ifd >= 0);
+	dfd = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	bind.iommufd = ifd;
+	assert_int_equal(ioctl(dfd, VFIO_DEVICE_BIND_IOMMUFD, &bind), 0);
+
+	assert_int_equal(pread(dfd, &vendor, 2, (off_t)cfg), 2);
+	assert_int_equal(vendor, 0x8086);
+	vendor = 0;
+	assert_int_equal(pread64(dfd, &vendor, 2, (off64_t)cfg), 2);
+	assert_int_equal(vendor, 0x8086);
+	vendor = 0;
+	assert_int_equal(__pread64_chk(dfd, &vendor, 2, (off64_t)cfg, sizeof(vendor)), 2);
+	assert_int_equal(vendor, 0x8086);
+	device = 0;
+	assert_int_equal(__pread_chk(dfd, &device, 2, (off_t)cfg + 2, sizeof(device)), 2);
+	assert_int_equal(device, 0x2021);
+	vendor = device = 0;
+	assert_int_equal(preadv(dfd, iov, 2, (off_t)cfg), 4);
+	assert_int_equal(vendor, 0x8086);
+	assert_int_equal(device, 0x2021);
+	vendor = device = 0;
+	assert_int_equal(preadv2(dfd, iov, 2, (off_t)cfg, 0), 4);
+	assert_int_equal(device, 0x2021);
+	assert_int_equal(preadv2(dfd, iov, 2, (off_t)cfg, RWF_NOWAIT), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	/* read() at the file position, which moves on. */
+	assert_int_equal(lseek(dfd, (off_t)cfg, SEEK_SET), (off_t)cfg);
+	vendor = device = 0;
+	assert_int_equal(read(dfd, &vendor, 2), 2);
+	assert_int_equal(read(dfd, &device, 2), 2);
+	assert_int_equal(vendor, 0x8086);
+	assert_int_equal(device, 0x2021);
+	assert_int_equal(pread(dfd, &vendor, 2, -1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(fstat(dfd, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+
+	/* BAR0 in the program's memory: a load reaches the model's register. */
+	bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, (off_t)REGION_OFFSET(0));
+	assert_ptr_not_equal(bar, MAP_FAILED);
+	assert_int_equal(bar[IOAT_CBVER_OFF], IOAT_CBVER);
+	/* The mapping holds the device file: it outlives the descriptor. */
+	close(dfd);
+	assert_int_equal(bar[IOAT_CBVER_OFF], IOAT_CBVER);
+	assert_int_equal(munmap((void *)bar, 4096), 0);
+	close(ifd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +457,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_real_sysfs_untouched),
 		cmocka_unit_test(test_group_node),
 		cmocka_unit_test(test_cdev_node),
+		cmocka_unit_test(test_device_region_calls),
 	};
 
 	(void)argc;
