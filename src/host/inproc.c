@@ -2470,7 +2470,7 @@ static int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_ano
 		return -ENOMEM;
 	a->sig_fd = a->drain_fd = -1;
 	fd = anon_is_stream(ops) ? anon_open_stream(a, flags) : anon_open(ops, flags);
-	if (fd >= 0 && (fd >= ANON_MAX_FDS || fstat(fd, &st))) {
+	if (fd >= 0 && (fd >= ANON_MAX_FDS || syscall(SYS_fstat, fd, &st))) {
 		close(fd);
 		fd = -EMFILE;
 	}
@@ -2531,7 +2531,8 @@ static bool anon_still(int fd, struct host_anon *a)
 {
 	struct stat st;
 
-	if (!fstat(fd, &st) && st.st_dev == a->dev && st.st_ino == a->ino)
+	/* Raw: the shim's fstat() asks this file's ops, which would come back here. */
+	if (!syscall(SYS_fstat, fd, &st) && st.st_dev == a->dev && st.st_ino == a->ino)
 		return true;
 	anon_forget(fd, a);
 	return false;
@@ -2733,6 +2734,315 @@ bool inproc_fd_is_anon(int fd)
 	still = anon_still(fd, a);
 	anon_drop(a);
 	return still;
+}
+
+/*
+ * Device files (VFIO groups and device fds): ioctl, pread/pwrite, read and
+ * write at the file position, mmap and fstat of their descriptors reach the
+ * kind's ops (see host_anon_ops), each holding a reference on the file for
+ * the call.  A mapping keeps one until every page of it is unmapped.
+ */
+
+/* Any anon file behind @fd, referenced; NULL for any other descriptor. */
+static struct host_anon *anon_file_get(int fd)
+{
+	struct host_anon *a;
+	int err = errno;
+
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&anon_lock);
+	a = atomic_load(&anon_files[fd]);
+	if (a)
+		a->refs++;
+	pthread_mutex_unlock(&anon_lock);
+	if (a && !anon_still(fd, a)) {
+		anon_drop(a);
+		a = NULL;
+	}
+	errno = err;
+	return a;
+}
+
+bool inproc_ioctl_is_vfs(unsigned long cmd)
+{
+	return cmd == FIOCLEX || cmd == FIONCLEX || cmd == FIONBIO || cmd == FIOASYNC;
+}
+
+bool inproc_anon_ioctl(int fd, unsigned long cmd, uint64_t uarg, long *ret)
+{
+	struct host_anon *a = anon_file_get(fd);
+	int err = errno;
+
+	if (!a)
+		return false;
+	*ret = a->ops->ioctl ? a->ops->ioctl(a->priv, cmd, uarg) : -ENOTTY;
+	anon_drop(a);
+	errno = err;
+	return true;
+}
+
+/* The VFS's checks before a positioned transfer, then the file's rw. */
+static ssize_t anon_prw(struct host_anon *a, uint64_t ubuf, size_t count, int64_t off,
+			bool write)
+{
+	if (anon_is_stream(a->ops))
+		return -ESPIPE;
+	if (!a->ops->rw || (ssize_t)count < 0 || (uint64_t)off + count > INT64_MAX)
+		return -EINVAL;
+	if (count > ANON_MAX_RW)
+		count = ANON_MAX_RW;
+	return a->ops->rw(a->priv, ubuf, count, (uint64_t)off, write);
+}
+
+bool inproc_anon_prw(int fd, uint64_t ubuf, size_t count, int64_t off, bool write,
+		     ssize_t *ret)
+{
+	struct host_anon *a;
+	int err = errno;
+
+	/* A negative offset fails before the descriptor is looked at. */
+	if (off < 0) {
+		if (!inproc_fd_maybe_anon(fd))
+			return false;
+		*ret = -EINVAL;
+		return true;
+	}
+	a = anon_file_get(fd);
+	if (!a)
+		return false;
+	*ret = anon_prw(a, ubuf, count, off, write);
+	anon_drop(a);
+	errno = err;
+	return true;
+}
+
+bool inproc_anon_rw_pos(int fd, uint64_t ubuf, size_t count, bool write, ssize_t *ret)
+{
+	struct host_anon *a = anon_file_get(fd);
+	int err = errno;
+	long pos;
+
+	if (!a)
+		return false;
+	if (anon_is_stream(a->ops)) {
+		anon_drop(a);
+		return false;
+	}
+	/* The descriptor's own position (the memfd's) is the file position. */
+	pos = syscall(SYS_lseek, fd, 0L, SEEK_CUR);
+	if (pos < 0) {
+		*ret = -ESPIPE;
+	} else {
+		*ret = anon_prw(a, ubuf, count, pos, write);
+		if (*ret > 0)
+			syscall(SYS_lseek, fd, pos + *ret, SEEK_SET);
+	}
+	anon_drop(a);
+	errno = err;
+	return true;
+}
+
+bool inproc_anon_stat(int fd, struct stat *st, int *ret)
+{
+	struct host_anon *a = anon_file_get(fd);
+	int err = errno;
+
+	if (!a)
+		return false;
+	if (!a->ops->stat) {
+		anon_drop(a);
+		return false;
+	}
+	memset(st, 0, sizeof(*st));
+	*ret = a->ops->stat(a->priv, st);
+	anon_drop(a);
+	errno = err;
+	return true;
+}
+
+/* One mapping of a device file; holds a reference on it. */
+struct anon_map {
+	struct anon_map *next;
+	uintptr_t start, end;
+	struct host_anon *file;
+};
+
+static pthread_mutex_t anon_map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct anon_map *anon_maps;
+static atomic_size_t anon_maps_live;
+
+bool inproc_anon_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t off,
+		      void **out, int *ret)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct host_anon *a = anon_file_get(fd);
+	struct anon_map *m;
+	int err = errno;
+	void *p;
+
+	if (!a)
+		return false;
+	*ret = 0;
+	if (!len || (off & (page - 1)))
+		*ret = -EINVAL;
+	else if (len > SIZE_MAX - page + 1)
+		*ret = -ENOMEM;
+	else if (!a->ops->mmap)
+		*ret = -ENODEV;
+	if (*ret)
+		goto drop;
+	len = (len + page - 1) & ~(page - 1);
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		*ret = -ENOMEM;
+		goto drop;
+	}
+	*ret = a->ops->mmap(a->priv, addr, len, prot, flags, off, &p);
+	if (*ret) {
+		free(m);
+		goto drop;
+	}
+	/* The mapping takes over our reference. */
+	m->start = (uintptr_t)p;
+	m->end = (uintptr_t)p + len;
+	m->file = a;
+	pthread_mutex_lock(&anon_map_lock);
+	m->next = anon_maps;
+	anon_maps = m;
+	atomic_fetch_add(&anon_maps_live, 1);
+	pthread_mutex_unlock(&anon_map_lock);
+	*out = p;
+	errno = err;
+	return true;
+
+drop:
+	anon_drop(a);
+	errno = err;
+	return true;
+}
+
+/* A part of a mapping that went, to tell its file about outside the lock. */
+struct anon_unmapped {
+	struct host_anon *file;
+	uintptr_t start, end;
+};
+
+void inproc_anon_unmapped(void *addr, size_t len)
+{
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+	struct anon_unmapped told[16];
+	struct anon_map **pm, *m, *spare;
+	unsigned int passes = 0;
+	size_t n;
+	int err = errno;
+
+	if (!atomic_load_explicit(&anon_maps_live, memory_order_acquire) || !len || hi < lo)
+		return;
+again:
+	n = 0;
+	/* A range inside one mapping splits it in two: the second half's record. */
+	spare = malloc(sizeof(*spare));
+	pthread_mutex_lock(&anon_map_lock);
+	for (pm = &anon_maps; (m = *pm) && n < sizeof(told) / sizeof(told[0]);) {
+		uintptr_t s = lo > m->start ? lo : m->start, e = hi < m->end ? hi : m->end;
+
+		if (s >= e) {
+			pm = &m->next;
+			continue;
+		}
+		told[n].file = m->file;
+		told[n].start = s;
+		told[n].end = e;
+		n++;
+		if (s == m->start && e == m->end) {
+			/* All of it: its reference goes with the call. */
+			*pm = m->next;
+			free(m);
+			atomic_fetch_sub(&anon_maps_live, 1);
+			continue;
+		}
+		pthread_mutex_lock(&anon_lock);
+		m->file->refs++;
+		pthread_mutex_unlock(&anon_lock);
+		if (s == m->start) {
+			m->start = e;
+		} else if (e == m->end) {
+			m->end = s;
+		} else if (spare) {
+			spare->start = e;
+			spare->end = m->end;
+			spare->file = m->file;
+			spare->next = m->next;
+			m->end = s;
+			m->next = spare;
+			pthread_mutex_lock(&anon_lock);
+			m->file->refs++;
+			pthread_mutex_unlock(&anon_lock);
+			atomic_fetch_add(&anon_maps_live, 1);
+			spare = NULL;
+			m = m->next;
+		}
+		pm = &m->next;
+	}
+	pthread_mutex_unlock(&anon_map_lock);
+	free(spare);
+	for (size_t i = 0; i < n; i++) {
+		struct host_anon *a = told[i].file;
+
+		if (a->ops->munmap)
+			a->ops->munmap(a->priv, (void *)told[i].start, told[i].end - told[i].start);
+		anon_drop(a);
+	}
+	/* More mappings in the range than one pass tells: another pass. */
+	if (n == sizeof(told) / sizeof(told[0]) && ++passes < 1024)
+		goto again;
+	errno = err;
+}
+
+long uiommufd_fd_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int err = errno;
+	long ret;
+
+	if (!inproc_ioctl_is_vfs(cmd) && inproc_anon_ioctl(fd, cmd, (uintptr_t)arg, &ret))
+		return ret;
+	ret = syscall(SYS_ioctl, fd, cmd, arg);
+	if (ret < 0)
+		ret = -errno;
+	errno = err;
+	return ret;
+}
+
+ssize_t uiommufd_fd_rw(int fd, void *buf, size_t count, uint64_t off, bool write)
+{
+	int err = errno;
+	ssize_t ret;
+
+	if (inproc_anon_prw(fd, (uintptr_t)buf, count, (int64_t)off, write, &ret))
+		return ret;
+	ret = syscall(write ? SYS_pwrite64 : SYS_pread64, fd, buf, count, (long)off);
+	if (ret < 0)
+		ret = -errno;
+	errno = err;
+	return ret;
+}
+
+int uiommufd_fd_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t off,
+		     void **out)
+{
+	int err = errno, ret;
+	void *p;
+
+	if (inproc_anon_mmap(fd, addr, len, prot, flags, off, out, &ret))
+		return ret;
+	p = sys_mmap(addr, len, prot, flags, fd, (off_t)off);
+	ret = p == MAP_FAILED ? -errno : 0;
+	if (!ret)
+		*out = p;
+	errno = err;
+	return ret;
 }
 
 /* ------------------------------------------------------------- accounting */

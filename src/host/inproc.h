@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "core/host.h"
@@ -61,6 +63,32 @@ bool inproc_anon_read(int fd, void *buf, size_t count, ssize_t *ret);
 bool inproc_anon_write(int fd, const void *buf, size_t count, ssize_t *ret);
 /* Whether @fd is a stream anon file's descriptor; errno untouched. */
 bool inproc_fd_is_stream(int fd);
+/*
+ * Device files (host_anon_ops' ioctl, rw, mmap, munmap, stat): each returns
+ * false, errno untouched, when @fd is not an anon file's descriptor, else
+ * true with the result (a negative errno) in *@ret.
+ *
+ * inproc_ioctl_is_vfs(): the ioctls the VFS answers for every file before
+ * the file's own (FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC).
+ * inproc_anon_prw(): pread/pwrite at @off (a negative one is EINVAL).
+ * inproc_anon_rw_pos(): read/write at the file position, moved on by what
+ * was done; false for stream kinds, whose read and write are
+ * inproc_anon_read()/_write().
+ * inproc_anon_mmap(): the file's mmap; the mapping holds the file.
+ * inproc_anon_stat(): false also when the kind has no stat (fstat of the
+ * descriptor itself is right then).
+ * inproc_anon_unmapped(): [addr, addr + len) is no longer mapped (munmap,
+ * mmap over it): the files mapped there are told and let go.
+ */
+bool inproc_ioctl_is_vfs(unsigned long cmd);
+bool inproc_anon_ioctl(int fd, unsigned long cmd, uint64_t uarg, long *ret);
+bool inproc_anon_prw(int fd, uint64_t ubuf, size_t count, int64_t off, bool write,
+		     ssize_t *ret);
+bool inproc_anon_rw_pos(int fd, uint64_t ubuf, size_t count, bool write, ssize_t *ret);
+bool inproc_anon_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t off,
+		      void **out, int *ret);
+bool inproc_anon_stat(int fd, struct stat *st, int *ret);
+void inproc_anon_unmapped(void *addr, size_t len);
 /* Read VMAs from the text of /proc/self/maps, as before Linux 6.11 (tests). */
 void inproc_vma_text_only(bool on);
 /* Pages charged in @mode by this process (tests). */

@@ -11,12 +11,25 @@
  * indexed by fd, so the check on the pass-through path is one load.
  *
  * Descriptors the library hands out itself (anon files: access, event and
- * dma-buf fds) are the host's: close and dup of every descriptor are
- * reported to it, and ioctl on one answers ENOTTY, as an anon inode with no
- * ioctls does.  read(), write(), readv(), writev() and __read_chk() of an
- * event queue fd (the fault queue's) go to the library, as the kernel's
- * file operations would; poll(), select() and epoll see its readiness
- * natively.  Every other read and write is one table load away from libc.
+ * dma-buf fds, VFIO group and device fds) are the host's: close and dup of
+ * every descriptor are reported to it; ioctl, pread/pwrite in all their
+ * spellings, read/write at the file position, mmap and fstat of one go to
+ * the file's own operations (host_anon_ops), as the kernel's file
+ * operations would, with the anon-inode answers (ENOTTY, EINVAL, ENODEV)
+ * where a kind has none.  read(), write(), readv(), writev() and
+ * __read_chk() of an event queue fd (the fault queue's) go to the library;
+ * poll(), select() and epoll see its readiness natively.  Every other call
+ * on a descriptor is one table load away from libc.
+ *
+ * With emulated devices (UIOMMUFD_DEVICES, from `uiommufd run --device`),
+ * the shim makes the device set and its private sysfs tree at start, and
+ * path calls (open, fopen, stat, access, readlink, realpath, opendir,
+ * scandir, xattrs) under /sys go into the tree where it has the entry
+ * (redirect.c); /dev/vfio/N, noiommu-N and devices/vfioX open through the
+ * VFIO layer and stat as the character devices the tree's "dev" files name.
+ * Limits: relative paths from a working directory inside /sys, ".." in
+ * /sys paths and fts/nftw walks are not redirected; mremap() of a BAR
+ * mapping is not followed.
  *
  * The mock IOMMU's bus, /sys/bus/iommufd_mock, which the kernel's selftests
  * look for, is reported present by access(), stat() and opendir() in all
@@ -43,17 +56,37 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host/inproc.h"
+#include "host/mmio_trap.h"
+#include "shim/redirect.h"
 #include "uiommufd.h"
+#include "vfio/sysfs.h"
+#include "vfio/vfio.h"
+
+/*
+ * The device set (src/vfio/devset.c) and the MMIO traps
+ * (src/host/mmio_trap.c) are other pieces of the library; referenced
+ * weakly, the shim links and runs without devices until they are there.
+ */
+#pragma weak uiommufd_devset_create
+#pragma weak uiommufd_devset_destroy
+#pragma weak uiommufd_set_fd_resolver
+#pragma weak vfio_devset_current
+#pragma weak vfio_open_path
+#pragma weak mmio_trap_forget_range
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -70,6 +103,14 @@ int __lxstat64(int ver, const char *path, struct stat64 *buf);
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
 ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off, size_t buflen);
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen);
+char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
+int __fxstat(int ver, int fd, struct stat *buf);
+int __fxstat64(int ver, int fd, struct stat64 *buf);
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on this ABI");
 #define SHIM_MAX_FDS 65536
 
 static _Atomic(struct uiommufd_ctx *) shim_files[SHIM_MAX_FDS];
@@ -121,6 +162,43 @@ struct real_fns {
 	int (*fxstatat)(int, int, const char *, struct stat *, int);
 	int (*fxstatat64)(int, int, const char *, struct stat64 *, int);
 	DIR *(*opendir)(const char *);
+	int (*scandir)(const char *, struct dirent ***, int (*)(const struct dirent *),
+		       int (*)(const struct dirent **, const struct dirent **));
+	int (*scandir64)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
+			 int (*)(const struct dirent64 **, const struct dirent64 **));
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*fopen64)(const char *, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	FILE *(*freopen64)(const char *, const char *, FILE *);
+	ssize_t (*readlink)(const char *, char *, size_t);
+	ssize_t (*readlinkat)(int, const char *, char *, size_t);
+	ssize_t (*readlink_chk)(const char *, char *, size_t, size_t);
+	ssize_t (*readlinkat_chk)(int, const char *, char *, size_t, size_t);
+	char *(*realpath)(const char *, char *);
+	char *(*realpath_chk)(const char *, char *, size_t);
+	char *(*canonicalize_file_name)(const char *);
+	int (*fstat)(int, struct stat *);
+	int (*fstat64)(int, struct stat64 *);
+	int (*fxstat)(int, int, struct stat *);
+	int (*fxstat64)(int, int, struct stat64 *);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pread64)(int, void *, size_t, off64_t);
+	ssize_t (*pread_chk)(int, void *, size_t, off_t, size_t);
+	ssize_t (*pread64_chk)(int, void *, size_t, off64_t, size_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*pwrite64)(int, const void *, size_t, off64_t);
+	ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+	ssize_t (*preadv64)(int, const struct iovec *, int, off64_t);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev64)(int, const struct iovec *, int, off64_t);
+	ssize_t (*preadv2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*preadv64v2)(int, const struct iovec *, int, off64_t, int);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off64_t, int);
+	ssize_t (*getxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*lgetxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*listxattr)(const char *, char *, size_t);
+	ssize_t (*llistxattr)(const char *, char *, size_t);
 };
 
 static struct real_fns real;
@@ -181,6 +259,41 @@ static void shim_resolve(void)
 	real.fxstatat = real_sym("__fxstatat");
 	real.fxstatat64 = real_sym("__fxstatat64");
 	real.opendir = real_sym("opendir");
+	real.scandir = real_sym("scandir");
+	real.scandir64 = real_sym("scandir64");
+	real.fopen = real_sym("fopen");
+	real.fopen64 = real_sym("fopen64");
+	real.freopen = real_sym("freopen");
+	real.freopen64 = real_sym("freopen64");
+	real.readlink = real_sym("readlink");
+	real.readlinkat = real_sym("readlinkat");
+	real.readlink_chk = real_sym("__readlink_chk");
+	real.readlinkat_chk = real_sym("__readlinkat_chk");
+	real.realpath = real_sym("realpath");
+	real.realpath_chk = real_sym("__realpath_chk");
+	real.canonicalize_file_name = real_sym("canonicalize_file_name");
+	real.fstat = real_sym("fstat");
+	real.fstat64 = real_sym("fstat64");
+	real.fxstat = real_sym("__fxstat");
+	real.fxstat64 = real_sym("__fxstat64");
+	real.pread = real_sym("pread");
+	real.pread64 = real_sym("pread64");
+	real.pread_chk = real_sym("__pread_chk");
+	real.pread64_chk = real_sym("__pread64_chk");
+	real.pwrite = real_sym("pwrite");
+	real.pwrite64 = real_sym("pwrite64");
+	real.preadv = real_sym("preadv");
+	real.preadv64 = real_sym("preadv64");
+	real.pwritev = real_sym("pwritev");
+	real.pwritev64 = real_sym("pwritev64");
+	real.preadv2 = real_sym("preadv2");
+	real.preadv64v2 = real_sym("preadv64v2");
+	real.pwritev2 = real_sym("pwritev2");
+	real.pwritev64v2 = real_sym("pwritev64v2");
+	real.llistxattr = real_sym("llistxattr");
+	real.listxattr = real_sym("listxattr");
+	real.lgetxattr = real_sym("lgetxattr");
+	real.getxattr = real_sym("getxattr");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
 	/* Tests: widen the window between moving pinned pages aside and munmap. */
@@ -189,9 +302,12 @@ static void shim_resolve(void)
 	atomic_store_explicit(&real_resolved, true, memory_order_release);
 }
 
+static void shim_devices_start(void);
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	pthread_once(&real_once, shim_resolve);
+	shim_devices_start();
 }
 
 static inline void shim_ready(void)
@@ -253,11 +369,41 @@ static int shim_open_ctx(int oflags, unsigned int ctx_flags)
 	return fd;
 }
 
+/*
+ * A path of ours other than the iommufd nodes: a VFIO group or cdev of the
+ * device set (opened here: its descriptor, or -1 with errno), or a /sys path
+ * the tree serves (*@path becomes the tree's; SHIM_PASS).
+ */
+#define SHIM_PASS (-2)
+
+static int shim_open_redirect(const char **path, char *buf, size_t len, int oflags)
+{
+	if (redirect_vfio_node(*path) && vfio_open_path) {
+		int fd = vfio_open_path(*path, oflags);
+
+		if (fd >= 0)
+			return fd;
+		if (fd != -ENOENT) {
+			errno = -fd;
+			return -1;
+		}
+		return SHIM_PASS;
+	}
+	*path = redirect_sys(*path, buf, len);
+	return SHIM_PASS;
+}
+
 #define OPEN_BODY(call_real, dirfd, path, oflags)                                       \
+	char rbuf_[PATH_MAX];                                                           \
 	unsigned int ctx_flags;                                                         \
 	shim_ready();                                                                   \
 	if (shim_match_path(dirfd, path, &ctx_flags))                                   \
 		return shim_open_ctx(oflags, ctx_flags);                                \
+	if (redirect_maybe(path)) {                                                     \
+		int fd_ = shim_open_redirect(&path, rbuf_, sizeof(rbuf_), oflags);      \
+		if (fd_ != SHIM_PASS)                                                   \
+			return fd_;                                                     \
+	}                                                                               \
 	return call_real
 
 static mode_t open_mode(int oflags, va_list ap)
@@ -329,13 +475,6 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int oflags)
 	OPEN_BODY(real.openat64_2(dirfd, path, oflags), dirfd, path, oflags);
 }
 
-/* The ioctls the VFS answers for every file, before the file's own. */
-static bool vfs_ioctl_cmd(unsigned long request)
-{
-	return request == FIOCLEX || request == FIONCLEX || request == FIONBIO ||
-	       request == FIOASYNC;
-}
-
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	struct uiommufd_ctx *ctx = shim_ctx(fd);
@@ -348,9 +487,14 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (!ctx) {
 		shim_ready();
-		if (inproc_fd_is_anon(fd) && !vfs_ioctl_cmd(request)) {
-			errno = ENOTTY;
-			return -1;
+		/* The library's own files (VFIO groups and devices, access and event fds). */
+		if (inproc_fd_maybe_anon(fd) && !inproc_ioctl_is_vfs(request) &&
+		    inproc_anon_ioctl(fd, request, arg, &rc)) {
+			if (rc < 0) {
+				errno = (int)-rc;
+				return -1;
+			}
+			return (int)rc;
 		}
 		return real.ioctl(fd, request, arg);
 	}
@@ -382,7 +526,8 @@ static __attribute__((noinline)) ssize_t shim_anon_read(int fd, void *buf, size_
 {
 	ssize_t ret;
 
-	if (inproc_anon_read(fd, buf, count, &ret))
+	if (inproc_anon_read(fd, buf, count, &ret) ||
+	    inproc_anon_rw_pos(fd, (uintptr_t)buf, count, false, &ret))
 		return shim_result(ret);
 	return real.read(fd, buf, count);
 }
@@ -391,7 +536,8 @@ static __attribute__((noinline)) ssize_t shim_anon_write(int fd, const void *buf
 {
 	ssize_t ret;
 
-	if (inproc_anon_write(fd, buf, count, &ret))
+	if (inproc_anon_write(fd, buf, count, &ret) ||
+	    inproc_anon_rw_pos(fd, (uintptr_t)buf, count, true, &ret))
 		return shim_result(ret);
 	return real.write(fd, buf, count);
 }
@@ -470,20 +616,221 @@ static ssize_t shim_stream_rwv(int fd, const struct iovec *iov, int iovcnt, bool
 	return done;
 }
 
+/* ------------------------------------------- device file pread/pwrite */
+
+/*
+ * The same loop for a device file (a VFIO device fd), at @off and on, or at
+ * the file position when @off is -1.  SHIM_PASS when @fd is not one of the
+ * library's files.
+ */
+static ssize_t shim_dev_rwv(int fd, const struct iovec *iov, int iovcnt, int64_t off,
+			    bool is_write)
+{
+	struct uiommufd_host *host = uiommufd_host_inproc();
+	size_t total = 0, i;
+	ssize_t done = 0;
+	struct iovec v;
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i != (size_t)iovcnt; i++) {
+		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v))) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (v.iov_len > (size_t)SSIZE_MAX - total) {
+			errno = EINVAL;
+			return -1;
+		}
+		total += v.iov_len;
+	}
+	for (i = 0; i != (size_t)iovcnt; i++) {
+		bool ours;
+		ssize_t n;
+
+		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v))) {
+			n = -EFAULT;
+		} else if (!v.iov_len) {
+			continue;
+		} else {
+			ours = off < 0 ? inproc_anon_rw_pos(fd, (uintptr_t)v.iov_base, v.iov_len,
+							    is_write, &n)
+				       : inproc_anon_prw(fd, (uintptr_t)v.iov_base, v.iov_len,
+							 off + done, is_write, &n);
+			if (!ours) {
+				if (!i && !done)
+					return SHIM_PASS;
+				n = -EBADF;	/* closed under us */
+			}
+		}
+		if (n < 0)
+			return done ? done : shim_result(n);
+		done += n;
+		if ((size_t)n != v.iov_len)
+			break;
+	}
+	return done;
+}
+
+/*
+ * readv/writev/preadv/pwritev (and the 2 forms) of one of the library's
+ * files; SHIM_PASS for any other.  @off -1 is the file position.  A file
+ * with read and write but no iterators takes no flags but RWF_HIPRI.
+ */
+static __attribute__((noinline)) ssize_t shim_anon_rwv(int fd, const struct iovec *iov,
+						       int iovcnt, int64_t off, int rwf,
+						       bool is_write)
+{
+	if (!inproc_fd_is_anon(fd))
+		return SHIM_PASS;
+	if (off < -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (rwf & ~RWF_HIPRI) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (inproc_fd_is_stream(fd)) {
+		if (off != -1) {
+			errno = ESPIPE;
+			return -1;
+		}
+		return shim_stream_rwv(fd, iov, iovcnt, is_write);
+	}
+	return shim_dev_rwv(fd, iov, iovcnt, off, is_write);
+}
+
+#define RWV_BODY(call_real, fd, iov, iovcnt, off, rwf, is_write)                    \
+	shim_ready_fast();                                                          \
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {                        \
+		ssize_t r_ = shim_anon_rwv(fd, iov, iovcnt, off, rwf, is_write);    \
+		if (r_ != SHIM_PASS)                                                \
+			return r_;                                                  \
+	}                                                                           \
+	return call_real
+
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	shim_ready_fast();
-	if (inproc_fd_maybe_anon(fd) && inproc_fd_is_stream(fd))
-		return shim_stream_rwv(fd, iov, iovcnt, false);
-	return real.readv(fd, iov, iovcnt);
+	RWV_BODY(real.readv(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, false);
 }
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	RWV_BODY(real.writev(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, true);
+}
+
+/* preadv() with a negative offset is EINVAL, never "the file position". */
+#define PRWV_BODY(call_real, fd, iov, iovcnt, off, is_write)                        \
+	shim_ready_fast();                                                          \
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {                        \
+		ssize_t r_ = shim_anon_rwv(fd, iov, iovcnt, (off) < 0 ? -2 : (off), 0, \
+					   is_write);                               \
+		if (r_ != SHIM_PASS)                                                \
+			return r_;                                                  \
+	}                                                                           \
+	return call_real
+
+SHIM_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+	PRWV_BODY(real.preadv(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
+}
+
+SHIM_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off64_t off)
+{
+	PRWV_BODY(real.preadv64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
+}
+
+SHIM_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+	PRWV_BODY(real.pwritev(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
+}
+
+SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t off)
+{
+	PRWV_BODY(real.pwritev64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
+}
+
+SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t off, int rwf)
+{
+	RWV_BODY(real.preadv2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
+}
+
+SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off64_t off, int rwf)
+{
+	RWV_BODY(real.preadv64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
+}
+
+SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t off, int rwf)
+{
+	RWV_BODY(real.pwritev2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
+}
+
+SHIM_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off64_t off,
+				int rwf)
+{
+	RWV_BODY(real.pwritev64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
+}
+
+/* pread()/pwrite() of the library's files; SHIM_PASS for any other descriptor. */
+static __attribute__((noinline)) ssize_t shim_anon_prw(int fd, uintptr_t buf, size_t count,
+						       int64_t off, bool is_write)
+{
+	ssize_t ret;
+
+	if (inproc_anon_prw(fd, buf, count, off, is_write, &ret))
+		return shim_result(ret);
+	return SHIM_PASS;
+}
+
+#define PRW_BODY(call_real, fd, buf, count, off, is_write)                          \
+	shim_ready_fast();                                                          \
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {                        \
+		ssize_t r_ = shim_anon_prw(fd, (uintptr_t)(buf), count, off, is_write); \
+		if (r_ != SHIM_PASS)                                                \
+			return r_;                                                  \
+	}                                                                           \
+	return call_real
+
+SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
+{
+	PRW_BODY(real.pread(fd, buf, count, off), fd, buf, count, off, false);
+}
+
+SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t count, off64_t off)
+{
+	PRW_BODY(real.pread64(fd, buf, count, off), fd, buf, count, off, false);
+}
+
+SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+	PRW_BODY(real.pwrite(fd, buf, count, off), fd, buf, count, off, true);
+}
+
+SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
+{
+	PRW_BODY(real.pwrite64(fd, buf, count, off), fd, buf, count, off, true);
+}
+
+/* The fortified preads: an overflow is still the program's to die of. */
+SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off, size_t buflen)
+{
 	shim_ready_fast();
-	if (inproc_fd_maybe_anon(fd) && inproc_fd_is_stream(fd))
-		return shim_stream_rwv(fd, iov, iovcnt, true);
-	return real.writev(fd, iov, iovcnt);
+	if (nbytes <= buflen || !real.pread_chk) {
+		PRW_BODY(real.pread(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
+	}
+	return real.pread_chk(fd, buf, nbytes, off, buflen);
+}
+
+SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off, size_t buflen)
+{
+	shim_ready_fast();
+	if (nbytes <= buflen || !real.pread64_chk) {
+		PRW_BODY(real.pread64(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
+	}
+	return real.pread64_chk(fd, buf, nbytes, off, buflen);
 }
 
 /* @newfd now refers to what @oldfd does: share the context or anon file. */
@@ -623,6 +970,16 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	return shim_fcntl(real.fcntl64 ? real.fcntl64 : real.fcntl, fd, cmd, arg);
 }
 
+/* Device BAR mappings in [addr, addr + len) are about to go: stop trapping them. */
+static void shim_forget_traps(void *addr, size_t len)
+{
+	int err = errno;
+
+	if (mmio_trap_forget_range)
+		mmio_trap_forget_range(addr, len);
+	errno = err;
+}
+
 /* Pinned pages in [addr, addr + len) are about to leave the program. */
 static void shim_unmapping(void *addr, size_t len)
 {
@@ -640,6 +997,7 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	shim_unmapping(addr, len);
 	if (unmap_delay_us)
 		usleep(unmap_delay_us);
+	shim_forget_traps(addr, len);
 	errno = err;
 	rc = real.munmap(addr, len);
 	err = errno;
@@ -648,6 +1006,7 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	if (!rc) {
 		err = errno;
 		uiommufd_munmap_notify(addr, len);
+		inproc_anon_unmapped(addr, len);
 		errno = err;
 	}
 	return rc;
@@ -678,7 +1037,26 @@ static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *
 	if (over) {
 		uiommufd_host_inproc_mm_write_begin();
 		shim_unmapping(addr, len);
+		shim_forget_traps(addr, len);
 		errno = err;
+	}
+	/* A device file's (a VFIO BAR): its own mmap, after what it replaces has gone. */
+	if (inproc_fd_maybe_anon(fd) && !(flags & MAP_ANONYMOUS) && inproc_fd_is_anon(fd)) {
+		int rc;
+
+		if (over)
+			inproc_anon_unmapped(addr, len);
+		inproc_anon_mmap(fd, addr, len, prot, flags, (uint64_t)off, &p, &rc);
+		if (over)
+			uiommufd_host_inproc_mm_write_end();
+		if (rc) {
+			errno = -rc;
+			return MAP_FAILED;
+		}
+		if (over)
+			uiommufd_munmap_notify(addr, len);
+		errno = err;
+		return p;
 	}
 	p = fn(addr, len, prot, flags, fd, off);
 	if (over) {
@@ -689,6 +1067,7 @@ static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *
 	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
 		err = errno;
 		uiommufd_munmap_notify(addr, len);	/* whatever was there is gone */
+		inproc_anon_unmapped(addr, len);
 		errno = err;
 	}
 	return p;
@@ -846,36 +1225,132 @@ static int mock_bus_access(int mode, bool effective)
 	return 0;
 }
 
+/* ----------------------------------------- the sysfs tree and VFIO nodes */
+
+/*
+ * Our /dev/vfio nodes as stat() shows a character device: mode 0600, owned
+ * by the calling user (as a udev rule giving it the device would make it),
+ * st_rdev as the tree's "dev" file says.  1 if @path is one, else 0.
+ */
+static int vfio_node_stat(const char *path, struct stat *st)
+{
+	struct timespec now;
+	dev_t rdev;
+
+	if (redirect_dev_node(path, &rdev))
+		return 0;
+	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_REALTIME, &now);
+	st->st_mode = S_IFCHR | 0600;
+	st->st_rdev = rdev;
+	st->st_dev = makedev(0, 5);	/* devtmpfs's usual number */
+	st->st_ino = 0x75690000u + (ino_t)(major(rdev) << 12 ^ minor(rdev));
+	st->st_nlink = 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = now;
+	return 1;
+}
+
+/* access() of one of our nodes: read and write for its owner, never execute. */
+static int vfio_node_access(int mode)
+{
+	if (mode & ~(R_OK | W_OK | X_OK)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (mode & X_OK) {
+		errno = EACCES;
+		return -1;
+	}
+	return 0;
+}
+
+static void stat_to_statx(const struct stat *st, struct statx *stx)
+{
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS;
+	stx->stx_blksize = (uint32_t)st->st_blksize;
+	stx->stx_nlink = (uint32_t)st->st_nlink;
+	stx->stx_uid = st->st_uid;
+	stx->stx_gid = st->st_gid;
+	stx->stx_mode = (uint16_t)st->st_mode;
+	stx->stx_ino = st->st_ino;
+	stx->stx_size = (uint64_t)st->st_size;
+	stx->stx_blocks = (uint64_t)st->st_blocks;
+	stx->stx_atime.tv_sec = st->st_atim.tv_sec;
+	stx->stx_atime.tv_nsec = (uint32_t)st->st_atim.tv_nsec;
+	stx->stx_mtime.tv_sec = st->st_mtim.tv_sec;
+	stx->stx_mtime.tv_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	stx->stx_ctime.tv_sec = st->st_ctim.tv_sec;
+	stx->stx_ctime.tv_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	stx->stx_rdev_major = major(st->st_rdev);
+	stx->stx_rdev_minor = minor(st->st_rdev);
+	stx->stx_dev_major = major(st->st_dev);
+	stx->stx_dev_minor = minor(st->st_dev);
+}
+
+/* fstat() of one of the library's device files: SHIM_PASS for any other descriptor. */
+static __attribute__((noinline)) int shim_fd_stat(int fd, struct stat *st)
+{
+	int rc;
+
+	if (!inproc_anon_stat(fd, st, &rc))
+		return SHIM_PASS;
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What a path call looks at first: the mock bus, then our nodes and the
+ * tree.  For the access family.
+ */
+#define ACCESS_BODY(call_real, path, mode, effective)                              \
+	char rbuf_[PATH_MAX];                                                      \
+	struct stat nst_;                                                          \
+	shim_ready();                                                              \
+	if (mock_bus(path))                                                        \
+		return mock_bus_access(mode, effective);                           \
+	if (redirect_maybe(path)) {                                                \
+		if (vfio_node_stat(path, &nst_))                                   \
+			return vfio_node_access(mode);                             \
+		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
+	}                                                                          \
+	return call_real
+
 SHIM_EXPORT int access(const char *path, int mode)
 {
-	shim_ready();
-	if (mock_bus(path))
-		return mock_bus_access(mode, false);
-	return real.access(path, mode);
+	ACCESS_BODY(real.access(path, mode), path, mode, false);
 }
 
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
+	char rbuf[PATH_MAX];
+	struct stat nst;
+
 	shim_ready();
 	if (mock_bus(path) && !(flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
 		return mock_bus_access(mode, flags & AT_EACCESS);
+	if (redirect_maybe(path) && !(flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW))) {
+		if (vfio_node_stat(path, &nst))
+			return vfio_node_access(mode);
+		path = redirect_sys(path, rbuf, sizeof(rbuf));
+	}
 	return real.faccessat(dirfd, path, mode, flags);
 }
 
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
-	shim_ready();
-	if (mock_bus(path))
-		return mock_bus_access(mode, true);
-	return real.euidaccess(path, mode);
+	ACCESS_BODY(real.euidaccess(path, mode), path, mode, true);
 }
 
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
-	shim_ready();
-	if (mock_bus(path))
-		return mock_bus_access(mode, true);
-	return (real.eaccess ? real.eaccess : real.euidaccess)(path, mode);
+	ACCESS_BODY((real.eaccess ? real.eaccess : real.euidaccess)(path, mode), path, mode, true);
 }
 
 /*
@@ -883,14 +1358,20 @@ SHIM_EXPORT int eaccess(const char *path, int mode)
  * program around __xstat(): they may be missing from libc, but not when a
  * program calls them.
  */
-#define STAT_BODY(sym, fill, ...)         \
-	shim_ready();                     \
-	if (mock_bus(path))               \
-		return fill(buf);         \
-	if (!real.sym) {                  \
-		errno = ENOSYS;           \
-		return -1;                \
-	}                                 \
+#define STAT_BODY(sym, fill, ...)                                                  \
+	char rbuf_[PATH_MAX];                                                      \
+	shim_ready();                                                              \
+	if (mock_bus(path))                                                        \
+		return fill(buf);                                                  \
+	if (redirect_maybe(path)) {                                                \
+		if (vfio_node_stat(path, (struct stat *)buf))                      \
+			return 0;                                                  \
+		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
+	}                                                                          \
+	if (!real.sym) {                                                           \
+		errno = ENOSYS;                                                    \
+		return -1;                                                         \
+	}                                                                          \
 	return real.sym(__VA_ARGS__)
 
 SHIM_EXPORT int stat(const char *path, struct stat *buf)
@@ -913,14 +1394,87 @@ SHIM_EXPORT int lstat64(const char *path, struct stat64 *buf)
 	STAT_BODY(lstat64, mock_bus_stat64, path, buf);
 }
 
+/* A NULL path is the caller's to fault on; "" with AT_EMPTY_PATH is the descriptor. */
+static __attribute__((noinline)) bool shim_empty_path(const char *path)
+{
+	return path && !*path;
+}
+
+/* fstatat(fd, "", AT_EMPTY_PATH) is fstat(fd). */
+#define EMPTY_PATH_STAT(dirfd, path, flags, buf)                                   \
+	if ((flags & AT_EMPTY_PATH) && shim_empty_path(path) &&                   \
+	    __builtin_expect(inproc_fd_maybe_anon(dirfd), 0)) {                    \
+		int r_ = shim_fd_stat(dirfd, (struct stat *)buf);                  \
+		if (r_ != SHIM_PASS)                                               \
+			return r_;                                                 \
+	}
+
 SHIM_EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
 {
+	EMPTY_PATH_STAT(dirfd, path, flags, buf);
 	STAT_BODY(fstatat, mock_bus_stat, dirfd, path, buf, flags);
 }
 
 SHIM_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
 {
+	EMPTY_PATH_STAT(dirfd, path, flags, buf);
 	STAT_BODY(fstatat64, mock_bus_stat64, dirfd, path, buf, flags);
+}
+
+SHIM_EXPORT int fstat(int fd, struct stat *buf)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
+		int r = shim_fd_stat(fd, buf);
+
+		if (r != SHIM_PASS)
+			return r;
+	}
+	if (!real.fstat)
+		return (int)syscall(SYS_fstat, fd, buf);
+	return real.fstat(fd, buf);
+}
+
+SHIM_EXPORT int fstat64(int fd, struct stat64 *buf)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
+		int r = shim_fd_stat(fd, (struct stat *)buf);
+
+		if (r != SHIM_PASS)
+			return r;
+	}
+	if (!real.fstat64)
+		return (int)syscall(SYS_fstat, fd, buf);
+	return real.fstat64(fd, buf);
+}
+
+SHIM_EXPORT int __fxstat(int ver, int fd, struct stat *buf)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
+		int r = shim_fd_stat(fd, buf);
+
+		if (r != SHIM_PASS)
+			return r;
+	}
+	if (!real.fxstat)
+		return (int)syscall(SYS_fstat, fd, buf);
+	return real.fxstat(ver, fd, buf);
+}
+
+SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *buf)
+{
+	shim_ready_fast();
+	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
+		int r = shim_fd_stat(fd, (struct stat *)buf);
+
+		if (r != SHIM_PASS)
+			return r;
+	}
+	if (!real.fxstat64)
+		return (int)syscall(SYS_fstat, fd, buf);
+	return real.fxstat64(ver, fd, buf);
 }
 
 SHIM_EXPORT int __xstat(int ver, const char *path, struct stat *buf)
@@ -945,11 +1499,13 @@ SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *buf)
 
 SHIM_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags)
 {
+	EMPTY_PATH_STAT(dirfd, path, flags, buf);
 	STAT_BODY(fxstatat, mock_bus_stat, ver, dirfd, path, buf, flags);
 }
 
 SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags)
 {
+	EMPTY_PATH_STAT(dirfd, path, flags, buf);
 	STAT_BODY(fxstatat64, mock_bus_stat64, ver, dirfd, path, buf, flags);
 }
 
@@ -968,9 +1524,27 @@ static int mock_bus_statx(unsigned int mask, struct statx *buf)
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		      struct statx *buf)
 {
+	char rbuf[PATH_MAX];
+	struct stat st;
+
 	shim_ready();
 	if (mock_bus(path))
 		return mock_bus_statx(mask, buf);
+	if ((flags & AT_EMPTY_PATH) && shim_empty_path(path) && inproc_fd_maybe_anon(dirfd)) {
+		int r = shim_fd_stat(dirfd, &st);
+
+		if (r == 0)
+			stat_to_statx(&st, buf);
+		if (r != SHIM_PASS)
+			return r;
+	}
+	if (redirect_maybe(path)) {
+		if (vfio_node_stat(path, &st)) {
+			stat_to_statx(&st, buf);
+			return 0;
+		}
+		path = redirect_sys(path, rbuf, sizeof(rbuf));
+	}
 	if (!real.statx) {
 		errno = ENOSYS;
 		return -1;
@@ -997,10 +1571,200 @@ static DIR *mock_bus_opendir(void)
 
 SHIM_EXPORT DIR *opendir(const char *path)
 {
+	char rbuf[PATH_MAX];
+
 	shim_ready();
 	if (mock_bus(path))
 		return mock_bus_opendir();
+	if (redirect_maybe(path))
+		path = redirect_sys(path, rbuf, sizeof(rbuf));
 	return real.opendir(path);
+}
+
+/* The rest of the path calls: the tree's path for ours, the real one otherwise. */
+#define REDIRECT_BODY(call_real, path)                                             \
+	char rbuf_[PATH_MAX];                                                      \
+	shim_ready();                                                              \
+	if (redirect_maybe(path))                                                  \
+		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
+	return call_real
+
+SHIM_EXPORT int scandir(const char *path, struct dirent ***list,
+			int (*filter)(const struct dirent *),
+			int (*compar)(const struct dirent **, const struct dirent **))
+{
+	REDIRECT_BODY(real.scandir(path, list, filter, compar), path);
+}
+
+SHIM_EXPORT int scandir64(const char *path, struct dirent64 ***list,
+			  int (*filter)(const struct dirent64 *),
+			  int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	REDIRECT_BODY(real.scandir64(path, list, filter, compar), path);
+}
+
+/* glibc's fopen() opens without going through open(): it needs its own. */
+SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	REDIRECT_BODY(real.fopen(path, mode), path);
+}
+
+SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	REDIRECT_BODY((real.fopen64 ? real.fopen64 : real.fopen)(path, mode), path);
+}
+
+SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+	REDIRECT_BODY(real.freopen(path, mode, stream), path);
+}
+
+SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+	REDIRECT_BODY((real.freopen64 ? real.freopen64 : real.freopen)(path, mode, stream), path);
+}
+
+SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
+{
+	REDIRECT_BODY(real.readlink(path, buf, len), path);
+}
+
+SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	REDIRECT_BODY(real.readlinkat(dirfd, path, buf, len), path);
+}
+
+SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen)
+{
+	REDIRECT_BODY(real.readlink_chk ? real.readlink_chk(path, buf, len, buflen)
+					: real.readlink(path, buf, len),
+		      path);
+}
+
+SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len,
+				     size_t buflen)
+{
+	REDIRECT_BODY(real.readlinkat_chk ? real.readlinkat_chk(dirfd, path, buf, len, buflen)
+					  : real.readlinkat(dirfd, path, buf, len),
+		      path);
+}
+
+/* A resolved path inside the tree is given back as the /sys path it stands for. */
+static char *shim_unmap_result(char *resolved)
+{
+	if (resolved)
+		redirect_unmap(resolved);
+	return resolved;
+}
+
+SHIM_EXPORT char *realpath(const char *path, char *resolved)
+{
+	REDIRECT_BODY(shim_unmap_result(real.realpath(path, resolved)), path);
+}
+
+SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
+{
+	REDIRECT_BODY(shim_unmap_result(real.realpath_chk
+						? real.realpath_chk(path, resolved, resolvedlen)
+						: real.realpath(path, resolved)),
+		      path);
+}
+
+SHIM_EXPORT char *canonicalize_file_name(const char *path)
+{
+	REDIRECT_BODY(shim_unmap_result(real.canonicalize_file_name(path)), path);
+}
+
+/* ls -l asks for ACLs: the xattr calls of a path too. */
+SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	REDIRECT_BODY(real.getxattr(path, name, value, size), path);
+}
+
+SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	REDIRECT_BODY(real.lgetxattr(path, name, value, size), path);
+}
+
+SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	REDIRECT_BODY(real.listxattr(path, list, size), path);
+}
+
+SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	REDIRECT_BODY(real.llistxattr(path, list, size), path);
+}
+
+/* ------------------------------------------------------------- the devices */
+
+static char shim_tree[PATH_MAX];
+static pid_t shim_tree_pid;
+
+/* The tree goes with the process that made it (not with a forked child). */
+static void shim_tree_remove(void)
+{
+	if (!shim_tree[0] || getpid() != shim_tree_pid)
+		return;
+	redirect_set_root(NULL);
+	vfio_sysfs_remove(shim_tree);
+	shim_tree[0] = 0;
+}
+
+/* The library's question "which context is behind this descriptor?" */
+static struct uiommufd_ctx *shim_fd_ctx(int fd)
+{
+	struct uiommufd_ctx *ctx = shim_ctx(fd);
+
+	if (ctx)
+		uiommufd_ctx_get(ctx);
+	return ctx;
+}
+
+/*
+ * UIOMMUFD_DEVICES (set by `uiommufd run --device`): make the device set and
+ * the sysfs tree.  A failure is one message; the program runs on without
+ * devices.
+ */
+static void shim_devices_start(void)
+{
+	const char *spec = getenv("UIOMMUFD_DEVICES");
+	struct uiommufd_devset *set;
+	char err[256] = "";
+	int rc, saved = errno;
+
+	if (!spec || !*spec || shim_tree[0])
+		return;
+	if (!uiommufd_devset_create || !vfio_devset_current) {
+		fprintf(stderr, "uiommufd: this build has no VFIO devices; UIOMMUFD_DEVICES "
+				"is ignored (rebuild uiommufd with its VFIO layer)\n");
+		goto out;
+	}
+	if (uiommufd_set_fd_resolver)
+		uiommufd_set_fd_resolver(shim_fd_ctx);
+	rc = uiommufd_devset_create(uiommufd_host_inproc(), spec, &set, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "uiommufd: UIOMMUFD_DEVICES=\"%s\": %s; running without devices "
+				"(check the --device options)\n",
+			spec, err[0] ? err : strerror(-rc));
+		goto out;
+	}
+	vfio_sysfs_reap();
+	rc = vfio_sysfs_build(vfio_devset_current(), shim_tree, sizeof(shim_tree));
+	if (rc) {
+		fprintf(stderr, "uiommufd: cannot make the devices' sysfs tree under %s: %s; "
+				"running without devices (point TMPDIR at a writable directory)\n",
+			getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(-rc));
+		shim_tree[0] = 0;
+		if (uiommufd_devset_destroy)
+			uiommufd_devset_destroy(set);
+		goto out;
+	}
+	shim_tree_pid = getpid();
+	redirect_set_root(shim_tree);
+	atexit(shim_tree_remove);
+out:
+	errno = saved;
 }
 
 /* signal() reaches sigaction inside libc, past us: route it here. */
