@@ -76,18 +76,6 @@
 #include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
-/*
- * The device set (src/vfio/devset.c) and the MMIO traps
- * (src/host/mmio_trap.c) are other pieces of the library; referenced
- * weakly, the shim links and runs without devices until they are there.
- */
-#pragma weak uiommufd_devset_create
-#pragma weak uiommufd_devset_destroy
-#pragma weak uiommufd_set_fd_resolver
-#pragma weak vfio_devset_current
-#pragma weak vfio_open_path
-#pragma weak mmio_trap_forget_range
-
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 /* glibc's fortified open entry points, declared by no public header. */
@@ -378,7 +366,7 @@ static int shim_open_ctx(int oflags, unsigned int ctx_flags)
 
 static int shim_open_redirect(const char **path, char *buf, size_t len, int oflags)
 {
-	if (redirect_vfio_node(*path) && vfio_open_path) {
+	if (redirect_vfio_node(*path)) {
 		int fd = vfio_open_path(*path, oflags);
 
 		if (fd >= 0)
@@ -975,8 +963,7 @@ static void shim_forget_traps(void *addr, size_t len)
 {
 	int err = errno;
 
-	if (mmio_trap_forget_range)
-		mmio_trap_forget_range(addr, len);
+	mmio_trap_forget_range(addr, len);
 	errno = err;
 }
 
@@ -1735,13 +1722,7 @@ static void shim_devices_start(void)
 
 	if (!spec || !*spec || shim_tree[0])
 		return;
-	if (!uiommufd_devset_create || !vfio_devset_current) {
-		fprintf(stderr, "uiommufd: this build has no VFIO devices; UIOMMUFD_DEVICES "
-				"is ignored (rebuild uiommufd with its VFIO layer)\n");
-		goto out;
-	}
-	if (uiommufd_set_fd_resolver)
-		uiommufd_set_fd_resolver(shim_fd_ctx);
+	uiommufd_set_fd_resolver(shim_fd_ctx);
 	rc = uiommufd_devset_create(uiommufd_host_inproc(), spec, &set, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "uiommufd: UIOMMUFD_DEVICES=\"%s\": %s; running without devices "
@@ -1756,8 +1737,7 @@ static void shim_devices_start(void)
 				"running without devices (point TMPDIR at a writable directory)\n",
 			getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(-rc));
 		shim_tree[0] = 0;
-		if (uiommufd_devset_destroy)
-			uiommufd_devset_destroy(set);
+		uiommufd_devset_destroy(set);
 		goto out;
 	}
 	shim_tree_pid = getpid();

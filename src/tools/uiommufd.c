@@ -24,21 +24,6 @@
 #include "devices/model.h"
 #include "vfio/vfio.h"
 
-/*
- * PRE-MERGE: models.c comes from another branch; delete this line once it
- * is merged (the command links the library's objects, so it is harmless
- * meanwhile).
- */
-#pragma weak devmodel_types
-
-/* The model table, NULL while no models are linked in (see PRE-MERGE). */
-static const struct devmodel_type *const *model_table(void)
-{
-	const struct devmodel_type *const *volatile table = devmodel_types;
-
-	return table;
-}
-
 #ifndef UIOMMUFD_PKGLIBDIR
 #define UIOMMUFD_PKGLIBDIR "/usr/local/lib/uiommufd"
 #endif
@@ -47,10 +32,10 @@ static const struct devmodel_type *const *model_table(void)
 
 static void list_models(FILE *f)
 {
-	const struct devmodel_type *const *table = model_table();
+	const struct devmodel_type *const *table = devmodel_types;
 	size_t k;
 
-	if (!table || !table[0]) {
+	if (!table[0]) {
 		fprintf(f, "  (none built in)\n");
 		return;
 	}

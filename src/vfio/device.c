@@ -99,8 +99,6 @@ int vfio_device_first_open(struct vfio_device *vdev, struct iommufd_ctx *ictx,
 {
 	int rc;
 
-	if (!vfio_linked(vfio_pci_open_device))
-		return -ENODEV;	/* PRE-MERGE: no vfio-pci layer linked */
 	rc = bind_and_attach(vdev, ictx, attach_compat);
 	if (rc)
 		return rc;

@@ -109,7 +109,7 @@ static int parse_entry(char *entry, struct vfio_dev_spec *spec, bool *has_bdf, c
 		    copy, "");
 		return -EINVAL;
 	}
-	spec->type = vfio_linked(devmodel_find) ? devmodel_find(tok) : NULL;
+	spec->type = devmodel_find(tok);
 	if (!spec->type) {
 		say(err, errlen, "--device '%s': unknown model '%s'; `uiommufd run --help` lists the models",
 		    copy, tok);
@@ -322,10 +322,6 @@ static int device_create(struct vfio_devset *set, const struct vfio_dev_spec *sp
 	if (rc)
 		goto err_free;
 	snprintf(vdev->dev.name, sizeof(vdev->dev.name), "%s", vdev->name);
-	if (!vfio_linked(vfio_pci_create)) {
-		rc = -ENOSYS;	/* see PRE-MERGE in vfio_internal.h */
-		goto err_uninit;
-	}
 	rc = vfio_pci_create(vdev);
 	if (rc)
 		goto err_uninit;

@@ -293,8 +293,7 @@ static void unmap_all(struct vfio_pci_dev *pci)
 	while (m) {
 		struct vfio_pci_map *next = m->next;
 
-		if (mmio_trap_unmap)
-			mmio_trap_unmap(m->trap);
+		mmio_trap_unmap(m->trap);
 		free(m);
 		m = next;
 	}
@@ -576,8 +575,6 @@ int vfio_pci_mmap(struct vfio_device *vdev, void *addr, size_t len, int prot, in
 	blen = (pci->bars[index].size + psz - 1) & ~(uint64_t)(psz - 1);
 	if (start > blen || plen > blen - start)
 		return -EINVAL;
-	if (!mmio_trap_map)
-		return -ENODEV;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -626,8 +623,7 @@ void vfio_pci_munmap(struct vfio_device *vdev, void *addr, size_t len)
 	while (gone) {
 		struct vfio_pci_map *next = gone->next;
 
-		if (mmio_trap_unmap)
-			mmio_trap_unmap(gone->trap);
+		mmio_trap_unmap(gone->trap);
 		free(gone);
 		gone = next;
 	}
@@ -853,12 +849,12 @@ static struct vfio_device **affected_devices(struct vfio_device *vdev, size_t *n
 	struct vfio_device **out;
 	size_t total = 1, k = 0;
 
-	if (set && vfio_devset_count && vfio_devset_device)
+	if (set)
 		total = vfio_devset_count(set);
 	out = calloc(total ? total : 1, sizeof(*out));
 	if (!out)
 		return NULL;
-	if (!set || !vfio_devset_count || !vfio_devset_device) {
+	if (!set) {
 		out[k++] = vdev;
 	} else {
 		for (size_t i = 0; i < total; i++) {
@@ -874,7 +870,7 @@ static struct vfio_device **affected_devices(struct vfio_device *vdev, size_t *n
 
 static bool cdev_opened(struct vfio_device *vdev)
 {
-	return vfio_device_cdev_opened && vfio_device_cdev_opened(vdev);
+	return vfio_device_cdev_opened(vdev);
 }
 
 /*
@@ -938,7 +934,7 @@ static long ioctl_hot_reset_info(struct vfio_pci_dev *pci, uint64_t uarg)
 			if (ents[i].devid == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED)
 				hdr.flags &= ~VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
 		} else {
-			ents[i].group_id = d->group && vfio_group_id ? (uint32_t)vfio_group_id(d->group)
+			ents[i].group_id = d->group ? (uint32_t)vfio_group_id(d->group)
 								     : 0;
 		}
 	}
@@ -971,7 +967,7 @@ static void reset_devices(struct vfio_device **devs, size_t n)
 static int file_has_dev(int fd, struct vfio_device *d)
 {
 	/* Only functions of a device set have group and device files. */
-	if (vfio_file_has_dev && d->set)
+	if (d->set)
 		return vfio_file_has_dev(fd, d);
 	return fd < 0 || fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 }

@@ -153,19 +153,4 @@ int vfio_pci_eventfd_get(int fd);
 void vfio_pci_eventfd_put(struct vfio_pci_trigger *t);
 void vfio_pci_eventfd_signal(const struct vfio_pci_trigger *t);
 
-/*
- * Functions of the pieces written alongside this one (the MMIO traps, the
- * device set, groups and device files).  They are referenced weakly so the
- * library links, and this layer degrades (no BAR mmap: ENODEV; no other
- * function on the bus; no group file accepted) when a piece is missing;
- * once all pieces are in, every one of them is present.
- */
-#pragma weak mmio_trap_map
-#pragma weak mmio_trap_unmap
-#pragma weak vfio_devset_count
-#pragma weak vfio_devset_device
-#pragma weak vfio_group_id
-#pragma weak vfio_file_has_dev
-#pragma weak vfio_device_cdev_opened
-
 #endif

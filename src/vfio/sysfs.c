@@ -37,17 +37,6 @@
 #include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
-/*
- * The device set and vfio-pci are other files of the library; until they
- * are all in one tree, the references stay weak so the library links
- * without them and vfio_sysfs_build() reports -ENOSYS.
- */
-#pragma weak vfio_devset_count
-#pragma weak vfio_devset_device
-#pragma weak vfio_group_id
-#pragma weak vfio_pci_config_snapshot
-#pragma weak vfio_pci_bar_resource
-
 #define TREE_PREFIX "uiommufd-sysfs-"
 #define CFG_MAX 4096
 
@@ -735,9 +724,6 @@ int vfio_sysfs_build(struct vfio_devset *set, char *root, size_t rootlen)
 	size_t n, i;
 	int rc;
 
-	if (!vfio_devset_count || !vfio_devset_device || !vfio_group_id ||
-	    !vfio_pci_config_snapshot || !vfio_pci_bar_resource)
-		return -ENOSYS;
 	if (!set)
 		return -EINVAL;
 	n = vfio_devset_count(set);

@@ -21,33 +21,6 @@
 
 struct iommufd_ctx;
 
-/*
- * PRE-MERGE: pci.c and models.c come from other branches.  Until both are
- * on main these weak references let the library link without them, and
- * vfio_linked() tells whether they are there.  Delete the #pragma lines
- * once they are merged (nothing else changes): a weak reference does not
- * pull a member out of the static library, so an embedding program would
- * otherwise find no vfio-pci layer.
- */
-#pragma weak vfio_pci_create
-#pragma weak vfio_pci_destroy
-#pragma weak vfio_pci_open_device
-#pragma weak vfio_pci_close_device
-#pragma weak vfio_pci_ioctl
-#pragma weak vfio_pci_rw
-#pragma weak vfio_pci_mmap
-#pragma weak vfio_pci_munmap
-#pragma weak devmodel_find
-
-/* Whether @addr, a function's address, is there (always, once merged). */
-static inline bool vfio_linked_addr(const void *addr)
-{
-	const void *volatile seen = addr;
-
-	return seen != NULL;
-}
-#define vfio_linked(fn) vfio_linked_addr((const void *)&(fn))
-
 #define VFIO_MAX_DEVICES 32	/* slots on bus 01, one function each */
 
 struct vfio_group {
