@@ -115,8 +115,19 @@ static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info,
 		return;
 	}
 	if (prev->sa_handler == SIG_IGN || prev->sa_handler == SIG_DFL) {
-		/* Let the fault happen again with the default action. */
-		signal(sig, SIG_DFL);
+		/*
+		 * Let the fault happen again with the default action.  The raw
+		 * call: inside the preloaded shim signal() is the shim's, which
+		 * keeps our handler in front and the fault would repeat forever.
+		 */
+		struct kernel_sigaction {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			uint64_t mask;
+		} dfl = { .handler = SIG_DFL };
+
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 		return;
 	}
 	prev->sa_handler(sig);
@@ -272,8 +283,21 @@ static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr)
 	known = uaccess_cached(first, gen) && uaccess_cached(last, gen);
 	if (!known)
 		uaccess_ensure_handler();
-	if (sigsetjmp(uaccess_guard.env, 0))
+	if (sigsetjmp(uaccess_guard.env, 0)) {
+		/*
+		 * SA_NODEFER leaves the signal unblocked after the jump; under an
+		 * interposer that installs its own handler for ours (TSan) the
+		 * kernel never saw that flag, so unblock it here, on the fault
+		 * path only.
+		 */
+		sigset_t faults;
+
+		sigemptyset(&faults);
+		sigaddset(&faults, SIGSEGV);
+		sigaddset(&faults, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
 		return -EFAULT;
+	}
 	uaccess_guard.armed = 1;
 	uaccess_copy(dst, src, len);
 	uaccess_guard.armed = 0;
