@@ -898,8 +898,19 @@ static int op_md_check_refs(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cm
 	if ((uptr | len) % PAGE_SIZE || check_add_overflow(uptr, len, &uend))
 		return -EINVAL;
 	for (off = 0; off < len; off += PAGE_SIZE) {
-		long pins = host->ops->page_pins(host, uptr + off);
+		long pins;
+		uint8_t probe;
+		int rc;
 
+		/*
+		 * The kernel looks each page up with get_user_pages(): an
+		 * unreadable page (PROT_NONE) is EFAULT there, and so the first
+		 * such page ends a walk over a huge reservation.
+		 */
+		rc = copy_from_user(host, &probe, uptr + off, 1);
+		if (rc)
+			return rc;
+		pins = host->ops->page_pins(host, uptr + off);
 		if (pins < 0)
 			return (int)pins;
 		if ((uint64_t)pins != cmd->check_refs.refs)
