@@ -381,14 +381,19 @@ static void bench_dma_and_access(void)
 	munmap(g.dev, SZ_64M);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* One part alone, by name ("map", "dma"), when chasing a figure. */
+	const char *only = argc > 1 ? argv[1] : "";
+
 	if (uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx))
 		die("cannot open a context");
 	printf("bench_domain: mock domains, device DMA, accesses (median of %d runs)\n",
 	       BENCH_RUNS);
-	bench_map_1g();
-	bench_dma_and_access();
+	if (!*only || !strcmp(only, "map"))
+		bench_map_1g();
+	if (!*only || !strcmp(only, "dma"))
+		bench_dma_and_access();
 	uiommufd_ctx_put(ctx);
 	return 0;
 }

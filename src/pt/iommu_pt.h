@@ -551,6 +551,71 @@ int NS(walk)(struct pt_table *pt, u64 iova, unsigned int flags, struct pt_walk_r
 	return 0;
 }
 
+/*
+ * A walk that keeps going: @res for @iova's leaf as NS(walk) gives it, and
+ * in *@run_last the last IOVA of the run of leaves that follow it in the
+ * same table, each present, with the same permissions and its output
+ * continuing the one before, up to the leaf holding @last.  A DMA engine
+ * caches such a run as one translation, so a long transfer over small
+ * IOPTEs pays one table descent instead of one per leaf.  With
+ * PT_WALK_WRITE every leaf of the run is marked dirty, as a write over all
+ * of them would; callers pass @last no further than the write goes.
+ */
+static __always_inline void walk_mark_dirty(const struct pt_table *pt, u64 *itemp, u64 entry,
+					    unsigned int level, unsigned int flags)
+{
+	if (!(flags & PT_WALK_WRITE) || !(pt_entry_prot(entry) & PT_WRITE) ||
+	    !pt_fmt_dirty_enabled(pt) || run_is_write_dirty(itemp, entry, level))
+		return;
+	while (!pt_entry_make_write_dirty(itemp, entry))
+		entry = PT_READ_ONCE(itemp);
+}
+
+int NS(walk_run)(struct pt_table *pt, u64 iova, u64 last, unsigned int flags,
+		 struct pt_walk_result *res, u64 *run_last)
+{
+	unsigned int level, items_lg2, isz_lg2, index, nitems;
+	u64 *itemp, *table, entry, leaf_last, next_oa;
+
+	if (pt_lookup(pt, iova, &itemp, &entry, &level) != PT_ENTRY_OA)
+		return -ENOENT;
+	walk_mark_dirty(pt, itemp, entry, level, flags);
+	entry = PT_READ_ONCE(itemp);
+	res->prot = pt_entry_prot(entry);
+	res->level = level;
+	res->pgsize_lg2 = pt_item_lg2sz(level) + pt_entry_num_contig_lg2(entry, level);
+	res->page_oa = pt_entry_oa(entry, level);
+	res->oa = res->page_oa | log2_mod(iova, res->pgsize_lg2);
+	res->dirty = pt_fmt_dirty_enabled(pt) && run_is_write_dirty(itemp, entry, level);
+	res->entry = entry;
+
+	leaf_last = iova | log2_mask(res->pgsize_lg2);
+	next_oa = res->page_oa + log2_mask(res->pgsize_lg2) + 1;
+	isz_lg2 = pt_item_lg2sz(level);
+	items_lg2 = level == pt->top_level ? pt->top_items_lg2 : PT_ITEMS_LG2;
+	nitems = 1u << items_lg2;
+	index = log2_mod(iova >> isz_lg2, items_lg2);
+	table = itemp - index;
+	/* The first item after the (possibly contiguous) leaf. */
+	index = (index | ((1u << pt_entry_num_contig_lg2(entry, level)) - 1)) + 1;
+	while (index < nitems && leaf_last < last && leaf_last + 1 != 0) {
+		u64 e = PT_READ_ONCE(&table[index]);
+		unsigned int c_lg2;
+
+		if (pt_classify_entry(e, level) != PT_ENTRY_OA || pt_entry_prot(e) != res->prot)
+			break;
+		c_lg2 = pt_entry_num_contig_lg2(e, level);
+		if ((pt_entry_oa(e, level) | log2_mod(leaf_last + 1, isz_lg2 + c_lg2)) != next_oa)
+			break;
+		walk_mark_dirty(pt, &table[index], e, level, flags);
+		leaf_last += (u64)1 << (isz_lg2 + c_lg2);
+		next_oa += (u64)1 << (isz_lg2 + c_lg2);
+		index += 1u << c_lg2;
+	}
+	*run_last = leaf_last;
+	return 0;
+}
+
 /* --- dirty tracking */
 
 struct pt_dirty_args {
@@ -719,6 +784,7 @@ const struct pt_fmt_ops NS(ops) = {
 	.map = NS(map),
 	.unmap = NS(unmap),
 	.walk = NS(walk),
+	.walk_run = NS(walk_run),
 	.iova_to_phys = NS(iova_to_phys),
 	.read_and_clear_dirty = NS(read_and_clear_dirty),
 	.hw_info = NS(hw_info),
