@@ -7,9 +7,12 @@
  *
  *   dma4k_hot_{read,write}_<sz>
  *                      uiommufd_device_dma() of <sz> chunks over a 256 KiB
- *                      region mapped with 4 KiB IOPTEs (HUGE_PAGES off),
- *                      pass after pass, vs memcpy of the same chunks
- *                      between the same buffers (GB/s)
+ *                      region mapped with 4 KiB IOPTEs (HUGE_PAGES off) in
+ *                      a real AMDv1 domain, pass after pass, vs memcpy of
+ *                      the same chunks between the same buffers (GB/s)
+ *   dma2k_hot_{read,write}_<sz>
+ *                      the same through the selftest's mock format, whose
+ *                      2 KiB granule gives two IOPTEs per CPU page
  *   access_rw_hot_{read,write}_<sz>
  *                      IOMMU_TEST_OP_ACCESS_RW of the same, vs memcpy
  *   repin_<n>          pin_user() and unpin() of one page that <n> other
@@ -220,13 +223,38 @@ static void bench_hot(struct rig *g, const char *prefix, chunk_op op)
 		die("%s: region and device buffer differ after the last write pass", prefix);
 }
 
+/* An AMDv1 paging domain (2 MiB and 1 GiB leaves) under a mock device on @ioas. */
+static uint32_t amdv1_domain(uint32_t ioas, uint32_t idev)
+{
+	struct iommu_hwpt_selftest data = { .pagetable_type = MOCK_IOMMUPT_AMDV1 };
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .dev_id = idev, .pt_id = ioas,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+
+	check(ictl(IOMMU_HWPT_ALLOC, &alloc), "HWPT_ALLOC (AMDv1)");
+	return alloc.out_hwpt_id;
+}
+
+/* Point the mock device @stdev at @hwpt, leaving its automatic domain. */
+static void replace_domain(uint32_t stdev, uint32_t hwpt)
+{
+	struct iommu_test_cmd replace = { .size = sizeof(replace),
+					  .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev };
+
+	replace.mock_domain_replace.pt_id = hwpt;
+	check(ictl(IOMMU_TEST_CMD, &replace), "MOCK_DOMAIN_REPLACE");
+}
+
 static void bench_dma_hot(void)
 {
 	struct iommu_test_cmd create = {
 		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
 	};
 	struct rig g = { .iova = MOCK_APERTURE_START };
-	uint32_t ioas = ioas_alloc(), stdev;
+	uint32_t ioas = ioas_alloc(), stdev, mock_hwpt, amd_hwpt;
+	struct iommu_test_cmd md = { .size = sizeof(md), .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	size_t i;
 
 	g.region = map_mem(HOT_LEN, MAP_POPULATE);
@@ -236,9 +264,24 @@ static void bench_dma_hot(void)
 	for (i = 0; i != HOT_LEN; i++)
 		g.dev[i] = (uint8_t)(i * 31 + 7);
 	huge_pages(ioas, 0);
-	g.idev = mock_domain(ioas, &stdev);
+	md.id = ioas;
+	check(ictl(IOMMU_TEST_CMD, &md), "MOCK_DOMAIN");
+	g.idev = md.mock_domain.out_idev_id;
+	stdev = md.mock_domain.out_stdev_id;
+	amd_hwpt = amdv1_domain(ioas, g.idev);
+	{
+		/* A mock-format domain of our own: the automatic one goes once left. */
+		struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc), .dev_id = g.idev,
+						  .pt_id = ioas };
+
+		check(ictl(IOMMU_HWPT_ALLOC, &alloc), "HWPT_ALLOC");
+		mock_hwpt = alloc.out_hwpt_id;
+	}
 	check(ioas_map(ioas, g.region, HOT_LEN, g.iova), "IOAS_MAP");
+	replace_domain(stdev, amd_hwpt);
 	bench_hot(&g, "dma4k_hot", dma_chunk);
+	replace_domain(stdev, mock_hwpt);
+	bench_hot(&g, "dma2k_hot", dma_chunk);
 
 	create.id = ioas;
 	check(ictl(IOMMU_TEST_CMD, &create), "CREATE_ACCESS");
@@ -249,6 +292,8 @@ static void bench_dma_hot(void)
 	close(g.access_fd);
 	ioas_unmap(ioas, g.iova, HOT_LEN);
 	destroy(stdev);
+	destroy(amd_hwpt);
+	destroy(mock_hwpt);
 	destroy(ioas);
 	munmap(g.region, HOT_LEN);
 	munmap(g.dev, HOT_LEN);
@@ -340,28 +385,12 @@ static void bench_pin_bytes(void)
 
 /* ---------------------------------------------------------- 1 GiB of hugetlb */
 
-/* An AMDv1 paging domain (2 MiB and 1 GiB leaves) under a mock device on @ioas. */
-static uint32_t amdv1_domain(uint32_t ioas, uint32_t idev)
-{
-	struct iommu_hwpt_selftest data = { .pagetable_type = MOCK_IOMMUPT_AMDV1 };
-	struct iommu_hwpt_alloc alloc = {
-		.size = sizeof(alloc), .dev_id = idev, .pt_id = ioas,
-		.data_type = IOMMU_HWPT_DATA_SELFTEST, .data_len = sizeof(data),
-		.data_uptr = (uintptr_t)&data,
-	};
-
-	check(ictl(IOMMU_HWPT_ALLOC, &alloc), "HWPT_ALLOC (AMDv1)");
-	return alloc.out_hwpt_id;
-}
-
 static void bench_hugetlb_map(void)
 {
 	double v[BENCH_RUNS], b[BENCH_RUNS];
 	uint8_t *mem = map_mem(SZ_1G, MAP_HUGETLB | (21 << MAP_HUGE_SHIFT) | MAP_POPULATE);
 	uint32_t ioas, stdev, idev, hwpt;
 	const uint64_t iova = SZ_1G;
-	struct iommu_test_cmd replace = { .size = sizeof(replace),
-					  .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
 	int r;
 
 	if (!mem) {
@@ -373,9 +402,7 @@ static void bench_hugetlb_map(void)
 	idev = mock_domain(ioas, &stdev);
 	hwpt = amdv1_domain(ioas, idev);
 	/* The device leaves its 2 KiB mock domain: only the AMDv1 one remains. */
-	replace.id = stdev;
-	replace.mock_domain_replace.pt_id = hwpt;
-	check(ictl(IOMMU_TEST_CMD, &replace), "MOCK_DOMAIN_REPLACE");
+	replace_domain(stdev, hwpt);
 	check(ioas_map(ioas, mem, SZ_1G, iova), "IOAS_MAP");	/* warm up */
 	ioas_unmap(ioas, iova, SZ_1G);
 	for (r = 0; r != BENCH_RUNS; r++) {

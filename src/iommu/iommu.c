@@ -471,8 +471,10 @@ static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu
 static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev,
 							struct iommu_domain *domain,
 							unsigned long iova, uint8_t *p, size_t len,
-							unsigned int flags, unsigned long seq)
+							unsigned int flags)
 {
+	/* Read again rather than passed: six arguments keep the call a jump. */
+	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
 	bool write = flags & IOMMU_DMA_WRITE;
 	unsigned int walk = write ? PT_WALK_WRITE : 0;
 	unsigned int need = write ? PT_WRITE : PT_READ;
@@ -534,16 +536,18 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 	if (!len)
 		return 0;
 	/*
-	 * The common case, a small transfer inside the cached span, costs a
-	 * few compares and the copy; a hit needs no look at the domain, since
-	 * only a walk of it fills the entry.
+	 * The common case, a transfer inside the cached span, costs a few
+	 * compares and the copy; a hit needs no look at the domain, since only
+	 * a walk of it fills the entry.
 	 */
 	if (__builtin_expect(dma_iotlb_hit(tlb, domain, seq, write ? PT_WALK_WRITE : 0, iova, len) &&
-			     len < DMA_ENGINE_MIN && tlb->kaddr &&
-			     (tlb->prot & (write ? PT_WRITE : PT_READ)), 1)) {
+			     tlb->kaddr && (tlb->prot & (write ? PT_WRITE : PT_READ)), 1)) {
 		kaddr = tlb->kaddr + (iova - tlb->iova);
-		memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
+		if (len < DMA_ENGINE_MIN)
+			memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
+		else
+			iommu_dma_memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
 		return 0;
 	}
-	return iommu_dev_dma_walk(dev, domain, iova, buf, len, flags, seq);
+	return iommu_dev_dma_walk(dev, domain, iova, buf, len, flags);
 }

@@ -4,7 +4,8 @@
  * one record per 4 KiB page of a window that spans several leaf tables
  * (mapped or not, its output address, its permissions, whether it is
  * dirty).  Random maps and unmaps change table and model alike; after each,
- * random run walks are checked: the leaf's translation, a run that is
+ * random run walks are checked (blocks of raw entries included: the model
+ * makes long linear stretches, and breaks in them anywhere): the leaf's translation, a run that is
  * linear and uniform in the model, that stops where the model says it
  * must (an unmapped page, a jump in the output, other permissions, the
  * leaf table's end, or just past @last), and dirty marks on exactly the
@@ -20,17 +21,19 @@
 
 #define TPG 4096ull
 #define NPAGES 2048u			/* 8 MiB: four 2 MiB leaf tables */
-#define TABLE_SPAN (512 * TPG)
 #define BASE (0x40000000ull - 3 * TPG)	/* not table aligned: runs cross table ends */
 
 struct model_page {
-	bool mapped, dirty;
+	bool mapped;
+	bool dirty[2];		/* per leaf: two when leaves are 2 KiB */
 	uint64_t oa;
 	unsigned int prot;
 };
 
 static struct model_page model[NPAGES];
 static unsigned int seed = 12345;
+static uint64_t table_span;	/* IOVA one leaf table covers */
+static unsigned int leaves;	/* leaves per model page: 1, or 2 for 2 KiB items */
 static unsigned long long_runs, dirtied;	/* the model is exercised, not vacuous */
 
 static unsigned int rnd(unsigned int n)
@@ -74,7 +77,7 @@ static void random_change(struct pt_table *pt)
 				continue;
 			assert_int_equal(pt_unmap(pt, BASE + (first + i) * TPG, TPG), TPG);
 			model[first + i].mapped = false;
-			model[first + i].dirty = false;
+			model[first + i].dirty[0] = model[first + i].dirty[1] = false;
 		}
 	}
 }
@@ -84,19 +87,26 @@ static void check_dirty(struct pt_table *pt)
 {
 	unsigned int i;
 
-	for (i = 0; i != NPAGES; i++) {
+	for (i = 0; i != NPAGES * leaves; i++) {
 		struct pt_walk_result res;
 
-		if (!model[i].mapped)
+		if (!model[i / leaves].mapped)
 			continue;
-		assert_int_equal(pt_walk(pt, BASE + i * TPG, 0, &res), 0);
-		assert_int_equal(res.dirty, model[i].dirty);
+		assert_int_equal(pt_walk(pt, BASE + i * (TPG / leaves), 0, &res), 0);
+		assert_int_equal(res.dirty, model[i / leaves].dirty[i % leaves]);
 	}
+}
+
+/* Output address of leaf @j of the window, by the model. */
+static uint64_t leaf_oa(unsigned int j)
+{
+	return model[j / leaves].oa + (uint64_t)(j % leaves) * (TPG / leaves);
 }
 
 static void random_walk(struct pt_table *pt, bool dirty)
 {
-	unsigned int i = rnd(NPAGES), lastpg = i + rnd(NPAGES - i), j, end;
+	const uint64_t gsz = TPG / leaves;
+	unsigned int i = rnd(NPAGES), lastpg = i + rnd(NPAGES - i), i0, j, end;
 	uint64_t iova = BASE + i * TPG + rnd(TPG), last = BASE + lastpg * TPG + rnd(TPG);
 	unsigned int flags = dirty && rnd(2) ? PT_WALK_WRITE : 0;
 	struct pt_walk_result res;
@@ -111,35 +121,37 @@ static void random_walk(struct pt_table *pt, bool dirty)
 		return;
 	}
 	assert_int_equal(rc, 0);
+	i0 = (unsigned int)((iova - BASE) / gsz);
 	assert_int_equal(res.oa, model[i].oa + (iova - BASE) % TPG);
 	assert_int_equal(res.prot & (PT_READ | PT_WRITE), model[i].prot);
-	/* Whole pages, from @iova's page to at least its end. */
-	assert_true(run_last >= (iova | (TPG - 1)));
-	assert_int_equal((run_last + 1) % TPG, 0);
-	end = (unsigned int)((run_last + 1 - BASE) / TPG);	/* first page after the run */
-	long_runs += end > i + 1;
-	assert_true(end <= NPAGES);
-	for (j = i + 1; j != end; j++) {
-		assert_true(model[j].mapped);
-		assert_int_equal(model[j].oa, model[i].oa + (uint64_t)(j - i) * TPG);
-		assert_int_equal(model[j].prot, model[i].prot);
+	/* Whole leaves, from @iova's leaf to at least its end. */
+	assert_true(run_last >= (iova | (gsz - 1)));
+	assert_int_equal((run_last + 1) % gsz, 0);
+	end = (unsigned int)((run_last + 1 - BASE) / gsz);	/* first leaf after the run */
+	long_runs += end > i0 + leaves;
+	assert_true(end <= NPAGES * leaves);
+	for (j = i0 + 1; j != end; j++) {
+		assert_true(model[j / leaves].mapped);
+		assert_int_equal(leaf_oa(j), leaf_oa(i0) + (uint64_t)(j - i0) * gsz);
+		assert_int_equal(model[j / leaves].prot, model[i].prot);
 		/* Never past the leaf holding @last, never across a leaf table. */
-		assert_true(BASE + j * TPG <= last);
-		assert_true((BASE + j * TPG) % TABLE_SPAN != 0);
+		assert_true(BASE + j * gsz <= last);
+		assert_true((BASE + j * gsz) % table_span != 0);
 	}
-	/* Maximal: the page after the run breaks it, or a limit stops it. */
-	if (end < NPAGES && BASE + end * TPG <= last && (BASE + end * TPG) % TABLE_SPAN)
-		assert_true(!model[end].mapped ||
-			    model[end].oa != model[i].oa + (uint64_t)(end - i) * TPG ||
-			    model[end].prot != model[i].prot);
+	/* Maximal: the leaf after the run breaks it, or a limit stops it. */
+	if (end < NPAGES * leaves && BASE + end * gsz <= last && (BASE + end * gsz) % table_span)
+		assert_true(!model[end / leaves].mapped ||
+			    leaf_oa(end) != leaf_oa(i0) + (uint64_t)(end - i0) * gsz ||
+			    model[end / leaves].prot != model[i].prot);
 	if (flags & PT_WALK_WRITE && model[i].prot & PT_WRITE)
-		for (j = i; j != end; j++) {
-			dirtied += !model[j].dirty;
-			model[j].dirty = true;
+		for (j = i0; j != end; j++) {
+			dirtied += !model[j / leaves].dirty[j % leaves];
+			model[j / leaves].dirty[j % leaves] = true;
 		}
 }
 
-static void run_model(enum pt_fmt fmt, const struct pt_cfg *cfg)
+static void run_model(enum pt_fmt fmt, const struct pt_cfg *cfg, uint64_t span,
+		      unsigned int per_page)
 {
 	struct pt_table pt;
 	unsigned int step, k;
@@ -147,6 +159,8 @@ static void run_model(enum pt_fmt fmt, const struct pt_cfg *cfg)
 
 	memset(model, 0, sizeof(model));
 	long_runs = dirtied = 0;
+	table_span = span;
+	leaves = per_page;
 	assert_int_equal(pt_init(&pt, fmt, cfg), 0);
 	dirty = pt_has_dirty(&pt);
 	for (step = 0; step != 3000; step++) {
@@ -166,13 +180,20 @@ static void run_model(enum pt_fmt fmt, const struct pt_cfg *cfg)
 static void test_run_model_amdv1(void **state)
 {
 	(void)state;
-	run_model(PT_FMT_AMDV1, &(struct pt_cfg){ .top_level = 3 });
+	run_model(PT_FMT_AMDV1, &(struct pt_cfg){ .top_level = 3 }, 512 * TPG, 1);
 }
 
 static void test_run_model_x86_64(void **state)
 {
 	(void)state;
-	run_model(PT_FMT_X86_64, &(struct pt_cfg){ 0 });
+	run_model(PT_FMT_X86_64, &(struct pt_cfg){ 0 }, 512 * TPG, 1);
+}
+
+/* The selftest's format: 2 KiB items, two per model page, 1 MiB per leaf table. */
+static void test_run_model_mock(void **state)
+{
+	(void)state;
+	run_model(PT_FMT_AMDV1_MOCK, &(struct pt_cfg){ 0 }, 512 * 2048, 2);
 }
 
 /* A contiguous run ends at the last leaf its walk may reach. */
@@ -302,6 +323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_model_amdv1),
 		cmocka_unit_test(test_run_model_x86_64),
+		cmocka_unit_test(test_run_model_mock),
 		cmocka_unit_test(test_run_limits),
 		cmocka_unit_test_setup_teardown(test_dma_dirty_model, setup_ctx, teardown_ctx),
 	};
