@@ -128,15 +128,14 @@ int iommu_pt_read_and_clear_dirty(struct iommu_domain *domain, unsigned long iov
 	return pt_read_and_clear_dirty(&to_pt_domain(domain)->pt, iova, size, flags, dirty);
 }
 
-struct dma_reader {
-	atomic_int active;
-	struct dma_reader *next;
-};
-
-static __thread struct dma_reader *dma_self __attribute__((tls_model("initial-exec")));
+/* Inline readers (iommu.h) reach these directly. */
+__thread struct iommu_dma_reader *iommu_dma_self __attribute__((tls_model("initial-exec")));
+atomic_int iommu_dma_gate;
+#define dma_self iommu_dma_self
+#define dma_gate iommu_dma_gate
+#define dma_reader iommu_dma_reader
 static __thread unsigned int dma_gate_depth __attribute__((tls_model("initial-exec")));	/* gates this thread holds */
 static _Atomic(struct dma_reader *) dma_readers;
-static atomic_int dma_gate;
 static atomic_ulong dma_gate_seq;	/* bumped as a gate rises and falls: flushes IOTLBs */
 static atomic_bool dma_used;
 static pthread_mutex_t dma_register_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -164,23 +163,6 @@ bool iommu_dma_reader_register(void)
 	return r;
 }
 
-bool iommu_dma_read_begin(void)
-{
-	struct dma_reader *r = dma_self;
-
-	if (!r)
-		return false;
-	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
-	/* The writer's membarrier supplies the hardware half of this fence. */
-	atomic_signal_fence(memory_order_seq_cst);
-	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
-	if (atomic_load_explicit(&dma_gate, memory_order_acquire)) {
-		atomic_store_explicit(&r->active, 0, memory_order_release);
-		return false;
-	}
-	return true;
-}
-
 bool iommu_dma_read_begin_locked(void)
 {
 	if (!dma_self || dma_gate_depth)
@@ -188,11 +170,6 @@ bool iommu_dma_read_begin_locked(void)
 	while (!iommu_dma_read_begin())
 		sched_yield();
 	return true;
-}
-
-void iommu_dma_read_end(void)
-{
-	atomic_store_explicit(&dma_self->active, 0, memory_order_release);
 }
 
 void iommu_dma_gate_begin(void)
@@ -387,6 +364,13 @@ struct dma_iotlb {
 	uint64_t pa;			/* physical address of @iova */
 	unsigned int prot;		/* PT_READ / PT_WRITE of the leaves */
 	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
+	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
+};
+
+/* A hit copies without further checks: reads of a readable span, writes of a written one. */
+enum {
+	DMA_FAST_READ = 1 << 0,
+	DMA_FAST_WRITE = 1 << 1,
 };
 
 static __thread struct dma_iotlb dma_iotlb __attribute__((tls_model("initial-exec")));
@@ -453,16 +437,19 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 	tlb->kaddr = kaddr;
 	tlb->prot = res.prot;
 	tlb->walk = walk;
+	tlb->fast = !kaddr ? 0
+			   : ((res.prot & PT_READ) ? DMA_FAST_READ : 0) |
+				     (store ? DMA_FAST_WRITE : 0);
 	tlb->domain = domain;
 	tlb->seq = seq;
 	return 0;
 }
 
-/* Whether @tlb translates [iova, iova + len) for @domain as it stands. */
+/* Whether @tlb serves the whole of [iova, iova + len) for @domain as it stands. */
 static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu_domain *domain,
-				 unsigned long seq, unsigned int walk, unsigned long iova, size_t len)
+				 unsigned long seq, unsigned int fast, unsigned long iova, size_t len)
 {
-	return tlb->domain == domain && tlb->seq == seq && !(walk & ~tlb->walk) &&
+	return tlb->domain == domain && tlb->seq == seq && (tlb->fast & fast) &&
 	       iova - tlb->iova <= tlb->last - tlb->iova &&
 	       len - 1 <= tlb->last - iova;
 }
@@ -540,8 +527,8 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 	 * compares and the copy; a hit needs no look at the domain, since only
 	 * a walk of it fills the entry.
 	 */
-	if (__builtin_expect(dma_iotlb_hit(tlb, domain, seq, write ? PT_WALK_WRITE : 0, iova, len) &&
-			     tlb->kaddr && (tlb->prot & (write ? PT_WRITE : PT_READ)), 1)) {
+	if (__builtin_expect(dma_iotlb_hit(tlb, domain, seq, write ? DMA_FAST_WRITE : DMA_FAST_READ,
+					   iova, len), 1)) {
 		kaddr = tlb->kaddr + (iova - tlb->iova);
 		if (len < DMA_ENGINE_MIN)
 			memcpy(write ? kaddr : buf, write ? buf : kaddr, len);

@@ -262,9 +262,38 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
  * Gates nest, and also flush every thread's device IOTLB.
  */
 bool iommu_dma_reader_register(void);
-bool iommu_dma_read_begin(void);
 bool iommu_dma_read_begin_locked(void);
-void iommu_dma_read_end(void);
+
+/* A thread's reader record; inline so a DMA's begin and end cost a few instructions. */
+struct iommu_dma_reader {
+	_Atomic int active;
+	struct iommu_dma_reader *next;
+};
+
+extern __thread struct iommu_dma_reader *iommu_dma_self __attribute__((tls_model("initial-exec")));
+extern _Atomic int iommu_dma_gate;
+
+static inline bool iommu_dma_read_begin(void)
+{
+	struct iommu_dma_reader *r = iommu_dma_self;
+
+	if (!r)
+		return false;
+	__atomic_store_n(&r->active, 1, __ATOMIC_RELAXED);
+	/* The writer's membarrier supplies the hardware half of this fence. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
+	if (__atomic_load_n(&iommu_dma_gate, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&r->active, 0, __ATOMIC_RELEASE);
+		return false;
+	}
+	return true;
+}
+
+static inline void iommu_dma_read_end(void)
+{
+	__atomic_store_n(&iommu_dma_self->active, 0, __ATOMIC_RELEASE);
+}
 void iommu_dma_gate_begin(void);
 void iommu_dma_gate_end(void);
 
