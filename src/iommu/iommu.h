@@ -109,9 +109,9 @@ struct iommu_ops {
 	/*
 	 * Driver data for IOMMU_GET_HW_INFO; *@type is the type asked for
 	 * (DEFAULT for the driver's own) and gets the type returned.  A
-	 * malloc'd blob of *@length bytes, or an ERR_PTR.
+	 * malloc'd blob of *@len_out bytes, or an ERR_PTR.
 	 */
-	void *(*hw_info)(struct device *dev, uint32_t *length, uint32_t *type);
+	void *(*hw_info)(struct device *dev, uint32_t *len_out, uint32_t *type);
 	/* @flags are IOMMU_HWPT_ALLOC_*; @user_data may be NULL. */
 	struct iommu_domain *(*domain_alloc_paging_flags)(struct device *dev, uint32_t flags,
 							  const struct iommu_user_data *user_data);
@@ -129,11 +129,11 @@ struct iommu_ops {
 };
 
 struct iommu_domain_ops {
-	/* Make @dev translate through @domain instead of @old. */
+	/* Make @dev translate through @domain instead of @prev. */
 	int (*attach_dev)(struct iommu_domain *domain, struct device *dev,
-			  struct iommu_domain *old);
+			  struct iommu_domain *prev);
 	int (*set_dev_pasid)(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
-			     struct iommu_domain *old);
+			     struct iommu_domain *prev);
 	/* Paging domains: see pt_map() and pt_unmap() for the rules. */
 	int (*map)(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
 		   int prot, unsigned int flags);
@@ -152,7 +152,7 @@ struct iommu_dirty_ops {
 	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enable);
 	/* Report (and unless PT_DIRTY_NO_CLEAR, clear) dirty IOPTEs. */
 	int (*read_and_clear_dirty)(struct iommu_domain *domain, unsigned long iova,
-				    size_t size, unsigned int flags,
+				    size_t len, unsigned int flags,
 				    const struct pt_dirty *dirty);
 };
 
