@@ -455,18 +455,24 @@ static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu
 }
 
 /* Everything but a hit in one piece: fills, spans, faults and indirect copies. */
-static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev,
-							struct iommu_domain *domain,
-							unsigned long iova, uint8_t *p, size_t len,
-							unsigned int flags)
+static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev, unsigned long iova,
+							void *buf, size_t len, unsigned int flags)
 {
-	/* Read again rather than passed: six arguments keep the call a jump. */
+	/*
+	 * Read again rather than passed: with the caller's own arguments the
+	 * call is a plain jump.  A domain attached in between is what a DMA
+	 * issued a moment later would have used.
+	 */
+	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
 	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	uint8_t *p = buf;
 	bool write = flags & IOMMU_DMA_WRITE;
 	unsigned int walk = write ? PT_WALK_WRITE : 0;
 	unsigned int need = write ? PT_WRITE : PT_READ;
 	struct dma_iotlb *tlb = &dma_iotlb;
 
+	if (!domain)
+		return -EFAULT;
 	while (len) {
 		size_t n;
 		uint8_t *kaddr;
@@ -536,5 +542,5 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 			iommu_dma_memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
 		return 0;
 	}
-	return iommu_dev_dma_walk(dev, domain, iova, buf, len, flags);
+	return iommu_dev_dma_walk(dev, iova, buf, len, flags);
 }
