@@ -1101,22 +1101,105 @@ void inproc_vma_text_only(bool on)
 
 struct vma_walk {
 	int fd;
+	bool kept;	/* @fd is the kept descriptor below: not ours to close */
 	FILE *f;	/* once reading text */
 };
+
+/*
+ * /proc/self/maps stays open between walks: opening it costs several
+ * microseconds, more than the rest of a pin.  The descriptor is the
+ * program's to take away, though (close, dup2, closefrom), and a fork
+ * child inherits one that reads its parent: before each use it must still
+ * be the file it was, in the process that opened it (getpid() and fstat(),
+ * a fraction of an open).  One that is not is forgotten, never closed: the
+ * number is someone else's now.  It sits high, out of the way of programs
+ * that count on low numbers.
+ */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static int maps_fd = -1;
+static pid_t maps_pid;
+static dev_t maps_dev;
+static ino_t maps_ino;
+
+#define MAPS_FD_MIN 200
+
+static int maps_fd_open(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The kept descriptor, checked, or a fresh one kept from now on; -errno. */
+static int maps_fd_get(void)
+{
+	struct stat st;
+	int fd, high;
+
+	pthread_mutex_lock(&maps_lock);
+	fd = maps_fd;
+	if (fd >= 0 && (maps_pid != getpid() || fstat(fd, &st) || st.st_dev != maps_dev ||
+			st.st_ino != maps_ino)) {
+		/* Inherited across fork: ours, but the parent's file. */
+		if (maps_pid != getpid() && !fstat(fd, &st) && st.st_dev == maps_dev &&
+		    st.st_ino == maps_ino)
+			close(fd);
+		fd = maps_fd = -1;
+	}
+	if (fd < 0) {
+		fd = maps_fd_open();
+		if (fd >= 0) {
+			high = fcntl(fd, F_DUPFD_CLOEXEC, MAPS_FD_MIN);
+			if (high >= 0) {
+				close(fd);
+				fd = high;
+			}
+			if (fstat(fd, &st)) {
+				close(fd);
+				fd = -errno;
+			} else {
+				maps_fd = fd;
+				maps_pid = getpid();
+				maps_dev = st.st_dev;
+				maps_ino = st.st_ino;
+			}
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return fd;
+}
 
 static int vma_walk_begin(struct vma_walk *w)
 {
 	w->f = NULL;
-	w->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	return w->fd < 0 ? -errno : 0;
+	/* The text fallback reads (and closes) a descriptor of its own. */
+	w->kept = !atomic_load_explicit(&procmap_query_missing, memory_order_relaxed);
+	w->fd = w->kept ? maps_fd_get() : maps_fd_open();
+	return w->fd < 0 ? w->fd : 0;
 }
 
 static void vma_walk_end(struct vma_walk *w)
 {
 	if (w->f)
 		fclose(w->f);
-	else
+	else if (!w->kept)
 		close(w->fd);
+}
+
+/*
+ * A failed query on the kept descriptor may be the program's doing (it
+ * took the number between our check and the call): ask once more on a
+ * descriptor of this walk's own before deciding the kernel lacks it.
+ */
+static bool vma_walk_reopen(struct vma_walk *w)
+{
+	int fd = maps_fd_open();
+
+	if (fd < 0)
+		return false;
+	w->fd = fd;
+	w->kept = false;
+	return true;
 }
 
 /*
@@ -1134,7 +1217,9 @@ static int vma_walk_next(struct vma_walk *w, uint64_t addr, struct vma_info *v)
 			.query_addr = addr,
 		};
 
-		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0) {
+		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0 ||
+		    (errno != ENOENT && w->kept && vma_walk_reopen(w) &&
+		     ioctl(w->fd, PROCMAP_QUERY, &q) == 0)) {
 			*v = (struct vma_info){
 				.start = q.vma_start,
 				.end = q.vma_end,
