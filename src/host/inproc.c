@@ -20,14 +20,16 @@
  * uiommufd_host_inproc_madvise(): DONTNEED moves pinned private pages aside
  * the same way, FREE spares them, and REMOVE, which takes shared pages out
  * of their file, copies them.  A pin is a list of segments so that a range
- * whose middle was moved still resolves.  Moved memory lives in refcounted
+ * whose middle was moved still resolves; pins of the very same range share
+ * one such record, as the kernel's pins share a page's refcount, and each
+ * holder keeps only a handle.  Moved memory lives in refcounted
  * "shelters" freed with their last pin.  A memory-map lock (mm_lock) keeps
  * pins out of the time between moving pages aside and the call it prepares.
  *
- * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY, or
- * the text of /proc/self/maps before Linux 6.11): every page must be
- * mapped, readable, and writable for a writable pin (EFAULT otherwise), as
- * get_user_pages() demands.
+ * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY on
+ * a descriptor kept open, or the text of /proc/self/maps before Linux
+ * 6.11): every page must be mapped, readable, and writable for a writable
+ * pin (EFAULT otherwise), as get_user_pages() demands.
  *
  * Physical addresses.  A page's physical address (PA) is its identity, as
  * its PFN is in the kernel; it is fixed when the page is pinned and stays
