@@ -20,6 +20,7 @@
 #ifndef UIOMMUFD_IOMMU_H
 #define UIOMMUFD_IOMMU_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -266,12 +267,12 @@ bool iommu_dma_read_begin_locked(void);
 
 /* A thread's reader record; inline so a DMA's begin and end cost a few instructions. */
 struct iommu_dma_reader {
-	_Atomic int active;
+	atomic_int active;
 	struct iommu_dma_reader *next;
 };
 
 extern __thread struct iommu_dma_reader *iommu_dma_self __attribute__((tls_model("initial-exec")));
-extern _Atomic int iommu_dma_gate;
+extern atomic_int iommu_dma_gate;
 
 static inline bool iommu_dma_read_begin(void)
 {
@@ -279,12 +280,12 @@ static inline bool iommu_dma_read_begin(void)
 
 	if (!r)
 		return false;
-	__atomic_store_n(&r->active, 1, __ATOMIC_RELAXED);
+	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
 	/* The writer's membarrier supplies the hardware half of this fence. */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	atomic_signal_fence(memory_order_seq_cst);
 	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
-	if (__atomic_load_n(&iommu_dma_gate, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&r->active, 0, __ATOMIC_RELEASE);
+	if (atomic_load_explicit(&iommu_dma_gate, memory_order_acquire)) {
+		atomic_store_explicit(&r->active, 0, memory_order_release);
 		return false;
 	}
 	return true;
@@ -292,7 +293,7 @@ static inline bool iommu_dma_read_begin(void)
 
 static inline void iommu_dma_read_end(void)
 {
-	__atomic_store_n(&iommu_dma_self->active, 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&iommu_dma_self->active, 0, memory_order_release);
 }
 void iommu_dma_gate_begin(void);
 void iommu_dma_gate_end(void);
