@@ -533,8 +533,7 @@ static int iopt_pages_rw_user(struct iopt_pages *pages, uint64_t uptr, uint8_t *
 		unsigned long index = (unsigned long)(at - pages->uptr) / PAGE_SIZE;
 		uint64_t page = at - (at - pages->uptr) % PAGE_SIZE;
 
-		if (pages->nr_runs == 0 ||
-		    (uintptr_t)iopt_pages_kaddr(pages, index) != (uintptr_t)page)
+		if ((uintptr_t)iopt_pages_kaddr(pages, index) != (uintptr_t)page)
 			break;
 		done += (unsigned long)min_t(uint64_t, length - done, page + PAGE_SIZE - at);
 	}
