@@ -185,16 +185,33 @@ static void access_rw_chunk(struct rig *g, size_t off, size_t chunk)
 		die("ACCESS_RW at offset %zu failed: %ld", off, rc);
 }
 
-/* GB/s moving HOT_BYTES in @chunk pieces round and round the hot region. */
-static double hot_gbs(chunk_op op, struct rig *g, size_t chunk)
+/*
+ * GB/s of memcpy (*@base) and of @op (*@gbs), each moving HOT_BYTES in
+ * @chunk pieces round and round the hot region.  They take turns a pass of
+ * the region at a time (a few microseconds), the first of each pair
+ * alternating, so a neighbour's burst or a frequency change hits both.
+ */
+static void hot_gbs(chunk_op op, struct rig *g, size_t chunk, double *gbs, double *base)
 {
-	uint64_t t0 = bench_now_ns(), moved;
+	uint64_t ns[2] = { 0, 0 }, moved;
 	size_t off;
+	int turn, k;
 
-	for (moved = 0; moved < HOT_BYTES; moved += HOT_LEN)
-		for (off = 0; off < HOT_LEN; off += chunk)
-			op(g, off, chunk);
-	return (double)HOT_BYTES / (double)(bench_now_ns() - t0);
+	for (moved = 0; moved < HOT_BYTES; moved += HOT_LEN) {
+		for (turn = 0; turn != 2; turn++) {
+			chunk_op now;
+			uint64_t t0;
+
+			k = turn ^ (int)((moved / HOT_LEN) & 1);
+			now = k ? op : memcpy_chunk;
+			t0 = bench_now_ns();
+			for (off = 0; off < HOT_LEN; off += chunk)
+				now(g, off, chunk);
+			ns[k] += bench_now_ns() - t0;
+		}
+	}
+	*base = (double)HOT_BYTES / (double)ns[0];
+	*gbs = (double)HOT_BYTES / (double)ns[1];
 }
 
 static void bench_hot(struct rig *g, const char *prefix, chunk_op op)
@@ -207,12 +224,9 @@ static void bench_hot(struct rig *g, const char *prefix, chunk_op op)
 	for (w = 0; w != 2; w++) {
 		g->write = w;
 		for (c = 0; c != NR_CHUNKS; c++) {
-			hot_gbs(op, g, chunks[c]);	/* warm up */
-			for (r = 0; r != BENCH_RUNS; r++) {
-				/* Interleaved, so a noisy neighbour hits both alike. */
-				b[r] = hot_gbs(memcpy_chunk, g, chunks[c]);
-				v[r] = hot_gbs(op, g, chunks[c]);
-			}
+			hot_gbs(op, g, chunks[c], &v[0], &b[0]);	/* warm up */
+			for (r = 0; r != BENCH_RUNS; r++)
+				hot_gbs(op, g, chunks[c], &v[r], &b[r]);
 			snprintf(name, sizeof(name), "%s_%s_%s", prefix, w ? "write" : "read",
 				 chunk_name(chunks[c]));
 			bench_report(name, bench_median(v, BENCH_RUNS), "GB/s", "memcpy",
