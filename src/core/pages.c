@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/io_pagetable.h"
+#include "iommu/iommu.h"
 
 enum iopt_address_type {
 	IOPT_ADDRESS_USER,
@@ -507,10 +508,53 @@ static int iopt_pages_rw_slow(struct iopt_pages *pages, unsigned long start_byte
 	return rc;
 }
 
+/*
+ * The fast path's copy at user address @uptr.  The pages a pin holds at
+ * their user address (a domain is filled, say) are the user's memory, and
+ * the host keeps them in place while a DMA reader is in: those are copied
+ * with a plain memcpy, no fault guard and no check of the user's mapping,
+ * in one piece per run of such pages.  What is not pinned there (never
+ * pinned, moved aside, hidden by mprotect) goes through copy_to_user() and
+ * copy_from_user() as before, from the first such page on, so faults and
+ * EFAULT are the kernel's.
+ */
+static int iopt_pages_rw_user(struct iopt_pages *pages, uint64_t uptr, uint8_t *data,
+			      unsigned long length, bool write)
+{
+	struct uiommufd_host *host = pages->host;
+	unsigned long done = 0;
+	bool reading;
+
+	/* Under the context lock: registering is allowed, and later calls skip it. */
+	iommu_dma_reader_register();
+	reading = iommu_dma_read_begin_locked();
+	while (done < length) {
+		uint64_t at = uptr + done;
+		unsigned long index = (unsigned long)(at - pages->uptr) / PAGE_SIZE;
+		uint64_t page = at - (at - pages->uptr) % PAGE_SIZE;
+
+		if ((uintptr_t)iopt_pages_kaddr(pages, index) != (uintptr_t)page)
+			break;
+		done += (unsigned long)min_t(uint64_t, length - done, page + PAGE_SIZE - at);
+	}
+	if (done) {
+		if (write)
+			memcpy((void *)(uintptr_t)uptr, data, done);
+		else
+			memcpy(data, (const void *)(uintptr_t)uptr, done);
+	}
+	if (reading)
+		iommu_dma_read_end();
+	if (done == length)
+		return 0;
+	if (write)
+		return copy_to_user(host, uptr + done, data + done, length - done);
+	return copy_from_user(host, data + done, uptr + done, length - done);
+}
+
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,
 			 unsigned long length, unsigned int flags)
 {
-	struct uiommufd_host *host = pages->host;
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	uint64_t uptr;
 
@@ -523,7 +567,5 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, voi
 
 	/* As the kernel's fast path: the source memory, pinned or not. */
 	uptr = pages->uptr + start_byte;
-	if (write)
-		return copy_to_user(host, uptr, data, length);
-	return copy_from_user(host, data, uptr, length);
+	return iopt_pages_rw_user(pages, uptr, data, length, write);
 }

@@ -20,14 +20,16 @@
  * uiommufd_host_inproc_madvise(): DONTNEED moves pinned private pages aside
  * the same way, FREE spares them, and REMOVE, which takes shared pages out
  * of their file, copies them.  A pin is a list of segments so that a range
- * whose middle was moved still resolves.  Moved memory lives in refcounted
+ * whose middle was moved still resolves; pins of the very same range share
+ * one such record, as the kernel's pins share a page's refcount, and each
+ * holder keeps only a handle.  Moved memory lives in refcounted
  * "shelters" freed with their last pin.  A memory-map lock (mm_lock) keeps
  * pins out of the time between moving pages aside and the call it prepares.
  *
- * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY, or
- * the text of /proc/self/maps before Linux 6.11): every page must be
- * mapped, readable, and writable for a writable pin (EFAULT otherwise), as
- * get_user_pages() demands.
+ * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY on
+ * a descriptor kept open, or the text of /proc/self/maps before Linux
+ * 6.11): every page must be mapped, readable, and writable for a writable
+ * pin (EFAULT otherwise), as get_user_pages() demands.
  *
  * Physical addresses.  A page's physical address (PA) is its identity, as
  * its PFN is in the kernel; it is fixed when the page is pinned and stays
@@ -373,11 +375,17 @@ static uint32_t itree_prio(void)
 	return itree_seed;
 }
 
-/* Ties on start are broken by address so that every node has one place. */
+/*
+ * Ordered by start, then end, then node address, so that every node has
+ * one place and the nodes of one exact interval sit together (the same
+ * range pinned again is found in one descent: itree_visit_exact()).
+ */
 static bool itree_less(const struct itree_node *a, const struct itree_node *b)
 {
 	if (a->start != b->start)
 		return a->start < b->start;
+	if (a->end != b->end)
+		return a->end < b->end;
 	return (uintptr_t)a < (uintptr_t)b;
 }
 
@@ -513,6 +521,47 @@ static int itree_visit(struct itree_node *t, uint64_t lo, uint64_t hi,
 	return itree_visit(t->right, lo, hi, fn, arg);
 }
 
+/* The first node, in order, that starts at or after @addr. */
+static struct itree_node *itree_first_from(struct itree_node *t, uint64_t addr)
+{
+	struct itree_node *best = NULL;
+
+	while (t) {
+		if (t->start >= addr) {
+			best = t;
+			t = t->left;
+		} else {
+			t = t->right;
+		}
+	}
+	return best;
+}
+
+/*
+ * Call @fn on the nodes of exactly [start, end) until it returns nonzero,
+ * which is returned: one descent plus the nodes of that interval.
+ */
+static int itree_visit_exact(struct itree_node *t, uint64_t start, uint64_t end,
+			     int (*fn)(struct itree_node *n, void *arg), void *arg)
+{
+	int rc;
+
+	while (t) {
+		if (t->start < start || (t->start == start && t->end < end)) {
+			t = t->right;
+		} else if (t->start > start || t->end > end) {
+			t = t->left;
+		} else {
+			/* Equal keys may lie on both sides of this one. */
+			rc = itree_visit_exact(t->left, start, end, fn, arg);
+			if (!rc)
+				rc = fn(t, arg);
+			return rc ? rc : itree_visit_exact(t->right, start, end, fn, arg);
+		}
+	}
+	return 0;
+}
+
 /* Which file a shared page belongs to, as /proc/self/maps and fstat() tell. */
 struct file_key {
 	uint32_t major, minor;
@@ -535,7 +584,7 @@ struct pa_window {
 };
 
 struct pin_seg {
-	struct host_pin *pin;
+	struct pin_rec *pin;
 	size_t offset;		/* into the pin */
 	size_t len;
 	uint64_t uaddr;		/* where the program had it (user pins) */
@@ -555,12 +604,37 @@ struct pin_seg {
 	struct itree_node va_node;	/* in va_root while @at_uaddr */
 };
 
-struct host_pin {
+/*
+ * What is pinned: the segments of one range.  Pinning the very same range
+ * again (a page mapped at many IOVAs) takes another reference on the
+ * record, as the kernel takes another reference on the page, instead of a
+ * second set of segments: O(log n) to find, and no bookkeeping but the
+ * handle.  What happens to the pages (moves, protection) happens to every
+ * holder alike, so it may reshape a shared record; what one holder does
+ * (split) may not: that holder first gets a copy of its own (rec_unshare()).
+ */
+struct pin_rec {
 	size_t len;
 	bool file;
+	unsigned long refs;	/* handles on it */
 	struct pin_seg **segs;	/* by offset */
 	size_t nr_segs;
 };
+
+/*
+ * What the core holds: one handle per pin, so every pin is told apart
+ * (unpin, split) while records are shared.  Handles come from slabs of
+ * HANDLES_PER_SLAB and go back on a free list, never to malloc: a pin of
+ * a page pinned already costs 8 bytes.
+ */
+struct host_pin {
+	union {
+		struct pin_rec *rec;
+		struct host_pin *next_free;
+	};
+};
+
+#define HANDLES_PER_SLAB 512
 
 /*
  * pins_lock covers every segment, both indexes, the windows and the alias
@@ -574,6 +648,36 @@ static atomic_ulong pa_gen = 1;
 static struct pa_window pa_windows[PA_NR_WINDOWS];
 static size_t pa_windows_used;
 static uint64_t pa_alias_next = PA_ALIAS_BASE;
+static struct host_pin *handles_free;	/* under pins_lock */
+
+/* A handle on @rec, which it takes the caller's reference of; NULL if out of memory. */
+static struct host_pin *handle_new(struct pin_rec *rec)
+{
+	struct host_pin *h = handles_free;
+
+	if (!h) {
+		struct host_pin *slab = malloc(HANDLES_PER_SLAB * sizeof(*slab));
+		size_t i;
+
+		if (!slab)
+			return NULL;
+		/* Slabs stay for good: a process that pinned this many may again. */
+		for (i = 1; i != HANDLES_PER_SLAB; i++)
+			slab[i].next_free = i + 1 != HANDLES_PER_SLAB ? &slab[i + 1] : NULL;
+		handles_free = &slab[1];
+		h = &slab[0];
+	} else {
+		handles_free = h->next_free;
+	}
+	h->rec = rec;
+	return h;
+}
+
+static void handle_free(struct host_pin *h)
+{
+	h->next_free = handles_free;
+	handles_free = h;
+}
 
 /* The shim calls into the mapping functions: ours must not come back. */
 static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -811,50 +915,42 @@ static int collect_va(struct itree_node *n, void *arg)
 /*
  * Private pages at [va, va + len): those a pin holds already keep the
  * address they have, which is their identity (they may have moved with
- * mremap, or carry an alias); the rest are fresh.  The covers come in
- * start order, so one sweep suffices.
+ * mremap, or carry an alias); the rest are fresh.  Every pin still at a
+ * page's user address gives that page the same address, so any one cover
+ * will do: each step is one descent, however many pins share the page.
  */
 static int pieces_add_private(struct pa_pieces *pp, uint64_t off, uint64_t va, uint64_t len)
 {
-	uint64_t x = va, end = va + len, best_end = 0;
-	struct seg_vec held = {};
-	struct pin_seg *best = NULL;
-	size_t j = 0;
-	int rc;
+	uint64_t x = va, end = va + len;
+	int rc = 0;
 
-	rc = itree_visit(va_root, va, end, collect_va, &held);
 	while (!rc && x < end) {
+		struct itree_node *n = itree_find(va_root, x);
 		uint64_t next;
 
-		for (; j != held.nr && held.v[j]->uaddr <= x; j++) {
-			uint64_t e = held.v[j]->uaddr + held.v[j]->len;
+		if (n) {
+			const struct pin_seg *held = seg_of(n, va_node);
 
-			if (e > best_end) {
-				best = held.v[j];
-				best_end = e;
-			}
-		}
-		if (best && best_end > x) {
-			next = min_u64(best_end, end);
-			if (best->win)
-				best->win->refs++;
-			rc = pieces_add(pp, off + (x - va), next - x, best->pa + (x - best->uaddr),
-					best->win);
+			next = min_u64(held->uaddr + held->len, end);
+			if (held->win)
+				held->win->refs++;
+			rc = pieces_add(pp, off + (x - va), next - x, held->pa + (x - held->uaddr),
+					held->win);
 		} else {
-			next = j != held.nr ? held.v[j]->uaddr : end;
+			n = itree_first_from(va_root, x);
+			next = n && n->start < end ? n->start : end;
 			rc = pieces_add_fresh(pp, off + (x - va), x, next - x);
 		}
 		x = next;
 	}
-	free(held.v);
 	return rc;
 }
 
 /* Make a pin of @pp's pieces and index it; the pieces' references move to it. */
-static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, bool writable,
-				  uint64_t uaddr, uint8_t *kbase)
+static struct pin_rec *pin_build(struct pa_pieces *pp, size_t len, bool file, bool writable,
+				 uint64_t uaddr, uint8_t *kbase)
 {
-	struct host_pin *pin = calloc(1, sizeof(*pin));
+	struct pin_rec *pin = calloc(1, sizeof(*pin));
 	size_t i;
 
 	if (!pin)
@@ -874,6 +970,7 @@ static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, b
 	}
 	pin->len = len;
 	pin->file = file;
+	pin->refs = 1;
 	pin->nr_segs = pp->nr;
 	for (i = 0; i != pp->nr; i++) {
 		struct pin_seg *seg = pin->segs[i];
@@ -900,7 +997,7 @@ static struct host_pin *pin_build(struct pa_pieces *pp, size_t len, bool file, b
 }
 
 /* The index of the segment holding byte @offset of @pin, or nr_segs. */
-static size_t seg_find(const struct host_pin *pin, size_t offset)
+static size_t seg_find(const struct pin_rec *pin, size_t offset)
 {
 	size_t lo = 0, hi = pin->nr_segs;
 
@@ -919,7 +1016,7 @@ static size_t seg_find(const struct host_pin *pin, size_t offset)
 }
 
 /* Split segs[i] of @pin at @at bytes into it; both halves stay put. */
-static int pin_seg_split(struct host_pin *pin, size_t i, size_t at)
+static int pin_seg_split(struct pin_rec *pin, size_t i, size_t at)
 {
 	struct pin_seg *front = pin->segs[i], *back, **segs;
 
@@ -1048,22 +1145,105 @@ void inproc_vma_text_only(bool on)
 
 struct vma_walk {
 	int fd;
+	bool kept;	/* @fd is the kept descriptor below: not ours to close */
 	FILE *f;	/* once reading text */
 };
+
+/*
+ * /proc/self/maps stays open between walks: opening it costs several
+ * microseconds, more than the rest of a pin.  The descriptor is the
+ * program's to take away, though (close, dup2, closefrom), and a fork
+ * child inherits one that reads its parent: before each use it must still
+ * be the file it was, in the process that opened it (getpid() and fstat(),
+ * a fraction of an open).  One that is not is forgotten, never closed: the
+ * number is someone else's now.  It sits high, out of the way of programs
+ * that count on low numbers.
+ */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static int maps_fd = -1;
+static pid_t maps_pid;
+static dev_t maps_dev;
+static ino_t maps_ino;
+
+#define MAPS_FD_MIN 200
+
+static int maps_fd_open(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The kept descriptor, checked, or a fresh one kept from now on; -errno. */
+static int maps_fd_get(void)
+{
+	struct stat st;
+	int fd, high;
+
+	pthread_mutex_lock(&maps_lock);
+	fd = maps_fd;
+	if (fd >= 0 && (maps_pid != getpid() || fstat(fd, &st) || st.st_dev != maps_dev ||
+			st.st_ino != maps_ino)) {
+		/* Inherited across fork: ours, but the parent's file. */
+		if (maps_pid != getpid() && !fstat(fd, &st) && st.st_dev == maps_dev &&
+		    st.st_ino == maps_ino)
+			close(fd);
+		fd = maps_fd = -1;
+	}
+	if (fd < 0) {
+		fd = maps_fd_open();
+		if (fd >= 0) {
+			high = fcntl(fd, F_DUPFD_CLOEXEC, MAPS_FD_MIN);
+			if (high >= 0) {
+				close(fd);
+				fd = high;
+			}
+			if (fstat(fd, &st)) {
+				close(fd);
+				fd = -errno;
+			} else {
+				maps_fd = fd;
+				maps_pid = getpid();
+				maps_dev = st.st_dev;
+				maps_ino = st.st_ino;
+			}
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return fd;
+}
 
 static int vma_walk_begin(struct vma_walk *w)
 {
 	w->f = NULL;
-	w->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	return w->fd < 0 ? -errno : 0;
+	/* The text fallback reads (and closes) a descriptor of its own. */
+	w->kept = !atomic_load_explicit(&procmap_query_missing, memory_order_relaxed);
+	w->fd = w->kept ? maps_fd_get() : maps_fd_open();
+	return w->fd < 0 ? w->fd : 0;
 }
 
 static void vma_walk_end(struct vma_walk *w)
 {
 	if (w->f)
 		fclose(w->f);
-	else
+	else if (!w->kept)
 		close(w->fd);
+}
+
+/*
+ * A failed query on the kept descriptor may be the program's doing (it
+ * took the number between our check and the call): ask once more on a
+ * descriptor of this walk's own before deciding the kernel lacks it.
+ */
+static bool vma_walk_reopen(struct vma_walk *w)
+{
+	int fd = maps_fd_open();
+
+	if (fd < 0)
+		return false;
+	w->fd = fd;
+	w->kept = false;
+	return true;
 }
 
 /*
@@ -1081,7 +1261,9 @@ static int vma_walk_next(struct vma_walk *w, uint64_t addr, struct vma_info *v)
 			.query_addr = addr,
 		};
 
-		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0) {
+		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0 ||
+		    (errno != ENOENT && w->kept && vma_walk_reopen(w) &&
+		     ioctl(w->fd, PROCMAP_QUERY, &q) == 0)) {
 			*v = (struct vma_info){
 				.start = q.vma_start,
 				.end = q.vma_end,
@@ -1269,11 +1451,148 @@ static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len
 	return rc;
 }
 
+/* Drop @seg's shelter reference; a shelter left unused goes on *@free_list. */
+static void seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list)
+{
+	if (seg->shelter && --seg->shelter->refs == 0) {
+		seg->shelter->next_free = *free_list;
+		*free_list = seg->shelter;
+	}
+	seg->shelter = NULL;
+}
+
+/* Unmap the shelters of @free_list, outside pins_lock. */
+static void shelters_free(struct shelter *free_list)
+{
+	while (free_list) {
+		struct shelter *s = free_list;
+
+		free_list = s->next_free;
+		sys_munmap(s->addr, s->len);
+		free(s);
+	}
+}
+
+/*
+ * Drop a reference on @rec, under pins_lock.  At the last its segments
+ * leave the indexes and true is returned: rec_free() it once unlocked,
+ * after shelters_free(*@free_list).
+ */
+static bool rec_put_locked(struct pin_rec *rec, struct shelter **free_list)
+{
+	size_t i;
+
+	if (--rec->refs)
+		return false;
+	for (i = 0; i != rec->nr_segs; i++) {
+		struct pin_seg *seg = rec->segs[i];
+
+		seg_unindex(seg);
+		if (seg->win)
+			seg->win->refs--;
+		seg_leave_shelter(seg, free_list);
+	}
+	return true;
+}
+
+static void rec_free(struct pin_rec *rec)
+{
+	size_t i;
+
+	for (i = 0; i != rec->nr_segs; i++) {
+		/* A file pin's segments are pieces of our own mapping. */
+		if (rec->segs[i]->own)
+			sys_munmap(rec->segs[i]->own, rec->segs[i]->len);
+		free(rec->segs[i]);
+	}
+	free(rec->segs);
+	free(rec);
+}
+
+/*
+ * A copy of shared @rec for one holder, under pins_lock: new segments over
+ * the same pages, as a pin of its own would have.  User pins only (file
+ * pins are never shared).  NULL if out of memory.
+ */
+static struct pin_rec *rec_unshare(struct pin_rec *rec)
+{
+	struct pin_rec *copy = calloc(1, sizeof(*copy));
+	size_t i;
+
+	if (!copy)
+		return NULL;
+	copy->segs = calloc(rec->nr_segs, sizeof(*copy->segs));
+	for (i = 0; copy->segs && i != rec->nr_segs; i++) {
+		copy->segs[i] = malloc(sizeof(**copy->segs));
+		if (!copy->segs[i])
+			break;
+	}
+	if (!copy->segs || i != rec->nr_segs) {
+		while (copy->segs && i--)
+			free(copy->segs[i]);
+		free(copy->segs);
+		free(copy);
+		return NULL;
+	}
+	copy->len = rec->len;
+	copy->file = rec->file;
+	copy->refs = 1;
+	copy->nr_segs = rec->nr_segs;
+	for (i = 0; i != rec->nr_segs; i++) {
+		struct pin_seg *seg = copy->segs[i];
+
+		*seg = *rec->segs[i];
+		seg->pin = copy;
+		if (seg->shelter)
+			seg->shelter->refs++;
+		if (seg->win)
+			seg->win->refs++;
+		seg_index(seg);
+	}
+	rec->refs--;
+	return copy;
+}
+
+struct share_query {
+	const struct pa_piece *piece;
+	size_t len;
+	bool writable;
+	struct pin_rec *found;
+};
+
+/* A record of one whole, plain segment that a new pin of the same pages would copy. */
+static int share_match(struct itree_node *n, void *arg)
+{
+	struct share_query *q = arg;
+	struct pin_seg *seg = seg_of(n, va_node);
+	struct pin_rec *rec = seg->pin;
+
+	if (rec->nr_segs != 1 || rec->file || rec->len != q->len || seg->writable != q->writable ||
+	    seg->indirect || seg->shelter || seg->pa != q->piece->pa || seg->win != q->piece->win)
+		return 0;
+	q->found = rec;
+	return 1;
+}
+
+/* The record to share for a pin of [uptr, uptr + len) made of @pp, or NULL. */
+static struct pin_rec *pin_shareable(const struct pa_pieces *pp, uint64_t uptr, size_t len,
+				     bool writable)
+{
+	struct share_query q = { .piece = pp->v, .len = len, .writable = writable };
+
+	if (pp->nr != 1 || pp->v[0].len != len)
+		return NULL;
+	itree_visit_exact(va_root, uptr, uptr + len, share_match, &q);
+	return q.found;
+}
+
 static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
 			  struct host_pin **out)
 {
+	struct pin_rec *pin = NULL, *dead = NULL;
+	struct shelter *free_list = NULL;
 	struct pa_pieces pp = {};
-	struct host_pin *pin = NULL;
+	struct host_pin *handle = NULL;
 	struct vma_info *vmas;
 	uint64_t end = uptr + len;
 	size_t nr, i;
@@ -1297,15 +1616,26 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 			rc = pieces_add_private(&pp, lo - uptr, lo, hi - lo);
 	}
 	if (!rc) {
-		pin = pin_build(&pp, len, false, writable, uptr, NULL);
-		if (!pin)
+		pin = pin_shareable(&pp, uptr, len, writable);
+		if (pin)
+			pin->refs++;
+		else
+			pin = pin_build(&pp, len, false, writable, uptr, NULL);
+		handle = pin ? handle_new(pin) : NULL;
+		if (!handle) {
 			rc = -ENOMEM;
+			if (pin && rec_put_locked(pin, &free_list))
+				dead = pin;
+		}
 	}
 	pieces_release(&pp);
 	pthread_mutex_unlock(&pins_lock);
 	free(vmas);
+	shelters_free(free_list);
+	if (dead)
+		rec_free(dead);
 	if (!rc)
-		*out = pin;
+		*out = handle;
 	return rc;
 }
 
@@ -1316,8 +1646,9 @@ struct host_file {
 static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
 			   size_t len, bool writable, struct host_pin **out)
 {
+	struct host_pin *handle = NULL;
 	struct pa_pieces pp = {};
-	struct host_pin *pin = NULL;
+	struct pin_rec *pin = NULL;
 	struct file_key key;
 	struct stat st;
 	void *addr;
@@ -1336,9 +1667,12 @@ static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, u
 	rc = pieces_add_file(&pp, 0, &key, offset, len, offset);
 	if (!rc) {
 		/* Our own mapping: the program cannot take it away. */
-		pin = pin_build(&pp, len, true, writable, 0, addr);
+		handle = handle_new(NULL);
+		pin = handle ? pin_build(&pp, len, true, writable, 0, addr) : NULL;
 		if (!pin)
 			rc = -ENOMEM;
+		if (handle && !pin)
+			handle_free(handle);
 	}
 	pieces_release(&pp);
 	pthread_mutex_unlock(&pins_lock);
@@ -1346,39 +1680,54 @@ static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, u
 		sys_munmap(addr, len);
 		return rc;
 	}
-	*out = pin;
+	handle->rec = pin;
+	*out = handle;
 	return 0;
 }
 
-static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *handle, size_t offset,
 			    struct host_pin **out)
 {
-	struct host_pin *back;
+	struct host_pin *back_handle;
+	struct pin_rec *pin, *back;
 	size_t i, j;
 	int rc = -EINVAL;
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
+	pin = handle->rec;
 	i = seg_find(pin, offset);
 	if (i == pin->nr_segs || offset == 0)
 		goto out;
+	rc = -ENOMEM;
+	back_handle = handle_new(NULL);
+	if (!back_handle)
+		goto out;
+	/* The other holders keep the whole range. */
+	if (pin->refs > 1) {
+		pin = rec_unshare(pin);
+		if (!pin)
+			goto out_handle;
+		handle->rec = pin;
+	}
 	if (offset != pin->segs[i]->offset) {
 		rc = pin_seg_split(pin, i, offset - pin->segs[i]->offset);
 		if (rc)
-			goto out;
+			goto out_handle;
 		i++;
 	}
 	rc = -ENOMEM;
 	back = calloc(1, sizeof(*back));
 	if (!back)
-		goto out;
+		goto out_handle;
 	back->segs = calloc(pin->nr_segs - i, sizeof(*back->segs));
 	if (!back->segs) {
 		free(back);
-		goto out;
+		goto out_handle;
 	}
 	back->len = pin->len - offset;
 	back->file = pin->file;
+	back->refs = 1;
 	back->nr_segs = pin->nr_segs - i;
 	for (j = i; j != pin->nr_segs; j++) {
 		struct pin_seg *seg = pin->segs[j];
@@ -1389,72 +1738,46 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *pin, si
 	}
 	pin->nr_segs = i;
 	pin->len = offset;
-	*out = back;
-	rc = 0;
+	back_handle->rec = back;
+	*out = back_handle;
+	pthread_mutex_unlock(&pins_lock);
+	return 0;
+out_handle:
+	handle_free(back_handle);
 out:
 	pthread_mutex_unlock(&pins_lock);
 	return rc;
 }
 
-/* Drop @seg's shelter reference; a shelter left unused goes on *@free_list. */
-static void seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list)
-{
-	if (seg->shelter && --seg->shelter->refs == 0) {
-		seg->shelter->next_free = *free_list;
-		*free_list = seg->shelter;
-	}
-	seg->shelter = NULL;
-}
-
-/* Unmap the shelters of @free_list, outside pins_lock. */
-static void shelters_free(struct shelter *free_list)
-{
-	while (free_list) {
-		struct shelter *s = free_list;
-
-		free_list = s->next_free;
-		sys_munmap(s->addr, s->len);
-		free(s);
-	}
-}
-
-static void inproc_unpin(struct uiommufd_host *host, struct host_pin *pin)
+static void inproc_unpin(struct uiommufd_host *host, struct host_pin *handle)
 {
 	struct shelter *free_list = NULL;
-	size_t i;
+	struct pin_rec *pin;
+	bool last;
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
-	for (i = 0; i != pin->nr_segs; i++) {
-		struct pin_seg *seg = pin->segs[i];
-
-		seg_unindex(seg);
-		if (seg->win)
-			seg->win->refs--;
-		seg_leave_shelter(seg, &free_list);
-	}
+	pin = handle->rec;
+	handle_free(handle);
+	last = rec_put_locked(pin, &free_list);
 	pthread_mutex_unlock(&pins_lock);
 	shelters_free(free_list);
-	for (i = 0; i != pin->nr_segs; i++) {
-		/* A file pin's segments are pieces of our own mapping. */
-		if (pin->segs[i]->own)
-			sys_munmap(pin->segs[i]->own, pin->segs[i]->len);
-		free(pin->segs[i]);
-	}
-	free(pin->segs);
-	free(pin);
+	if (last)
+		rec_free(pin);
 }
 
 static int seg_indirect_rw(const struct pin_seg *seg, size_t at, void *buf, size_t len,
 			   bool write);
 
-static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, size_t offset)
+static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *handle, size_t offset)
 {
+	struct pin_rec *pin;
 	void *kaddr = NULL;
 	size_t i;
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
+	pin = handle->rec;
 	i = seg_find(pin, offset);
 	if (i != pin->nr_segs && !pin->segs[i]->indirect)
 		kaddr = pin->segs[i]->kaddr + (offset - pin->segs[i]->offset);
@@ -1462,15 +1785,17 @@ static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *pin, 
 	return kaddr;
 }
 
-static int inproc_pin_rw(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+static int inproc_pin_rw(struct uiommufd_host *host, struct host_pin *handle, size_t offset,
 			 void *buf, size_t len, bool write)
 {
+	struct pin_rec *pin;
 	const struct pin_seg *seg;
 	int rc = -EFAULT;
 	size_t i, at;
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
+	pin = handle->rec;
 	i = seg_find(pin, offset);
 	if (i == pin->nr_segs)
 		goto out;
@@ -1492,14 +1817,16 @@ out:
 	return rc;
 }
 
-static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *pin, size_t offset,
+static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *handle, size_t offset,
 				size_t *len)
 {
+	struct pin_rec *pin;
 	uint64_t pa = 0;
 	size_t i, run = 0;
 
 	(void)host;
 	pthread_mutex_lock(&pins_lock);
+	pin = handle->rec;
 	i = seg_find(pin, offset);
 	if (i != pin->nr_segs) {
 		const struct pin_seg *seg = pin->segs[i];
@@ -1679,11 +2006,23 @@ out:
 	return rc;
 }
 
-static int count_node(struct itree_node *n, void *arg)
+/* Every holder of a shared record counts, as every reference on a page does. */
+static int count_node(struct itree_node *n, void *arg, bool by_pa)
 {
-	(void)n;
-	(*(long *)arg)++;
+	const struct pin_seg *seg = by_pa ? seg_of(n, pa_node) : seg_of(n, va_node);
+
+	*(long *)arg += (long)seg->pin->refs;
 	return 0;
+}
+
+static int count_pa_node(struct itree_node *n, void *arg)
+{
+	return count_node(n, arg, true);
+}
+
+static int count_va_node(struct itree_node *n, void *arg)
+{
+	return count_node(n, arg, false);
 }
 
 /*
@@ -1707,11 +2046,11 @@ static long inproc_page_pins(struct uiommufd_host *host, uint64_t uaddr)
 		if (w) {
 			uint64_t pa = window_pa(w) + (foff & (PA_WINDOW_SIZE - 1));
 
-			itree_visit(pa_root, pa, pa + 1, count_node, &pins);
+			itree_visit(pa_root, pa, pa + 1, count_pa_node, &pins);
 		}
 	}
 	if (!w)
-		itree_visit(va_root, uaddr, uaddr + 1, count_node, &pins);
+		itree_visit(va_root, uaddr, uaddr + 1, count_va_node, &pins);
 	pthread_mutex_unlock(&pins_lock);
 	return pins;
 }

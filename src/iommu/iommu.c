@@ -128,15 +128,14 @@ int iommu_pt_read_and_clear_dirty(struct iommu_domain *domain, unsigned long iov
 	return pt_read_and_clear_dirty(&to_pt_domain(domain)->pt, iova, size, flags, dirty);
 }
 
-struct dma_reader {
-	atomic_int active;
-	struct dma_reader *next;
-};
-
-static __thread struct dma_reader *dma_self;
-static __thread unsigned int dma_gate_depth;	/* gates this thread holds */
+/* Inline readers (iommu.h) reach these directly. */
+__thread struct iommu_dma_reader *iommu_dma_self __attribute__((tls_model("initial-exec")));
+atomic_int iommu_dma_gate;
+#define dma_self iommu_dma_self
+#define dma_gate iommu_dma_gate
+#define dma_reader iommu_dma_reader
+static __thread unsigned int dma_gate_depth __attribute__((tls_model("initial-exec")));	/* gates this thread holds */
 static _Atomic(struct dma_reader *) dma_readers;
-static atomic_int dma_gate;
 static atomic_ulong dma_gate_seq;	/* bumped as a gate rises and falls: flushes IOTLBs */
 static atomic_bool dma_used;
 static pthread_mutex_t dma_register_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -164,23 +163,6 @@ bool iommu_dma_reader_register(void)
 	return r;
 }
 
-bool iommu_dma_read_begin(void)
-{
-	struct dma_reader *r = dma_self;
-
-	if (!r)
-		return false;
-	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
-	/* The writer's membarrier supplies the hardware half of this fence. */
-	atomic_signal_fence(memory_order_seq_cst);
-	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
-	if (atomic_load_explicit(&dma_gate, memory_order_acquire)) {
-		atomic_store_explicit(&r->active, 0, memory_order_release);
-		return false;
-	}
-	return true;
-}
-
 bool iommu_dma_read_begin_locked(void)
 {
 	if (!dma_self || dma_gate_depth)
@@ -188,11 +170,6 @@ bool iommu_dma_read_begin_locked(void)
 	while (!iommu_dma_read_begin())
 		sched_yield();
 	return true;
-}
-
-void iommu_dma_read_end(void)
-{
-	atomic_store_explicit(&dma_self->active, 0, memory_order_release);
 }
 
 void iommu_dma_gate_begin(void)
@@ -336,6 +313,8 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
  * for the kernel's own page and user copies; small or mutually misaligned
  * copies go to memcpy, which wins there.
  */
+#define DMA_ENGINE_MIN 2048	/* below this the string move loses to memcpy */
+
 void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 {
 #if defined(__x86_64__)
@@ -349,7 +328,7 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 		has = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 9));
 		atomic_store_explicit(&erms, has, memory_order_relaxed);
 	}
-	if (has && len >= 2048 && !(((uintptr_t)dst - (uintptr_t)src) & 63)) {
+	if (has && len >= DMA_ENGINE_MIN && !(((uintptr_t)dst - (uintptr_t)src) & 63)) {
 		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
 		return;
 	}
@@ -358,62 +337,176 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 }
 
 /*
- * A one-entry IOTLB per thread: the span of the last leaf translated that
- * one host range backs, with the host address of its first byte, so a hit
- * is a compare and a copy.  Any gate (map, unmap, domain free, dirty
- * tracking turned on, dirty bits cleared, the host moving pinned pages)
- * flushes it.  As in hardware, an entry filled by a read does not serve a
- * write: the write walks so the walk can mark the leaf dirty, and the entry
- * it leaves serves both until the next flush.
+ * A one-entry IOTLB per thread: a span of IOVA that translates linearly to
+ * one host range, with the host address of its first byte, so a hit is a
+ * compare and a copy.  On a paging domain of src/pt the span is a run of
+ * leaves (pt_walk_run()): consecutive IOPTEs whose outputs follow each
+ * other, as a VMM's guest RAM mapped in 4 KiB pages mostly is, so a stream
+ * of DMAs descends the table once per run rather than once per leaf.  The
+ * run reaches DMA_RUN_AHEAD past the transfer, no more: a fill scans each
+ * IOPTE it takes, and a random pattern would pay for scanning far ahead.
+ *
+ * Any gate (map, unmap, domain free, dirty tracking turned on, dirty bits
+ * cleared, the host moving pinned pages) flushes the entry.  As in
+ * hardware, an entry filled by a read does not serve a write: the write
+ * walks so the walk can mark the leaves dirty, and the entry it leaves
+ * serves both until the next flush.  While the domain tracks dirty state a
+ * write's run stops at the end of the transfer, so no leaf is marked that
+ * the transfer does not write.
  */
+#define DMA_RUN_AHEAD (64UL << 10)
+
 struct dma_iotlb {
 	const struct iommu_domain *domain;
 	unsigned long seq;
 	unsigned long iova, last;	/* the span, inclusive */
 	uint8_t *kaddr;			/* host address of @iova; NULL: copy through phys_rw */
 	uint64_t pa;			/* physical address of @iova */
-	unsigned int prot;		/* PT_READ / PT_WRITE of the leaf */
+	unsigned int prot;		/* PT_READ / PT_WRITE of the leaves */
 	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
+	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
+};
+
+/* A hit copies without further checks: reads of a readable span, writes of a written one. */
+enum {
+	DMA_FAST_READ = 1 << 0,
+	DMA_FAST_WRITE = 1 << 1,
 };
 
 static __thread struct dma_iotlb dma_iotlb __attribute__((tls_model("initial-exec")));
 
-/* Walk @iova and resolve the host range behind its leaf into @tlb. */
-static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *domain,
-				struct uiommufd_host *host, unsigned long iova, unsigned int walk,
-				unsigned long seq)
+/*
+ * Translate @iova for a transfer whose last byte is @xfer_last: the leaf in
+ * @res and the last IOVA of the run it starts.  Domains on src/pt are
+ * walked here directly, which every driver that uses iommu_pt_translate
+ * gets without an op of its own; others (nested) give one leaf.
+ */
+static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
+			       unsigned long xfer_last, unsigned int walk,
+			       struct pt_walk_result *res, uint64_t *run_last)
 {
-	uint64_t leaf_size, leaf_iova;
+	if (domain->ops->translate == iommu_pt_translate) {
+		struct iommu_pt_domain *pd = to_pt_domain(domain);
+		uint64_t scan_last = xfer_last;
+
+		if (!pd->dirty_tracking)
+			walk &= ~PT_WALK_WRITE;
+		if (!(walk & PT_WALK_WRITE))
+			scan_last = scan_last + DMA_RUN_AHEAD < scan_last ? ~0ULL
+									  : scan_last + DMA_RUN_AHEAD;
+		return pt_walk_run(&pd->pt, iova, scan_last, walk, res, run_last) ? -EFAULT : 0;
+	}
+	if (domain->ops->translate(domain, iova, walk, res))
+		return -EFAULT;
+	*run_last = (iova - (res->oa - res->page_oa)) + ((1ULL << res->pgsize_lg2) - 1);
+	return 0;
+}
+
+/* Walk @iova and resolve the host range behind its run of leaves into @tlb. */
+static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *domain,
+				struct uiommufd_host *host, unsigned long iova,
+				unsigned long xfer_last, unsigned int walk, unsigned long seq)
+{
 	struct pt_walk_result res;
+	uint64_t run_last, span_m1;
 	size_t klen;
 	void *kaddr;
 	bool store;
 
-	if (domain->ops->translate(domain, iova, walk, &res))
+	if (!domain->ops->translate ||
+	    iommu_dma_translate(domain, iova, xfer_last, walk, &res, &run_last))
 		return -EFAULT;
-	leaf_size = 1ULL << res.pgsize_lg2;
-	leaf_iova = iova - (res.oa - res.page_oa);
 	/* A write needs a host address that takes stores; a read-only leaf is EPERM later. */
 	store = (walk & PT_WALK_WRITE) && (res.prot & PT_WRITE);
-	/* Usually one pin backs the whole leaf; else the span starts at @iova. */
+	/* Usually one pin backs the whole run; else the span starts at @iova. */
 	kaddr = host->ops->phys_kaddr(host, res.page_oa, store, &klen);
 	if (klen > res.oa - res.page_oa) {
-		tlb->iova = leaf_iova;
+		tlb->iova = iova - (res.oa - res.page_oa);
 		tlb->pa = res.page_oa;
 	} else {
 		kaddr = host->ops->phys_kaddr(host, res.oa, store, &klen);
 		if (!klen)
 			return -EFAULT;
-		leaf_size -= res.oa - res.page_oa;
 		tlb->iova = iova;
 		tlb->pa = res.oa;
 	}
-	tlb->last = tlb->iova + (klen < leaf_size ? klen : leaf_size) - 1;
+	span_m1 = run_last - tlb->iova;
+	if (klen - 1 < span_m1)
+		span_m1 = klen - 1;
+	tlb->last = tlb->iova + span_m1;
 	tlb->kaddr = kaddr;
 	tlb->prot = res.prot;
 	tlb->walk = walk;
+	tlb->fast = !kaddr ? 0
+			   : ((res.prot & PT_READ) ? DMA_FAST_READ : 0) |
+				     (store ? DMA_FAST_WRITE : 0);
 	tlb->domain = domain;
 	tlb->seq = seq;
+	return 0;
+}
+
+/* Whether @tlb serves the whole of [iova, iova + len) for @domain as it stands. */
+static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu_domain *domain,
+				 unsigned long seq, unsigned int fast, unsigned long iova, size_t len)
+{
+	return tlb->domain == domain && tlb->seq == seq && (tlb->fast & fast) &&
+	       iova - tlb->iova <= tlb->last - tlb->iova &&
+	       len - 1 <= tlb->last - iova;
+}
+
+/* Everything but a hit in one piece: fills, spans, faults and indirect copies. */
+static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev, unsigned long iova,
+							void *buf, size_t len, unsigned int flags)
+{
+	/*
+	 * Read again rather than passed: with the caller's own arguments the
+	 * call is a plain jump.  A domain attached in between is what a DMA
+	 * issued a moment later would have used.
+	 */
+	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
+	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	uint8_t *p = buf;
+	bool write = flags & IOMMU_DMA_WRITE;
+	unsigned int walk = write ? PT_WALK_WRITE : 0;
+	unsigned int need = write ? PT_WRITE : PT_READ;
+	struct dma_iotlb *tlb = &dma_iotlb;
+
+	if (!domain)
+		return -EFAULT;
+	while (len) {
+		size_t n;
+		uint8_t *kaddr;
+
+		if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
+		    iova - tlb->iova > tlb->last - tlb->iova) {
+			tlb->domain = NULL;
+			if (iommu_dma_iotlb_fill(tlb, domain, dev->host, iova, iova + (len - 1),
+						 walk, seq))
+				return -EFAULT;
+		}
+		if (!(tlb->prot & need))
+			return -EPERM;
+		n = tlb->last - iova + 1;
+		if (n > len || n == 0)	/* 0: the span is the whole address space */
+			n = len;
+		if (!tlb->kaddr) {
+			/* The program's protection hides the page from us: the host copies. */
+			int rc = dev->host->ops->phys_rw(dev->host, tlb->pa + (iova - tlb->iova), p,
+							 n, write);
+
+			if (rc)
+				return rc;
+		} else {
+			kaddr = tlb->kaddr + (iova - tlb->iova);
+			if (write)
+				iommu_dma_memcpy(kaddr, p, n);
+			else
+				iommu_dma_memcpy(p, kaddr, n);
+		}
+		p += n;
+		iova += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -426,46 +519,28 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 	 * replace finishes on it, as in-flight DMA does on hardware.
 	 */
 	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
-	unsigned int walk = (flags & IOMMU_DMA_WRITE) ? PT_WALK_WRITE : 0;
-	unsigned int need = (flags & IOMMU_DMA_WRITE) ? PT_WRITE : PT_READ;
 	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
-	struct dma_iotlb *tlb = &dma_iotlb;
-	uint8_t *p = buf;
+	const struct dma_iotlb *tlb = &dma_iotlb;
+	bool write = flags & IOMMU_DMA_WRITE;
+	uint8_t *kaddr;
 
-	if (!domain || !domain->ops->translate)
+	if (!domain)
 		return -EFAULT;	/* blocked: every request faults */
-	while (len) {
-		size_t n;
-		uint8_t *kaddr;
-
-		if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
-		    iova - tlb->iova > tlb->last - tlb->iova) {
-			tlb->domain = NULL;
-			if (iommu_dma_iotlb_fill(tlb, domain, dev->host, iova, walk, seq))
-				return -EFAULT;
-		}
-		if (!(tlb->prot & need))
-			return -EPERM;
-		n = tlb->last - iova + 1;
-		if (n > len || n == 0)	/* 0: the span is the whole address space */
-			n = len;
-		if (__builtin_expect(!tlb->kaddr, 0)) {
-			/* The program's protection hides the page from us: the host copies. */
-			int rc = dev->host->ops->phys_rw(dev->host, tlb->pa + (iova - tlb->iova), p,
-							 n, flags & IOMMU_DMA_WRITE);
-
-			if (rc)
-				return rc;
-		} else {
-			kaddr = tlb->kaddr + (iova - tlb->iova);
-			if (flags & IOMMU_DMA_WRITE)
-				iommu_dma_memcpy(kaddr, p, n);
-			else
-				iommu_dma_memcpy(p, kaddr, n);
-		}
-		p += n;
-		iova += n;
-		len -= n;
+	if (!len)
+		return 0;
+	/*
+	 * The common case, a transfer inside the cached span, costs a few
+	 * compares and the copy; a hit needs no look at the domain, since only
+	 * a walk of it fills the entry.
+	 */
+	if (__builtin_expect(dma_iotlb_hit(tlb, domain, seq, write ? DMA_FAST_WRITE : DMA_FAST_READ,
+					   iova, len), 1)) {
+		kaddr = tlb->kaddr + (iova - tlb->iova);
+		if (len < DMA_ENGINE_MIN)
+			memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
+		else
+			iommu_dma_memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
+		return 0;
 	}
-	return 0;
+	return iommu_dev_dma_walk(dev, iova, buf, len, flags);
 }

@@ -20,6 +20,7 @@
 #ifndef UIOMMUFD_IOMMU_H
 #define UIOMMUFD_IOMMU_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,9 +110,9 @@ struct iommu_ops {
 	/*
 	 * Driver data for IOMMU_GET_HW_INFO; *@type is the type asked for
 	 * (DEFAULT for the driver's own) and gets the type returned.  A
-	 * malloc'd blob of *@length bytes, or an ERR_PTR.
+	 * malloc'd blob of *@len_out bytes, or an ERR_PTR.
 	 */
-	void *(*hw_info)(struct device *dev, uint32_t *length, uint32_t *type);
+	void *(*hw_info)(struct device *dev, uint32_t *len_out, uint32_t *type);
 	/* @flags are IOMMU_HWPT_ALLOC_*; @user_data may be NULL. */
 	struct iommu_domain *(*domain_alloc_paging_flags)(struct device *dev, uint32_t flags,
 							  const struct iommu_user_data *user_data);
@@ -129,11 +130,11 @@ struct iommu_ops {
 };
 
 struct iommu_domain_ops {
-	/* Make @dev translate through @domain instead of @old. */
+	/* Make @dev translate through @domain instead of @prev. */
 	int (*attach_dev)(struct iommu_domain *domain, struct device *dev,
-			  struct iommu_domain *old);
+			  struct iommu_domain *prev);
 	int (*set_dev_pasid)(struct iommu_domain *domain, struct device *dev, uint32_t pasid,
-			     struct iommu_domain *old);
+			     struct iommu_domain *prev);
 	/* Paging domains: see pt_map() and pt_unmap() for the rules. */
 	int (*map)(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
 		   int prot, unsigned int flags);
@@ -152,7 +153,7 @@ struct iommu_dirty_ops {
 	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enable);
 	/* Report (and unless PT_DIRTY_NO_CLEAR, clear) dirty IOPTEs. */
 	int (*read_and_clear_dirty)(struct iommu_domain *domain, unsigned long iova,
-				    size_t size, unsigned int flags,
+				    size_t len, unsigned int flags,
 				    const struct pt_dirty *dirty);
 };
 
@@ -262,9 +263,38 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
  * Gates nest, and also flush every thread's device IOTLB.
  */
 bool iommu_dma_reader_register(void);
-bool iommu_dma_read_begin(void);
 bool iommu_dma_read_begin_locked(void);
-void iommu_dma_read_end(void);
+
+/* A thread's reader record; inline so a DMA's begin and end cost a few instructions. */
+struct iommu_dma_reader {
+	atomic_int active;
+	struct iommu_dma_reader *next;
+};
+
+extern __thread struct iommu_dma_reader *iommu_dma_self __attribute__((tls_model("initial-exec")));
+extern atomic_int iommu_dma_gate;
+
+static inline bool iommu_dma_read_begin(void)
+{
+	struct iommu_dma_reader *r = iommu_dma_self;
+
+	if (!r)
+		return false;
+	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
+	/* The writer's membarrier supplies the hardware half of this fence. */
+	atomic_signal_fence(memory_order_seq_cst);
+	/* Acquire: a reader that sees a gate fall sees the IOTLB flush with it. */
+	if (atomic_load_explicit(&iommu_dma_gate, memory_order_acquire)) {
+		atomic_store_explicit(&r->active, 0, memory_order_release);
+		return false;
+	}
+	return true;
+}
+
+static inline void iommu_dma_read_end(void)
+{
+	atomic_store_explicit(&iommu_dma_self->active, 0, memory_order_release);
+}
 void iommu_dma_gate_begin(void);
 void iommu_dma_gate_end(void);
 

@@ -551,6 +551,126 @@ int NS(walk)(struct pt_table *pt, u64 iova, unsigned int flags, struct pt_walk_r
 	return 0;
 }
 
+/*
+ * A walk that keeps going: @res for @iova's leaf as NS(walk) gives it, and
+ * in *@run_last the last IOVA of the run of leaves that follow it in the
+ * same table, each present, with the same permissions and its output
+ * continuing the one before, up to the leaf holding @last.  A DMA engine
+ * caches such a run as one translation, so a long transfer over small
+ * IOPTEs pays one table descent instead of one per leaf.  With
+ * PT_WALK_WRITE every leaf of the run is marked dirty, as a write over all
+ * of them would; callers pass @last no further than the write goes.
+ */
+static __always_inline void walk_mark_dirty(const struct pt_table *pt, u64 *itemp, u64 entry,
+					    unsigned int level, unsigned int flags)
+{
+	if (!(flags & PT_WALK_WRITE) || !(pt_entry_prot(entry) & PT_WRITE) ||
+	    !pt_fmt_dirty_enabled(pt) || run_is_write_dirty(itemp, entry, level))
+		return;
+	while (!pt_entry_make_write_dirty(itemp, entry))
+		entry = PT_READ_ONCE(itemp);
+}
+
+/* Does leaf item @e continue the run: present, @prot, output @next_oa at @va? */
+static __always_inline bool run_continues(u64 e, unsigned int level, unsigned int prot, u64 va,
+					  u64 next_oa, unsigned int *c_lg2)
+{
+	if (pt_classify_entry(e, level) != PT_ENTRY_OA || pt_entry_prot(e) != prot)
+		return false;
+	*c_lg2 = pt_entry_num_contig_lg2(e, level);
+	return (pt_entry_oa(e, level) | log2_mod(va, pt_item_lg2sz(level) + *c_lg2)) == next_oa;
+}
+
+/*
+ * Leaves checked a block at a time by their raw bits.  Once two plain
+ * neighbours are found to continue each other and their entries differ by
+ * a single bit (the output field's step for one item), the following
+ * items must be the first plus that step again and again: any other bit
+ * pattern breaks the block.  Adding a power of two leaves the bits below
+ * it as they were (permissions, type, contiguity) and changes bits above
+ * the output field only by carrying out of it, which wraps the output; so
+ * checking the block's last item in full also vouches for the ones before
+ * it.  Not for writes that mark leaves dirty: those visit every leaf.
+ */
+#define RUN_BLOCK 8u
+
+int NS(walk_run)(struct pt_table *pt, u64 iova, u64 last, unsigned int flags,
+		 struct pt_walk_result *res, u64 *run_last)
+{
+	unsigned int level, items_lg2, isz_lg2, index, nitems, c_lg2;
+	u64 *itemp, *table, entry, leaf_last, next_oa, prev, step = 0;
+	bool blocks, prev_plain;
+
+	if (pt_lookup(pt, iova, &itemp, &entry, &level) != PT_ENTRY_OA)
+		return -ENOENT;
+	walk_mark_dirty(pt, itemp, entry, level, flags);
+	entry = PT_READ_ONCE(itemp);
+	res->prot = pt_entry_prot(entry);
+	res->level = level;
+	res->pgsize_lg2 = pt_item_lg2sz(level) + pt_entry_num_contig_lg2(entry, level);
+	res->page_oa = pt_entry_oa(entry, level);
+	res->oa = res->page_oa | log2_mod(iova, res->pgsize_lg2);
+	res->dirty = pt_fmt_dirty_enabled(pt) && run_is_write_dirty(itemp, entry, level);
+	res->entry = entry;
+
+	leaf_last = iova | log2_mask(res->pgsize_lg2);
+	next_oa = res->page_oa + log2_mask(res->pgsize_lg2) + 1;
+	isz_lg2 = pt_item_lg2sz(level);
+	items_lg2 = level == pt->top_level ? pt->top_items_lg2 : PT_ITEMS_LG2;
+	nitems = 1u << items_lg2;
+	index = log2_mod(iova >> isz_lg2, items_lg2);
+	table = itemp - index;
+	blocks = !(flags & PT_WALK_WRITE) || !pt_fmt_dirty_enabled(pt);
+	prev = entry;
+	prev_plain = !pt_entry_num_contig_lg2(entry, level);
+	/* The first item after the (possibly contiguous) leaf. */
+	index = (index | ((1u << pt_entry_num_contig_lg2(entry, level)) - 1)) + 1;
+	while (index < nitems && leaf_last < last && leaf_last + 1 != 0) {
+		u64 e;
+
+		if (step) {
+			/* Items left before the one holding @last, and in the table. */
+			u64 want = ((last - leaf_last - 1) >> isz_lg2) + 1;
+			unsigned int n = nitems - index, k;
+			u64 odd = 0;
+
+			if (n > RUN_BLOCK)
+				n = RUN_BLOCK;
+			if (n > want)
+				n = (unsigned int)want;
+			for (k = 0; k != n; k++)
+				odd |= PT_READ_ONCE(&table[index + k]) ^ (prev + (u64)(k + 1) * step);
+			e = prev + (u64)n * step;
+			if (!odd && run_continues(e, level, res->prot,
+						  leaf_last + 1 + ((u64)(n - 1) << isz_lg2),
+						  next_oa + ((u64)(n - 1) << isz_lg2), &c_lg2) &&
+			    !c_lg2) {
+				prev = e;
+				leaf_last += (u64)n << isz_lg2;
+				next_oa += (u64)n << isz_lg2;
+				index += n;
+				continue;
+			}
+			/* Something else here: item by item from now on. */
+			step = 0;
+			blocks = false;
+		}
+		e = PT_READ_ONCE(&table[index]);
+		if (!run_continues(e, level, res->prot, leaf_last + 1, next_oa, &c_lg2))
+			break;
+		walk_mark_dirty(pt, &table[index], e, level, flags);
+		if (blocks && prev_plain && !c_lg2 && e > prev && !((e - prev) & (e - prev - 1)))
+			step = e - prev;
+		prev = e;
+		prev_plain = !c_lg2;
+		leaf_last += (u64)1 << (isz_lg2 + c_lg2);
+		next_oa += (u64)1 << (isz_lg2 + c_lg2);
+		index += 1u << c_lg2;
+	}
+	*run_last = leaf_last;
+	return 0;
+}
+
 /* --- dirty tracking */
 
 struct pt_dirty_args {
@@ -719,6 +839,7 @@ const struct pt_fmt_ops NS(ops) = {
 	.map = NS(map),
 	.unmap = NS(unmap),
 	.walk = NS(walk),
+	.walk_run = NS(walk_run),
 	.iova_to_phys = NS(iova_to_phys),
 	.read_and_clear_dirty = NS(read_and_clear_dirty),
 	.hw_info = NS(hw_info),

@@ -168,6 +168,8 @@ struct pt_fmt_ops {
 	uint64_t (*unmap)(struct pt_table *pt, uint64_t iova, uint64_t len);
 	int (*walk)(struct pt_table *pt, uint64_t iova, unsigned int flags,
 		    struct pt_walk_result *res);
+	int (*walk_run)(struct pt_table *pt, uint64_t iova, uint64_t last, unsigned int flags,
+			struct pt_walk_result *res, uint64_t *run_last);
 	uint64_t (*iova_to_phys)(struct pt_table *pt, uint64_t iova);
 	int (*read_and_clear_dirty)(struct pt_table *pt, uint64_t iova, uint64_t len,
 				    unsigned int flags, const struct pt_dirty *dirty);
@@ -233,6 +235,19 @@ static inline int pt_walk(struct pt_table *pt, uint64_t iova, unsigned int flags
 }
 
 /*
+ * pt_walk() of @iova, then on along the leaves that follow it in the same
+ * table while they are present, have the leaf's permissions and continue
+ * its output address, up to the leaf holding @last: *@run_last is the last
+ * IOVA of that run, which translates linearly from @res->oa.  With
+ * PT_WALK_WRITE every leaf of the run is marked dirty.
+ */
+static inline int pt_walk_run(struct pt_table *pt, uint64_t iova, uint64_t last,
+			      unsigned int flags, struct pt_walk_result *res, uint64_t *run_last)
+{
+	return pt->ops->walk_run(pt, iova, last, flags, res, run_last);
+}
+
+/*
  * Report (and unless PT_DIRTY_NO_CLEAR, clear) the write-dirty leaves in
  * [iova, iova + len).  -EOPNOTSUPP if the format or table has no dirty state.
  */
@@ -267,6 +282,9 @@ static inline bool pt_has_dirty(const struct pt_table *pt)
 	uint64_t pt_##pfx##_unmap(struct pt_table *pt, uint64_t iova, uint64_t len);       \
 	int pt_##pfx##_walk(struct pt_table *pt, uint64_t iova, unsigned int flags,        \
 			    struct pt_walk_result *res);                                   \
+	int pt_##pfx##_walk_run(struct pt_table *pt, uint64_t iova, uint64_t last,         \
+				unsigned int flags, struct pt_walk_result *res,            \
+				uint64_t *run_last);                                       \
 	uint64_t pt_##pfx##_iova_to_phys(struct pt_table *pt, uint64_t iova);              \
 	int pt_##pfx##_read_and_clear_dirty(struct pt_table *pt, uint64_t iova,            \
 					    uint64_t len, unsigned int flags,              \
