@@ -241,7 +241,7 @@ static unsigned long pick_cmd(struct fz_in *in)
 		return _IO(VFIO_TYPE, VFIO_BASE + b % 28);
 	if (b < 240)
 		return _IO(IOMMUFD_TYPE, 0x80 + b % 24);
-	return _IOC(fz_u8(in) & 3, fz_u8(in), fz_u8(in), fz_u8(in));
+	return _IOC((unsigned int)(fz_u8(in) & 3), fz_u8(in), fz_u8(in), fz_u8(in));
 }
 
 static uint8_t argbuf[BUF_MAX] __attribute__((aligned(64)));

@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,12 +73,12 @@
 #define DCTL_COMPL (1u << 3)
 
 /* The program's memory the device works in, and where it sits in IOVA. */
-#define RAM_SIZE (32UL << 20)
+#define RAM_SIZE (64UL << 20)
 #define IOVA (1UL << 24)
 #define RING_OFF 0
-#define CMP_OFF PG
+#define CMP_OFF (128UL << 10)	/* after a ring of 1024 descriptors */
 #define SRC_OFF (1UL << 20)
-#define DST_OFF (16UL << 20)
+#define DST_OFF (32UL << 20)
 
 static uint8_t *ram;
 
@@ -538,29 +541,52 @@ static void test_bad_eventfds(void **state)
 
 /* ---- teardown while DMA runs */
 
-#define BIG_DESCS 12	/* 12 MiB of copying: still running when we close */
+/*
+ * A long chain: 1024 descriptors of 1 MiB (1 GiB of copying, a good part
+ * of a second) from two sources of different bytes into 23 destination
+ * slots.  23 is odd, so every pass over a slot changes its bytes: any
+ * DMA after the close shows.  Only the last descriptor writes a
+ * completion, so a completion of 0 means the chain was cut short.
+ */
+#define BIG_DESCS 1024
+#define BIG_SLOTS 23
+#define SRC_B_OFF (SRC_OFF + (1UL << 20))
 
 static void start_big_copy(int dev)
 {
 	unsigned int i;
 
-	memset(ram + SRC_OFF, 0x77, BIG_DESCS << 20);
-	memset(ram + DST_OFF, 0, BIG_DESCS << 20);
+	memset(ram + SRC_OFF, 0x77, 1u << 20);
+	memset(ram + SRC_B_OFF, 0x88, 1u << 20);
+	memset(ram + DST_OFF, 0, (size_t)BIG_SLOTS << 20);
 	for (i = 0; i < BIG_DESCS; i++)
-		put_copy(i, IOVA + SRC_OFF + ((uint64_t)i << 20), IOVA + DST_OFF + ((uint64_t)i << 20),
-			 1u << 20, 0, (i + 1) % BIG_DESCS);
+		put_copy(i, IOVA + (i % 2 ? SRC_B_OFF : SRC_OFF),
+			 IOVA + DST_OFF + ((uint64_t)(i % BIG_SLOTS) << 20), 1u << 20,
+			 i == BIG_DESCS - 1 ? DCTL_COMPL : 0, (i + 1) % BIG_DESCS);
 	ring_start(dev, BIG_DESCS);
+	/* Until the engine has moved its first chunk: DMA is in flight. */
+	for (i = 0; i < 5000000 && !__atomic_load_n(&ram[DST_OFF], __ATOMIC_ACQUIRE); i++)
+		sched_yield();
+	assert_int_equal(ram[DST_OFF], 0x77);
 }
 
-/* Nothing changes in the destination once the device is closed. */
+/* Whether the chain was cut short: its last descriptor wrote no completion. */
+static bool cut_short(void)
+{
+	return __atomic_load_n((uint64_t *)(ram + CMP_OFF), __ATOMIC_ACQUIRE) == 0;
+}
+
+/* Nothing changes in the destination (or the completion) once the device is stopped. */
 static void assert_quiet(void)
 {
-	static uint8_t snap[BIG_DESCS << 20];
+	static uint8_t snap[BIG_SLOTS << 20];
 	struct timespec ts = { 0, 30 * 1000 * 1000 };
+	uint64_t cmp = *(volatile uint64_t *)(ram + CMP_OFF);
 
 	memcpy(snap, ram + DST_OFF, sizeof(snap));
 	nanosleep(&ts, NULL);
 	assert_memory_equal(snap, ram + DST_OFF, sizeof(snap));
+	assert_int_equal(*(volatile uint64_t *)(ram + CMP_OFF), cmp);
 }
 
 static void test_close_device_during_dma(void **state)
@@ -573,6 +599,8 @@ static void test_close_device_during_dma(void **state)
 		start_big_copy(r.dev);
 		assert_int_equal(close(r.dev), 0);
 		r.dev = -1;
+		/* The close stopped a running chain, and for good. */
+		assert_true(cut_short());
 		assert_quiet();
 		close_group_path(&r);
 		assert_unpinned();
@@ -592,10 +620,12 @@ static void test_close_container_during_dma(void **state)
 	r.container = -1;
 	assert_int_equal(close(r.group), 0);
 	r.group = -1;
-	wait_idle(r.dev);
+	assert_int_equal(reg_read(r.dev, CHANSTS, 8) & 7, ST_ACTIVE);
+	/* A channel reset stops the chain at once; the next copy works. */
 	assert_copies(r.dev);
 	start_big_copy(r.dev);
 	close_group_path(&r);
+	assert_true(cut_short());
 	assert_quiet();
 	assert_unpinned();
 	assert_int_equal(count_threads(), threads);
@@ -610,11 +640,125 @@ static void test_close_iommufd_during_dma(void **state)
 	start_big_copy(r.cdev);
 	assert_int_equal(close(r.iommufd), 0);
 	r.iommufd = -1;
-	wait_idle(r.cdev);
+	assert_int_equal(reg_read(r.cdev, CHANSTS, 8) & 7, ST_ACTIVE);
 	assert_copies(r.cdev);
 	start_big_copy(r.cdev);
 	close_cdev_path(&r);
+	assert_true(cut_short());
 	assert_quiet();
+	assert_unpinned();
+	assert_int_equal(count_threads(), threads);
+}
+
+/* ---- descriptors that are not what the call wants */
+
+static void test_bad_fds(void **state)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	int group, cdev, devnull, efd, bad = 999;
+	char path[64];
+
+	group_path(BDF0, path, sizeof(path));
+	group = open(path, O_RDWR);
+	cdev = open(CDEV1, O_RDWR);
+	devnull = open("/dev/null", O_RDWR);
+	efd = eventfd(0, EFD_CLOEXEC);
+	assert_true(group >= 0 && cdev >= 0 && devnull >= 0 && efd >= 0);
+	/* Not open: EBADF; open but neither a container nor an iommufd: EBADFD. */
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &bad), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &devnull), -1);
+	assert_int_equal(errno, EBADFD);
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &efd), -1);
+	assert_int_equal(errno, EBADFD);
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &cdev), -1);
+	assert_int_equal(errno, EBADFD);
+	assert_int_equal(ioctl(group, VFIO_GROUP_GET_STATUS, &st), 0);
+	assert_int_equal(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	bind.iommufd = bad;
+	assert_int_equal(ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -1);
+	assert_int_equal(errno, EBADF);
+	bind.iommufd = devnull;
+	assert_int_equal(ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -1);
+	assert_int_equal(errno, EBADFD);
+	bind.iommufd = group;
+	assert_int_equal(ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -1);
+	assert_int_equal(errno, EBADFD);
+	bind.iommufd = -1;
+	assert_int_equal(ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -1);
+	assert_int_equal(errno, EINVAL);
+	/* Still unbound. */
+	assert_int_equal(ioctl(cdev, VFIO_DEVICE_RESET), -1);
+	assert_int_equal(errno, EINVAL);
+	close(efd);
+	close(devnull);
+	assert_int_equal(close(cdev), 0);
+	assert_int_equal(close(group), 0);
+}
+
+/* ---- closing the device fd while other threads use it */
+
+struct hammer {
+	int fd;
+	_Atomic int stop;
+	unsigned long calls;
+	int last_errno;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	struct vfio_device_info info;
+	uint64_t v = 0;
+
+	while (!atomic_load(&h->stop)) {
+		info.argsz = sizeof(info);
+		if (ioctl(h->fd, VFIO_DEVICE_GET_INFO, &info) < 0 ||
+		    pread(h->fd, &v, 8, BAR0 + CHANSTS) < 0 ||
+		    pwrite(h->fd, &v, 2, BAR0 + DMACOUNT) < 0) {
+			h->last_errno = errno;
+			break;
+		}
+		h->calls++;
+	}
+	return NULL;
+}
+
+static void test_close_while_in_use(void **state)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	struct rig r = { -1, -1, -1, -1, -1 };
+	struct hammer h[2];
+	pthread_t t[2];
+	int threads = count_threads(), k;
+
+	open_group_path(&r);
+	start_big_copy(r.dev);
+	for (k = 0; k < 2; k++) {
+		memset(&h[k], 0, sizeof(h[k]));
+		h[k].fd = r.dev;
+		assert_int_equal(pthread_create(&t[k], NULL, hammer_fn, &h[k]), 0);
+	}
+	nanosleep(&ts, NULL);
+	assert_int_equal(close(r.dev), 0);
+	r.dev = -1;
+	for (k = 0; k < 2; k++) {
+		struct timespec wait = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&wait, NULL);
+		atomic_store(&h[k].stop, 1);
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		/* Each call ran on the open file or found the descriptor gone. */
+		assert_true(h[k].last_errno == 0 || h[k].last_errno == EBADF);
+	}
+	assert_quiet();
+	/* The device opens again and works. */
+	r.dev = ioctl(r.group, VFIO_GROUP_GET_DEVICE_FD, BDF0);
+	assert_true(r.dev >= 0);
+	enable_device(r.dev);
+	assert_copies(r.dev);
+	close_group_path(&r);
 	assert_unpinned();
 	assert_int_equal(count_threads(), threads);
 }
@@ -736,6 +880,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_close_container_during_dma),
 		cmocka_unit_test(test_close_iommufd_during_dma),
 		cmocka_unit_test(test_dma_refused),
+		cmocka_unit_test(test_bad_fds),
+		cmocka_unit_test(test_close_while_in_use),
 	};
 	char self[PATH_MAX], tool[PATH_MAX + 16];
 	int status;
