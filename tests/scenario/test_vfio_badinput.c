@@ -567,7 +567,8 @@ static void start_big_copy(int dev)
 	/* Until the engine has moved its first chunk: DMA is in flight. */
 	for (i = 0; i < 5000000 && !__atomic_load_n(&ram[DST_OFF], __ATOMIC_ACQUIRE); i++)
 		sched_yield();
-	assert_int_equal(ram[DST_OFF], 0x77);
+	/* 0x88 when this thread was slow to look: a later pass got there. */
+	assert_true(ram[DST_OFF] == 0x77 || ram[DST_OFF] == 0x88);
 }
 
 /* Whether the chain was cut short: its last descriptor wrote no completion. */
@@ -587,6 +588,14 @@ static void assert_quiet(void)
 	nanosleep(&ts, NULL);
 	assert_memory_equal(snap, ram + DST_OFF, sizeof(snap));
 	assert_int_equal(*(volatile uint64_t *)(ram + CMP_OFF), cmp);
+}
+
+/* The chain still runs, or ran to its end (this thread was slow to look). */
+static void assert_chain_went_on(int dev)
+{
+	uint64_t st = reg_read(dev, CHANSTS, 8) & 7;
+
+	assert_true(st == ST_ACTIVE || (st == 1 /* DONE */ && !cut_short()));
 }
 
 static void test_close_device_during_dma(void **state)
@@ -620,7 +629,7 @@ static void test_close_container_during_dma(void **state)
 	r.container = -1;
 	assert_int_equal(close(r.group), 0);
 	r.group = -1;
-	assert_int_equal(reg_read(r.dev, CHANSTS, 8) & 7, ST_ACTIVE);
+	assert_chain_went_on(r.dev);
 	/* A channel reset stops the chain at once; the next copy works. */
 	assert_copies(r.dev);
 	start_big_copy(r.dev);
@@ -640,7 +649,7 @@ static void test_close_iommufd_during_dma(void **state)
 	start_big_copy(r.cdev);
 	assert_int_equal(close(r.iommufd), 0);
 	r.iommufd = -1;
-	assert_int_equal(reg_read(r.cdev, CHANSTS, 8) & 7, ST_ACTIVE);
+	assert_chain_went_on(r.cdev);
 	assert_copies(r.cdev);
 	start_big_copy(r.cdev);
 	close_cdev_path(&r);
@@ -860,8 +869,25 @@ static void build_tool(char *self, size_t len, char *tool, size_t tlen)
 	snprintf(tool, tlen, "%s/bin/uiommufd", dir);
 }
 
+/* Descriptors open before the tests: a failed test's leftovers are closed after it. */
+static bool fd_was_open[1024];
+
+static int close_leftovers(void **state)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (!fd_was_open[fd] && fcntl(fd, F_GETFD) != -1)
+			close(fd);
+	return 0;
+}
+
 static int setup(void **state)
 {
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		fd_was_open[fd] = fcntl(fd, F_GETFD) != -1;
 	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	guard = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED || guard == MAP_FAILED)
@@ -873,15 +899,15 @@ static int setup(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sweep),
-		cmocka_unit_test(test_region_bounds),
-		cmocka_unit_test(test_bad_eventfds),
-		cmocka_unit_test(test_close_device_during_dma),
-		cmocka_unit_test(test_close_container_during_dma),
-		cmocka_unit_test(test_close_iommufd_during_dma),
-		cmocka_unit_test(test_dma_refused),
-		cmocka_unit_test(test_bad_fds),
-		cmocka_unit_test(test_close_while_in_use),
+		cmocka_unit_test_teardown(test_sweep, close_leftovers),
+		cmocka_unit_test_teardown(test_region_bounds, close_leftovers),
+		cmocka_unit_test_teardown(test_bad_eventfds, close_leftovers),
+		cmocka_unit_test_teardown(test_close_device_during_dma, close_leftovers),
+		cmocka_unit_test_teardown(test_close_container_during_dma, close_leftovers),
+		cmocka_unit_test_teardown(test_close_iommufd_during_dma, close_leftovers),
+		cmocka_unit_test_teardown(test_dma_refused, close_leftovers),
+		cmocka_unit_test_teardown(test_bad_fds, close_leftovers),
+		cmocka_unit_test_teardown(test_close_while_in_use, close_leftovers),
 	};
 	char self[PATH_MAX], tool[PATH_MAX + 16];
 	int status;
