@@ -211,7 +211,7 @@ FUZZ_CI_TIME  ?= 120
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   := $(CSTD) -O1 -g -pthread $(WARN) $(FUZZ_SAN)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
-FUZZ_NAMES    := fuzz_ioctl fuzz_dma
+FUZZ_NAMES    := fuzz_ioctl fuzz_dma fuzz_vfio
 FUZZ_BINS     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_NAMES))
 FUZZ_OPTS     := -timeout=20 -rss_limit_mb=2560 -max_len=2048 -print_final_stats=1
 
