@@ -12,10 +12,12 @@
  *   reserved  ranges nothing may be mapped in (device regions, apertures,
  *             test reservations), each with an owner so an owner's set can
  *             be removed at once; they may overlap one another.
- * Each set is an array kept sorted by start.  Lookups are binary searches;
- * insertion and removal move the tail.  That is the right trade for the
- * tens to thousands of areas VMMs and drivers create, and it keeps the walk
- * over holes (automatic IOVA, IOVA_RANGES) a simple merge.
+ * Areas and reserved ranges live in span trees (span_tree.h), so mapping,
+ * unmapping and every lookup cost O(log n) however many areas a vIOMMU
+ * shadows; the widest-hole summary makes choosing an automatic IOVA a
+ * pruned descent rather than a walk over every hole.  Allowed ranges are
+ * only ever replaced as a whole, so they stay a sorted array searched by
+ * bisection.
  *
  * An iopt_pages is one run of user or file memory split in PAGE_SIZE
  * indexes.  Areas in any number of IOAS share it (IOAS_COPY) through its
@@ -26,6 +28,7 @@
 #define UIOMMUFD_CORE_IO_PAGETABLE_H
 
 #include "core/iommufd_private.h"
+#include "core/span_tree.h"
 #include "iommu/iommu.h"
 
 struct iopt_pages;
@@ -33,8 +36,7 @@ struct iommu_domain;
 struct iommufd_access;
 
 struct iopt_area {
-	unsigned long iova;
-	unsigned long last;		/* inclusive */
+	struct span_node node;		/* [iova, last] in the table's area tree */
 	struct iopt_pages *pages;
 	unsigned long start_byte;	/* where iova sits in pages */
 	int iommu_prot;
@@ -50,22 +52,19 @@ struct iopt_span {
 };
 
 struct iopt_reserved {
-	unsigned long start;
-	unsigned long last;		/* inclusive */
+	struct span_node node;		/* [start, last] in the reserved tree */
 	const void *owner;
 };
 
 struct io_pagetable {
-	struct iopt_area **areas;
+	struct span_tree areas;		/* of iopt_area, disjoint */
 	size_t nr_areas;
-	size_t max_areas;
 
-	struct iopt_span *allowed;
+	struct iopt_span *allowed;	/* sorted by start, disjoint */
 	size_t nr_allowed;
 
-	struct iopt_reserved *reserved;
+	struct span_tree reserved;	/* of iopt_reserved, may overlap */
 	size_t nr_reserved;
-	size_t max_reserved;
 
 	/* Paging domains that mirror the IOAS; every area is mapped in each. */
 	struct iommu_domain **domains;
@@ -79,10 +78,27 @@ struct io_pagetable {
 	bool disable_large_pages;
 };
 
+static inline unsigned long iopt_area_iova(const struct iopt_area *area)
+{
+	return area->node.start;
+}
+
+static inline unsigned long iopt_area_last(const struct iopt_area *area)
+{
+	return area->node.last;
+}
+
 static inline unsigned long iopt_area_length(const struct iopt_area *area)
 {
-	return area->last - area->iova + 1;
+	return area->node.last - area->node.start + 1;
 }
+
+/* The lowest area meeting [first, last], or NULL. */
+struct iopt_area *iopt_area_iter_first(const struct io_pagetable *iopt, unsigned long first,
+				       unsigned long last);
+/* The area after @area meeting [.., last], or NULL. */
+struct iopt_area *iopt_area_iter_next(const struct io_pagetable *iopt,
+				      const struct iopt_area *area, unsigned long last);
 
 /* One piece of pages to map, in order (IOAS_COPY may gather several). */
 struct iopt_pages_list {
