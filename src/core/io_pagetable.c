@@ -852,6 +852,17 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 	rhs = iommufd_zalloc(sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
+	/* The area's one pin becomes one per half. */
+	if (area->filled) {
+		int rc = iopt_pages_pin_cut(area->pages,
+					    (area->start_byte + (new_start - area->node.start)) /
+						    PAGE_SIZE);
+
+		if (rc) {
+			free(rhs);
+			return rc;
+		}
+	}
 	rhs->node.start = new_start;
 	rhs->node.last = area->node.last;
 	rhs->start_byte = area->start_byte + (new_start - area->node.start);

@@ -231,6 +231,11 @@ uint64_t iopt_pages_source_start(const struct iopt_pages *pages);
 /* Page indexes, inclusive. */
 int iopt_pages_pin(struct iopt_pages *pages, unsigned long first, unsigned long last);
 void iopt_pages_unpin(struct iopt_pages *pages, unsigned long first, unsigned long last);
+/*
+ * Pins covering index @at - 1 and @at become two, ending and starting
+ * there, so each half can be unpinned alone (an area being split).
+ */
+int iopt_pages_pin_cut(struct iopt_pages *pages, unsigned long at);
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index);
 /*
  * The physical address of byte @byte of pinned pages; *@len gets the bytes
