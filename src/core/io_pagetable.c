@@ -432,7 +432,7 @@ static void iopt_area_free(struct iopt_area *area)
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
 		   unsigned long total, unsigned long *iova_io, int prot, unsigned int how)
 {
-	struct iopt_area **fresh;
+	struct iopt_area *one[4], **fresh = one;
 	size_t k, filled;
 	unsigned long at;
 	int rc = 0;
@@ -440,9 +440,12 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 	if (!total || (total & (iopt->iova_alignment - 1)))
 		return -EINVAL;
 
-	fresh = iommufd_realloc_array(NULL, npieces, sizeof(*fresh));
-	if (!fresh)
-		return -ENOMEM;
+	/* Most maps are one piece: no allocation for the list then. */
+	if (npieces > ARRAY_SIZE(one)) {
+		fresh = iommufd_realloc_array(NULL, npieces, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+	}
 	memset(fresh, 0, npieces * sizeof(*fresh));
 	for (k = 0; k < npieces && !rc; k++) {
 		fresh[k] = iommufd_zalloc(sizeof(*fresh[k]));
@@ -483,7 +486,8 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 		iopt_get_pages_ref(pieces[k].pages);
 		iopt_area_insert(iopt, fresh[k]);
 	}
-	free(fresh);
+	if (fresh != one)
+		free(fresh);
 	return 0;
 
 unfill_areas:
@@ -492,7 +496,8 @@ unfill_areas:
 free_areas:
 	for (k = 0; k < npieces; k++)
 		free(fresh[k]);
-	free(fresh);
+	if (fresh != one)
+		free(fresh);
 	return rc;
 }
 

@@ -101,62 +101,109 @@ static struct span_node *rebalance(struct span_node *n)
 	return n;
 }
 
-static struct span_node *insert_below(struct span_node *top, struct span_node *n)
+/*
+ * What a parent reads of a child.  When a change below leaves it as it
+ * was, nothing above can change either, and the walk back up stops
+ * recomputing: for most insertions and removals only the lowest few
+ * levels move.
+ */
+struct summary {
+	unsigned long sub_min, sub_max, sub_gap;
+	unsigned int height;
+};
+
+static inline struct summary summary_of(const struct span_node *n)
 {
-	if (!top)
+	return (struct summary){ n->sub_min, n->sub_max, n->sub_gap, n->height };
+}
+
+static inline bool summary_same(struct summary a, const struct span_node *n)
+{
+	return a.sub_min == n->sub_min && a.sub_max == n->sub_max && a.sub_gap == n->sub_gap &&
+	       a.height == n->height;
+}
+
+/* Rebalance @top after a change below it; *@changed says whether its summary moved. */
+static struct span_node *refresh(struct span_node *top, bool *changed)
+{
+	struct summary was;
+
+	if (!*changed)
+		return top;
+	was = summary_of(top);
+	top = rebalance(top);
+	*changed = !summary_same(was, top);
+	return top;
+}
+
+static struct span_node *insert_below(struct span_node *top, struct span_node *n, bool *changed)
+{
+	if (!top) {
+		*changed = true;
 		return n;
+	}
 	if (before(n, top))
-		top->left = insert_below(top->left, n);
+		top->left = insert_below(top->left, n, changed);
 	else
-		top->right = insert_below(top->right, n);
-	return rebalance(top);
+		top->right = insert_below(top->right, n, changed);
+	return refresh(top, changed);
 }
 
 void span_insert(struct span_tree *t, struct span_node *n)
 {
+	bool changed;
+
 	n->left = n->right = NULL;
 	pull(n);
-	t->root = insert_below(t->root, n);
+	t->root = insert_below(t->root, n, &changed);
 }
 
 /* Detach the lowest node of @top into *@low; returns what remains. */
-static struct span_node *take_lowest(struct span_node *top, struct span_node **low)
+static struct span_node *take_lowest(struct span_node *top, struct span_node **low,
+				     bool *changed)
 {
 	if (!top->left) {
 		*low = top;
+		*changed = true;
 		return top->right;
 	}
-	top->left = take_lowest(top->left, low);
-	return rebalance(top);
+	top->left = take_lowest(top->left, low, changed);
+	return refresh(top, changed);
 }
 
-static struct span_node *remove_below(struct span_node *top, struct span_node *n)
+static struct span_node *remove_below(struct span_node *top, struct span_node *n, bool *changed)
 {
 	struct span_node *heir;
 
-	if (!top)
+	if (!top) {
+		*changed = false;
 		return NULL;	/* not in the tree: callers never do this */
+	}
 	if (top != n) {
 		if (before(n, top))
-			top->left = remove_below(top->left, n);
+			top->left = remove_below(top->left, n, changed);
 		else
-			top->right = remove_below(top->right, n);
-		return rebalance(top);
+			top->right = remove_below(top->right, n, changed);
+		return refresh(top, changed);
 	}
+	*changed = true;
 	if (!n->left)
 		return n->right;
 	if (!n->right)
 		return n->left;
 	/* Two children: the next node in order takes @n's place. */
-	n->right = take_lowest(n->right, &heir);
+	n->right = take_lowest(n->right, &heir, changed);
 	heir->left = n->left;
 	heir->right = n->right;
+	*changed = true;
 	return rebalance(heir);
 }
 
 void span_remove(struct span_tree *t, struct span_node *n)
 {
-	t->root = remove_below(t->root, n);
+	bool changed;
+
+	t->root = remove_below(t->root, n, &changed);
 	n->left = n->right = NULL;
 }
 
