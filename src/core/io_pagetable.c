@@ -43,24 +43,19 @@ static int iova_span_last(unsigned long iova, unsigned long len, unsigned long *
 	return check_add_overflow(iova, len - 1, last) ? -EOVERFLOW : 0;
 }
 
-static inline struct iopt_area *to_area(struct span_node *n)
-{
-	return n ? container_of(n, struct iopt_area, node) : NULL;
-}
-
 struct iopt_area *iopt_area_iter_first(const struct io_pagetable *iopt, unsigned long first,
 				       unsigned long last)
 {
-	return to_area(span_first(&iopt->areas, first, last));
+	return iova_btree_first(&iopt->areas, first, last, NULL, NULL);
 }
 
 /* Areas never overlap, so the next one is the first meeting what follows @area. */
 struct iopt_area *iopt_area_iter_next(const struct io_pagetable *iopt,
 				      const struct iopt_area *area, unsigned long last)
 {
-	if (area->node.last >= last)
+	if (area->last >= last)
 		return NULL;
-	return to_area(span_first(&iopt->areas, area->node.last + 1, last));
+	return iova_btree_first(&iopt->areas, area->last + 1, last, NULL, NULL);
 }
 
 static bool iopt_reserved_intersects(const struct io_pagetable *iopt, unsigned long start,
@@ -237,8 +232,8 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova, uint6
 			/* Inside a hole of reserved IOVA, the areas' holes wide enough. */
 			struct alloc_fit fit = { .len = len, .align = align, .offset = offset };
 
-			if (span_each_gap(&iopt->areas, hole_first, hole_last, len, alloc_fit_gap,
-					  &fit)) {
+			if (iova_btree_each_gap(&iopt->areas, hole_first, hole_last, len,
+						alloc_fit_gap, &fit)) {
 				*iova = fit.at;
 				return 0;
 			}
@@ -262,16 +257,16 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned
 	return iopt_area_iter_first(iopt, at, end) ? -EEXIST : 0;
 }
 
-/* The range must be free. */
+/* The range must be free, and iova_btree_prepare() must have made room. */
 static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	span_insert(&iopt->areas, &area->node);
+	iova_btree_insert(&iopt->areas, area->iova, area->last, area);
 	iopt->nr_areas++;
 }
 
 static void iopt_area_remove(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	span_remove(&iopt->areas, &area->node);
+	iova_btree_remove(&iopt->areas, area->iova);
 	iopt->nr_areas--;
 }
 
@@ -290,11 +285,11 @@ static int iopt_area_init(struct iopt_area *area, const struct io_pagetable *iop
 	/* A page offset off the IOAS alignment cannot be mapped as asked. */
 	if ((offset % PAGE_SIZE) & (iopt->iova_alignment - 1))
 		return -EINVAL;
-	if (check_add_overflow(iova, len - 1, &area->node.last) ||
+	if (check_add_overflow(iova, len - 1, &area->last) ||
 	    check_add_overflow(offset, len - 1, &end_byte) ||
 	    end_byte / PAGE_SIZE >= iopt_pages_npages(pages))
 		return -EOVERFLOW;
-	area->node.start = iova;
+	area->iova = iova;
 	area->start_byte = offset;
 	area->iommu_prot = prot;
 	return 0;
@@ -309,7 +304,7 @@ static int iopt_area_map_domain(struct io_pagetable *iopt, struct iopt_area *are
 {
 	unsigned int flags = iopt->disable_large_pages ? IOMMU_MAP_NO_LARGE : 0;
 	unsigned long remaining = iopt_area_length(area);
-	unsigned long iova = area->node.start, byte = area->start_byte;
+	unsigned long iova = area->iova, byte = area->start_byte;
 	int rc;
 
 	while (remaining) {
@@ -331,8 +326,8 @@ static int iopt_area_map_domain(struct io_pagetable *iopt, struct iopt_area *are
 	return 0;
 
 err_unmap:
-	if (iova != area->node.start)
-		iommu_unmap(domain, area->node.start, iova - area->node.start);
+	if (iova != area->iova)
+		iommu_unmap(domain, area->iova, iova - area->iova);
 	return rc;
 }
 
@@ -382,7 +377,7 @@ static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *ar
 
 static void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
-	iommu_unmap(domain, area->node.start, iopt_area_length(area));
+	iommu_unmap(domain, area->iova, iopt_area_length(area));
 }
 
 /* Drop the area from every domain, then unpin: IOMMU first, always. */
@@ -452,6 +447,9 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 		if (!fresh[k])
 			rc = -ENOMEM;
 	}
+	/* Room in the area index now, so that publishing cannot fail. */
+	if (!rc)
+		rc = iova_btree_prepare(&iopt->areas, npieces);
 	if (rc)
 		goto free_areas;
 
@@ -601,9 +599,9 @@ int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long 
 	next = from;
 	for (area = iopt_area_iter_first(iopt, from, to); area;
 	     area = iopt_area_iter_next(iopt, area, to)) {
-		unsigned long stop = min_t(unsigned long, area->node.last, to);
+		unsigned long stop = min_t(unsigned long, area->last, to);
 
-		if (area->node.start > next)
+		if (area->iova > next)
 			break;	/* a hole */
 		if (n == cap) {
 			size_t want = cap ? 2 * cap : 4;
@@ -618,7 +616,7 @@ int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long 
 			cap = want;
 		}
 		pieces[n].pages = area->pages;
-		pieces[n].start_byte = area->start_byte + (next - area->node.start);
+		pieces[n].start_byte = area->start_byte + (next - area->iova);
 		pieces[n].length = stop - next + 1;
 		iopt_get_pages_ref(area->pages);
 		n++;
@@ -652,7 +650,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 		if (area->num_locks) {
 			/* A HW queue's memory stays until the queue goes. */
 			rc = -EBUSY;
-		} else if (area->node.start < first || area->node.last > last) {
+		} else if (area->iova < first || area->last > last) {
 			/* Whole areas only: unmap never cuts one. */
 			rc = -ENOENT;
 		} else if (area->num_accesses) {
@@ -662,7 +660,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			 * marked if one never lets go.
 			 */
 			area->prevent_access = true;
-			iommufd_access_notify_unmap(iopt, area->node.start, iopt_area_length(area));
+			iommufd_access_notify_unmap(iopt, area->iova, iopt_area_length(area));
 			if (++notified > 100)
 				rc = -EDEADLK;
 		} else {
@@ -697,6 +695,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
+	iova_btree_destroy(&iopt->areas);
 	while (!span_tree_empty(&iopt->reserved)) {
 		struct iopt_reserved *r =
 			container_of(iopt->reserved.root, struct iopt_reserved, node);
@@ -777,7 +776,7 @@ static int iopt_check_iova_alignment(struct io_pagetable *iopt, unsigned long al
 
 	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_iter_next(iopt, area, ULONG_MAX)) {
-		if ((area->node.start & (align - 1)) || (iopt_area_length(area) & (align - 1)) ||
+		if ((area->iova & (align - 1)) || (iopt_area_length(area) & (align - 1)) ||
 		    ((area->start_byte % PAGE_SIZE) & (align - 1)))
 			return -EADDRINUSE;
 	}
@@ -851,16 +850,20 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 	/* A domain may hold IOPTEs that span the cut. */
 	if (area->filled && !iopt->disable_large_pages)
 		return -EINVAL;
-	if (((area->start_byte + (new_start - area->node.start)) % PAGE_SIZE) &
+	if (((area->start_byte + (new_start - area->iova)) % PAGE_SIZE) &
 	    (iopt->iova_alignment - 1))
 		return -EINVAL;
 	rhs = iommufd_zalloc(sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
+	if (iova_btree_prepare(&iopt->areas, 1)) {
+		free(rhs);
+		return -ENOMEM;
+	}
 	/* The area's one pin becomes one per half. */
 	if (area->filled) {
 		int rc = iopt_pages_pin_cut(area->pages,
-					    (area->start_byte + (new_start - area->node.start)) /
+					    (area->start_byte + (new_start - area->iova)) /
 						    PAGE_SIZE);
 
 		if (rc) {
@@ -868,17 +871,15 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 			return rc;
 		}
 	}
-	rhs->node.start = new_start;
-	rhs->node.last = area->node.last;
-	rhs->start_byte = area->start_byte + (new_start - area->node.start);
+	rhs->iova = new_start;
+	rhs->last = area->last;
+	rhs->start_byte = area->start_byte + (new_start - area->iova);
 	rhs->iommu_prot = area->iommu_prot;
 	rhs->filled = area->filled;	/* page aligned: each page has one side */
 	rhs->pages = area->pages;
 	iopt_get_pages_ref(area->pages);
-	/* Shrinking changes the area's summaries: out of the tree and back. */
-	iopt_area_remove(iopt, area);
-	area->node.last = iova;
-	iopt_area_insert(iopt, area);
+	area->last = iova;
+	iova_btree_set_last(&iopt->areas, area->iova, iova);
 	iopt_area_insert(iopt, rhs);
 	return 0;
 }
@@ -891,7 +892,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t 
 	for (n = 0; n != num_iovas; n++) {
 		struct iopt_area *area = iopt_area_iter_first(iopt, iovas[n], iovas[n]);
 
-		if (!area || area->node.last == iovas[n])
+		if (!area || area->last == iovas[n])
 			continue;
 		rc = iopt_area_split(iopt, area, iovas[n]);
 		if (rc)
@@ -1035,7 +1036,7 @@ static int iopt_set_dirty_tracking_gated(struct io_pagetable *iopt, struct iommu
 
 		if (!area->filled)
 			continue;
-		rc = dops->read_and_clear_dirty(dom, area->node.start, iopt_area_length(area), 0, NULL);
+		rc = dops->read_and_clear_dirty(dom, area->iova, iopt_area_length(area), 0, NULL);
 		if (rc)
 			return rc;
 	}
@@ -1100,8 +1101,8 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 		rc = copy_from_user(host, win, uptr + bit / 8, wbytes);
 		if (rc)
 			break;
-		for (; area && area->node.start <= cur; area = iopt_area_iter_next(iopt, area, wlast)) {
-			unsigned long alast = min_t(unsigned long, area->node.last, wlast);
+		for (; area && area->iova <= cur; area = iopt_area_iter_next(iopt, area, wlast)) {
+			unsigned long alast = min_t(unsigned long, area->last, wlast);
 
 			rc = ops->read_and_clear_dirty(domain, cur, alast - cur + 1, flags, &dirty);
 			if (rc)
@@ -1172,9 +1173,9 @@ static int iopt_for_each_contig_piece(struct io_pagetable *iopt, unsigned long i
 	int rc;
 
 	for (; area; area = iopt_area_iter_next(iopt, area, last)) {
-		unsigned long plast = min_t(unsigned long, area->node.last, last);
+		unsigned long plast = min_t(unsigned long, area->last, last);
 
-		if (area->node.start > cur || !area->pages)
+		if (area->iova > cur || !area->pages)
 			break;
 		rc = fn(arg, area, cur, plast, cur == iova, plast == last);
 		if (rc)
@@ -1196,7 +1197,7 @@ struct access_pin {
 
 static unsigned long iopt_area_byte(const struct iopt_area *area, unsigned long iova)
 {
-	return area->start_byte + (iova - area->node.start);
+	return area->start_byte + (iova - area->iova);
 }
 
 /* Whether the area's IOMMU protection lets an access of @rw_flags through. */

@@ -64,14 +64,22 @@ static unsigned long node_gap(const struct iova_btree_node *n, bool leaf)
 	return g;
 }
 
-/* Entry @i of inner node @p describes its child again; @child_leaf: what the child is. */
-static void refresh_entry(struct iova_btree_node *p, unsigned int i, bool child_leaf)
+/*
+ * Entry @i of inner node @p describes its child again; @child_leaf: what
+ * the child is.  False when the entry was already right, and so is every
+ * entry above it: walks back up stop there.
+ */
+static bool refresh_entry(struct iova_btree_node *p, unsigned int i, bool child_leaf)
 {
 	const struct iova_btree_node *c = p->ptr[i];
+	unsigned long lo = c->lo[0], hi = c->hi[c->n - 1], gap = node_gap(c, child_leaf);
 
-	p->lo[i] = c->lo[0];
-	p->hi[i] = c->hi[c->n - 1];
-	p->gap[i] = node_gap(c, child_leaf);
+	if (p->lo[i] == lo && p->hi[i] == hi && p->gap[i] == gap)
+		return false;
+	p->lo[i] = lo;
+	p->hi[i] = hi;
+	p->gap[i] = gap;
+	return true;
 }
 
 /* From the spares first (iova_btree_prepare() fills them), else malloc. */
@@ -121,24 +129,28 @@ static void make_room(struct iova_btree_node *n, unsigned int i, bool leaf)
 {
 	unsigned int k = n->n - i;
 
+	n->n++;
+	if (!k)
+		return;	/* at the end: nothing moves */
 	memmove(&n->lo[i + 1], &n->lo[i], k * sizeof(n->lo[0]));
 	memmove(&n->hi[i + 1], &n->hi[i], k * sizeof(n->hi[0]));
 	memmove(&n->ptr[i + 1], &n->ptr[i], k * sizeof(n->ptr[0]));
 	if (!leaf)
 		memmove(&n->gap[i + 1], &n->gap[i], k * sizeof(n->gap[0]));
-	n->n++;
 }
 
 static void close_slot(struct iova_btree_node *n, unsigned int i, bool leaf)
 {
 	unsigned int k = n->n - i - 1;
 
+	n->n--;
+	if (!k)
+		return;
 	memmove(&n->lo[i], &n->lo[i + 1], k * sizeof(n->lo[0]));
 	memmove(&n->hi[i], &n->hi[i + 1], k * sizeof(n->hi[0]));
 	memmove(&n->ptr[i], &n->ptr[i + 1], k * sizeof(n->ptr[0]));
 	if (!leaf)
 		memmove(&n->gap[i], &n->gap[i + 1], k * sizeof(n->gap[0]));
-	n->n--;
 }
 
 /* Move the @k entries of @from starting at @at to the end of @to. */
@@ -235,8 +247,8 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 	n->ptr[i] = value;
 	t->count++;
 	/* path[d] sits at level height - d: its child is a leaf at level 2. */
-	while (depth--)
-		refresh_entry(path[depth], slot[depth], t->height - depth == 2);
+	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
+		;
 	return 0;
 }
 
@@ -273,7 +285,8 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 			node_free(t, c);
 			continue;
 		}
-		refresh_entry(p, i, child_leaf);
+		if (!refresh_entry(p, i, child_leaf) && c->n >= FAN / 4)
+			break;	/* nothing changed here, so nothing above either */
 		if (c->n < FAN / 4 && p->n > 1) {
 			/* Into the left neighbour, or the right one into it. */
 			unsigned int l = i ? i - 1 : i, r = l + 1;
@@ -442,8 +455,8 @@ void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned lon
 	if (i == n->n)
 		return;
 	n->hi[i] = last;
-	while (depth--)
-		refresh_entry(path[depth], slot[depth], t->height - depth == 2);
+	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
+		;
 }
 
 /* Ranges below @n, or -1; *@prev_last tracks the last range seen, for order. */
