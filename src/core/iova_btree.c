@@ -182,13 +182,18 @@ static int split_child(struct iova_btree *t, struct iova_btree_node *p, unsigned
 	return 0;
 }
 
-/* Which child of inner node @n a range starting at @start belongs under. */
+/*
+ * Which child of inner node @n a range starting at @start is, or belongs,
+ * under: the first reaching @start (the last child if none does).  It is
+ * read from @hi, the array lookups read too, so a removal or insertion
+ * right after a lookup finds its lines in the cache.
+ */
 static inline unsigned int child_for(const struct iova_btree_node *n, unsigned long start)
 {
-	unsigned int i = n->n - 1;
+	unsigned int i;
 
-	while (i && n->lo[i] > start)
-		i--;
+	for (i = 0; i + 1 < n->n && n->hi[i] < start; i++)
+		;
 	return i;
 }
 
@@ -230,7 +235,7 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 			/* On failure the splits made so far hold the same ranges. */
 			if (split_child(t, n, i, child_leaf))
 				return -ENOMEM;
-			if (start >= n->lo[i + 1])
+			if (start > n->hi[i])
 				i++;
 		}
 		path[depth] = n;
