@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A height-balanced binary search tree of inclusive ranges [start, last],
- * used for everything in the core whose count can grow with the program:
- * IOAS areas, reserved IOVA, the pinned runs and pin counts of an
- * iopt_pages.
+ * for the sets in the core that may overlap or that each object keeps a
+ * few of: the reserved IOVA of an IOAS, the pinned runs and pin counts of
+ * an iopt_pages.  (The areas of an IOAS, a million of them for a busy
+ * vIOMMU, are in the cache-friendlier B+tree of iova_btree.h.)
  *
  * Nodes are ordered by start, ties broken by node address so that a node
  * can always be found again by itself (reserved ranges may share a start).
