@@ -43,118 +43,73 @@ static int iova_span_last(unsigned long iova, unsigned long len, unsigned long *
 	return check_add_overflow(iova, len - 1, last) ? -EOVERFLOW : 0;
 }
 
-/* Index of the first area whose last >= @iova (nr_areas if none). */
-static size_t iopt_area_lower_bound(const struct io_pagetable *iopt, unsigned long iova)
+struct iopt_area *iopt_area_iter_first(const struct io_pagetable *iopt, unsigned long first,
+				       unsigned long last)
 {
-	size_t lo = 0, hi = iopt->nr_areas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (iopt->areas[mid]->last < iova)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return iova_btree_first(&iopt->areas, first, last, NULL, NULL);
 }
 
-/* The first area intersecting [start, last], or NULL; *@idx is its index. */
-static struct iopt_area *iopt_area_iter_first(const struct io_pagetable *iopt,
-					      unsigned long start, unsigned long last,
-					      size_t *idx)
+/* Areas never overlap, so the next one is the first meeting what follows @area. */
+struct iopt_area *iopt_area_iter_next(const struct io_pagetable *iopt,
+				      const struct iopt_area *area, unsigned long last)
 {
-	size_t i = iopt_area_lower_bound(iopt, start);
-
-	if (i == iopt->nr_areas || iopt->areas[i]->iova > last)
+	if (area->last >= last)
 		return NULL;
-	if (idx)
-		*idx = i;
-	return iopt->areas[i];
+	return iova_btree_first(&iopt->areas, area->last + 1, last, NULL, NULL);
 }
 
 static bool iopt_reserved_intersects(const struct io_pagetable *iopt, unsigned long start,
 				     unsigned long last)
 {
-	size_t i;
-
-	/* Sorted by start; reserved ranges may overlap one another. */
-	for (i = 0; i != iopt->nr_reserved && iopt->reserved[i].start <= last; i++)
-		if (iopt->reserved[i].last >= start)
-			return true;
-	return false;
+	return span_first(&iopt->reserved, start, last) != NULL;
 }
 
 static bool iopt_allowed_intersects(const struct io_pagetable *iopt, unsigned long start,
 				    unsigned long last)
 {
-	size_t i;
+	size_t lo = 0, hi = iopt->nr_allowed;
 
-	for (i = 0; i != iopt->nr_allowed && iopt->allowed[i].start <= last; i++)
-		if (iopt->allowed[i].last >= start)
-			return true;
+	/* Disjoint and sorted: the lasts are sorted too; find the first reaching @start. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (iopt->allowed[mid].last < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo != iopt->nr_allowed && iopt->allowed[lo].start <= last;
+}
+
+/*
+ * If @pos is inside a reserved range, return true with *@out the largest
+ * last IOVA of the ranges containing it.  Otherwise return false with
+ * *@out the first reserved IOVA above @pos, or ULONG_MAX if there is none
+ * (the caller tells the two apart).
+ */
+static bool iopt_used_at(const struct io_pagetable *iopt, unsigned long pos, unsigned long *out)
+{
+	bool more;
+
+	if (span_covers(&iopt->reserved, pos, out, &more))
+		return true;
+	if (!more)
+		*out = ULONG_MAX;
 	return false;
 }
 
 /*
- * If @pos is inside a used range (reserved, or an area when @with_areas),
- * return true with *@out the largest last IOVA of the ranges containing it.
- * Otherwise return false with *@out the first used IOVA above @pos, or
- * ULONG_MAX if there is none (the caller tells the two apart).
- */
-static bool iopt_used_at(const struct io_pagetable *iopt, bool with_areas, unsigned long pos,
-			 unsigned long *out)
-{
-	unsigned long next = ULONG_MAX;
-	bool used = false;
-	size_t i;
-
-	for (i = 0; i != iopt->nr_reserved; i++) {
-		const struct iopt_reserved *r = &iopt->reserved[i];
-
-		if (r->start > pos) {
-			next = min_t(unsigned long, next, r->start);
-			break;
-		}
-		if (r->last >= pos) {
-			if (!used || r->last > *out)
-				*out = r->last;
-			used = true;
-		}
-	}
-	if (with_areas) {
-		size_t a = iopt_area_lower_bound(iopt, pos);
-
-		if (a != iopt->nr_areas) {
-			const struct iopt_area *area = iopt->areas[a];
-
-			if (area->iova <= pos) {
-				if (!used || area->last > *out)
-					*out = area->last;
-				used = true;
-			} else {
-				next = min_t(unsigned long, next, area->iova);
-			}
-		}
-	}
-	if (!used)
-		*out = next;
-	return used;
-}
-
-/*
- * Find the first maximal hole of used IOVA (reserved, and areas when
- * @with_areas) inside [*@pos, last].  On success the hole is
+ * Find the first maximal hole of reserved IOVA inside [*@pos, last].  On success the hole is
  * [*hole_start, *hole_last] and *@pos moves past it.
  */
-static bool iopt_next_hole(const struct io_pagetable *iopt, bool with_areas, unsigned long *pos,
+static bool iopt_next_hole(const struct io_pagetable *iopt, unsigned long *pos,
 			   bool *done, unsigned long last, unsigned long *hole_start,
 			   unsigned long *hole_last)
 {
 	unsigned long cur = *pos, edge;
 
 	while (!*done && cur <= last) {
-		if (iopt_used_at(iopt, with_areas, cur, &edge)) {
+		if (iopt_used_at(iopt, cur, &edge)) {
 			if (edge >= last) {
 				*done = true;
 				return false;
@@ -164,7 +119,7 @@ static bool iopt_next_hole(const struct io_pagetable *iopt, bool with_areas, uns
 		}
 		*hole_start = cur;
 		/* edge is the next used IOVA above cur, or ULONG_MAX for none */
-		if (edge == ULONG_MAX && !iopt_used_at(iopt, with_areas, ULONG_MAX, &edge))
+		if (edge == ULONG_MAX && !iopt_used_at(iopt, ULONG_MAX, &edge))
 			*hole_last = last;
 		else
 			*hole_last = min_t(unsigned long, edge - 1, last);
@@ -186,7 +141,7 @@ int iopt_for_each_iova_hole(struct io_pagetable *iopt,
 	bool done = false;
 	int rc;
 
-	while (iopt_next_hole(iopt, false, &pos, &done, ULONG_MAX, &start, &last)) {
+	while (iopt_next_hole(iopt, &pos, &done, ULONG_MAX, &start, &last)) {
 		rc = fn(arg, start, last);
 		if (rc)
 			return rc;
@@ -220,11 +175,24 @@ static bool fit_in(unsigned long lo, unsigned long hi, unsigned long len, unsign
 	return true;
 }
 
+struct alloc_fit {
+	unsigned long len, align, offset, at;
+};
+
+static int alloc_fit_gap(void *arg, unsigned long first, unsigned long last)
+{
+	struct alloc_fit *fit = arg;
+
+	return fit_in(first, last, fit->len, fit->align, fit->offset, &fit->at);
+}
+
 /*
  * Choose an IOVA for @len bytes whose source starts at @src (see the top
  * of the file for the rule).  Windows are the allowed ranges, or one
  * default window, each clipped to the default; inside a window the holes
- * between reserved ranges and areas are tried lowest first.
+ * between reserved ranges and areas are tried lowest first.  The area tree
+ * skips every subtree whose holes are all narrower than @len, so a packed
+ * IOAS does not cost a walk over each of its areas.
  */
 static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova, uint64_t src,
 			   unsigned long len)
@@ -260,10 +228,13 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova, uint6
 		if (!fit_in(win.start, win.last, len, align, offset, &at))
 			continue;
 		cursor = win.start;
-		while (iopt_next_hole(iopt, true, &cursor, &walked, win.last, &hole_first,
-				      &hole_last)) {
-			if (fit_in(hole_first, hole_last, len, align, offset, &at)) {
-				*iova = at;
+		while (iopt_next_hole(iopt, &cursor, &walked, win.last, &hole_first, &hole_last)) {
+			/* Inside a hole of reserved IOVA, the areas' holes wide enough. */
+			struct alloc_fit fit = { .len = len, .align = align, .offset = offset };
+
+			if (iova_btree_each_gap(&iopt->areas, hole_first, hole_last, len,
+						alloc_fit_gap, &fit)) {
+				*iova = fit.at;
 				return 0;
 			}
 		}
@@ -283,40 +254,19 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned
 	/* Reserved IOVA is never mapped; mapped IOVA is not mapped twice. */
 	if (iopt_reserved_intersects(iopt, at, end))
 		return -EINVAL;
-	return iopt_area_iter_first(iopt, at, end, NULL) ? -EEXIST : 0;
+	return iopt_area_iter_first(iopt, at, end) ? -EEXIST : 0;
 }
 
-static int iopt_areas_reserve(struct io_pagetable *iopt, size_t extra)
-{
-	struct iopt_area **grown;
-	size_t want = iopt->nr_areas + extra, cap;
-
-	if (want <= iopt->max_areas)
-		return 0;
-	cap = max_t(size_t, want, iopt->max_areas ? iopt->max_areas * 2 : 8);
-	grown = iommufd_realloc_array(iopt->areas, cap, sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	iopt->areas = grown;
-	iopt->max_areas = cap;
-	return 0;
-}
-
-/* Capacity must have been reserved; the range must be free. */
+/* The range must be free, and iova_btree_prepare() must have made room. */
 static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	size_t i = iopt_area_lower_bound(iopt, area->iova);
-
-	memmove(&iopt->areas[i + 1], &iopt->areas[i],
-		(iopt->nr_areas - i) * sizeof(*iopt->areas));
-	iopt->areas[i] = area;
+	iova_btree_insert(&iopt->areas, area->iova, area->last, area);
 	iopt->nr_areas++;
 }
 
-static void iopt_area_remove(struct io_pagetable *iopt, size_t i)
+static void iopt_area_remove(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	memmove(&iopt->areas[i], &iopt->areas[i + 1],
-		(iopt->nr_areas - i - 1) * sizeof(*iopt->areas));
+	iova_btree_remove(&iopt->areas, area->iova);
 	iopt->nr_areas--;
 }
 
@@ -477,7 +427,7 @@ static void iopt_area_free(struct iopt_area *area)
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
 		   unsigned long total, unsigned long *iova_io, int prot, unsigned int how)
 {
-	struct iopt_area **fresh;
+	struct iopt_area *one[4], **fresh = one;
 	size_t k, filled;
 	unsigned long at;
 	int rc = 0;
@@ -485,17 +435,21 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 	if (!total || (total & (iopt->iova_alignment - 1)))
 		return -EINVAL;
 
-	fresh = iommufd_realloc_array(NULL, npieces, sizeof(*fresh));
-	if (!fresh)
-		return -ENOMEM;
+	/* Most maps are one piece: no allocation for the list then. */
+	if (npieces > ARRAY_SIZE(one)) {
+		fresh = iommufd_realloc_array(NULL, npieces, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+	}
 	memset(fresh, 0, npieces * sizeof(*fresh));
 	for (k = 0; k < npieces && !rc; k++) {
 		fresh[k] = iommufd_zalloc(sizeof(*fresh[k]));
 		if (!fresh[k])
 			rc = -ENOMEM;
 	}
+	/* Room in the area index now, so that publishing cannot fail. */
 	if (!rc)
-		rc = iopt_areas_reserve(iopt, npieces);
+		rc = iova_btree_prepare(&iopt->areas, npieces);
 	if (rc)
 		goto free_areas;
 
@@ -530,7 +484,8 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 		iopt_get_pages_ref(pieces[k].pages);
 		iopt_area_insert(iopt, fresh[k]);
 	}
-	free(fresh);
+	if (fresh != one)
+		free(fresh);
 	return 0;
 
 unfill_areas:
@@ -539,7 +494,8 @@ unfill_areas:
 free_areas:
 	for (k = 0; k < npieces; k++)
 		free(fresh[k]);
-	free(fresh);
+	if (fresh != one)
+		free(fresh);
 	return rc;
 }
 
@@ -591,11 +547,12 @@ int iopt_map_dmabuf_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, un
 
 void iopt_revoke_dmabuf(struct io_pagetable *iopt, struct iommufd_dmabuf *dmabuf)
 {
-	size_t i;
+	struct iopt_area *area;
 
-	for (i = 0; i != iopt->nr_areas; i++)
-		if (iopt_pages_dmabuf(iopt->areas[i]->pages) == dmabuf)
-			iopt_area_unfill_domains(iopt, iopt->areas[i]);
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX))
+		if (iopt_pages_dmabuf(area->pages) == dmabuf)
+			iopt_area_unfill_domains(iopt, area);
 }
 
 /* Consumes @file: the pages hold the reference, or it is dropped here. */
@@ -630,7 +587,8 @@ int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long 
 		   struct iopt_pages_list **pieces_out, size_t *npieces_out)
 {
 	struct iopt_pages_list *pieces = NULL;
-	size_t n = 0, cap = 0, idx;
+	size_t n = 0, cap = 0;
+	struct iopt_area *area;
 	unsigned long to, next;
 	int rc;
 
@@ -639,8 +597,8 @@ int iopt_get_pages(struct io_pagetable *iopt, unsigned long from, unsigned long 
 		return rc;
 
 	next = from;
-	for (idx = iopt_area_lower_bound(iopt, from); idx < iopt->nr_areas; idx++) {
-		struct iopt_area *area = iopt->areas[idx];
+	for (area = iopt_area_iter_first(iopt, from, to); area;
+	     area = iopt_area_iter_next(iopt, area, to)) {
 		unsigned long stop = min_t(unsigned long, area->last, to);
 
 		if (area->iova > next)
@@ -686,10 +644,9 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 	unsigned long removed = 0;
 	unsigned int notified = 0;
 	struct iopt_area *area;
-	size_t idx;
 	int rc = 0;
 
-	while (!rc && (area = iopt_area_iter_first(iopt, first, last, &idx))) {
+	while (!rc && (area = iopt_area_iter_first(iopt, first, last))) {
 		if (area->num_locks) {
 			/* A HW queue's memory stays until the queue goes. */
 			rc = -EBUSY;
@@ -710,7 +667,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			notified = 0;	/* the patience is per area */
 			removed += iopt_area_length(area);
 			iopt_area_unfill_domains(iopt, area);
-			iopt_area_remove(iopt, idx);
+			iopt_area_remove(iopt, area);
 			iopt_area_free(area);
 		}
 	}
@@ -738,9 +695,15 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
-	free(iopt->areas);
+	iova_btree_destroy(&iopt->areas);
+	while (!span_tree_empty(&iopt->reserved)) {
+		struct iopt_reserved *r =
+			container_of(iopt->reserved.root, struct iopt_reserved, node);
+
+		span_remove(&iopt->reserved, &r->node);
+		free(r);
+	}
 	free(iopt->allowed);
-	free(iopt->reserved);
 	free(iopt->domains);
 	free(iopt->accesses);
 	memset(iopt, 0, sizeof(*iopt));
@@ -773,52 +736,46 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_span *spans, size
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long first, unsigned long last,
 		      const void *who)
 {
-	struct iopt_reserved *at;
-	size_t pos;
+	struct iopt_reserved *r;
 
-	if (iopt_area_iter_first(iopt, first, last, NULL) ||
+	if (iopt_area_iter_first(iopt, first, last) ||
 	    iopt_allowed_intersects(iopt, first, last))
 		return -EADDRINUSE;
 
-	if (iopt->nr_reserved == iopt->max_reserved) {
-		size_t want = iopt->max_reserved ? 2 * iopt->max_reserved : 4;
-		struct iopt_reserved *more;
-
-		more = iommufd_realloc_array(iopt->reserved, want, sizeof(*more));
-		if (!more)
-			return -ENOMEM;
-		iopt->reserved = more;
-		iopt->max_reserved = want;
-	}
-	/* Kept sorted by start; equal starts keep their insertion order. */
-	pos = 0;
-	while (pos < iopt->nr_reserved && iopt->reserved[pos].start <= first)
-		pos++;
-	at = iopt->reserved + pos;
-	memmove(at + 1, at, (iopt->nr_reserved - pos) * sizeof(*at));
-	*at = (struct iopt_reserved){ .start = first, .last = last, .owner = who };
+	r = iommufd_zalloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->node.start = first;
+	r->node.last = last;
+	r->owner = who;
+	span_insert(&iopt->reserved, &r->node);
 	iopt->nr_reserved++;
 	return 0;
 }
 
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner)
 {
-	size_t i, kept = 0;
+	struct span_node *n = span_first(&iopt->reserved, 0, ULONG_MAX), *next;
 
-	for (i = 0; i != iopt->nr_reserved; i++)
-		if (iopt->reserved[i].owner != owner)
-			iopt->reserved[kept++] = iopt->reserved[i];
-	iopt->nr_reserved = kept;
+	for (; n; n = next) {
+		struct iopt_reserved *r = container_of(n, struct iopt_reserved, node);
+
+		next = span_next(&iopt->reserved, n, 0, ULONG_MAX);
+		if (r->owner != owner)
+			continue;
+		span_remove(&iopt->reserved, n);
+		iopt->nr_reserved--;
+		free(r);
+	}
 }
 
 /* Every area must sit on @align in IOVA, length and page offset. */
 static int iopt_check_iova_alignment(struct io_pagetable *iopt, unsigned long align)
 {
-	size_t i;
+	const struct iopt_area *area;
 
-	for (i = 0; i != iopt->nr_areas; i++) {
-		const struct iopt_area *area = iopt->areas[i];
-
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX)) {
 		if ((area->iova & (align - 1)) || (iopt_area_length(area) & (align - 1)) ||
 		    ((area->start_byte % PAGE_SIZE) & (align - 1)))
 			return -EADDRINUSE;
@@ -880,9 +837,9 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
  * area (VFIO type1 unmaps inside mapped ranges).  Both halves share the
  * pages.  With no domain filled there are no IOPTEs to worry about.
  */
-static int iopt_area_split(struct io_pagetable *iopt, size_t i, unsigned long iova)
+static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, unsigned long iova)
 {
-	struct iopt_area *area = iopt->areas[i], *rhs;
+	struct iopt_area *rhs;
 	unsigned long new_start = iova + 1;
 
 	if (new_start & (iopt->iova_alignment - 1))
@@ -896,12 +853,24 @@ static int iopt_area_split(struct io_pagetable *iopt, size_t i, unsigned long io
 	if (((area->start_byte + (new_start - area->iova)) % PAGE_SIZE) &
 	    (iopt->iova_alignment - 1))
 		return -EINVAL;
-	if (iopt_areas_reserve(iopt, 1))
-		return -ENOMEM;
 	rhs = iommufd_zalloc(sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
-	area = iopt->areas[i];
+	if (iova_btree_prepare(&iopt->areas, 1)) {
+		free(rhs);
+		return -ENOMEM;
+	}
+	/* The area's one pin becomes one per half. */
+	if (area->filled) {
+		int rc = iopt_pages_pin_cut(area->pages,
+					    (area->start_byte + (new_start - area->iova)) /
+						    PAGE_SIZE);
+
+		if (rc) {
+			free(rhs);
+			return rc;
+		}
+	}
 	rhs->iova = new_start;
 	rhs->last = area->last;
 	rhs->start_byte = area->start_byte + (new_start - area->iova);
@@ -910,21 +879,22 @@ static int iopt_area_split(struct io_pagetable *iopt, size_t i, unsigned long io
 	rhs->pages = area->pages;
 	iopt_get_pages_ref(area->pages);
 	area->last = iova;
+	iova_btree_set_last(&iopt->areas, area->iova, iova);
 	iopt_area_insert(iopt, rhs);
 	return 0;
 }
 
 int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas, size_t num_iovas)
 {
-	size_t n, i;
+	size_t n;
 	int rc;
 
 	for (n = 0; n != num_iovas; n++) {
-		struct iopt_area *area = iopt_area_iter_first(iopt, iovas[n], iovas[n], &i);
+		struct iopt_area *area = iopt_area_iter_first(iopt, iovas[n], iovas[n]);
 
 		if (!area || area->last == iovas[n])
 			continue;
-		rc = iopt_area_split(iopt, i, iovas[n]);
+		rc = iopt_area_split(iopt, area, iovas[n]);
 		if (rc)
 			return rc;
 	}
@@ -956,6 +926,7 @@ static void iopt_area_drop_domain(struct io_pagetable *iopt, struct iopt_area *a
 int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *dom)
 {
 	unsigned long lo = dom->geometry.aperture_start, hi = dom->geometry.aperture_end;
+	struct iopt_area *area, *failed = NULL;
 	struct iommu_domain **slots;
 	size_t k;
 	int rc = 0;
@@ -984,18 +955,22 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *dom)
 	if (rc)
 		goto forget_domain;
 
-	for (k = 0; k < iopt->nr_areas; k++) {
-		rc = iopt_area_fill_domain(iopt, iopt->areas[k], dom);
-		if (rc)
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX)) {
+		rc = iopt_area_fill_domain(iopt, area, dom);
+		if (rc) {
+			failed = area;
 			goto unmap_areas;
+		}
 	}
 	return 0;
 
 unmap_areas:
 	/* Out of the list first, so that dropping from the last domain unpins. */
 	iopt->nr_domains--;
-	while (k--)
-		iopt_area_drop_domain(iopt, iopt->areas[k], dom);
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area != failed;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX))
+		iopt_area_drop_domain(iopt, area, dom);
 	/* Back to the alignment without it: lowering cannot conflict. */
 	iopt_calculate_iova_alignment(iopt);
 	goto drop_reserved;
@@ -1008,6 +983,7 @@ drop_reserved:
 
 void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 {
+	struct iopt_area *area;
 	size_t i;
 
 	for (i = 0; i != iopt->nr_domains; i++)
@@ -1017,8 +993,9 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct iommu_domain *do
 		return;
 	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
 
-	for (i = 0; i != iopt->nr_areas; i++)
-		iopt_area_drop_domain(iopt, iopt->areas[i], domain);
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX))
+		iopt_area_drop_domain(iopt, area, domain);
 	iopt_remove_reserved_iova(iopt, domain);
 	/* Lowering or keeping the alignment cannot conflict. */
 	iopt_calculate_iova_alignment(iopt);
@@ -1050,11 +1027,11 @@ static int iopt_set_dirty_tracking_gated(struct io_pagetable *iopt, struct iommu
 					 bool on)
 {
 	const struct iommu_dirty_ops *dops = dom->dirty_ops;
-	size_t k;
+	const struct iopt_area *area;
 
 	/* Turning it on starts from a clean slate: old dirt is forgotten. */
-	for (k = 0; on && k < iopt->nr_areas; k++) {
-		const struct iopt_area *area = iopt->areas[k];
+	for (area = on ? iopt_area_iter_first(iopt, 0, ULONG_MAX) : NULL; area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX)) {
 		int rc;
 
 		if (!area->filled)
@@ -1116,25 +1093,27 @@ int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt, struct iommu_domai
 			.bitmap = win, .iova_base = wstart, .pgshift = pgshift,
 		};
 		unsigned long cur = wstart;
-		size_t i;
+		struct iopt_area *area;
+		bool covered = false;
 
 		/* Contiguous areas must cover the window. */
-		i = iopt_area_lower_bound(iopt, cur);
+		area = iopt_area_iter_first(iopt, cur, wlast);
 		rc = copy_from_user(host, win, uptr + bit / 8, wbytes);
 		if (rc)
 			break;
-		for (; i != iopt->nr_areas && cur <= wlast; i++) {
-			struct iopt_area *area = iopt->areas[i];
+		for (; area && area->iova <= cur; area = iopt_area_iter_next(iopt, area, wlast)) {
 			unsigned long alast = min_t(unsigned long, area->last, wlast);
 
-			if (area->iova > cur)
-				break;
 			rc = ops->read_and_clear_dirty(domain, cur, alast - cur + 1, flags, &dirty);
-			if (rc || alast == wlast)
+			if (rc)
 				break;
+			if (alast == wlast) {
+				covered = true;
+				break;
+			}
 			cur = alast + 1;
 		}
-		if (!rc && (i == iopt->nr_areas || iopt->areas[i]->iova > cur))
+		if (!rc && !covered)
 			rc = -EINVAL;	/* a gap in the areas */
 		if (!rc)
 			rc = copy_to_user(host, uptr + bit / 8, win, wbytes);
@@ -1189,12 +1168,11 @@ static int iopt_for_each_contig_piece(struct io_pagetable *iopt, unsigned long i
 						bool first_piece, bool last_piece),
 				      void *arg)
 {
-	size_t i = iopt_area_lower_bound(iopt, iova);
+	struct iopt_area *area = iopt_area_iter_first(iopt, iova, last);
 	unsigned long cur = iova;
 	int rc;
 
-	for (; i != iopt->nr_areas; i++) {
-		struct iopt_area *area = iopt->areas[i];
+	for (; area; area = iopt_area_iter_next(iopt, area, last)) {
 		unsigned long plast = min_t(unsigned long, area->last, last);
 
 		if (area->iova > cur || !area->pages)

@@ -12,10 +12,13 @@
  *   reserved  ranges nothing may be mapped in (device regions, apertures,
  *             test reservations), each with an owner so an owner's set can
  *             be removed at once; they may overlap one another.
- * Each set is an array kept sorted by start.  Lookups are binary searches;
- * insertion and removal move the tail.  That is the right trade for the
- * tens to thousands of areas VMMs and drivers create, and it keeps the walk
- * over holes (automatic IOVA, IOVA_RANGES) a simple merge.
+ * Areas live in a B+tree (iova_btree.h) and reserved ranges, which may
+ * overlap, in a span tree (span_tree.h), so mapping, unmapping and every
+ * lookup cost O(log n) however many areas a vIOMMU shadows, with few cache
+ * misses even for a million areas; the widest-hole summaries make choosing
+ * an automatic IOVA a pruned descent rather than a walk over every hole.
+ * Allowed ranges are only ever replaced as a whole, so they stay a sorted
+ * array searched by bisection.
  *
  * An iopt_pages is one run of user or file memory split in PAGE_SIZE
  * indexes.  Areas in any number of IOAS share it (IOAS_COPY) through its
@@ -26,6 +29,8 @@
 #define UIOMMUFD_CORE_IO_PAGETABLE_H
 
 #include "core/iommufd_private.h"
+#include "core/iova_btree.h"
+#include "core/span_tree.h"
 #include "iommu/iommu.h"
 
 struct iopt_pages;
@@ -50,22 +55,19 @@ struct iopt_span {
 };
 
 struct iopt_reserved {
-	unsigned long start;
-	unsigned long last;		/* inclusive */
+	struct span_node node;		/* [start, last] in the reserved tree */
 	const void *owner;
 };
 
 struct io_pagetable {
-	struct iopt_area **areas;
+	struct iova_btree areas;	/* of iopt_area, by IOVA */
 	size_t nr_areas;
-	size_t max_areas;
 
-	struct iopt_span *allowed;
+	struct iopt_span *allowed;	/* sorted by start, disjoint */
 	size_t nr_allowed;
 
-	struct iopt_reserved *reserved;
+	struct span_tree reserved;	/* of iopt_reserved, may overlap */
 	size_t nr_reserved;
-	size_t max_reserved;
 
 	/* Paging domains that mirror the IOAS; every area is mapped in each. */
 	struct iommu_domain **domains;
@@ -79,10 +81,27 @@ struct io_pagetable {
 	bool disable_large_pages;
 };
 
+static inline unsigned long iopt_area_iova(const struct iopt_area *area)
+{
+	return area->iova;
+}
+
+static inline unsigned long iopt_area_last(const struct iopt_area *area)
+{
+	return area->last;
+}
+
 static inline unsigned long iopt_area_length(const struct iopt_area *area)
 {
 	return area->last - area->iova + 1;
 }
+
+/* The lowest area meeting [first, last], or NULL. */
+struct iopt_area *iopt_area_iter_first(const struct io_pagetable *iopt, unsigned long first,
+				       unsigned long last);
+/* The area after @area meeting [.., last], or NULL. */
+struct iopt_area *iopt_area_iter_next(const struct io_pagetable *iopt,
+				      const struct iopt_area *area, unsigned long last);
 
 /* One piece of pages to map, in order (IOAS_COPY may gather several). */
 struct iopt_pages_list {
@@ -215,6 +234,11 @@ uint64_t iopt_pages_source_start(const struct iopt_pages *pages);
 /* Page indexes, inclusive. */
 int iopt_pages_pin(struct iopt_pages *pages, unsigned long first, unsigned long last);
 void iopt_pages_unpin(struct iopt_pages *pages, unsigned long first, unsigned long last);
+/*
+ * Pins covering index @at - 1 and @at become two, ending and starting
+ * there, so each half can be unpinned alone (an area being split).
+ */
+int iopt_pages_pin_cut(struct iopt_pages *pages, unsigned long at);
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index);
 /*
  * The physical address of byte @byte of pinned pages; *@len gets the bytes

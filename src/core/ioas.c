@@ -489,10 +489,11 @@ int iommufd_ioas_option(struct iommufd_ucmd *uc)
 /* Only areas backed by a file can have their charge moved. */
 static bool areas_all_file_backed(const struct io_pagetable *iopt)
 {
-	size_t k;
+	struct iopt_area *area;
 
-	for (k = 0; k < iopt->nr_areas; k++)
-		if (!iopt_pages_is_file(iopt->areas[k]->pages))
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(iopt, area, ULONG_MAX))
+		if (!iopt_pages_is_file(area->pages))
 			return false;
 	return true;
 }

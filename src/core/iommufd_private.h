@@ -28,6 +28,7 @@
 #include "uiommufd.h"
 #include "uapi/iommufd.h"
 #include "core/host.h"
+#include "core/id_map.h"
 #include "iommu/iommu.h"
 
 /* ============================================================ small tools */
@@ -141,7 +142,7 @@ struct iommufd_ctx {
 	void **objects;
 	uint32_t nr_slots;
 	uint32_t nr_objects;	/* slots in use, graves too: RLIMIT_MODE's EBUSY */
-	uint32_t first_free;	/* no free ID below this one */
+	struct id_map free_ids;	/* the free slots, for the lowest free ID */
 	struct iommufd_ucmd *running;	/* the command being dispatched, or NULL */
 
 	struct iommufd_ioas *vfio_ioas;	/* what VFIO type1 calls work on; holds nothing */

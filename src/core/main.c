@@ -4,7 +4,9 @@
  * every iommufd ioctl takes from the caller's pointer to its handler and
  * back.  docs/uapi-behaviour.md is the specification this follows.
  *
- * The table is a flat array indexed by ID; slot 0 is never used.  A slot
+ * The table is a flat array indexed by ID; slot 0 is never used.  Which
+ * slots are free is kept in an id_map beside it, so the lowest free ID (the
+ * kernel hands out the lowest) is found in O(log n), never by a scan.  A slot
  * holds one of three markers (free, held for an object still being built,
  * grave of an object whose ID must not come back before close) or the
  * object itself.  Anything at or below the grave marker is not an object,
@@ -145,6 +147,12 @@ static int table_grow(struct iommufd_ctx *ictx)
 	if (want > ID_CEILING)
 		want = ID_CEILING;
 
+	/* The free-ID map first: a table it does not cover is never used. */
+	if (id_map_resize(&ictx->free_ids, want))
+		return -ENOMEM;
+	if (!had)
+		id_map_set_used(&ictx->free_ids, 0);	/* ID 0 is never handed out */
+
 	/* realloc() may move the array: no lock-free reader may be in it. */
 	iommu_dma_gate_begin();
 	moved = iommufd_realloc_array(ictx->objects, want, sizeof(*moved));
@@ -160,20 +168,19 @@ static int table_grow(struct iommufd_ctx *ictx)
 /* Hold the lowest free ID for @obj. */
 static int table_reserve(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	/* Every ID below first_free is taken; ID 0 never is handed out. */
-	uint32_t id = ictx->first_free ? ictx->first_free : 1;
+	uint32_t id;
 	int err;
 
-	while (id < ictx->nr_slots && ictx->objects[id] != SLOT_FREE)
-		id++;
-	if (id >= ictx->nr_slots) {
+	/* The lowest free slot; a full table first grows (new slots are free). */
+	if (!id_map_lowest(&ictx->free_ids, &id) || id >= ictx->nr_slots) {
+		id = ictx->nr_slots ? ictx->nr_slots : 1;
 		err = table_grow(ictx);
 		if (err)
 			return err;
 	}
+	id_map_set_used(&ictx->free_ids, id);
 	table_mark(ictx, id, SLOT_HELD);
 	ictx->nr_objects++;
-	ictx->first_free = id + 1;
 	obj->id = id;
 	return 0;
 }
@@ -188,8 +195,7 @@ static void table_vacate(struct iommufd_ctx *ictx, uint32_t id, bool grave)
 	}
 	table_mark(ictx, id, SLOT_FREE);
 	ictx->nr_objects--;
-	if (id < ictx->first_free)
-		ictx->first_free = id;
+	id_map_set_free(&ictx->free_ids, id);
 }
 
 /* The published object at @id, or NULL. */
@@ -824,6 +830,7 @@ static void ctx_release(struct iommufd_ctx *ictx)
 	if (left)	/* a cycle of holds: a core bug, never the user's doing */
 		iommufd_log("release: objects still referenced, leaking them");
 	free(ictx->objects);
+	id_map_free(&ictx->free_ids);
 	pthread_mutex_destroy(&ictx->lock);
 	free(ictx);
 }

@@ -6,9 +6,15 @@
  * range) in PAGE_SIZE indexes, shared by every area that maps part of it.
  * Nothing is pinned when it is created.  Pages are pinned when something
  * needs them to stay put (a domain being filled, an access), and each page
- * is pinned once however many users want it: @pin_users counts the users
- * per page, and @runs records the pinned ranges with the host pin that
- * holds each.  Indexes use inclusive `last` bounds throughout.
+ * is pinned once however many users want it.  Two span trees (span_tree.h)
+ * of page indexes hold what is pinned, so the bookkeeping grows with what
+ * is pinned, never with the size of the mapping, and every lookup is
+ * O(log n):
+ *   runs  the host pins, each over a run of indexes;
+ *   uses  how many users pin each page, as segments of equal counts.
+ * Every page in @uses is in @runs; a page may be in @runs with no users
+ * only when releasing it needed a host split that failed.  Indexes use
+ * inclusive `last` bounds throughout.
  *
  * Accounting follows the pins: pages are charged when first pinned and
  * uncharged when last unpinned, in the mode the pages were created with
@@ -31,10 +37,30 @@ enum iopt_address_type {
 	IOPT_ADDRESS_FILE,
 };
 
-struct iopt_pin_run {
-	unsigned long first;
-	unsigned long last;
+/*
+ * One host pin over the indexes of its node.  @gen is the number of the
+ * pin call that made it, so that a call failing half way takes back its
+ * own runs and nothing else.
+ */
+struct pin_run {
+	struct span_node node;
 	struct host_pin *pin;
+	unsigned long gen;
+};
+
+/*
+ * Indexes that the same number of users pin.  Equal neighbours are kept as
+ * one segment unless an outstanding pin starts or ends between them:
+ * @head_refs counts the pins whose first index is this segment's first,
+ * @tail_refs those whose last index is its last.  Keeping those edges
+ * means an unpin always finds segment edges where it starts and ends, so
+ * releasing never needs memory.
+ */
+struct pin_use {
+	struct span_node node;
+	unsigned int users;
+	unsigned int head_refs;
+	unsigned int tail_refs;
 };
 
 struct iopt_pages {
@@ -50,11 +76,10 @@ struct iopt_pages {
 	bool writable;
 	enum iopt_account_mode account_mode;
 
-	uint32_t *pin_users;		/* per page, allocated on first pin */
-	struct iopt_pin_run *runs;	/* sorted, disjoint */
-	size_t nr_runs;
-	size_t max_runs;
+	struct span_tree runs;		/* of pin_run */
+	struct span_tree uses;		/* of pin_use */
 	unsigned long npinned;		/* pages covered by runs */
+	unsigned long pin_gen;		/* pin calls so far */
 };
 
 static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long start_byte,
@@ -151,10 +176,20 @@ void iopt_get_pages_ref(struct iopt_pages *pages)
 static void iopt_release_pages(struct iopt_pages *pages)
 {
 	struct uiommufd_host *host = pages->host;
-	size_t i;
 
-	for (i = 0; i != pages->nr_runs; i++)
-		host->ops->unpin(host, pages->runs[i].pin);
+	while (!span_tree_empty(&pages->runs)) {
+		struct pin_run *run = container_of(pages->runs.root, struct pin_run, node);
+
+		span_remove(&pages->runs, &run->node);
+		host->ops->unpin(host, run->pin);
+		free(run);
+	}
+	while (!span_tree_empty(&pages->uses)) {
+		struct pin_use *use = container_of(pages->uses.root, struct pin_use, node);
+
+		span_remove(&pages->uses, &use->node);
+		free(use);
+	}
 	if (pages->npinned && pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
 				   -(long)pages->npinned);
@@ -162,8 +197,6 @@ static void iopt_release_pages(struct iopt_pages *pages)
 		host->ops->anon_put(host, pages->dmabuf_ref);
 	else if (pages->file)
 		host->ops->file_put(host, pages->file);
-	free(pages->runs);
-	free(pages->pin_users);
 	free(pages);
 }
 
@@ -193,49 +226,30 @@ unsigned long iopt_pages_npinned(const struct iopt_pages *pages)
 	return pages->npinned;
 }
 
-/* Index of the first run whose last >= @index. */
-static size_t pin_run_lower_bound(const struct iopt_pages *pages, unsigned long index)
+static struct pin_run *run_at(const struct iopt_pages *pages, unsigned long first,
+			      unsigned long last)
 {
-	size_t lo = 0, hi = pages->nr_runs;
+	struct span_node *n = span_first(&pages->runs, first, last);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pages->runs[mid].last < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return n ? container_of(n, struct pin_run, node) : NULL;
 }
 
-static int pin_runs_reserve(struct iopt_pages *pages, size_t extra)
+static struct pin_use *use_at(const struct iopt_pages *pages, unsigned long first,
+			      unsigned long last)
 {
-	struct iopt_pin_run *grown;
-	size_t cap;
+	struct span_node *n = span_first(&pages->uses, first, last);
 
-	if (pages->nr_runs + extra <= pages->max_runs)
-		return 0;
-	cap = max_t(size_t, pages->nr_runs + extra, pages->max_runs * 2);
-	grown = iommufd_realloc_array(pages->runs, cap, sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	pages->runs = grown;
-	pages->max_runs = cap;
-	return 0;
+	return n ? container_of(n, struct pin_use, node) : NULL;
 }
 
-/* Capacity must have been reserved; [first, last] must be unpinned. */
-static void pin_run_insert(struct iopt_pages *pages, unsigned long first, unsigned long last,
-			   struct host_pin *pin)
+/* Give @n new bounds: out of the tree and back, so its summaries follow. */
+static void reshape(struct span_tree *t, struct span_node *n, unsigned long first,
+		    unsigned long last)
 {
-	size_t i = pin_run_lower_bound(pages, first);
-
-	memmove(&pages->runs[i + 1], &pages->runs[i],
-		(pages->nr_runs - i) * sizeof(*pages->runs));
-	pages->runs[i] = (struct iopt_pin_run){ .first = first, .last = last, .pin = pin };
-	pages->nr_runs++;
-	pages->npinned += last - first + 1;
+	span_remove(t, n);
+	n->start = first;
+	n->last = last;
+	span_insert(t, n);
 }
 
 static int host_pin_index_range(struct iopt_pages *pages, unsigned long first,
@@ -260,43 +274,269 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 				   -(long)npages);
 }
 
+/* ---------------------------------------------------------- host pins */
+
 /*
- * Unpin the indexes [first, last], which lie inside run @i.  The run's host
- * pin is split around them; if a split cannot be made, what could not be
- * cut off stays pinned and recorded.
+ * Pin, through the host, every hole of @runs inside [first, last], each
+ * hole one run tagged @gen.  *@newly gets the pages pinned.  On failure
+ * the runs made so far stay, for runs_drop_gen() to take back.
  */
-static void pin_run_release(struct iopt_pages *pages, size_t i, unsigned long first,
-			    unsigned long last)
+static int runs_fill(struct iopt_pages *pages, unsigned long first, unsigned long last,
+		     unsigned long gen, unsigned long *newly)
+{
+	unsigned long cur = first;
+
+	for (;;) {
+		struct pin_run *run = run_at(pages, cur, last), *fresh;
+		unsigned long hole_last;
+		int rc;
+
+		if (run && run->node.start <= cur) {
+			if (run->node.last >= last)
+				return 0;
+			cur = run->node.last + 1;
+			continue;
+		}
+		hole_last = run ? run->node.start - 1 : last;
+		fresh = iommufd_zalloc(sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+		rc = host_pin_index_range(pages, cur, hole_last, &fresh->pin);
+		if (rc) {
+			free(fresh);
+			return rc;
+		}
+		fresh->gen = gen;
+		fresh->node.start = cur;
+		fresh->node.last = hole_last;
+		span_insert(&pages->runs, &fresh->node);
+		pages->npinned += hole_last - cur + 1;
+		*newly += hole_last - cur + 1;
+		if (hole_last == last)
+			return 0;
+		cur = hole_last + 1;
+	}
+}
+
+/* Undo runs_fill(): unpin the runs of call @gen inside [first, last]. */
+static void runs_drop_gen(struct iopt_pages *pages, unsigned long first, unsigned long last,
+			  unsigned long gen)
+{
+	struct pin_run *run = run_at(pages, first, last), *next;
+
+	for (; run; run = next) {
+		next = run->node.last < last ? run_at(pages, run->node.last + 1, last) : NULL;
+		if (run->gen != gen)
+			continue;
+		span_remove(&pages->runs, &run->node);
+		pages->npinned -= run->node.last - run->node.start + 1;
+		pages->host->ops->unpin(pages->host, run->pin);
+		free(run);
+	}
+}
+
+/*
+ * Unpin the indexes [first, last], which lie inside @run.  The run's host
+ * pin is split around them; if a split cannot be made (or the node for a
+ * back piece cannot be had), what could not be cut off stays pinned and
+ * recorded, to go with the whole iopt_pages.
+ */
+static void run_release(struct iopt_pages *pages, struct pin_run *run, unsigned long first,
+			unsigned long last)
 {
 	struct uiommufd_host *host = pages->host;
-	struct iopt_pin_run *run = &pages->runs[i];
+	unsigned long run_first = run->node.start, run_last = run->node.last;
 	struct host_pin *mid = run->pin, *back;
-	unsigned long run_last = run->last;
+	struct pin_run *tail = NULL;
 
-	if (first > run->first) {
-		/* A cut in the middle leaves a back piece needing a slot. */
-		if (last < run_last && pin_runs_reserve(pages, 1))
-			return;
-		run = &pages->runs[i];
-		if (host->ops->pin_split(host, run->pin, (first - run->first) * PAGE_SIZE, &mid))
-			return;
-		run->last = first - 1;
-		pages->npinned -= run_last - first + 1;
-	} else {
-		memmove(run, run + 1, (pages->nr_runs - i - 1) * sizeof(*run));
-		pages->nr_runs--;
-		pages->npinned -= run_last - first + 1;
-	}
-	/* mid now holds [first, run_last] and is not in the run list. */
-	if (last < run_last) {
-		if (host->ops->pin_split(host, mid, (last - first + 1) * PAGE_SIZE, &back)) {
-			pin_run_insert(pages, first, run_last, mid);
+	if (first > run_first) {
+		/* A cut in the middle leaves a back piece needing a node. */
+		if (last < run_last) {
+			tail = iommufd_zalloc(sizeof(*tail));
+			if (!tail)
+				return;
+		}
+		if (host->ops->pin_split(host, run->pin, (first - run_first) * PAGE_SIZE, &mid)) {
+			free(tail);
 			return;
 		}
-		pin_run_insert(pages, last + 1, run_last, back);
+		reshape(&pages->runs, &run->node, run_first, first - 1);
+	} else {
+		/* The run goes; its node serves the back piece, if any. */
+		span_remove(&pages->runs, &run->node);
+		tail = run;
+	}
+	pages->npinned -= run_last - first + 1;
+	/* mid now holds [first, run_last] and is not in the run tree. */
+	if (last < run_last) {
+		unsigned long keep_first = last + 1;
+
+		if (host->ops->pin_split(host, mid, (last - first + 1) * PAGE_SIZE, &back)) {
+			back = mid;
+			keep_first = first;
+			mid = NULL;
+		}
+		tail->pin = back;
+		tail->node.start = keep_first;
+		tail->node.last = run_last;
+		span_insert(&pages->runs, &tail->node);
+		pages->npinned += run_last - keep_first + 1;
+		if (!mid)
+			return;
+	} else {
+		free(tail);
 	}
 	host->ops->unpin(host, mid);
 	pages_uncharge(pages, last - first + 1);
+}
+
+/* ----------------------------------------------------------- user counts */
+
+/*
+ * How many new segments uses_add() needs for [first, last]: one per hole
+ * in the segments there, one per segment edge cut at either end.
+ */
+static size_t uses_nodes_needed(const struct iopt_pages *pages, unsigned long first,
+				unsigned long last)
+{
+	struct pin_use *use = use_at(pages, first, last);
+	unsigned long cur = first;
+	size_t need = 0;
+
+	if (use && use->node.start < first)
+		need++;
+	for (; use; use = use_at(pages, cur, last)) {
+		if (use->node.start > cur)
+			need++;
+		if (use->node.last >= last)
+			return need + (use->node.last > last);
+		cur = use->node.last + 1;
+	}
+	return need + 1;
+}
+
+static struct pin_use *spare_take(struct pin_use **spare)
+{
+	struct pin_use *use = *spare;
+
+	*spare = use->node.left ? container_of(use->node.left, struct pin_use, node) : NULL;
+	use->node.left = NULL;
+	return use;
+}
+
+/*
+ * Cut @use, which covers [a, b] with a < @at <= b, so that @rhs covers
+ * [at, b]: the pins ending at b now end in @rhs, those starting at a
+ * still start in @use.
+ */
+static void use_split(struct iopt_pages *pages, struct pin_use *use, unsigned long at,
+		      struct pin_use *rhs)
+{
+	rhs->users = use->users;
+	rhs->head_refs = 0;
+	rhs->tail_refs = use->tail_refs;
+	rhs->node.start = at;
+	rhs->node.last = use->node.last;
+	use->tail_refs = 0;
+	reshape(&pages->uses, &use->node, use->node.start, at - 1);
+	span_insert(&pages->uses, &rhs->node);
+}
+
+/* One more user of [first, last]; @spare holds exactly the nodes needed. */
+static void uses_add(struct iopt_pages *pages, unsigned long first, unsigned long last,
+		     struct pin_use **spare)
+{
+	struct pin_use *use = use_at(pages, first, first);
+	unsigned long cur = first;
+
+	if (use && use->node.start < first)
+		use_split(pages, use, first, spare_take(spare));
+	use = use_at(pages, last, last);
+	if (use && use->node.last > last)
+		use_split(pages, use, last + 1, spare_take(spare));
+
+	/* Every segment meeting [first, last] now lies inside it. */
+	for (use = use_at(pages, first, last);; use = use_at(pages, cur, last)) {
+		if (!use || use->node.start > cur) {
+			struct pin_use *hole = spare_take(spare);
+
+			hole->node.start = cur;
+			hole->node.last = use ? use->node.start - 1 : last;
+			hole->users = 1;
+			span_insert(&pages->uses, &hole->node);
+			if (!use)
+				break;
+		}
+		use->users++;
+		if (use->node.last >= last)
+			break;
+		cur = use->node.last + 1;
+	}
+	use_at(pages, first, first)->head_refs++;
+	use_at(pages, last, last)->tail_refs++;
+}
+
+/* Join the segments either side of @at into one if nothing keeps them apart. */
+static void uses_try_join(struct iopt_pages *pages, unsigned long at)
+{
+	struct pin_use *lhs, *rhs;
+	unsigned long end;
+	unsigned int tail;
+
+	if (!at)
+		return;
+	lhs = use_at(pages, at - 1, at - 1);
+	rhs = use_at(pages, at, at);
+	if (!lhs || !rhs || lhs == rhs)
+		return;
+	if (lhs->users != rhs->users || lhs->tail_refs || rhs->head_refs)
+		return;
+	end = rhs->node.last;
+	tail = rhs->tail_refs;
+	span_remove(&pages->uses, &rhs->node);
+	free(rhs);
+	reshape(&pages->uses, &lhs->node, lhs->node.start, end);
+	lhs->tail_refs = tail;
+}
+
+/*
+ * Make @at the first index of a segment, as if an outstanding pin ended
+ * just before it and another started there (an area split in two).
+ */
+int iopt_pages_pin_cut(struct iopt_pages *pages, unsigned long at)
+{
+	struct pin_use *use, *lhs;
+
+	if (!at || at >= pages->npages)
+		return -EINVAL;
+	use = use_at(pages, at, at);
+	lhs = use_at(pages, at - 1, at - 1);
+	if (!use || !lhs)
+		return 0;	/* an edge of what is pinned already */
+	if (use == lhs) {
+		struct pin_use *rhs = iommufd_zalloc(sizeof(*rhs));
+
+		if (!rhs)
+			return -ENOMEM;
+		use_split(pages, use, at, rhs);
+		use = rhs;
+	}
+	lhs->tail_refs++;
+	use->head_refs++;
+	return 0;
+}
+
+struct first_hole {
+	unsigned long first, last;
+};
+
+static int note_first_hole(void *arg, unsigned long first, unsigned long last)
+{
+	struct first_hole *h = arg;
+
+	h->first = first;
+	h->last = last;
+	return 1;
 }
 
 /*
@@ -308,132 +548,126 @@ int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
 		   unsigned long last_index)
 {
 	struct uiommufd_host *host = pages->host;
-	unsigned long idx, newly = 0;
-	size_t nr_new = 0, i;
+	struct pin_use *spare = NULL;
+	unsigned long newly = 0, gen;
+	size_t need, k;
 	int rc;
 
 	if (start_index > last_index || last_index >= pages->npages)
 		return -EINVAL;
-	if (!pages->pin_users) {
-		pages->pin_users = iommufd_realloc_array(NULL, pages->npages,
-							 sizeof(*pages->pin_users));
-		if (!pages->pin_users)
-			return -ENOMEM;
-		memset(pages->pin_users, 0, pages->npages * sizeof(*pages->pin_users));
-	}
 
-	/* Pin every hole between the runs that already exist. */
-	idx = start_index;
-	while (idx <= last_index) {
-		unsigned long hole_last = last_index;
-		struct host_pin *pin;
+	/* Every node first: past the host pins nothing may fail but the charge. */
+	need = uses_nodes_needed(pages, start_index, last_index);
+	for (k = 0; k < need; k++) {
+		struct pin_use *use = iommufd_zalloc(sizeof(*use));
 
-		/* Runs are re-found by position: inserts shift them. */
-		i = pin_run_lower_bound(pages, idx);
-		if (i != pages->nr_runs && pages->runs[i].first <= idx) {
-			if (pages->runs[i].last >= last_index)
-				break;
-			idx = pages->runs[i].last + 1;
-			continue;
+		if (!use) {
+			rc = -ENOMEM;
+			goto free_spare;
 		}
-		if (i != pages->nr_runs && pages->runs[i].first <= last_index)
-			hole_last = pages->runs[i].first - 1;
-
-		rc = pin_runs_reserve(pages, 1);
-		if (rc)
-			goto err_unpin;
-		rc = host_pin_index_range(pages, idx, hole_last, &pin);
-		if (rc)
-			goto err_unpin;
-		pin_run_insert(pages, idx, hole_last, pin);
-		newly += hole_last - idx + 1;
-		nr_new++;
-		if (hole_last == last_index)
-			break;
-		idx = hole_last + 1;
+		use->node.left = spare ? &spare->node : NULL;
+		spare = use;
 	}
 
+	gen = ++pages->pin_gen;
+	rc = runs_fill(pages, start_index, last_index, gen, &newly);
+	if (rc)
+		goto drop_runs;
 	if (newly && pages->account_mode != IOPT_PAGES_ACCOUNT_NONE) {
 		rc = host->ops->account(host, (enum host_account_mode)pages->account_mode,
 					(long)newly);
 		if (rc)
-			goto err_unpin;
+			goto drop_runs;
 	}
-	for (idx = start_index; idx <= last_index; idx++)
-		pages->pin_users[idx]++;
+	uses_add(pages, start_index, last_index, &spare);
 	return 0;
 
-err_unpin:
-	/* Undo the runs this call added: exactly those with no users. */
-	for (i = 0; nr_new && i < pages->nr_runs;) {
-		struct iopt_pin_run *run = &pages->runs[i];
-
-		if (run->first >= start_index && run->last <= last_index &&
-		    !pages->pin_users[run->first]) {
-			struct host_pin *pin = run->pin;
-
-			pages->npinned -= run->last - run->first + 1;
-			memmove(run, run + 1, (pages->nr_runs - i - 1) * sizeof(*run));
-			pages->nr_runs--;
-			host->ops->unpin(host, pin);
-			nr_new--;
-			continue;
-		}
-		i++;
-	}
+drop_runs:
+	runs_drop_gen(pages, start_index, last_index, gen);
+free_spare:
+	while (spare)
+		free(spare_take(&spare));
 	return rc;
 }
 
-/* Drop one user of [start_index, last_index]; unpin what nobody uses. */
+/*
+ * Drop one user of [start_index, last_index] and unpin what nobody uses.
+ * Unpinning part of a segment (more than was pinned, or a part of it)
+ * needs a node; without one that segment keeps its user.
+ */
 void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 		      unsigned long last_index)
 {
-	unsigned long idx = start_index;
+	unsigned long cur = start_index;
+	struct pin_use *use, *next;
+	struct pin_run *run;
 
-	if (!pages->pin_users || start_index > last_index || last_index >= pages->npages)
+	if (span_tree_empty(&pages->runs) || start_index > last_index ||
+	    last_index >= pages->npages)
 		return;
-	for (idx = start_index; idx <= last_index; idx++)
-		if (pages->pin_users[idx])
-			pages->pin_users[idx]--;
 
-	/* Release maximal runs of unused pages inside each pinned run. */
-	idx = start_index;
-	while (idx <= last_index) {
-		size_t i = pin_run_lower_bound(pages, idx);
-		unsigned long first, last, stop;
+	use = use_at(pages, start_index, start_index);
+	if (use && use->node.start < start_index) {
+		struct pin_use *rhs = calloc(1, sizeof(*rhs));
 
-		if (i == pages->nr_runs || pages->runs[i].first > last_index)
-			break;
-		idx = max_t(unsigned long, idx, pages->runs[i].first);
-		stop = min_t(unsigned long, pages->runs[i].last, last_index);
-		while (idx <= stop && pages->pin_users[idx])
-			idx++;
-		if (idx > stop) {
-			if (stop == last_index)
+		if (rhs)
+			use_split(pages, use, start_index, rhs);
+	}
+	use = use_at(pages, last_index, last_index);
+	if (use && use->node.last > last_index) {
+		struct pin_use *rhs = calloc(1, sizeof(*rhs));
+
+		if (rhs)
+			use_split(pages, use, last_index + 1, rhs);
+	}
+	use = use_at(pages, start_index, start_index);
+	if (use && use->node.start == start_index && use->head_refs)
+		use->head_refs--;
+	use = use_at(pages, last_index, last_index);
+	if (use && use->node.last == last_index && use->tail_refs)
+		use->tail_refs--;
+
+	for (use = use_at(pages, start_index, last_index); use; use = next) {
+		next = use->node.last < last_index ?
+			       use_at(pages, use->node.last + 1, last_index) : NULL;
+		if (use->node.start < start_index || use->node.last > last_index)
+			continue;	/* could not be cut: keeps its user */
+		if (--use->users)
+			continue;
+		span_remove(&pages->uses, &use->node);
+		free(use);
+	}
+	uses_try_join(pages, start_index);
+	if (last_index + 1 < pages->npages)
+		uses_try_join(pages, last_index + 1);
+
+	/* Release the pinned pages of [start_index, last_index] nobody uses. */
+	while ((run = run_at(pages, cur, last_index))) {
+		unsigned long lo = max_t(unsigned long, cur, run->node.start);
+		unsigned long hi = min_t(unsigned long, run->node.last, last_index);
+		struct first_hole hole;
+
+		if (!span_each_gap(&pages->uses, lo, hi, 1, note_first_hole, &hole)) {
+			if (hi == last_index)
 				break;
-			idx = stop + 1;
+			cur = hi + 1;
 			continue;
 		}
-		first = idx;
-		while (idx <= stop && !pages->pin_users[idx])
-			idx++;
-		last = idx - 1;
-		pin_run_release(pages, i, first, last);
-		if (last == last_index)
+		run_release(pages, run, hole.first, hole.last);
+		if (hole.last == last_index)
 			break;
+		cur = hole.last + 1;
 	}
 }
 
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index)
 {
-	size_t i = pin_run_lower_bound(pages, index);
-	const struct iopt_pin_run *run;
+	const struct pin_run *run = run_at(pages, index, index);
 
-	if (i == pages->nr_runs || pages->runs[i].first > index)
+	if (!run)
 		return NULL;
-	run = &pages->runs[i];
 	return pages->host->ops->pin_kaddr(pages->host, run->pin,
-					   (index - run->first) * PAGE_SIZE);
+					   (index - run->node.start) * PAGE_SIZE);
 }
 
 bool iopt_pages_is_file(const struct iopt_pages *pages)
@@ -443,32 +677,26 @@ bool iopt_pages_is_file(const struct iopt_pages *pages)
 
 uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *len)
 {
-	unsigned long index = byte / PAGE_SIZE;
-	size_t i = pin_run_lower_bound(pages, index);
-	const struct iopt_pin_run *run;
+	const struct pin_run *run = run_at(pages, byte / PAGE_SIZE, byte / PAGE_SIZE);
 
-	if (i == pages->nr_runs || pages->runs[i].first > index) {
+	if (!run) {
 		*len = 0;
 		return 0;
 	}
-	run = &pages->runs[i];
 	return pages->host->ops->pin_phys(pages->host, run->pin,
-					  byte - run->first * PAGE_SIZE, len);
+					  byte - run->node.start * PAGE_SIZE, len);
 }
 
 /* Copy @n bytes at @byte (inside one page) through the pin that holds them. */
 static int iopt_pages_rw_pinned(struct iopt_pages *pages, unsigned long byte, void *data,
 				size_t n, bool write)
 {
-	unsigned long index = byte / PAGE_SIZE;
-	size_t i = pin_run_lower_bound(pages, index);
-	const struct iopt_pin_run *run;
+	const struct pin_run *run = run_at(pages, byte / PAGE_SIZE, byte / PAGE_SIZE);
 
-	if (i == pages->nr_runs || pages->runs[i].first > index)
+	if (!run)
 		return -EFAULT;
-	run = &pages->runs[i];
-	return pages->host->ops->pin_rw(pages->host, run->pin, byte - run->first * PAGE_SIZE, data,
-					n, write);
+	return pages->host->ops->pin_rw(pages->host, run->pin, byte - run->node.start * PAGE_SIZE,
+					data, n, write);
 }
 
 /*

@@ -1266,11 +1266,19 @@ static unsigned long st_syz_iova(struct iommufd_access *access, uint64_t coded)
 {
 	const uint32_t area = (uint32_t)coded, offset = (uint32_t)(coded >> 32);
 	struct io_pagetable *iopt;
+	struct iopt_area *at;
+	uint32_t k;
 
 	if (!access->ioas)
 		return coded;
 	iopt = &access->ioas->iopt;
-	return area < iopt->nr_areas ? iopt->areas[area]->iova + offset : 0;
+	if (area >= iopt->nr_areas)
+		return 0;
+	/* Counting areas in IOVA order: test-only, so a walk will do. */
+	at = iopt_area_iter_first(iopt, 0, ULONG_MAX);
+	for (k = 0; k < area; k++)
+		at = iopt_area_iter_next(iopt, at, ULONG_MAX);
+	return iopt_area_iova(at) + offset;
 }
 
 /* The kernel's cap on one ACCESS_PAGES or ACCESS_RW request. */

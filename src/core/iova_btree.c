@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IOVA B+tree (iova_btree.h).
+ *
+ * Insertion splits full nodes on the way down, so the leaf it reaches has
+ * room and no split ever has to climb back up; a split that cannot get
+ * memory leaves a tree holding the same ranges, which is all "unchanged"
+ * means to a caller.  Removal walks back up the path it came down: an
+ * emptied node is unlinked and freed, a node under a quarter full is merged
+ * into a neighbour that has room, and a root left with a single child hands
+ * over to it.  Every node a change touched refreshes its entry in its
+ * parent, which is the only place a subtree's summary is kept.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/iova_btree.h"
+
+#define FAN IOVA_BTREE_FAN
+#define MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
+
+/*
+ * lo/hi: a leaf's ranges, or the lowest start and highest last of each
+ * child; ptr: the values, or the children; gap (inner nodes only): each
+ * child's widest inner hole.  Leaves and inner nodes are the same size,
+ * so a spare node serves as either.
+ */
+struct iova_btree_node {
+	unsigned int n;
+	unsigned long lo[FAN];
+	unsigned long hi[FAN];
+	void *ptr[FAN];
+	unsigned long gap[FAN];
+};
+
+/* Spares kept after removals free nodes, so churn does not reach malloc. */
+#define KEEP_SPARES 8
+
+static inline unsigned long max_ul(unsigned long a, unsigned long b)
+{
+	return a > b ? a : b;
+}
+
+/* Uncovered values between a range ending at @a_last and the next, starting at @b_start. */
+static inline unsigned long hole(unsigned long a_last, unsigned long b_start)
+{
+	return b_start - a_last - 1;
+}
+
+/* The widest hole between two ranges inside @n (one level above the leaves when !@leaf). */
+static unsigned long node_gap(const struct iova_btree_node *n, bool leaf)
+{
+	unsigned long g = 0;
+	unsigned int i;
+
+	for (i = 0; i != n->n; i++) {
+		if (!leaf)
+			g = max_ul(g, n->gap[i]);
+		if (i)
+			g = max_ul(g, hole(n->hi[i - 1], n->lo[i]));
+	}
+	return g;
+}
+
+/*
+ * Entry @i of inner node @p describes its child again; @child_leaf: what
+ * the child is.  False when the entry was already right, and so is every
+ * entry above it: walks back up stop there.
+ */
+static bool refresh_entry(struct iova_btree_node *p, unsigned int i, bool child_leaf)
+{
+	const struct iova_btree_node *c = p->ptr[i];
+	unsigned long lo = c->lo[0], hi = c->hi[c->n - 1], gap = node_gap(c, child_leaf);
+
+	if (p->lo[i] == lo && p->hi[i] == hi && p->gap[i] == gap)
+		return false;
+	p->lo[i] = lo;
+	p->hi[i] = hi;
+	p->gap[i] = gap;
+	return true;
+}
+
+/* From the spares first (iova_btree_prepare() fills them), else malloc. */
+static struct iova_btree_node *node_alloc(struct iova_btree *t)
+{
+	struct iova_btree_node *n = t->spare;
+
+	if (!n)
+		return calloc(1, sizeof(*n));
+	t->spare = n->ptr[0];
+	t->nspare--;
+	n->n = 0;
+	n->ptr[0] = NULL;
+	return n;
+}
+
+static void node_free(struct iova_btree *t, struct iova_btree_node *n)
+{
+	if (t->nspare >= KEEP_SPARES) {
+		free(n);
+		return;
+	}
+	n->ptr[0] = t->spare;
+	t->spare = n;
+	t->nspare++;
+}
+
+int iova_btree_prepare(struct iova_btree *t, size_t inserts)
+{
+	/* Each insertion splits at most one node per level, and may add a level. */
+	size_t want = inserts * (t->height + 2);
+
+	while (t->nspare < want) {
+		struct iova_btree_node *n = calloc(1, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		n->ptr[0] = t->spare;
+		t->spare = n;
+		t->nspare++;
+	}
+	return 0;
+}
+
+/* Open a slot at @i of @n (not full). */
+static void make_room(struct iova_btree_node *n, unsigned int i, bool leaf)
+{
+	unsigned int k = n->n - i;
+
+	n->n++;
+	if (!k)
+		return;	/* at the end: nothing moves */
+	memmove(&n->lo[i + 1], &n->lo[i], k * sizeof(n->lo[0]));
+	memmove(&n->hi[i + 1], &n->hi[i], k * sizeof(n->hi[0]));
+	memmove(&n->ptr[i + 1], &n->ptr[i], k * sizeof(n->ptr[0]));
+	if (!leaf)
+		memmove(&n->gap[i + 1], &n->gap[i], k * sizeof(n->gap[0]));
+}
+
+static void close_slot(struct iova_btree_node *n, unsigned int i, bool leaf)
+{
+	unsigned int k = n->n - i - 1;
+
+	n->n--;
+	if (!k)
+		return;
+	memmove(&n->lo[i], &n->lo[i + 1], k * sizeof(n->lo[0]));
+	memmove(&n->hi[i], &n->hi[i + 1], k * sizeof(n->hi[0]));
+	memmove(&n->ptr[i], &n->ptr[i + 1], k * sizeof(n->ptr[0]));
+	if (!leaf)
+		memmove(&n->gap[i], &n->gap[i + 1], k * sizeof(n->gap[0]));
+}
+
+/* Move the @k entries of @from starting at @at to the end of @to. */
+static void move_entries(struct iova_btree_node *to, struct iova_btree_node *from,
+			 unsigned int at, unsigned int k, bool leaf)
+{
+	memcpy(&to->lo[to->n], &from->lo[at], k * sizeof(to->lo[0]));
+	memcpy(&to->hi[to->n], &from->hi[at], k * sizeof(to->hi[0]));
+	memcpy(&to->ptr[to->n], &from->ptr[at], k * sizeof(to->ptr[0]));
+	if (!leaf)
+		memcpy(&to->gap[to->n], &from->gap[at], k * sizeof(to->gap[0]));
+	to->n += k;
+}
+
+/* Split the full child @i of @p (which has room) in two halves. */
+static int split_child(struct iova_btree *t, struct iova_btree_node *p, unsigned int i,
+		       bool child_leaf)
+{
+	struct iova_btree_node *c = p->ptr[i], *s = node_alloc(t);
+
+	if (!s)
+		return -1;
+	move_entries(s, c, FAN / 2, c->n - FAN / 2, child_leaf);
+	c->n = FAN / 2;
+	make_room(p, i + 1, false);
+	p->ptr[i + 1] = s;
+	refresh_entry(p, i, child_leaf);
+	refresh_entry(p, i + 1, child_leaf);
+	return 0;
+}
+
+/*
+ * Which child of inner node @n a range starting at @start is, or belongs,
+ * under: the first reaching @start (the last child if none does).  It is
+ * read from @hi, the array lookups read too, so a removal or insertion
+ * right after a lookup finds its lines in the cache.
+ */
+static inline unsigned int child_for(const struct iova_btree_node *n, unsigned long start)
+{
+	unsigned int i;
+
+	for (i = 0; i + 1 < n->n && n->hi[i] < start; i++)
+		;
+	return i;
+}
+
+int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long last,
+		      void *value)
+{
+	struct iova_btree_node *path[MAX_DEPTH], *n;
+	unsigned int slot[MAX_DEPTH], level, depth = 0, i;
+
+	if (!t->root) {
+		t->root = node_alloc(t);
+		if (!t->root)
+			return -ENOMEM;
+		t->height = 1;
+	}
+	if (t->root->n == FAN) {
+		/* A full root: a new one above it, then split as any full child. */
+		struct iova_btree_node *r = node_alloc(t);
+
+		if (!r)
+			return -ENOMEM;
+		r->n = 1;
+		r->ptr[0] = t->root;
+		refresh_entry(r, 0, t->height == 1);
+		if (split_child(t, r, 0, t->height == 1)) {
+			node_free(t, r);
+			return -ENOMEM;
+		}
+		t->root = r;
+		t->height++;
+	}
+
+	n = t->root;
+	for (level = t->height; level > 1; level--) {
+		bool child_leaf = level == 2;
+
+		i = child_for(n, start);
+		if (((struct iova_btree_node *)n->ptr[i])->n == FAN) {
+			/* On failure the splits made so far hold the same ranges. */
+			if (split_child(t, n, i, child_leaf))
+				return -ENOMEM;
+			if (start > n->hi[i])
+				i++;
+		}
+		path[depth] = n;
+		slot[depth++] = i;
+		n = n->ptr[i];
+	}
+
+	/* A leaf with room: keep it sorted. */
+	for (i = 0; i != n->n && n->lo[i] < start; i++)
+		;
+	make_room(n, i, true);
+	n->lo[i] = start;
+	n->hi[i] = last;
+	n->ptr[i] = value;
+	t->count++;
+	/* path[d] sits at level height - d: its child is a leaf at level 2. */
+	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
+		;
+	return 0;
+}
+
+void *iova_btree_remove(struct iova_btree *t, unsigned long start)
+{
+	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
+	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+	void *value;
+
+	if (!n)
+		return NULL;
+	for (level = t->height; level > 1; level--) {
+		i = child_for(n, start);
+		path[depth] = n;
+		slot[depth++] = i;
+		n = n->ptr[i];
+	}
+	for (i = 0; i != n->n && n->lo[i] != start; i++)
+		;
+	if (i == n->n)
+		return NULL;
+	value = n->ptr[i];
+	close_slot(n, i, true);
+	t->count--;
+
+	/* Back up: unlink empties, merge the sparse, refresh the rest. */
+	for (level = 1; depth--; level++) {
+		struct iova_btree_node *p = path[depth], *c = p->ptr[slot[depth]];
+		bool child_leaf = level == 1;
+
+		i = slot[depth];
+		if (!c->n) {
+			close_slot(p, i, false);
+			node_free(t, c);
+			continue;
+		}
+		if (!refresh_entry(p, i, child_leaf) && c->n >= FAN / 4)
+			break;	/* nothing changed here, so nothing above either */
+		if (c->n < FAN / 4 && p->n > 1) {
+			/* Into the left neighbour, or the right one into it. */
+			unsigned int l = i ? i - 1 : i, r = l + 1;
+			struct iova_btree_node *a = p->ptr[l], *b = p->ptr[r];
+
+			if (a->n + b->n <= FAN) {
+				move_entries(a, b, 0, b->n, child_leaf);
+				close_slot(p, r, false);
+				node_free(t, b);
+				refresh_entry(p, l, child_leaf);
+			}
+		}
+	}
+	n = t->root;
+	if (t->height == 1 && !n->n) {
+		node_free(t, n);
+		t->root = NULL;
+		t->height = 0;
+	}
+	while (t->height > 1 && t->root->n == 1) {
+		n = t->root;
+		t->root = n->ptr[0];
+		t->height--;
+		node_free(t, n);
+	}
+	return value;
+}
+
+void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
+		       unsigned long *start, unsigned long *end)
+{
+	const struct iova_btree_node *n = t->root;
+	unsigned int level, i;
+
+	if (!n)
+		return NULL;
+	/* Lasts rise with starts: the first child reaching @first holds the answer or nothing does. */
+	for (level = t->height;; level--) {
+		for (i = 0; i != n->n && n->hi[i] < first; i++)
+			;
+		if (i == n->n || n->lo[i] > last)
+			return NULL;
+		if (level == 1)
+			break;
+		n = n->ptr[i];
+	}
+	if (start)
+		*start = n->lo[i];
+	if (end)
+		*end = n->hi[i];
+	return n->ptr[i];
+}
+
+struct gap_walk {
+	unsigned long cur, hi, minlen;
+	bool finished;
+	int rc;
+	int (*fn)(void *arg, unsigned long first, unsigned long last);
+	void *arg;
+};
+
+static void walk_advance(struct gap_walk *w, unsigned long last)
+{
+	if (last < w->cur)
+		return;
+	if (last >= w->hi)
+		w->finished = true;
+	else
+		w->cur = last + 1;
+}
+
+static void walk_offer(struct gap_walk *w, unsigned long up_to)
+{
+	unsigned long end = up_to < w->hi ? up_to : w->hi;
+
+	if (end - w->cur + 1 >= w->minlen || (w->cur == 0 && end == ~0UL))
+		w->rc = w->fn(w->arg, w->cur, end);
+}
+
+static void walk_node(const struct iova_btree_node *n, unsigned int level, struct gap_walk *w)
+{
+	unsigned int i;
+
+	for (i = 0; i != n->n && !w->finished && !w->rc; i++) {
+		if (n->hi[i] < w->cur)
+			continue;	/* wholly before the walk */
+		if (level > 1) {
+			if (n->lo[i] > w->hi)
+				return;	/* the caller offers the tail */
+			if (n->gap[i] < w->minlen &&
+			    (n->lo[i] <= w->cur || n->lo[i] - w->cur < w->minlen)) {
+				/* No hole inside, nor before it, is wide enough. */
+				walk_advance(w, n->hi[i]);
+				continue;
+			}
+			walk_node(n->ptr[i], level - 1, w);
+			continue;
+		}
+		if (n->lo[i] > w->cur) {
+			walk_offer(w, n->lo[i] - 1);
+			if (w->rc)
+				return;
+			if (n->lo[i] > w->hi) {
+				w->finished = true;
+				return;
+			}
+		}
+		walk_advance(w, n->hi[i]);
+	}
+}
+
+int iova_btree_each_gap(const struct iova_btree *t, unsigned long lo, unsigned long hi,
+			unsigned long minlen,
+			int (*fn)(void *arg, unsigned long first, unsigned long last), void *arg)
+{
+	struct gap_walk w = {
+		.cur = lo, .hi = hi, .minlen = minlen ? minlen : 1, .fn = fn, .arg = arg,
+	};
+
+	if (lo > hi)
+		return 0;
+	if (t->root)
+		walk_node(t->root, t->height, &w);
+	if (!w.finished && !w.rc)
+		walk_offer(&w, hi);
+	return w.rc;
+}
+
+static void destroy_node(struct iova_btree_node *n, unsigned int level)
+{
+	unsigned int i;
+
+	for (i = 0; level > 1 && i != n->n; i++)
+		destroy_node(n->ptr[i], level - 1);
+	free(n);
+}
+
+void iova_btree_destroy(struct iova_btree *t)
+{
+	if (t->root)
+		destroy_node(t->root, t->height);
+	while (t->spare) {
+		struct iova_btree_node *n = t->spare;
+
+		t->spare = n->ptr[0];
+		free(n);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned long last)
+{
+	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
+	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+
+	if (!n)
+		return;
+	for (level = t->height; level > 1; level--) {
+		i = child_for(n, start);
+		path[depth] = n;
+		slot[depth++] = i;
+		n = n->ptr[i];
+	}
+	for (i = 0; i != n->n && n->lo[i] != start; i++)
+		;
+	if (i == n->n)
+		return;
+	n->hi[i] = last;
+	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
+		;
+}
+
+/* Ranges below @n, or -1; *@prev_last tracks the last range seen, for order. */
+static long verify_node(const struct iova_btree_node *n, unsigned int level, bool *any,
+			unsigned long *prev_last)
+{
+	long total = 0;
+	unsigned int i;
+
+	if (!n->n || n->n > FAN)
+		return -1;
+	for (i = 0; i != n->n; i++) {
+		if (n->lo[i] > n->hi[i])
+			return -1;
+		if (level == 1) {
+			if (*any && n->lo[i] <= *prev_last)
+				return -1;
+			*any = true;
+			*prev_last = n->hi[i];
+			total++;
+		} else {
+			const struct iova_btree_node *c = n->ptr[i];
+			long k;
+
+			if (c->lo[0] != n->lo[i] || c->hi[c->n - 1] != n->hi[i] ||
+			    node_gap(c, level == 2) != n->gap[i])
+				return -1;
+			k = verify_node(c, level - 1, any, prev_last);
+			if (k < 0)
+				return -1;
+			total += k;
+		}
+	}
+	return total;
+}
+
+long iova_btree_verify(const struct iova_btree *t)
+{
+	unsigned long prev = 0;
+	bool any = false;
+	long k;
+
+	if (!t->root)
+		return t->height || t->count ? -1 : 0;
+	k = verify_node(t->root, t->height, &any, &prev);
+	return k == (long)t->count ? k : -1;
+}

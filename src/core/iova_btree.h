@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An index of disjoint inclusive ranges [start, last] (the areas of an
+ * IOAS), as a B+tree: leaves hold up to IOVA_BTREE_FAN ranges with their
+ * values in order, inner nodes up to IOVA_BTREE_FAN children with a
+ * summary of each (lowest start, highest last, widest uncovered run
+ * between two of its ranges).  Every question the IOAS asks (what meets a
+ * range, where the first wide enough hole is) reads one node per level,
+ * and with 16 ranges a node a million areas are five levels: a handful of
+ * cache misses per operation where a binary tree takes twenty.
+ *
+ * Nodes are allocated here (malloc); only insertion can fail (-ENOMEM,
+ * the index unchanged), and not after iova_btree_prepare() said it would
+ * not.  Removal never allocates: a node left with few
+ * ranges is merged into a neighbour when they fit together, an empty one
+ * is freed, so the index stays within a small factor of its ranges' size.
+ */
+#ifndef UIOMMUFD_CORE_IOVA_BTREE_H
+#define UIOMMUFD_CORE_IOVA_BTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define IOVA_BTREE_FAN 16
+
+struct iova_btree_node;
+
+struct iova_btree {
+	struct iova_btree_node *root;
+	unsigned int height;	/* 0: empty; 1: the root is a leaf */
+	unsigned int nspare;
+	size_t count;
+	struct iova_btree_node *spare;	/* free nodes, linked through ptr[0] */
+};
+
+/*
+ * Make sure the next @inserts insertions cannot fail, so a caller can
+ * insert past its point of no return.  -ENOMEM, the tree unchanged.
+ */
+int iova_btree_prepare(struct iova_btree *t, size_t inserts);
+/* Add [start, last] -> @value; the range must meet nothing in the index. */
+int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long last,
+		      void *value);
+/* Remove the range starting at @start; its value, or NULL if there is none. */
+void *iova_btree_remove(struct iova_btree *t, unsigned long start);
+/*
+ * The value of the lowest range meeting [first, last], or NULL; *@start
+ * and *@end (when not NULL) get that range's bounds.
+ */
+void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
+		       unsigned long *start, unsigned long *end);
+/*
+ * Call @fn on each maximal run of uncovered values inside [lo, hi] at
+ * least @minlen long (>= 1), lowest first, until it returns non-zero,
+ * which is returned.  Subtrees whose holes are all narrower are skipped.
+ */
+int iova_btree_each_gap(const struct iova_btree *t, unsigned long lo, unsigned long hi,
+			unsigned long minlen,
+			int (*fn)(void *arg, unsigned long first, unsigned long last), void *arg);
+/* The range starting at @start now ends at @last (meeting nothing new); never fails. */
+void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned long last);
+/* Free every node (the values are the caller's). */
+void iova_btree_destroy(struct iova_btree *t);
+/* Check order, summaries and counts; the number of ranges, or -1.  For tests. */
+long iova_btree_verify(const struct iova_btree *t);
+
+#endif

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IOVA B+tree (src/core/iova_btree.c) against a flat reference model:
+ * one entry per value of a small universe saying which range covers it.
+ * Random insertions (some after iova_btree_prepare()), removals (of
+ * present and absent starts), shrinking in place, lookups, walks from range
+ * to range and hole walks, at both ends of the space and
+ * with enough ranges for three and four levels; after every step the tree's
+ * order, summaries and count are re-derived (iova_btree_verify).
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/iova_btree.h"
+
+#define UNIVERSE 4096u
+#define MAXR 1200
+
+static unsigned long long rng_state;
+
+static unsigned int rnd(unsigned int below)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned int)((rng_state >> 33) % below);
+}
+
+struct model {
+	struct iova_btree t;
+	int owner[UNIVERSE];		/* first value of the covering range, or -1 */
+	unsigned int len[UNIVERSE];
+	char tag[UNIVERSE];		/* the values handed to the tree point here */
+	unsigned long base;
+	unsigned int count;
+};
+
+static unsigned long val(const struct model *m, unsigned int v)
+{
+	return m->base + v;
+}
+
+static void check_first(struct model *m, unsigned int a, unsigned int b)
+{
+	unsigned long s, e, cur = val(m, a);
+	unsigned int v = a;
+
+	/* Range after range through [a, b], as io_pagetable.c steps. */
+	for (;;) {
+		void *got = iova_btree_first(&m->t, cur, val(m, b), &s, &e);
+		void *want = NULL;
+
+		while (v <= b && m->owner[v] < 0)
+			v++;
+		if (v <= b)
+			want = &m->tag[m->owner[v]];
+		assert_ptr_equal(got, want);
+		if (!got)
+			return;
+		assert_int_equal(s, val(m, (unsigned int)m->owner[v]));
+		assert_int_equal(e, s + m->len[m->owner[v]] - 1);
+		if (e >= val(m, b))
+			return;
+		cur = e + 1;
+		v = (unsigned int)(e - m->base) + 1;
+	}
+}
+
+struct gaps {
+	unsigned long first[UNIVERSE], last[UNIVERSE];
+	unsigned int n, stop_after;
+};
+
+static int note_gap(void *arg, unsigned long first, unsigned long last)
+{
+	struct gaps *g = arg;
+
+	g->first[g->n] = first;
+	g->last[g->n] = last;
+	return ++g->n == g->stop_after ? 9 : 0;
+}
+
+static void check_gaps(struct model *m, unsigned int lo, unsigned int hi, unsigned int minlen,
+		       unsigned int stop_after)
+{
+	static struct gaps got, want;
+	unsigned int v = lo, i;
+	int rc;
+
+	memset(&got, 0, sizeof(got));
+	memset(&want, 0, sizeof(want));
+	got.stop_after = stop_after;
+	while (v <= hi) {
+		unsigned int s;
+
+		if (m->owner[v] >= 0) {
+			v++;
+			continue;
+		}
+		for (s = v; v <= hi && m->owner[v] < 0; v++)
+			;
+		if (v - s >= minlen && (!stop_after || want.n < stop_after)) {
+			want.first[want.n] = val(m, s);
+			want.last[want.n++] = val(m, v - 1);
+		}
+	}
+	rc = iova_btree_each_gap(&m->t, val(m, lo), val(m, hi), minlen, note_gap, &got);
+	assert_int_equal(rc, stop_after && want.n == stop_after ? 9 : 0);
+	assert_int_equal(got.n, want.n);
+	for (i = 0; i < want.n; i++) {
+		assert_int_equal(got.first[i], want.first[i]);
+		assert_int_equal(got.last[i], want.last[i]);
+	}
+}
+
+static void run(unsigned long base, unsigned long long seed, unsigned int maxlen)
+{
+	struct model *m = calloc(1, sizeof(*m));
+	unsigned int step, v;
+
+	assert_non_null(m);
+	rng_state = seed;
+	m->base = base;
+	memset(m->owner, -1, sizeof(m->owner));
+	for (step = 0; step < 30000; step++) {
+		unsigned int op = rnd(12), a = rnd(UNIVERSE), b, n;
+		bool is_free = true;
+
+		if (op < 5) {
+			n = 1 + rnd(maxlen);
+			if (a + n > UNIVERSE || m->count == MAXR)
+				continue;
+			for (v = a; v < a + n; v++)
+				is_free &= m->owner[v] < 0;
+			if (!is_free)
+				continue;
+			if (op == 0)	/* prepared: the insertion cannot fail */
+				assert_int_equal(iova_btree_prepare(&m->t, 1 + rnd(3)), 0);
+			assert_int_equal(iova_btree_insert(&m->t, val(m, a), val(m, a + n - 1),
+							   &m->tag[a]), 0);
+			for (v = a; v < a + n; v++)
+				m->owner[v] = (int)a;
+			m->len[a] = n;
+			m->count++;
+		} else if (op < 9) {
+			/* Mostly a start that is there; sometimes one that is not. */
+			bool present;
+			void *got;
+
+			if (op < 8 && m->owner[a] >= 0)
+				a = (unsigned int)m->owner[a];
+			present = m->owner[a] == (int)a;
+			got = iova_btree_remove(&m->t, val(m, a));
+			assert_ptr_equal(got, present ? &m->tag[a] : NULL);
+			if (!present)
+				continue;
+			for (v = a; v < a + m->len[a]; v++)
+				m->owner[v] = -1;
+			m->count--;
+		} else if (op < 10) {
+			b = a + rnd(UNIVERSE - a);
+			check_first(m, a, b);
+		} else if (op < 11) {
+			/* Shrink a range in place, as an area split does. */
+			int first = m->owner[a];
+
+			if (first < 0 || m->len[first] < 2)
+				continue;
+			n = 1 + rnd(m->len[first] - 1);
+			iova_btree_set_last(&m->t, val(m, (unsigned int)first),
+					    val(m, (unsigned int)first + n - 1));
+			for (v = (unsigned int)first + n; v < (unsigned int)first + m->len[first]; v++)
+				m->owner[v] = -1;
+			m->len[first] = n;
+		} else {
+			b = a + rnd(UNIVERSE - a);
+			check_gaps(m, a, b, 1 + rnd(6), rnd(4));
+		}
+		assert_int_equal(iova_btree_verify(&m->t), (long)m->count);
+	}
+	check_first(m, 0, UNIVERSE - 1);
+	/* Empty it completely: the tree must come back to nothing. */
+	for (v = 0; v < UNIVERSE; v++)
+		if (m->owner[v] == (int)v)
+			assert_ptr_equal(iova_btree_remove(&m->t, val(m, v)), &m->tag[v]);
+	assert_null(m->t.root);
+	assert_int_equal(iova_btree_verify(&m->t), 0);
+	iova_btree_destroy(&m->t);
+	free(m);
+}
+
+static void test_low_short_ranges(void **state)
+{
+	run(0, 1, 3);
+	run(0, 2, 1);
+}
+
+static void test_low_long_ranges(void **state)
+{
+	run(0, 3, 24);
+}
+
+static void test_top_of_space(void **state)
+{
+	run(ULONG_MAX - (UNIVERSE - 1), 4, 3);
+	run(ULONG_MAX - (UNIVERSE - 1), 5, 12);
+}
+
+/* Sequential growth and teardown in both directions keep the tree valid and shallow. */
+static void test_sequential(void **state)
+{
+	struct iova_btree t = { 0 };
+	static char tags[1];
+	unsigned long i, n = 200000;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(iova_btree_insert(&t, i * 2, i * 2, tags), 0);
+	assert_int_equal(iova_btree_verify(&t), (long)n);
+	assert_true(t.height <= 6);
+	for (i = n; i--;)
+		if (i % 3)
+			assert_ptr_equal(iova_btree_remove(&t, i * 2), tags);
+	assert_int_equal(iova_btree_verify(&t), (long)((n + 2) / 3));
+	iova_btree_destroy(&t);
+	assert_int_equal(iova_btree_verify(&t), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_low_short_ranges),
+		cmocka_unit_test(test_low_long_ranges),
+		cmocka_unit_test(test_top_of_space),
+		cmocka_unit_test(test_sequential),
+	};
+
+	return cmocka_run_group_tests_name("iova btree", tests, NULL, NULL);
+}
