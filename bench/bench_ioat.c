@@ -392,10 +392,15 @@ static void bench_latency(void)
 
 int main(void)
 {
+	const char *only = getenv("BENCH_IOAT_ONLY");	/* "copy" or "lat": one part */
+
 	printf("bench_ioat: I/OAT copy throughput and latency (median of %d runs)\n", BENCH_RUNS);
 	setup();
-	bench_copy(4096);
-	bench_copy(65536);
-	bench_latency();
+	if (!only || !strcmp(only, "copy")) {
+		bench_copy(4096);
+		bench_copy(65536);
+	}
+	if (!only || !strcmp(only, "lat"))
+		bench_latency();
 	return 0;
 }
