@@ -44,7 +44,7 @@
 #define SZ_2M	     (2ull << 20)
 #define BUF_SIZE     (32ull << 20)
 #define IOVA_BASE    0x40000000ull	/* 2 MiB aligned, inside the mock aperture */
-#define RING_NR	     512u		/* descriptors in the ring */
+#define RING_NR	     4096u		/* descriptors in the ring (DPDK ioat's largest) */
 #define BATCH	     32u		/* descriptors per doorbell */
 #define LAT_SAMPLES  2001
 #define CFG_OFF	     ((uint64_t)VFIO_PCI_CONFIG_REGION_INDEX << 40)
