@@ -291,7 +291,8 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
  * after it: *@done (may be NULL) says how many bytes.  -EFAULT for an
  * unmapped byte, -EPERM for a permission fault; *@dst_fault (may be NULL)
  * says which side faulted.  Destination IOPTEs are marked dirty as
- * iommu_dev_dma() writes mark them.
+ * iommu_dev_dma() writes mark them.  Overlapping ranges (undefined for a
+ * real engine) are copied forward piece by piece, each piece as memmove.
  */
 int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
 		       size_t *done, bool *dst_fault);
