@@ -8,8 +8,9 @@
  * layer.  The engine is one thread that sleeps on a condition variable
  * while the channel is not ACTIVE; the doorbell, resume and teardown wake
  * it.  The engine never holds the lock across a bus call: it marks itself
- * busy, drops the lock, moves one chunk (at most IOAT_CHUNK bytes through
- * a bounce buffer), and looks at the channel's epoch between chunks.  A
+ * busy, drops the lock, moves one chunk (at most IOAT_CHUNK bytes, with
+ * the bus's copy when it offers one, else through a bounce buffer), and
+ * looks at the channel's epoch between chunks.  A
  * channel reset, abort, function reset or teardown bumps the epoch and
  * waits until the engine is no longer busy, so it never waits for more
  * than one chunk, and whatever the engine was doing is dropped without a
@@ -236,6 +237,16 @@ static uint32_t ioat_execute(struct ioat *d, const struct ioat_desc *desc, unsig
 
 		if (ioat_dropped(d, epoch))
 			return 0;	/* the caller drops the result */
+		if (op == IOAT_OP_COPY && d->bus.copy) {
+			bool dst_fault = false;
+
+			/* Straight from source to destination, as the engine moves data. */
+			if (d->bus.copy(d->bus.opaque, desc->dst + done, desc->src + done, n, NULL,
+					&dst_fault) < 0)
+				return dst_fault ? IOAT_ERR_WRITE_DATA : IOAT_ERR_READ_DATA;
+			done += n;
+			continue;
+		}
 		if (op == IOAT_OP_COPY &&
 		    d->bus.dma(d->bus.opaque, desc->src + done, d->bounce, n, false) < 0)
 			return IOAT_ERR_READ_DATA;

@@ -15,9 +15,10 @@
  * device (the layer serialises them).  A model that works in the
  * background (a DMA engine) owns its threads: they sleep while the device
  * is idle, are woken by register writes, and are gone when destroy()
- * returns.  bus->dma and bus->irq may be called from those threads at any
- * time between create() and the return of destroy(), and from inside
- * bar_write (but not while holding a lock bar_read/bar_write take).
+ * returns.  bus->dma, bus->copy and bus->irq may be called from those
+ * threads at any time between create() and the return of destroy(), and
+ * from inside bar_write (but not while holding a lock bar_read/bar_write
+ * take).
  */
 #ifndef UIOMMUFD_DEVICES_MODEL_H
 #define UIOMMUFD_DEVICES_MODEL_H
@@ -39,6 +40,19 @@ struct devmodel_bus {
 	 * On failure a prefix of the transfer may have happened.
 	 */
 	int (*dma)(void *opaque, uint64_t iova, void *buf, size_t len, bool write);
+	/*
+	 * Optional (NULL: not offered).  Device-to-device DMA: copy @len
+	 * bytes from bus address @src to @dst in one call, the source read
+	 * and the destination written through the same translation dma
+	 * uses, with no staging copy in between (what a DMA engine's copy
+	 * is).  Returns 0 or a negative errno as dma does, with the fault
+	 * logged by the layer; *@done (may be NULL) is how many bytes were
+	 * copied before the fault (a prefix, nothing past it), *@dst_fault
+	 * (may be NULL) whether the destination's write faulted rather than
+	 * the source's read (both: the read, issued first).
+	 */
+	int (*copy)(void *opaque, uint64_t dst, uint64_t src, size_t len, size_t *done,
+		    bool *dst_fault);
 	/*
 	 * Signal interrupt @vector (an MSI-X table entry; with MSI or INTx
 	 * the layer maps it onto what the program enabled).  Masking,

@@ -544,3 +544,104 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 	}
 	return iommu_dev_dma_walk(dev, iova, buf, len, flags);
 }
+
+/*
+ * The copy's own IOTLB entries, one for each side, so a copy streaming
+ * through two buffers does not evict the entry iommu_dev_dma() keeps for
+ * the descriptor ring (and the two sides do not evict each other).
+ */
+static __thread struct dma_iotlb dma_copy_iotlb[2] __attribute__((tls_model("initial-exec")));
+
+/* How many bytes from @iova one entry of @tlb covers (at most @len), refilled as needed. */
+static int iommu_dma_copy_span(struct dma_iotlb *tlb, struct iommu_domain *domain,
+			       struct uiommufd_host *host, unsigned long iova, bool write,
+			       unsigned long seq, size_t len, size_t *n)
+{
+	unsigned int walk = write ? PT_WALK_WRITE : 0;
+	unsigned int need = write ? PT_WRITE : PT_READ;
+
+	if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
+	    iova - tlb->iova > tlb->last - tlb->iova) {
+		tlb->domain = NULL;
+		if (iommu_dma_iotlb_fill(tlb, domain, host, iova, walk, seq))
+			return -EFAULT;
+	}
+	if (!(tlb->prot & need))
+		return -EPERM;
+	*n = tlb->last - iova + 1;
+	if (*n > len || *n == 0)	/* 0: the span is the whole address space */
+		*n = len;
+	return 0;
+}
+
+int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
+		       size_t *done, bool *dst_fault)
+{
+	/* As in iommu_dev_dma(): the domain read once, kept until its free's gate. */
+	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
+	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	struct dma_iotlb *rd = &dma_copy_iotlb[0], *wr = &dma_copy_iotlb[1];
+	struct uiommufd_host *host = dev->host;
+	bool dside = false;
+	size_t moved = 0;
+	int rc = 0;
+
+	if (!domain || !domain->ops->translate) {
+		rc = len ? -EFAULT : 0;	/* blocked: the first read faults */
+		goto out;
+	}
+	while (len) {
+		size_t ns, nd, n;
+		uint8_t *ks, *kd;
+
+		/* The read is issued first, so a fault on both sides is the read's. */
+		rc = iommu_dma_copy_span(rd, domain, host, src, false, seq, len, &ns);
+		if (rc)
+			break;
+		rc = iommu_dma_copy_span(wr, domain, host, dst, true, seq, len, &nd);
+		if (rc) {
+			dside = true;
+			break;
+		}
+		n = ns < nd ? ns : nd;
+		ks = rd->kaddr ? rd->kaddr + (src - rd->iova) : NULL;
+		kd = wr->kaddr ? wr->kaddr + (dst - wr->iova) : NULL;
+		if (__builtin_expect(ks && kd, 1)) {
+			uintptr_t s = (uintptr_t)ks, d = (uintptr_t)kd;
+
+			/* The same pages on both sides: the result is defined (memmove's). */
+			if (d < s + n && s < d + n)
+				memmove(kd, ks, n);
+			else
+				iommu_dma_memcpy(kd, ks, n);
+		} else {
+			/* A side the program's protection hides: the host copies, a bit at a time. */
+			uint8_t bounce[512];
+
+			if (n > sizeof(bounce))
+				n = sizeof(bounce);
+			if (ks)
+				memcpy(bounce, ks, n);
+			else if ((rc = host->ops->phys_rw(host, rd->pa + (src - rd->iova), bounce, n,
+							  false)))
+				break;
+			if (kd) {
+				memcpy(kd, bounce, n);
+			} else if ((rc = host->ops->phys_rw(host, wr->pa + (dst - wr->iova), bounce, n,
+							    true))) {
+				dside = true;
+				break;
+			}
+		}
+		moved += n;
+		src += n;
+		dst += n;
+		len -= n;
+	}
+out:
+	if (done)
+		*done = moved;
+	if (dst_fault)
+		*dst_fault = rc && dside;
+	return rc;
+}

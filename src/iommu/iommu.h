@@ -312,6 +312,21 @@ enum {
 int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 		  unsigned int flags);
 
+/*
+ * Device-to-device DMA: copy @len bytes from IOVA @src to IOVA @dst, both
+ * through the device's current domain, without a bounce buffer (a DMA
+ * engine's copy).  The source is checked for reads and the destination
+ * for writes, piece by piece (one IOPTE span of each at a time), so on a
+ * fault everything before the faulting piece has been copied and nothing
+ * after it: *@done (may be NULL) says how many bytes.  -EFAULT for an
+ * unmapped byte, -EPERM for a permission fault; *@dst_fault (may be NULL)
+ * says which side faulted.  Destination IOPTEs are marked dirty as
+ * iommu_dev_dma() writes mark them.  Overlapping ranges (undefined for a
+ * real engine) are copied forward piece by piece, each piece as memmove.
+ */
+int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
+		       size_t *done, bool *dst_fault);
+
 /* The copy device DMA uses, for the benchmark's like-for-like baseline. */
 void iommu_dma_memcpy(void *dst, const void *src, size_t len);
 

@@ -231,6 +231,89 @@ static int pci_bus_dma(void *opaque, uint64_t iova, void *buf, size_t len, bool 
 	return rc;
 }
 
+/* No-IOMMU copy: both sides are physical addresses of pinned pages. */
+static int copy_phys(struct vfio_pci_dev *pci, uint64_t dst, uint64_t src, size_t len,
+		     size_t *done, bool *dst_fault)
+{
+	struct uiommufd_host *host = pci->host;
+
+	*done = 0;
+	while (len) {
+		size_t ns = 0, nd = 0, n;
+		uint8_t *ks = host->ops->phys_kaddr(host, src, false, &ns);
+		uint8_t *kd;
+
+		if (!ks || !ns)
+			return -EFAULT;
+		kd = host->ops->phys_kaddr(host, dst, true, &nd);
+		if (!kd || !nd) {
+			*dst_fault = true;
+			return -EFAULT;
+		}
+		n = len < ns ? len : ns;
+		if (n > nd)
+			n = nd;
+		if ((uintptr_t)kd < (uintptr_t)ks + n && (uintptr_t)ks < (uintptr_t)kd + n)
+			memmove(kd, ks, n);
+		else
+			iommu_dma_memcpy(kd, ks, n);
+		src += n;
+		dst += n;
+		len -= n;
+		*done += n;
+	}
+	return 0;
+}
+
+/* As dma_iommu(), for a device-to-device copy. */
+static int copy_iommu(struct vfio_pci_dev *pci, uint64_t dst, uint64_t src, size_t len,
+		      size_t *done, bool *dst_fault)
+{
+	struct vfio_device *vdev = pci->vdev;
+	struct iommufd_ctx *ictx;
+	int rc;
+
+	if (iommu_dma_reader_register()) {
+		while (!iommu_dma_read_begin())
+			sched_yield();
+		rc = iommu_dev_dma_copy(&vdev->dev, dst, src, len, done, dst_fault);
+		iommu_dma_read_end();
+		return rc;
+	}
+	ictx = __atomic_load_n(&vdev->ictx, __ATOMIC_ACQUIRE);
+	if (!ictx)
+		return -EFAULT;	/* not bound: the blocked domain; the read faults */
+	pthread_mutex_lock(&ictx->lock);
+	rc = iommu_dev_dma_copy(&vdev->dev, dst, src, len, done, dst_fault);
+	pthread_mutex_unlock(&ictx->lock);
+	return rc;
+}
+
+static int pci_bus_copy(void *opaque, uint64_t dst, uint64_t src, size_t len, size_t *done,
+			bool *dst_fault)
+{
+	struct vfio_pci_dev *pci = opaque;
+	size_t moved = 0;
+	bool dside = false;
+	int rc;
+
+	if (!atomic_load(&pci->bus_master))
+		rc = -EIO;
+	else if (!len)
+		rc = 0;
+	else if (pci->vdev->spec.noiommu)
+		rc = copy_phys(pci, dst, src, len, &moved, &dside);
+	else
+		rc = copy_iommu(pci, dst, src, len, &moved, &dside);
+	if (rc == -EFAULT || rc == -EPERM)
+		report_fault(pci, dside ? dst : src, len, dside, rc);
+	if (done)
+		*done = moved;
+	if (dst_fault)
+		*dst_fault = rc && dside;
+	return rc;
+}
+
 /* ================================================ create, open, close */
 
 int vfio_pci_create(struct vfio_device *vdev)
@@ -265,6 +348,7 @@ int vfio_pci_create(struct vfio_device *vdev)
 
 	pci->bus.opaque = pci;
 	pci->bus.dma = pci_bus_dma;
+	pci->bus.copy = pci_bus_copy;
 	pci->bus.irq = vfio_pci_irq_signal;
 	rc = type->create(&pci->bus, vdev->spec.model_opts, &pci->model);
 	if (rc)

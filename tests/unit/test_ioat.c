@@ -21,8 +21,10 @@
 
 #include "helpers.h"
 
+#include "core/iommufd_private.h"
 #include "devices/ioat_hw.h"
 #include "devices/model.h"
+#include "iommu/iommu.h"
 
 #define MEM_BASE 0x10000000ull
 #define MEM_SIZE (4u << 20)
@@ -38,6 +40,7 @@ struct fake {
 	pthread_cond_t cond;
 	unsigned long calls;
 	unsigned long irqs;
+	unsigned long copies;		/* bus->copy calls (bus made by setup_copy) */
 	unsigned int last_vector;
 	unsigned int delay_us;		/* per DMA call, to make descriptors slow */
 	uint64_t ro_start, ro_end;	/* writes fault here */
@@ -75,6 +78,42 @@ static int fake_dma(void *opaque, uint64_t iova, void *buf, size_t len, bool wri
 	else
 		memcpy(buf, f->mem + (iova - MEM_BASE), len);
 	return rc;
+}
+
+/*
+ * The bus's copy, as the vfio-pci layer offers it: the source checked for
+ * reads, the destination for writes, no bounce.  The holes and the
+ * read-only window are fake_dma's; a fault copies nothing here.
+ */
+static int fake_copy(void *opaque, uint64_t dst, uint64_t src, size_t len, size_t *done_out,
+		     bool *dst_fault_out)
+{
+	struct fake *f = opaque;
+	size_t done_here, *done = done_out ? done_out : &done_here;	/* both may be NULL */
+	bool side_here, *dst_fault = dst_fault_out ? dst_fault_out : &side_here;
+
+	pthread_mutex_lock(&f->lock);
+	f->calls++;
+	f->copies++;
+	if (f->dead)
+		f->called_dead = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	if (__atomic_load_n(&f->delay_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&f->delay_us, __ATOMIC_RELAXED));
+	*done = 0;
+	*dst_fault = false;
+	if (src < MEM_BASE || src + len > MEM_BASE + MEM_SIZE || src + len < src)
+		return -EFAULT;
+	*dst_fault = true;
+	if (dst < MEM_BASE || dst + len > MEM_BASE + MEM_SIZE || dst + len < dst)
+		return -EFAULT;
+	if (dst < f->ro_end && dst + len > f->ro_start)
+		return -EPERM;
+	*dst_fault = false;
+	memmove(f->mem + (dst - MEM_BASE), f->mem + (src - MEM_BASE), len);
+	*done = len;
+	return 0;
 }
 
 static void fake_irq(void *opaque, unsigned int vector)
@@ -192,10 +231,13 @@ static unsigned long calls(struct fake *f)
 	return n;
 }
 
-static int setup(void **state)
+static int setup_bus(void **state, bool with_copy)
 {
 	struct fake *f = calloc(1, sizeof(*f));
 	struct devmodel_bus bus = { .dma = fake_dma, .irq = fake_irq };
+
+	if (with_copy)
+		bus.copy = fake_copy;
 
 	if (!f)
 		return -1;
@@ -208,6 +250,18 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+/* The model on a bus with no copy: copy descriptors go through its bounce buffer. */
+static int setup(void **state)
+{
+	return setup_bus(state, false);
+}
+
+/* The model on a bus offering copy, as the vfio-pci layer's does. */
+static int setup_copy(void **state)
+{
+	return setup_bus(state, true);
 }
 
 static int teardown(void **state)
@@ -935,6 +989,164 @@ static void test_through_mock_iommu(void **state)
 	f->ctx = NULL;
 }
 
+/* ------------------------------------------------ the bus's copy (bus->copy) */
+
+/* Copy descriptors go through bus->copy, a chunk a call; fills still through dma. */
+static void test_copy_uses_bus_copy(void **state)
+{
+	struct fake *f = *state;
+	const uint32_t len = 200000;	/* three whole chunks and a part */
+	uint8_t *a = at(f, DATA), *b = at(f, DATA + 0x100000);
+	unsigned long before;
+
+	for (uint32_t i = 0; i < len; i++)
+		a[i] = (uint8_t)(i * 13 + 1);
+	put_desc(f, 0, 4, len, IOAT_DCTL_COMPL, DATA, DATA + 0x100000);
+	put_desc(f, 1, 4, 4096, (IOAT_OP_FILL << IOAT_DCTL_OP_SHIFT) | IOAT_DCTL_COMPL,
+		 0x0102030405060708ull, DATA + 0x200000);
+	dpdk_start(f, RING);
+	before = calls(f);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+	assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+	assert_memory_equal(a, b, len);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->copies, 4);
+	/* The rest: the descriptor fetch and the completion write. */
+	assert_int_equal(f->calls - before - f->copies, 2);
+	pthread_mutex_unlock(&f->lock);
+
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 2);
+	assert_true(wait_compl(f, (RING + 64) | IOAT_ST_DONE));
+	assert_int_equal(*(uint8_t *)at(f, DATA + 0x200000 + 4095), 0x01);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->copies, 4);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* A fault in bus->copy names its side: source read vs destination write. */
+static void test_copy_faults_by_side(void **state)
+{
+	struct fake *f = *state;
+	static const struct {
+		uint64_t src, dst;
+		uint32_t err;
+	} cases[] = {
+		{ HOLE, DATA + 0x3000, IOAT_ERR_READ_DATA },		/* unmapped source */
+		{ DATA, HOLE, IOAT_ERR_WRITE_DATA },			/* unmapped destination */
+		{ DATA, DATA + 0x8000, IOAT_ERR_WRITE_DATA },		/* read-only destination */
+		{ HOLE, DATA + 0x8000, IOAT_ERR_READ_DATA },		/* both: the read first */
+	};
+
+	f->ro_start = DATA + 0x8000;
+	f->ro_end = DATA + 0x9000;
+	memset(at(f, DATA + 0x8000), 0x77, 0x1000);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put_desc(f, 0, 4, 256, IOAT_DCTL_COMPL, cases[i].src, cases[i].dst);
+		linux_start(f, RING);
+		memset(at(f, COMPL), 0, 8);
+		wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+		assert_true(wait_compl(f, IOAT_ST_HALTED));
+		assert_int_equal(rd(f, CH + IOAT_C_CHANERR, 4), cases[i].err);
+	}
+	/* Nothing reached the read-only page. */
+	for (unsigned int k = 0; k < 0x1000; k++)
+		assert_int_equal(*(uint8_t *)at(f, DATA + 0x8000 + k), 0x77);
+}
+
+/*
+ * iommu_dev_dma_copy() through a real mock domain: 4 KiB IOPTEs, a
+ * read-write run, a hole, a read-only run.  Faults name their side, stop
+ * at the faulting piece with the prefix copied, and touch nothing else.
+ */
+static void test_iommu_dev_dma_copy(void **state)
+{
+	const size_t npages = 12;
+	struct uiommufd_ctx *ctx;
+	struct iommufd_ctx *ictx;
+	struct iommufd_device *idev;
+	struct mock_ids ids = { 0 };
+	uint32_t ioas = 0;
+	uint8_t *buf = NULL, *ref;
+	const uint64_t A = 0x40000000;
+	uint64_t iova;
+	size_t done, P = PSZ;
+	bool dside;
+	struct device *dev;
+
+	(void)state;
+	assert_int_equal(fixture_open(&ctx, &ioas, &buf, npages), 0);
+	iova = A;
+	assert_int_equal(ioas_map(ctx, ioas, buf, 8 * P, &iova, RW_FIXED), 0);
+	iova = A + 10 * P;
+	assert_int_equal(ioas_map(ctx, ioas, buf + 10 * P, 2 * P, &iova,
+				  IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(mock_domain(ctx, ioas, &ids), 0);
+	for (size_t i = 0; i < npages * P; i++)
+		buf[i] = (uint8_t)(i * 7 + i / 4096);
+	ref = malloc(npages * P);
+	assert_non_null(ref);
+
+	ictx = (struct iommufd_ctx *)ctx;
+	pthread_mutex_lock(&ictx->lock);
+	idev = iommufd_get_device(ictx, ids.idev);
+	assert_false(IS_ERR(idev));
+	dev = idev->dev;
+
+	/* Across pages, misaligned: all of it. */
+	memcpy(ref, buf, npages * P);
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 4 * P + 100, A + 100, 3 * P, &done, &dside), 0);
+	assert_int_equal(done, 3 * P);
+	assert_false(dside);
+	memcpy(ref + 4 * P + 100, ref + 100, 3 * P);
+	assert_memory_equal(buf, ref, npages * P);
+
+	/* The source runs into the hole: the 1000 bytes before it, nothing after. */
+	memcpy(ref, buf, npages * P);
+	assert_int_equal(iommu_dev_dma_copy(dev, A, A + 8 * P - 1000, 3000, &done, &dside),
+			 -EFAULT);
+	assert_int_equal(done, 1000);
+	assert_false(dside);
+	memcpy(ref, ref + 8 * P - 1000, 1000);
+	assert_memory_equal(buf, ref, npages * P);
+
+	/* The destination runs into the hole: likewise, on the write side. */
+	memcpy(ref, buf, npages * P);
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 8 * P - 1000, A, 3000, &done, &dside),
+			 -EFAULT);
+	assert_int_equal(done, 1000);
+	assert_true(dside);
+	memcpy(ref + 8 * P - 1000, ref, 1000);
+	assert_memory_equal(buf, ref, npages * P);
+
+	/* A read-only destination: EPERM, nothing written. */
+	memcpy(ref, buf, npages * P);
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 10 * P, A, 64, &done, &dside), -EPERM);
+	assert_int_equal(done, 0);
+	assert_true(dside);
+	/* Read-only is fine as a source. */
+	assert_int_equal(iommu_dev_dma_copy(dev, A + P, A + 11 * P, 64, &done, &dside), 0);
+	assert_memory_equal(buf + P, ref + 11 * P, 64);
+	memcpy(ref + P, ref + 11 * P, 64);
+	/* Both sides bad: the read is issued first. */
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 10 * P, A + 9 * P, 64, NULL, &dside), -EFAULT);
+	assert_false(dside);
+	assert_memory_equal(buf, ref, npages * P);
+
+	/* Overlapping inside one IOPTE: as memmove (across pieces it is a forward copy). */
+	memcpy(ref, buf, npages * P);
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 100, A, 1000, NULL, NULL), 0);
+	memmove(ref + 100, ref, 1000);
+	assert_memory_equal(buf, ref, npages * P);
+	/* Nothing to copy: no fault even into the hole. */
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 9 * P, A + 9 * P, 0, &done, &dside), 0);
+	assert_int_equal(done, 0);
+
+	iommufd_put_object(ictx, &idev->obj);
+	pthread_mutex_unlock(&ictx->lock);
+	free(ref);
+	fixture_close(ctx, buf, npages);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -959,6 +1171,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_thread_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_through_mock_iommu, setup, teardown),
+		/* The same model on a bus with copy (the vfio-pci layer's). */
+		cmocka_unit_test_setup_teardown(test_copy_uses_bus_copy, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_faults_by_side, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_null_then_selftest_copy, setup_copy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_large_fill_and_copy, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_dpdk_ring_and_count_wrap, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_source_fault_and_dpdk_recovery, setup_copy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dest_fault_interrupts, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_mid_descriptor, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup_copy, teardown),
+		cmocka_unit_test(test_iommu_dev_dma_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
