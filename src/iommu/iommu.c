@@ -563,7 +563,7 @@ static int iommu_dma_copy_span(struct dma_iotlb *tlb, struct iommu_domain *domai
 	if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
 	    iova - tlb->iova > tlb->last - tlb->iova) {
 		tlb->domain = NULL;
-		if (iommu_dma_iotlb_fill(tlb, domain, host, iova, walk, seq))
+		if (iommu_dma_iotlb_fill(tlb, domain, host, iova, iova + (len - 1), walk, seq))
 			return -EFAULT;
 	}
 	if (!(tlb->prot & need))
