@@ -508,8 +508,10 @@ static void test_group_and_cdev_exclude(void **state)
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EBUSY);
 	vclose(gfd);
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), 0);
+	assert_true(function_open(vdev));
 	assert_int_equal(open_group_of(vdev), -EBUSY);
 	vclose(cdev);
+	assert_false(function_open(vdev));
 	gfd = open_group_of(vdev);
 	assert_true(gfd >= 0);
 	vclose(gfd);

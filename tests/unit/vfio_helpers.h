@@ -103,11 +103,6 @@ static inline long vioctl(int fd, unsigned long cmd, const void *arg)
 	return uiommufd_fd_ioctl(fd, cmd, (void *)arg);
 }
 
-static inline long vioctl_int(int fd, unsigned long cmd, unsigned long arg)
-{
-	return vioctl(fd, cmd, (const void *)(uintptr_t)arg);
-}
-
 static inline ssize_t vrw(int fd, void *buf, size_t count, uint64_t off, bool write)
 {
 	return uiommufd_fd_rw(fd, buf, count, off, write);
