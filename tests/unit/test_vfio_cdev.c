@@ -7,12 +7,18 @@
  * PASID, fstat, the close order, and IOMMU_IOAS_NOIOMMU_GET_PA for a
  * no-IOMMU device.  The rules are docs/uapi-behaviour.md, "VFIO groups and
  * cdevs".
+ *
+ * The devices are real I/OAT functions behind the real vfio-pci layer and
+ * MMIO traps: binding shows as the function opening (decode on, reset),
+ * the last close as it closing again, and a bound cdev answers with
+ * vfio-pci's replies, its registers and its engine's copies.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "vfio_helpers.h"
 #include "core/iommufd_private.h"
+#include "vfio/pci.h"
 
 static long bind_cdev(int cdev, int iommufd, uint32_t *devid)
 {
@@ -68,7 +74,7 @@ static void test_get_pa_needs_noiommu(void **state)
 
 static void test_access_before_bind(void **state)
 {
-	struct vfio_devset *set = make_set("fake;fake");
+	struct vfio_devset *set = make_set("ioat;ioat");
 	struct vfio_device *vdev = vfio_devset_device(set, 1);
 	uint32_t pt = 1;
 	char buf[8];
@@ -84,28 +90,34 @@ static void test_access_before_bind(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 	assert_int_equal(major(st.st_rdev), VFIO_CDEV_MAJOR);
 	assert_int_equal(minor(st.st_rdev), vdev->cdev_minor);
-	/* Nothing but BIND_IOMMUFD before the bind. */
-	assert_int_equal(vioctl(cdev, 0x3b6b, NULL), -EINVAL);
+	/* Nothing but BIND_IOMMUFD before the bind, not even a well-formed GET_INFO. */
+	{
+		struct vfio_device_info info = { .argsz = sizeof(info) };
+
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_GET_INFO, &info), -EINVAL);
+		assert_int_equal(info.flags, 0);
+	}
 	assert_int_equal(attach_pt(cdev, &pt), -EINVAL);
 	assert_int_equal(detach_pt(cdev), -EINVAL);
 	assert_int_equal(vrw(cdev, buf, sizeof(buf), 0, false), -EINVAL);
 	assert_int_equal(vmmap(cdev, 4096, &out), -EINVAL);
 	assert_int_equal(vdev->open_count, 0);
+	assert_false(function_open(vdev));
 	vclose(cdev);
 	vfio_devset_destroy(set);
 }
 
 static void test_bind_rules(void **state)
 {
-	struct vfio_devset *set = make_set("fake");
+	struct vfio_devset *set = make_set("ioat");
 	struct vfio_device *vdev = vfio_devset_device(set, 0);
 	struct uiommufd_ctx *ctx;
 	int cfd = open_ctx_fd(0, &ctx);
 	int plain = eventfd(0, EFD_CLOEXEC);
 	int cdev = open_cdev_of(vdev), cdev2 = open_cdev_of(vdev);
 	struct vfio_device_bind_iommufd bind = { .argsz = 12, .iommufd = cfd };
-	int opens = fake_opens, closes = fake_closes;
 	uint32_t devid = 0;
+	void *bar;
 
 	assert_true(cdev >= 0 && cdev2 >= 0);
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, (void *)8), -EFAULT);
@@ -116,7 +128,8 @@ static void test_bind_rules(void **state)
 	assert_int_equal(bind_cdev(cdev, -1, NULL), -EINVAL);
 	assert_int_equal(bind_cdev(cdev, 1000, NULL), -EBADF);
 	assert_int_equal(bind_cdev(cdev, plain, NULL), -EBADFD);
-	assert_int_equal(fake_opens, opens);
+	/* Failed binds opened nothing. */
+	assert_false(function_open(vdev));
 	assert_int_equal(vdev->group->cdev_binds, 0);
 
 	assert_false(vfio_device_cdev_opened(vdev));
@@ -124,13 +137,30 @@ static void test_bind_rules(void **state)
 	assert_true(vfio_device_cdev_opened(vdev));
 	assert_int_not_equal(devid, 0);
 	assert_int_equal(devid, vdev->dev_id);
-	assert_int_equal(fake_opens, opens + 1);
+	/* The bind opened the function: decode on, bus mastering off. */
+	assert_true(function_open(vdev));
+	assert_int_equal(cfg_rd(cdev, PCI_COMMAND, 2), PCI_COMMAND_MEMORY);
 	/* Bound once per file, and one cdev user per device. */
 	assert_int_equal(bind_cdev(cdev, cfd, NULL), -EINVAL);
 	assert_int_equal(bind_cdev(cdev2, cfd, NULL), -EINVAL);
-	/* Now the device answers. */
-	assert_int_equal(vioctl(cdev, 0x3b6b, NULL), FAKE_PCI_IOCTL_ANSWER);
-	assert_int_equal(vioctl(cdev2, 0x3b6b, NULL), -EINVAL);
+	/* Now the device answers, and only through the bound file. */
+	assert_pci_device_info(cdev);
+	{
+		struct vfio_device_info info = { .argsz = sizeof(info) };
+		uint8_t b;
+
+		assert_int_equal(vioctl(cdev2, VFIO_DEVICE_GET_INFO, &info), -EINVAL);
+		assert_int_equal(vrw(cdev2, &b, 1, IOAT_R_CBVER, false), -EINVAL);
+	}
+	assert_int_equal(bar0_rd(cdev, IOAT_R_CBVER, 1), IOAT_CBVER_3_3);
+	/* BAR0 mapped: loads and stores through the MMIO trap reach the registers. */
+	assert_int_equal(vmmap(cdev, IOAT_BAR0_SIZE, &bar), 0);
+	assert_int_equal(*(volatile uint8_t *)((uint8_t *)bar + IOAT_R_CBVER), IOAT_CBVER_3_3);
+	*(volatile uint64_t *)((uint8_t *)bar + IOAT_CHAN_BASE + IOAT_C_CHANCMP) = MARK_CHANCMP;
+	assert_true(bar0_rd(cdev, IOAT_CHAN_BASE + IOAT_C_CHANCMP, 8) == MARK_CHANCMP);
+	vmunmap(bar, IOAT_BAR0_SIZE);
+	assert_null(vdev->pci->maps);
+	mark_function(cdev);
 
 	/* The device is an iommufd device of the context, in no domain yet: DMA faults. */
 	{
@@ -150,10 +180,12 @@ static void test_bind_rules(void **state)
 
 		assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, &info), 0);
 	}
+	/* The unbound file's close changes nothing; the bound one's closes the function. */
 	vclose(cdev2);
-	assert_int_equal(fake_closes, closes);
+	assert_true(function_open(vdev));
+	assert_true(function_marked(cdev));
 	vclose(cdev);
-	assert_int_equal(fake_closes, closes + 1);
+	assert_false(function_open(vdev));
 	assert_false(vfio_device_cdev_opened(vdev));
 	assert_null(vdev->idev);
 	assert_int_equal(vdev->group->cdev_binds, 0);
@@ -163,7 +195,7 @@ static void test_bind_rules(void **state)
 
 static void test_attach_detach(void **state)
 {
-	struct vfio_devset *set = make_set("fake");
+	struct vfio_devset *set = make_set("ioat");
 	struct vfio_device *vdev = vfio_devset_device(set, 0);
 	struct uiommufd_ctx *ctx;
 	int cfd = open_ctx_fd(0, &ctx);
@@ -172,6 +204,7 @@ static void test_attach_detach(void **state)
 	struct vfio_device_detach_iommufd_pt de = { .argsz = 4 };
 	uint32_t devid = 0, ioas, ioas2, pt;
 	uint8_t seen[8], *buf, *buf2;
+	uint64_t sts;
 
 	assert_int_equal(bind_cdev(cdev, cfd, &devid), 0);
 	ioas = ioas_alloc(ctx);
@@ -196,6 +229,14 @@ static void test_attach_detach(void **state)
 	assert_int_equal(vdev_dma(ctx, vdev, 8, seen, 8, false), 0);
 	assert_int_equal(seen[0], 0x77);
 	assert_int_equal(vdev_dma(ctx, vdev, 4 * PSZ, seen, 8, false), -EFAULT);
+	/* The engine copies through that HWPT: descriptor at IOVA 0, source page 2, destination 3. */
+	for (unsigned int i = 0; i < 1000; i++)
+		buf[2 * PSZ + i] = (uint8_t)(i * 3);
+	ioat_copy_desc(buf, 0, 2 * PSZ, 3 * PSZ, 1000, 0);
+	sts = ioat_run_one(cdev, 0, PSZ);
+	assert_int_equal(sts & IOAT_STS_STATE_MASK, IOAT_ST_DONE);
+	assert_memory_equal(buf + 3 * PSZ, buf + 2 * PSZ, 1000);
+	assert_int_equal(buf[3 * PSZ + 1000], 0x77);
 	/* A second attach replaces. */
 	pt = ioas2;
 	assert_int_equal(attach_pt(cdev, &pt), 0);
@@ -209,8 +250,13 @@ static void test_attach_detach(void **state)
 	de.flags = VFIO_DEVICE_DETACH_PASID;
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
 	assert_int_equal(detach_pt(cdev), 0);
-	/* Back in the blocked domain. */
+	/* Back in the blocked domain: the engine cannot even fetch its descriptor. */
 	assert_int_equal(vdev_dma(ctx, vdev, 0, seen, 1, false), -EFAULT);
+	memset(buf + 3 * PSZ, 0x77, PSZ);
+	sts = ioat_run_one(cdev, 0, PSZ);
+	assert_int_equal(sts & IOAT_STS_STATE_MASK, IOAT_ST_HALTED);
+	assert_int_not_equal(bar0_rd(cdev, IOAT_CHAN_BASE + IOAT_C_CHANERR, 4), 0);
+	assert_int_equal(buf[3 * PSZ], 0x77);
 	assert_int_equal(detach_pt(cdev), 0);
 
 	vclose(cdev);
@@ -222,7 +268,7 @@ static void test_attach_detach(void **state)
 
 static void test_devid_hwpts_and_pasid(void **state)
 {
-	struct vfio_devset *set = make_set("fake");
+	struct vfio_devset *set = make_set("ioat");
 	struct vfio_device *vdev = vfio_devset_device(set, 0);
 	struct uiommufd_ctx *ctx;
 	int cfd = open_ctx_fd(0, &ctx);
@@ -289,7 +335,7 @@ static void test_devid_hwpts_and_pasid(void **state)
 
 static void test_noiommu_cdev_get_pa(void **state)
 {
-	struct vfio_devset *set = make_set("fake,noiommu");
+	struct vfio_devset *set = make_set("ioat,noiommu");
 	struct vfio_device *vdev = vfio_devset_device(set, 0);
 	struct iommu_ioas_noiommu_get_pa pa = { .size = sizeof(pa) };
 	struct uiommufd_ctx *ctx;

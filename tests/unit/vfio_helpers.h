@@ -1,88 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What test_vfio_group.c and test_vfio_cdev.c share: a tiny device model
- * and a recording stand-in for the vfio-pci layer, an fd resolver for the
- * contexts a test opens, and calls on VFIO fds without the shim.
+ * What test_vfio_group.c and test_vfio_cdev.c share: an fd resolver for
+ * the contexts a test opens, calls on VFIO fds as the shim routes them
+ * (the library's own routing: uiommufd_fd_ioctl/_rw/_mmap and the host's
+ * anon-file table), and what a program can see of an I/OAT function
+ * behind a device fd.
  *
- * The stand-ins are weak definitions.  Until pci.c and models.c are
- * merged they are all there is; after the merge the real ones win if
- * anything pulls them in, and these tests only look at what the vfio layer
- * itself does (open/close counting, routing), so they hold either way
- * except where a test says it reads the stand-in's counters.
+ * Everything below runs against the real layers: the "ioat" model, the
+ * vfio-pci layer and the MMIO traps, all linked from the library.  So a
+ * test sees the device's open counting the way a program does: the first
+ * open resets the function and turns memory decode on, the last close
+ * resets it again and turns decode off (the command register in sysfs's
+ * config file), and what a program wrote into the device stays only while
+ * some file keeps it open.
  */
 #ifndef UIOMMUFD_TEST_VFIO_HELPERS_H
 #define UIOMMUFD_TEST_VFIO_HELPERS_H
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <linux/pci_regs.h>
+
 #include "helpers.h"
 #include "core/host.h"
+#include "devices/ioat_hw.h"
 #include "devices/model.h"
+#include "host/inproc.h"
+#include "host/mmio_trap.h"
 #include "uapi/vfio.h"
+#include "uapi/vfio_device.h"
 #include "uapi/vfio_group.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_internal.h"
-
-/* ---- a device model that does nothing */
-
-static const struct devmodel_type fake_model = {
-	.name = "fake",
-	.summary = "test model",
-	.vendor = 0x8086,
-	.device = 0x2021,
-};
-
-__attribute__((weak)) const struct devmodel_type *devmodel_find(const char *name)
-{
-	return name && !strcmp(name, "fake") ? &fake_model : NULL;
-}
-
-/* ---- the vfio-pci layer's stand-in: counts calls, answers a marker */
-
-#define FAKE_PCI_IOCTL_ANSWER 0x5a5a
-static int fake_creates, fake_destroys, fake_opens, fake_closes;
-static unsigned long fake_last_cmd;
-
-__attribute__((weak)) int vfio_pci_create(struct vfio_device *vdev)
-{
-	fake_creates++;
-	return 0;
-}
-__attribute__((weak)) void vfio_pci_destroy(struct vfio_device *vdev)
-{
-	fake_destroys++;
-}
-__attribute__((weak)) int vfio_pci_open_device(struct vfio_device *vdev)
-{
-	fake_opens++;
-	return 0;
-}
-__attribute__((weak)) void vfio_pci_close_device(struct vfio_device *vdev)
-{
-	fake_closes++;
-}
-__attribute__((weak)) long vfio_pci_ioctl(struct vfio_device *vdev, unsigned long cmd,
-					  uint64_t uarg)
-{
-	fake_last_cmd = cmd;
-	return FAKE_PCI_IOCTL_ANSWER;
-}
-__attribute__((weak)) ssize_t vfio_pci_rw(struct vfio_device *vdev, uint64_t ubuf, size_t count,
-					  uint64_t off, bool write)
-{
-	return (ssize_t)count;
-}
-__attribute__((weak)) int vfio_pci_mmap(struct vfio_device *vdev, void *addr, size_t len,
-					int prot, int flags, uint64_t off, void **out)
-{
-	return -ENODEV;
-}
-__attribute__((weak)) void vfio_pci_munmap(struct vfio_device *vdev, void *addr, size_t len)
-{
-}
 
 /* ---- descriptors standing for opened /dev/iommu or /dev/vfio/vfio */
 
@@ -137,91 +91,49 @@ static inline void close_ctx_fd(int fd)
 	close(fd);
 }
 
-/* ---- calls on our fds, as the shim would route them */
-
-static const struct host_anon_ops *const vfio_kinds[] = {
-	&vfio_group_fops, &vfio_group_device_fops, &vfio_cdev_fops,
-};
+/* ---- calls on our fds, routed as the shim routes the libc calls */
 
 static inline struct uiommufd_host *host(void)
 {
 	return uiommufd_host_inproc();
 }
 
-static inline const struct host_anon_ops *fd_kind(int fd, void **priv, struct host_anon **ref)
-{
-	size_t k;
-
-	for (k = 0; k < sizeof(vfio_kinds) / sizeof(vfio_kinds[0]); k++) {
-		*priv = host()->ops->anon_get(host(), fd, vfio_kinds[k], ref);
-		if (*priv)
-			return vfio_kinds[k];
-	}
-	return NULL;
-}
-
 static inline long vioctl(int fd, unsigned long cmd, const void *arg)
 {
-	const struct host_anon_ops *ops;
-	struct host_anon *ref;
-	void *priv;
-	long rc;
-
-	ops = fd_kind(fd, &priv, &ref);
-	if (!ops)
-		return -EBADF;
-	rc = ops->ioctl(priv, cmd, (uint64_t)(uintptr_t)arg);
-	host()->ops->anon_put(host(), ref);
-	return rc;
-}
-
-static inline long vioctl_int(int fd, unsigned long cmd, unsigned long arg)
-{
-	return vioctl(fd, cmd, (const void *)(uintptr_t)arg);
+	return uiommufd_fd_ioctl(fd, cmd, (void *)arg);
 }
 
 static inline ssize_t vrw(int fd, void *buf, size_t count, uint64_t off, bool write)
 {
-	const struct host_anon_ops *ops;
-	struct host_anon *ref;
-	void *priv;
-	ssize_t rc;
+	return uiommufd_fd_rw(fd, buf, count, off, write);
+}
 
-	ops = fd_kind(fd, &priv, &ref);
-	if (!ops)
-		return -EBADF;
-	rc = ops->rw(priv, (uint64_t)(uintptr_t)buf, count, off, write);
-	host()->ops->anon_put(host(), ref);
-	return rc;
+/* A shared read/write mapping of @len bytes at region offset @off. */
+static inline int vmmap_at(int fd, size_t len, uint64_t off, void **out)
+{
+	return uiommufd_fd_mmap(fd, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, off, out);
 }
 
 static inline int vmmap(int fd, size_t len, void **out)
 {
-	const struct host_anon_ops *ops;
-	struct host_anon *ref;
-	void *priv;
-	int rc;
-
-	ops = fd_kind(fd, &priv, &ref);
-	if (!ops)
-		return -EBADF;
-	rc = ops->mmap(priv, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, out);
-	host()->ops->anon_put(host(), ref);
-	return rc;
+	return vmmap_at(fd, len, 0, out);
 }
 
+/* munmap() as the shim does it: the traps forget, the mapping goes, the file hears. */
+static inline void vmunmap(void *addr, size_t len)
+{
+	mmio_trap_forget_range(addr, len);
+	assert_int_equal(munmap(addr, len), 0);
+	inproc_anon_unmapped(addr, len);
+}
+
+/* fstat() as the shim answers it for our descriptors. */
 static inline int vstat(int fd, struct stat *st)
 {
-	const struct host_anon_ops *ops;
-	struct host_anon *ref;
-	void *priv;
-	int rc;
+	int rc = -ENOSYS;
 
-	ops = fd_kind(fd, &priv, &ref);
-	if (!ops)
-		return -EBADF;
-	rc = ops->stat ? ops->stat(priv, st) : -ENOSYS;
-	host()->ops->anon_put(host(), ref);
+	if (!inproc_anon_stat(fd, st, &rc))
+		return -ENOSYS;
 	return rc;
 }
 
@@ -278,6 +190,141 @@ static inline int vdev_dma(struct uiommufd_ctx *ctx, struct vfio_device *vdev, u
 {
 	return uiommufd_device_dma(ctx, vdev->dev_id, iova, buf, len,
 				   write ? UIOMMUFD_DMA_WRITE : 0);
+}
+
+/* Threads of this process, as /proc/self/task lists them (the engines are threads). */
+static inline int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* ---- an I/OAT function behind a device fd, as a program sees it */
+
+/* The command register in sysfs's config file: readable with no file open. */
+static inline uint16_t sysfs_command(struct vfio_device *vdev)
+{
+	uint8_t b[2] = { 0, 0 };
+
+	assert_int_equal(vfio_pci_config_snapshot(vdev, b, PCI_COMMAND, 2), 2);
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+/* Opened (memory decode on after the first open) or closed (off after the last). */
+static inline bool function_open(struct vfio_device *vdev)
+{
+	return sysfs_command(vdev) & PCI_COMMAND_MEMORY;
+}
+
+static inline uint64_t bar0_rd(int dfd, uint64_t off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(vrw(dfd, &v, size, VFIO_PCI_INDEX_TO_OFFSET(0) + off, false), size);
+	return v;
+}
+
+static inline void bar0_wr(int dfd, uint64_t off, unsigned int size, uint64_t v)
+{
+	assert_int_equal(vrw(dfd, &v, size, VFIO_PCI_INDEX_TO_OFFSET(0) + off, true), size);
+}
+
+static inline uint32_t cfg_rd(int dfd, unsigned int off, unsigned int size)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(vrw(dfd, &v, size,
+			     VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off, false),
+			 size);
+	return v;
+}
+
+static inline void cfg_wr(int dfd, unsigned int off, unsigned int size, uint32_t v)
+{
+	assert_int_equal(vrw(dfd, &v, size,
+			     VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off, true),
+			 size);
+}
+
+/*
+ * State a program leaves in the function: a completion address in the
+ * channel and bus mastering on.  A reset (first open, last close) clears
+ * both; a second open of an open function keeps them.
+ */
+#define MARK_CHANCMP 0x5a5a5a40ull
+
+static inline void mark_function(int dfd)
+{
+	bar0_wr(dfd, IOAT_CHAN_BASE + IOAT_C_CHANCMP, 8, MARK_CHANCMP);
+	cfg_wr(dfd, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+static inline bool function_marked(int dfd)
+{
+	return bar0_rd(dfd, IOAT_CHAN_BASE + IOAT_C_CHANCMP, 8) == MARK_CHANCMP &&
+	       (cfg_rd(dfd, PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+}
+
+/* VFIO_DEVICE_GET_INFO answers as vfio-pci's does for a PCI function. */
+static inline void assert_pci_device_info(int dfd)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	assert_int_equal(vioctl(dfd, VFIO_DEVICE_GET_INFO, &info), 0);
+	assert_int_equal(info.flags, VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET);
+	assert_int_equal(info.num_regions, VFIO_PCI_NUM_REGIONS);
+	assert_int_equal(info.num_irqs, VFIO_PCI_NUM_IRQS);
+}
+
+/* Write one 64-byte copy descriptor at @d (bus address @self: the chain is a ring of one). */
+static inline void ioat_copy_desc(uint8_t *d, uint64_t self, uint64_t src, uint64_t dst,
+				  uint32_t len, uint32_t ctl)
+{
+	memset(d, 0, IOAT_DESC_SIZE);
+	memcpy(d + IOAT_D_SIZE, &len, 4);
+	ctl |= IOAT_DCTL_COMPL | (IOAT_OP_COPY << IOAT_DCTL_OP_SHIFT);
+	memcpy(d + IOAT_D_CTL, &ctl, 4);
+	memcpy(d + IOAT_D_SRC, &src, 8);
+	memcpy(d + IOAT_D_DST, &dst, 8);
+	memcpy(d + IOAT_D_NEXT, &self, 8);
+}
+
+/*
+ * Start the channel on the descriptor at bus address @desc the way Linux's
+ * driver does (reset, error reporting, completion address, chain, one
+ * descriptor through the doorbell), with bus mastering on, and wait until
+ * it stops.  Returns CHANSTS.
+ */
+static inline uint64_t ioat_run_one(int dfd, uint64_t desc, uint64_t compl)
+{
+	const uint64_t ch = IOAT_CHAN_BASE;
+	struct timespec pause = { 0, 1000000 };
+	uint64_t sts = 0;
+	int k;
+
+	cfg_wr(dfd, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	bar0_wr(dfd, ch + IOAT_C_CHANCMD, 1, IOAT_CMD_RESET);
+	bar0_wr(dfd, ch + IOAT_C_CHANCTRL, 2, IOAT_CTRL_ERR_INT | IOAT_CTRL_ERR_COMPL |
+						  IOAT_CTRL_ERR_ABORT);
+	bar0_wr(dfd, ch + IOAT_C_CHANCMP, 8, compl);
+	bar0_wr(dfd, ch + IOAT_C_CHAINADDR, 8, desc);
+	bar0_wr(dfd, ch + IOAT_C_DMACOUNT, 2, 1);
+	for (k = 0; k < 10000; k++) {
+		sts = bar0_rd(dfd, ch + IOAT_C_CHANSTS, 8);
+		if ((sts & IOAT_STS_STATE_MASK) == IOAT_ST_DONE ||
+		    (sts & IOAT_STS_STATE_MASK) == IOAT_ST_HALTED)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return sts;
 }
 
 #endif
