@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,14 +29,20 @@
 
 #define FZ_PAGE 4096UL
 
+/*
+ * A copy of stderr taken at start (fz_fds_baseline()), so a report still
+ * reaches the log if an input managed to close or replace descriptor 2.
+ */
+static int fz_report_fd = 2;
+
 __attribute__((noreturn, format(printf, 1, 2))) static void fz_fail(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("fuzz check failed: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	dprintf(fz_report_fd, "fuzz check failed: ");
+	vdprintf(fz_report_fd, fmt, ap);
+	dprintf(fz_report_fd, "\n");
 	va_end(ap);
 	abort();
 }
@@ -79,12 +86,33 @@ static inline uint64_t fz_u64(struct fz_in *in)
 #define FZ_MAX_FD 1024
 static uint8_t fz_fd_was_open[FZ_MAX_FD];
 
+static struct stat fz_fd_was[FZ_MAX_FD];
+
 static inline void fz_fds_baseline(void)
 {
 	int fd;
 
-	for (fd = 0; fd != FZ_MAX_FD; fd++)
+	fz_report_fd = fcntl(2, F_DUPFD_CLOEXEC, FZ_MAX_FD / 2);
+	if (fz_report_fd < 0)
+		fz_report_fd = 2;
+	for (fd = 0; fd != FZ_MAX_FD; fd++) {
 		fz_fd_was_open[fd] = fcntl(fd, F_GETFD) != -1;
+		if (fz_fd_was_open[fd])
+			fstat(fd, &fz_fd_was[fd]);
+	}
+}
+
+/* The program's own descriptors stay the program's: none closed or replaced. */
+static inline void fz_fds_check_own(void)
+{
+	struct stat st;
+	int fd;
+
+	for (fd = 0; fd != FZ_MAX_FD; fd++)
+		if (fz_fd_was_open[fd] &&
+		    (fstat(fd, &st) || st.st_ino != fz_fd_was[fd].st_ino ||
+		     st.st_dev != fz_fd_was[fd].st_dev))
+			fz_fail("descriptor %d, open before the input, was closed or replaced", fd);
 }
 
 /* Close (as the shim reports it) every descriptor the input left open. */
@@ -92,6 +120,7 @@ static inline void fz_fds_cleanup(void)
 {
 	int fd;
 
+	fz_fds_check_own();
 	for (fd = 0; fd != FZ_MAX_FD; fd++) {
 		if (fz_fd_was_open[fd] || fcntl(fd, F_GETFD) == -1)
 			continue;
