@@ -137,7 +137,7 @@ $(BUILD)/bench/bench_pt: bench/bench_pt.c bench/bench.h $(PT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS_ALL) $< -o $@ $(PT_LIB) $(LDFLAGS_ALL) $(LDLIBS_ALL) -lm
 
-$(BUILD)/bench/bench_%: bench/bench_%.c bench/bench.h $(STATIC_LIB)
+$(BUILD)/bench/bench_%: bench/bench_%.c bench/bench.h bench/bench_ctx.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS_ALL) $< -o $@ $(STATIC_LIB) $(LDFLAGS_ALL) $(LDLIBS_ALL) -lm
 

@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#define BENCH_NAME "bench_dma_scale"
+#include "bench_ctx.h"
 #include "core/host.h"
 #include "iommu/iommu.h"
 #include "pt/pt.h"
@@ -50,56 +52,6 @@
 #define HOT_LEN (256ull << 10)
 #define HOT_BYTES (64ull << 20)	/* bytes moved per measurement */
 
-#define die(...) do { fprintf(stderr, "bench_dma_scale: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
-
-static struct uiommufd_ctx *ctx;
-
-static long ictl(unsigned long cmd, void *arg)
-{
-	return uiommufd_ioctl(ctx, cmd, (uint64_t)(uintptr_t)arg);
-}
-
-static void check(long rc, const char *what)
-{
-	if (rc)
-		die("%s failed: %ld", what, rc);
-}
-
-static uint32_t ioas_alloc(void)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-
-	check(ictl(IOMMU_IOAS_ALLOC, &cmd), "IOAS_ALLOC");
-	return cmd.out_ioas_id;
-}
-
-static void huge_pages(uint32_t ioas, uint64_t on)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES,
-		.op = IOMMU_OPTION_OP_SET, .object_id = ioas, .val64 = on,
-	};
-
-	check(ictl(IOMMU_OPTION, &cmd), "IOMMU_OPTION HUGE_PAGES");
-}
-
-static uint32_t mock_domain(uint32_t pt_id, uint32_t *stdev)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id,
-	};
-
-	check(ictl(IOMMU_TEST_CMD, &cmd), "MOCK_DOMAIN");
-	*stdev = cmd.mock_domain.out_stdev_id;
-	return cmd.mock_domain.out_idev_id;
-}
-
-static void destroy(uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	check(ictl(IOMMU_DESTROY, &cmd), "DESTROY");
-}
 
 static long ioas_map(uint32_t ioas, void *mem, uint64_t len, uint64_t iova)
 {

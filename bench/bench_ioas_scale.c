@@ -46,45 +46,14 @@
 #include <unistd.h>
 
 #include "bench.h"
+#define BENCH_NAME "bench_ioas_scale"
+#include "bench_ctx.h"
 #include "core/io_pagetable.h"
 #include "uiommufd.h"
 #include "uapi/iommufd.h"
 #include "uapi/iommufd_test.h"
 
 #define PG 4096ul
-#define die(...) do { fprintf(stderr, "bench_ioas_scale: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
-
-static struct uiommufd_ctx *ctx;
-
-static long ictl(unsigned long cmd, void *arg)
-{
-	return uiommufd_ioctl(ctx, cmd, (uint64_t)(uintptr_t)arg);
-}
-
-static void check(long rc, const char *what)
-{
-	if (rc)
-		die("%s failed: %ld", what, rc);
-}
-
-static uint32_t ioas_alloc(void)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-
-	check(ictl(IOMMU_IOAS_ALLOC, &cmd), "IOAS_ALLOC");
-	return cmd.out_ioas_id;
-}
-
-static uint32_t mock_domain(uint32_t pt_id, uint32_t *stdev)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id,
-	};
-
-	check(ictl(IOMMU_TEST_CMD, &cmd), "MOCK_DOMAIN");
-	*stdev = cmd.mock_domain.out_stdev_id;
-	return cmd.mock_domain.out_idev_id;
-}
 
 /*
  * A paging HWPT of the mock driver on @pt_id in the AMDv1 format, whose
@@ -102,14 +71,6 @@ static uint32_t hwpt_alloc(uint32_t dev_id, uint32_t pt_id)
 
 	check(ictl(IOMMU_HWPT_ALLOC, &cmd), "HWPT_ALLOC");
 	return cmd.out_hwpt_id;
-}
-
-static void destroy(uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	if (id)
-		check(ictl(IOMMU_DESTROY, &cmd), "DESTROY");
 }
 
 static inline void map_at(uint32_t ioas, const void *uva, uint64_t iova)
