@@ -558,22 +558,20 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 }
 
 /*
- * The VFS's loop for a file with read and write but no read_iter: one call
- * per segment, empty ones skipped, stopping at the first short one; an
- * error counts only if nothing was done.
+ * The checks import_iovec() makes before any segment moves: a count out of
+ * range or a total past SSIZE_MAX is EINVAL, an unreadable array (user
+ * memory) EFAULT.  0, or -1 with errno set.
  */
-static ssize_t shim_stream_rwv(int fd, const struct iovec *iov, int iovcnt, bool is_write)
+static int shim_iov_check(const struct iovec *iov, int iovcnt)
 {
 	struct uiommufd_host *host = uiommufd_host_inproc();
 	size_t total = 0, i;
-	ssize_t done = 0;
 	struct iovec v;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* The array is user memory: a bad one is EFAULT, as import_iovec() says. */
 	for (i = 0; i != (size_t)iovcnt; i++) {
 		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v))) {
 			errno = EFAULT;
@@ -585,6 +583,23 @@ static ssize_t shim_stream_rwv(int fd, const struct iovec *iov, int iovcnt, bool
 		}
 		total += v.iov_len;
 	}
+	return 0;
+}
+
+/*
+ * The VFS's loop for a file with read and write but no read_iter: one call
+ * per segment, empty ones skipped, stopping at the first short one; an
+ * error counts only if nothing was done.
+ */
+static ssize_t shim_stream_rwv(int fd, const struct iovec *iov, int iovcnt, bool is_write)
+{
+	struct uiommufd_host *host = uiommufd_host_inproc();
+	ssize_t done = 0;
+	struct iovec v;
+	size_t i;
+
+	if (shim_iov_check(iov, iovcnt))
+		return -1;
 	for (i = 0; i != (size_t)iovcnt; i++) {
 		ssize_t n;
 
@@ -615,25 +630,12 @@ static ssize_t shim_dev_rwv(int fd, const struct iovec *iov, int iovcnt, int64_t
 			    bool is_write)
 {
 	struct uiommufd_host *host = uiommufd_host_inproc();
-	size_t total = 0, i;
 	ssize_t done = 0;
 	struct iovec v;
+	size_t i;
 
-	if (iovcnt < 0 || iovcnt > IOV_MAX) {
-		errno = EINVAL;
+	if (shim_iov_check(iov, iovcnt))
 		return -1;
-	}
-	for (i = 0; i != (size_t)iovcnt; i++) {
-		if (host->ops->copy_from_user(host, &v, (uintptr_t)&iov[i], sizeof(v))) {
-			errno = EFAULT;
-			return -1;
-		}
-		if (v.iov_len > (size_t)SSIZE_MAX - total) {
-			errno = EINVAL;
-			return -1;
-		}
-		total += v.iov_len;
-	}
 	for (i = 0; i != (size_t)iovcnt; i++) {
 		bool ours;
 		ssize_t n;
