@@ -196,11 +196,8 @@ bool inproc_uaccess_installed(void)
  * any other, and on every CPU with fast string moves it runs at memcpy speed.
  */
 __attribute__((noinline, no_sanitize("address", "undefined"))) static void
-uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+uaccess_copy_plain(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
 {
-#if defined(__x86_64__)
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
-#else
 	while (len >= 8 && !(((uintptr_t)dst | (uintptr_t)src) & 7)) {
 		*(volatile uint64_t *)dst = *(const volatile uint64_t *)src;
 		dst += 8;
@@ -209,6 +206,21 @@ uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
 	}
 	while (len--)
 		*dst++ = *src++;
+}
+
+/*
+ * The MMIO trap emulates plain moves only, so a copy that faults is done
+ * again by uaccess_copy_plain(): what the fast copy wrote before the fault
+ * was ordinary memory (the first touch of a trap faults), written again with
+ * the same bytes.
+ */
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void
+uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+#else
+	uaccess_copy_plain(dst, src, len);
 #endif
 }
 
@@ -312,7 +324,7 @@ static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, b
 {
 	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
 	uint64_t lo = uptr & ~4095ULL, hi;
-	volatile bool known;
+	volatile bool known, plain = false;
 
 	if (!len)
 		return 0;
@@ -321,6 +333,7 @@ static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, b
 	known = uaccess_known(lo, hi, write, gen);
 	if (!known)
 		uaccess_ensure_handler();
+again:
 	if (sigsetjmp(uaccess_guard.env, 0)) {
 		/*
 		 * SA_NODEFER leaves the signal unblocked after the jump; under an
@@ -334,10 +347,17 @@ static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, b
 		sigaddset(&faults, SIGSEGV);
 		sigaddset(&faults, SIGBUS);
 		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+		if (!plain) {
+			plain = true;
+			goto again;
+		}
 		return -EFAULT;
 	}
 	uaccess_guard.armed = 1;
-	uaccess_copy(dst, src, len);
+	if (plain)
+		uaccess_copy_plain(dst, src, len);
+	else
+		uaccess_copy(dst, src, len);
 	uaccess_guard.armed = 0;
 	if (!known)
 		uaccess_remember(lo, hi, write, gen);
