@@ -329,6 +329,9 @@ static void bench_copy(struct rig *g, const char *prefix, chunk_op op, bool vs_e
 		die("%s: region and device buffer differ after the last write pass", prefix);
 }
 
+/* bench_domain access: the ACCESS_RW rows alone, without the DMA rows before them. */
+static bool access_only;
+
 static void bench_dma_and_access(void)
 {
 	struct rig g = { .iova = MOCK_APERTURE_START };
@@ -345,12 +348,14 @@ static void bench_dma_and_access(void)
 	/* Default options: large IOPTEs where the memory allows, as a VMM gets. */
 	g.idev = mock_domain(ioas, &stdev);
 	ioas_map(ioas, g.region, SZ_64M, g.iova, IOMMU_IOAS_MAP_FIXED_IOVA);
-	bench_copy(&g, "dma", dma_chunk, true);
+	if (!access_only)
+		bench_copy(&g, "dma", dma_chunk, true);
 
 	ioas_unmap(ioas, g.iova, SZ_64M);
 	huge_pages(ioas, 0);
 	ioas_map(ioas, g.region, SZ_64M, g.iova, IOMMU_IOAS_MAP_FIXED_IOVA);
-	bench_copy(&g, "dma4k", dma_chunk, true);
+	if (!access_only)
+		bench_copy(&g, "dma4k", dma_chunk, true);
 
 	create.id = ioas;
 	check(ictl(IOMMU_TEST_CMD, &create), "CREATE_ACCESS");
@@ -368,7 +373,7 @@ static void bench_dma_and_access(void)
 
 int main(int argc, char **argv)
 {
-	/* One part alone, by name ("map", "dma"), when chasing a figure. */
+	/* One part alone, by name ("map", "dma", "access"), when chasing a figure. */
 	const char *only = argc > 1 ? argv[1] : "";
 
 	if (uiommufd_ctx_open(uiommufd_host_inproc(), 0, &ctx))
@@ -377,7 +382,8 @@ int main(int argc, char **argv)
 	       BENCH_RUNS);
 	if (!*only || !strcmp(only, "map"))
 		bench_map_1g();
-	if (!*only || !strcmp(only, "dma"))
+	access_only = !strcmp(only, "access");
+	if (!*only || !strcmp(only, "dma") || access_only)
 		bench_dma_and_access();
 	uiommufd_ctx_put(ctx);
 	return 0;

@@ -1283,6 +1283,8 @@ static unsigned long st_syz_iova(struct iommufd_access *access, uint64_t coded)
 
 /* The kernel's cap on one ACCESS_PAGES or ACCESS_RW request. */
 #define ST_ACCESS_MAX_LEN (16ul << 20)
+/* Up to this many bytes ACCESS_RW bounces on the stack. */
+#define ST_ACCESS_SMALL 4096
 
 /* Every pinned page must be the page the program has at the same offset of @uptr. */
 static int st_pins_match(struct uiommufd_host *host, uint64_t uptr, const uint64_t *pa,
@@ -1399,6 +1401,8 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	struct uiommufd_host *host = ucmd->ictx->host;
 	unsigned long iova = cmd->access_rw.iova;
 	struct host_anon *ref;
+	/* Small requests, the common case, bounce on the stack: no allocation. */
+	uint8_t small[ST_ACCESS_SMALL];
 	struct st_access *sa;
 	void *bounce;
 	int rc;
@@ -1411,7 +1415,11 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	sa = st_access_get(ucmd, (int)cmd->id, &ref);
 	if (IS_ERR(sa))
 		return (int)PTR_ERR(sa);
-	bounce = calloc(len ? len : 1, 1);
+	/*
+	 * Not cleared: a write fills it from the user before use, and a read
+	 * hands it back only once iommufd_access_rw() has filled all of it.
+	 */
+	bounce = len <= sizeof(small) ? small : malloc(len);
 	rc = bounce ? 0 : -ENOMEM;
 	if (!rc && to_iova)
 		rc = copy_from_user(host, bounce, ubuf, len);
@@ -1422,7 +1430,8 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 				       flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
 	if (!rc && !to_iova)
 		rc = copy_to_user(host, ubuf, bounce, len);
-	free(bounce);
+	if (bounce != small)
+		free(bounce);
 	st_access_put(ucmd, ref);
 	return rc;
 }

@@ -190,10 +190,13 @@ bool inproc_uaccess_installed(void)
 
 /*
  * Copying must not go through instrumented memcpy: a sanitizer would report
- * the bad pointer we are about to turn into EFAULT.
+ * the bad pointer we are about to turn into EFAULT.  On x86-64 one rep movsb
+ * does it: the compiler sees only an opaque instruction it cannot split,
+ * widen or replace by a call, a fault inside it lands in uaccess_fault() like
+ * any other, and on every CPU with fast string moves it runs at memcpy speed.
  */
 __attribute__((noinline, no_sanitize("address", "undefined"))) static void
-uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+uaccess_copy_plain(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
 {
 	while (len >= 8 && !(((uintptr_t)dst | (uintptr_t)src) & 7)) {
 		*(volatile uint64_t *)dst = *(const volatile uint64_t *)src;
@@ -203,6 +206,22 @@ uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
 	}
 	while (len--)
 		*dst++ = *src++;
+}
+
+/*
+ * The MMIO trap emulates plain moves only, so a copy that faults is done
+ * again by uaccess_copy_plain(): what the fast copy wrote before the fault
+ * was ordinary memory (the first touch of a trap faults), written again with
+ * the same bytes.
+ */
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void
+uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+#else
+	uaccess_copy_plain(dst, src, len);
+#endif
 }
 
 static bool uaccess_range_ok(uint64_t uptr, size_t len)
@@ -216,17 +235,23 @@ static bool uaccess_range_ok(uint64_t uptr, size_t len)
 
 /*
  * Anyone may replace our SIGSEGV handler behind our back (a test framework,
- * a runtime, a raw syscall).  Before touching a page we have not touched
+ * a runtime, a raw syscall).  Before touching memory we have not touched
  * lately, check with the kernel that the handler is still ours and put it
- * back in front if not.  Pages touched since the last change of the memory
- * map are remembered per thread, so the hot path makes no system call.
+ * back in front if not.  A copy that cannot fault needs no handler, so each
+ * thread remembers a few spans of pages it copied from (readable) or to
+ * (writable) without a fault since the last change of the memory map.  A
+ * span only grows by a copy that overlaps or adjoins it, so every page in
+ * it was really touched: a program streaming through a buffer stays in one
+ * span and makes no system call, however large the buffer.
  */
-#define UACCESS_CACHE 8
-struct uaccess_cache_entry {
-	uint64_t page;
+#define UACCESS_SPANS 4
+struct uaccess_span {
+	uint64_t lo, hi;	/* [lo, hi), page aligned; empty when lo == hi */
 	unsigned long gen;
+	bool writable;
 };
-static __thread struct uaccess_cache_entry uaccess_cache[UACCESS_CACHE];
+static __thread struct uaccess_span uaccess_spans[UACCESS_SPANS];
+static __thread unsigned int uaccess_span_next;
 static atomic_ulong uaccess_gen = 1;
 
 void uiommufd_host_inproc_mm_changed(void)
@@ -259,32 +284,56 @@ void inproc_fault_handler_ensure(void)
 	uaccess_ensure_handler();
 }
 
-static bool uaccess_cached(uint64_t page, unsigned long gen)
+/* Whether [lo, hi) was all touched, for writing if @write, under @gen. */
+static bool uaccess_known(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
 {
-	const struct uaccess_cache_entry *e = &uaccess_cache[(page >> 12) % UACCESS_CACHE];
+	unsigned int i;
 
-	return e->page == page && e->gen == gen;
+	for (i = 0; i != UACCESS_SPANS; i++) {
+		const struct uaccess_span *sp = &uaccess_spans[i];
+
+		if (sp->gen == gen && sp->lo <= lo && hi <= sp->hi && (sp->writable || !write))
+			return true;
+	}
+	return false;
 }
 
-static void uaccess_remember(uint64_t page, unsigned long gen)
+/* [lo, hi) was touched without a fault: grow a span it meets, or start one. */
+static void uaccess_remember(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
 {
-	struct uaccess_cache_entry *e = &uaccess_cache[(page >> 12) % UACCESS_CACHE];
+	struct uaccess_span *sp;
+	unsigned int i;
 
-	e->page = page;
-	e->gen = gen;
+	for (i = 0; i != UACCESS_SPANS; i++) {
+		sp = &uaccess_spans[i];
+		if (sp->gen == gen && sp->writable == write && lo <= sp->hi && sp->lo <= hi) {
+			sp->lo = lo < sp->lo ? lo : sp->lo;
+			sp->hi = hi > sp->hi ? hi : sp->hi;
+			return;
+		}
+	}
+	sp = &uaccess_spans[uaccess_span_next++ % UACCESS_SPANS];
+	sp->lo = lo;
+	sp->hi = hi;
+	sp->gen = gen;
+	sp->writable = write;
 }
 
-static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr)
+/* @write: the user memory is the destination. */
+static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, bool write)
 {
 	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
-	uint64_t first = uptr & ~4095ULL, last = (uptr + len - 1) & ~4095ULL;
-	volatile bool known;
+	uint64_t lo = uptr & ~4095ULL, hi;
+	volatile bool known, plain = false;
 
 	if (!len)
 		return 0;
-	known = uaccess_cached(first, gen) && uaccess_cached(last, gen);
+	/* uaccess_range_ok() keeps uptr + len far below the top of the space. */
+	hi = (uptr + len + 4095) & ~4095ULL;
+	known = uaccess_known(lo, hi, write, gen);
 	if (!known)
 		uaccess_ensure_handler();
+again:
 	if (sigsetjmp(uaccess_guard.env, 0)) {
 		/*
 		 * SA_NODEFER leaves the signal unblocked after the jump; under an
@@ -298,15 +347,20 @@ static int guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr)
 		sigaddset(&faults, SIGSEGV);
 		sigaddset(&faults, SIGBUS);
 		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+		if (!plain) {
+			plain = true;
+			goto again;
+		}
 		return -EFAULT;
 	}
 	uaccess_guard.armed = 1;
-	uaccess_copy(dst, src, len);
+	if (plain)
+		uaccess_copy_plain(dst, src, len);
+	else
+		uaccess_copy(dst, src, len);
 	uaccess_guard.armed = 0;
-	if (!known) {
-		uaccess_remember(first, gen);
-		uaccess_remember(last, gen);
-	}
+	if (!known)
+		uaccess_remember(lo, hi, write, gen);
 	return 0;
 }
 
@@ -316,7 +370,7 @@ static int inproc_copy_from_user(struct uiommufd_host *host, void *dst, uint64_t
 	(void)host;
 	if (!uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return guarded_copy(dst, (const void *)(uintptr_t)uptr, len, uptr);
+	return guarded_copy(dst, (const void *)(uintptr_t)uptr, len, uptr, false);
 }
 
 static int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const void *src,
@@ -325,7 +379,7 @@ static int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const 
 	(void)host;
 	if (!uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return guarded_copy((void *)(uintptr_t)uptr, src, len, uptr);
+	return guarded_copy((void *)(uintptr_t)uptr, src, len, uptr, true);
 }
 
 /* ------------------------------------------------------------------- pins */
@@ -2292,7 +2346,8 @@ static void shelter_copy(uint64_t lo, uint64_t hi, uint64_t src, struct shelter 
 	if (!s)
 		goto out;
 	copy = sys_mmap(NULL, hi - lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (copy == MAP_FAILED || guarded_copy(copy, (const void *)(uintptr_t)src, hi - lo, src)) {
+	if (copy == MAP_FAILED ||
+	    guarded_copy(copy, (const void *)(uintptr_t)src, hi - lo, src, false)) {
 		/* Out of memory, or not readable: the pins keep following the file. */
 		if (copy != MAP_FAILED)
 			sys_munmap(copy, hi - lo);
@@ -2721,7 +2776,22 @@ struct host_anon {
 	dev_t dev;
 	ino_t ino;
 	int sig_fd, drain_fd;
+	/* anon_fd_gen when fstat last showed the file still behind its number */
+	atomic_ulong seen_gen;
 };
+
+/*
+ * Bumped by every close and dup the program makes through the shim (and by
+ * each new anon file): while it stands still, no descriptor number can have
+ * changed hands except by a raw system call, so a file fstat has shown
+ * behind its number since is still there and needs no new look.
+ */
+static atomic_ulong anon_fd_gen = 1;
+
+static void anon_fd_event(void)
+{
+	atomic_fetch_add_explicit(&anon_fd_gen, 1, memory_order_acq_rel);
+}
 
 /* anon_lock orders every table change with the refcounts, as fget() and close do. */
 static pthread_mutex_t anon_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -2853,6 +2923,7 @@ static int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_ano
 	pthread_mutex_lock(&anon_lock);
 	stale = atomic_exchange(&anon_files[fd], a);
 	pthread_mutex_unlock(&anon_lock);
+	anon_fd_event();
 	/* The number was closed behind our back: that file is gone. */
 	if (stale)
 		anon_drop(stale);
@@ -2892,11 +2963,16 @@ static void inproc_anon_set_readable(struct uiommufd_host *host, struct host_ano
 /* Whether @fd still refers to @a's file; a stale entry is forgotten. */
 static bool anon_still(int fd, struct host_anon *a)
 {
+	unsigned long gen = atomic_load_explicit(&anon_fd_gen, memory_order_acquire);
 	struct stat st;
 
-	/* Raw: the shim's fstat() asks this file's ops, which would come back here. */
-	if (!syscall(SYS_fstat, fd, &st) && st.st_dev == a->dev && st.st_ino == a->ino)
+	if (atomic_load_explicit(&a->seen_gen, memory_order_relaxed) == gen)
 		return true;
+	/* Raw: the shim's fstat() asks this file's ops, which would come back here. */
+	if (!syscall(SYS_fstat, fd, &st) && st.st_dev == a->dev && st.st_ino == a->ino) {
+		atomic_store_explicit(&a->seen_gen, gen, memory_order_relaxed);
+		return true;
+	}
 	anon_forget(fd, a);
 	return false;
 }
@@ -3046,6 +3122,7 @@ void uiommufd_host_inproc_fd_closed(int fd)
 {
 	struct host_anon *a;
 
+	anon_fd_event();
 	if (fd < 0 || fd >= ANON_MAX_FDS ||
 	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
 		return;
@@ -3061,6 +3138,7 @@ void uiommufd_host_inproc_fd_dup(int oldfd, int newfd)
 	struct host_anon *a = NULL, *prev;
 	bool old_ok = oldfd >= 0 && oldfd < ANON_MAX_FDS;
 
+	anon_fd_event();
 	if (oldfd == newfd || newfd < 0 || newfd >= ANON_MAX_FDS)
 		return;
 	if (!(old_ok && atomic_load_explicit(&anon_files[oldfd], memory_order_relaxed)) &&
