@@ -1159,6 +1159,8 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 	int err = errno, rc;
 
 	shim_ready();
+	/* Pages copied from before may not be readable now. */
+	uiommufd_host_inproc_mm_changed();
 	if (!uiommufd_host_inproc_range_pinned(addr, len))
 		return real.mprotect(addr, len, prot);
 	uiommufd_host_inproc_mm_write_begin();
