@@ -205,6 +205,27 @@ static uint32_t claimed_size(struct fz_in *in, unsigned int mode, uint32_t real,
 	}
 }
 
+/*
+ * MD_CHECK_REFS looks at every page of its range, in the kernel as here:
+ * its cost is its length.  A fuzzed length over a huge readable mapping
+ * (ASan's shadow) is a timeout, not a finding; keep it to 64 MiB.
+ */
+static void check_refs_bound(const struct fz_ioctl *io, uint8_t *arg)
+{
+	const size_t at = offsetof(struct iommu_test_cmd, check_refs.length);
+	uint64_t len;
+	uint32_t op;
+
+	if (io->cmd != IOMMU_TEST_CMD)
+		return;
+	memcpy(&op, arg + offsetof(struct iommu_test_cmd, op), sizeof(op));
+	if (op != IOMMU_TEST_OP_MD_CHECK_REFS)
+		return;
+	memcpy(&len, arg + at, sizeof(len));
+	len &= (1ULL << 26) - 1;
+	memcpy(arg + at, &len, sizeof(len));
+}
+
 /* Whether a test command's argument asked for a dma-buf (its result is an fd). */
 static bool dmabuf_get_op(const uint8_t *arg)
 {
@@ -240,6 +261,7 @@ static void one_call(struct uiommufd_ctx *ctx, struct fz_in *in, int access_fd)
 		patch(in, arg, io->size, access_fd);
 	size = claimed_size(in, size_mode, io->size, arg);
 	memcpy(arg, &size, sizeof(size));
+	check_refs_bound(io, arg);
 
 	switch (where) {
 	case 4:	/* right against the PROT_NONE page: reading past real size faults */
