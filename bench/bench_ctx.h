@@ -67,6 +67,19 @@ static inline uint32_t mock_domain(uint32_t pt_id, uint32_t *stdev)
 	return cmd.mock_domain.out_idev_id;
 }
 
+/* Unmap exactly [@iova, @iova + @len) of @ioas. */
+static inline void ioas_unmap(uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
+	};
+
+	check(ictl(IOMMU_IOAS_UNMAP, &cmd), "IOAS_UNMAP");
+	if (cmd.length != len)
+		die("IOAS_UNMAP unmapped %llu of %llu bytes", (unsigned long long)cmd.length,
+		    (unsigned long long)len);
+}
+
 /* Destroy object @id; 0 is no object. */
 static inline void destroy(uint32_t id)
 {

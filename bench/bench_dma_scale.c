@@ -65,18 +65,6 @@ static long ioas_map(uint32_t ioas, void *mem, uint64_t len, uint64_t iova)
 	return ictl(IOMMU_IOAS_MAP, &cmd);
 }
 
-static void ioas_unmap(uint32_t ioas, uint64_t iova, uint64_t len)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
-	};
-
-	check(ictl(IOMMU_IOAS_UNMAP, &cmd), "IOAS_UNMAP");
-	if (cmd.length != len)
-		die("IOAS_UNMAP unmapped %llu of %llu bytes", (unsigned long long)cmd.length,
-		    (unsigned long long)len);
-}
-
 static void *map_mem(size_t len, int extra)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra,
