@@ -37,15 +37,19 @@ struct vfio_group_status {
 /**
  * struct vfio_device_bind_iommufd - argument of VFIO_DEVICE_BIND_IOMMUFD
  * @argsz: bytes provided (at least 16)
- * @flags: must be 0
+ * @flags: 0 or VFIO_DEVICE_BIND_FLAG_TOKEN
  * @iommufd: the iommufd to bind the device into
  * @out_devid: returns the device's object ID in that iommufd
+ * @token_uuid_ptr: with VFIO_DEVICE_BIND_FLAG_TOKEN, the address of a
+ *	16-byte VF token (a UUID); ignored without it
  */
 struct vfio_device_bind_iommufd {
 	__u32 argsz;
 	__u32 flags;
+#define VFIO_DEVICE_BIND_FLAG_TOKEN (1 << 0)
 	__s32 iommufd;
 	__u32 out_devid;
+	__aligned_u64 token_uuid_ptr;
 };
 #define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
 
@@ -80,7 +84,8 @@ struct vfio_device_detach_iommufd_pt {
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
 
 _Static_assert(sizeof(struct vfio_group_status) == 8, "ABI: vfio_group_status");
-_Static_assert(sizeof(struct vfio_device_bind_iommufd) == 16, "ABI: bind_iommufd");
+_Static_assert(sizeof(struct vfio_device_bind_iommufd) == 24 &&
+	       offsetof(struct vfio_device_bind_iommufd, token_uuid_ptr) == 16, "ABI: bind_iommufd");
 _Static_assert(sizeof(struct vfio_device_attach_iommufd_pt) == 16, "ABI: attach_iommufd_pt");
 _Static_assert(sizeof(struct vfio_device_detach_iommufd_pt) == 12, "ABI: detach_iommufd_pt");
 _Static_assert(VFIO_GROUP_GET_STATUS == 0x3b67 && VFIO_GROUP_GET_DEVICE_FD == 0x3b6a &&

@@ -85,6 +85,7 @@ enum host_account_mode {
 enum host_cap {
 	HOST_CAP_IPC_LOCK,
 	HOST_CAP_SYS_RESOURCE,
+	HOST_CAP_SYS_RAWIO,
 };
 
 struct host_ops {

@@ -3529,7 +3529,9 @@ static bool inproc_capable(struct uiommufd_host *host, enum host_cap cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
-	unsigned int bit = cap == HOST_CAP_IPC_LOCK ? CAP_IPC_LOCK : CAP_SYS_RESOURCE;
+	unsigned int bit = cap == HOST_CAP_IPC_LOCK ? CAP_IPC_LOCK
+			   : cap == HOST_CAP_SYS_RAWIO ? CAP_SYS_RAWIO
+						       : CAP_SYS_RESOURCE;
 
 	(void)host;
 	if (syscall(SYS_capget, &hdr, data))

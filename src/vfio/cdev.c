@@ -51,9 +51,71 @@ static int ctx_of_fd(struct uiommufd_host *host, int fd, struct iommufd_ctx **ou
 	return 0;
 }
 
-long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
+/*
+ * Bytes a newer caller sends past our struct must all be zero (E2BIG
+ * otherwise), read a few at a time whatever their number.
+ */
+static int unknown_tail_zero(struct uiommufd_host *host, uint64_t from, uint64_t count)
+{
+	uint8_t chunk[64];
+
+	while (count) {
+		size_t n = count < sizeof(chunk) ? (size_t)count : sizeof(chunk);
+
+		/* Never straddle a 64-byte boundary: a fault is seen where it is. */
+		if (n > sizeof(chunk) - from % sizeof(chunk))
+			n = sizeof(chunk) - from % sizeof(chunk);
+		if (copy_from_user(host, chunk, from, n))
+			return -EFAULT;
+		for (size_t i = 0; i < n; i++)
+			if (chunk[i])
+				return -E2BIG;
+		from += n;
+		count -= n;
+	}
+	return 0;
+}
+
+/* BIND_IOMMUFD's struct at the caller's size (the extensible-struct rule). */
+static int read_bind_args(struct uiommufd_host *host, uint64_t uarg,
+			  struct vfio_device_bind_iommufd *req)
 {
 	const size_t minsz = END_OF(struct vfio_device_bind_iommufd, out_devid);
+	uint32_t argsz;
+	int rc;
+
+	if (copy_from_user(host, &argsz, uarg, sizeof(argsz)))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+	memset(req, 0, sizeof(*req));
+	if (argsz > sizeof(*req)) {
+		rc = unknown_tail_zero(host, uarg + sizeof(*req), argsz - sizeof(*req));
+		if (rc)
+			return rc;
+	}
+	if (copy_from_user(host, req, uarg, argsz < sizeof(*req) ? argsz : sizeof(*req)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The VF-token rule of vfio-pci for a function that is neither an SR-IOV
+ * PF nor a VF: no token is needed, and one supplied is refused.
+ */
+static int check_vf_token(struct uiommufd_host *host, const struct vfio_device_bind_iommufd *req)
+{
+	uint8_t uuid[16];
+
+	if (!(req->flags & VFIO_DEVICE_BIND_FLAG_TOKEN))
+		return 0;
+	if (copy_from_user(host, uuid, req->token_uuid_ptr, sizeof(uuid)))
+		return -EFAULT;
+	return -EINVAL;
+}
+
+long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
+{
 	struct vfio_device *vdev = df->vdev;
 	struct vfio_devset *set = vdev->set;
 	struct vfio_device_bind_iommufd req;
@@ -61,14 +123,15 @@ long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
 	uint32_t devid;
 	long rc;
 
-	if (copy_from_user(set->host, &req, uarg, minsz))
-		return -EFAULT;
-	/*
-	 * Short, flagged, a negative fd, or a GET_DEVICE_FD file (opened
-	 * already; binding is for cdev files): all one EINVAL.
-	 */
-	if (df->group != NULL || req.iommufd < 0 || req.flags != 0 || req.argsz < minsz)
+	rc = read_bind_args(set->host, uarg, &req);
+	if (rc)
+		return rc;
+	/* Unknown flags, a negative fd, or a GET_DEVICE_FD file: all EINVAL. */
+	if (req.iommufd < 0 || (req.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN) || df->group != NULL)
 		return -EINVAL;
+	/* Handing out a device without translation is raw I/O. */
+	if (vdev->spec.noiommu && !set->host->ops->capable(set->host, HOST_CAP_SYS_RAWIO))
+		return -EPERM;
 
 	pthread_mutex_lock(&set->lock);
 	rc = block_group(vdev->group);
@@ -79,6 +142,9 @@ long vfio_cdev_bind(struct vfio_device_file *df, uint64_t uarg)
 		rc = -EINVAL;
 		goto err_unblock;
 	}
+	rc = check_vf_token(set->host, &req);
+	if (rc)
+		goto err_unblock;
 	rc = ctx_of_fd(set->host, req.iommufd, &ictx);
 	if (rc)
 		goto err_unblock;

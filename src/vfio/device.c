@@ -119,6 +119,24 @@ void vfio_device_last_close(struct vfio_device *vdev)
 	vdev->open_count = 0;
 }
 
+/*
+ * A no-IOMMU function may be opened only by a caller with CAP_SYS_RAWIO,
+ * and only if the context promises no translation (it has no compat IOAS).
+ */
+static bool noiommu_open_allowed(struct vfio_device *vdev, struct iommufd_ctx *ictx)
+{
+	struct uiommufd_host *host = vdev->set->host;
+	uint32_t ioas_id;
+	bool translated;
+
+	if (!host->ops->capable(host, HOST_CAP_SYS_RAWIO))
+		return false;
+	pthread_mutex_lock(&ictx->lock);
+	translated = !iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);
+	pthread_mutex_unlock(&ictx->lock);
+	return !translated;
+}
+
 int vfio_device_group_open(struct vfio_device *vdev, struct vfio_group *group)
 {
 	/* No container or iommufd yet: nothing to translate through. */
@@ -128,6 +146,8 @@ int vfio_device_group_open(struct vfio_device *vdev, struct vfio_group *group)
 		vdev->open_count++;
 		return 0;
 	}
+	if (vdev->spec.noiommu && !noiommu_open_allowed(vdev, group->ictx))
+		return -EPERM;
 	return vfio_device_first_open(vdev, group->ictx, true);
 }
 

@@ -16,6 +16,7 @@
  * group fd's share, and the last device fd finishes the job (the kernel
  * gets the same from the device file holding the group file).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -156,17 +157,20 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Our containers are all iommufd contexts, so there is no busy rule here:
+ * the kernel refuses only its legacy container while devices are open.
+ * An open device keeps its own binding and reference to the context.
+ */
 static long group_unset_container(struct vfio_group *group)
 {
 	long rc = 0;
 
 	pthread_mutex_lock(&group->set->lock);
-	if (!group->ictx)
-		rc = -EINVAL;
-	else if (group->file_users > 1)
-		rc = -EBUSY;	/* device fds still use the container */
-	else
+	if (group->ictx)
 		group_unset(group);
+	else
+		rc = -EINVAL;
 	pthread_mutex_unlock(&group->set->lock);
 	return rc;
 }
@@ -205,21 +209,70 @@ static int read_name(struct uiommufd_host *host, uint64_t uarg, char *out, size_
 	return -EINVAL;
 }
 
+/* Whether @s starts with a UUID in its 36-character text form. */
+static bool uuid_text(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * vfio-pci's reading of a GET_DEVICE_FD name against member @vdev: 1 when
+ * it names @vdev, 0 when not, or a negative errno that ends the search.
+ * After the BDF come only spaces and at most one "vf_token=UUID"; a token
+ * is refused since our functions are neither SR-IOV PFs nor VFs.
+ */
+static int name_matches(const struct vfio_device *vdev, const char *name)
+{
+	size_t len = strlen(vdev->name);
+	const char *opt;
+	bool token = false;
+
+	if (strncmp(name, vdev->name, len))
+		return 0;
+	opt = name + len;
+	if (*opt && *opt != ' ')
+		return 0;
+	while (*opt) {
+		if (*opt == ' ') {
+			opt++;
+			continue;
+		}
+		if (token || strncmp(opt, "vf_token=", 9))
+			return -EINVAL;
+		opt += 9;
+		if (strlen(opt) < 36 || !uuid_text(opt))
+			return -EINVAL;
+		opt += 36;
+		token = true;
+	}
+	return token ? -EINVAL : 1;
+}
+
 static long group_get_device_fd(struct vfio_group *group, uint64_t uarg)
 {
 	struct vfio_devset *set = group->set;
 	struct vfio_device_file *df;
 	struct vfio_device *vdev = NULL;
-	char name[64];
+	char name[NAME_MAX_READ];
 	size_t k;
 	int fd, rc;
 
 	rc = read_name(set->host, uarg, name, sizeof(name));
 	if (rc)
 		return rc;
-	for (k = 0; k < group->nr_devices && !vdev; k++)
-		if (!strcmp(group->devices[k]->name, name))
+	for (k = 0; k < group->nr_devices && !vdev; k++) {
+		rc = name_matches(group->devices[k], name);
+		if (rc < 0)
+			return rc;
+		if (rc)
 			vdev = group->devices[k];
+	}
 	if (!vdev)
 		return -ENODEV;
 	df = calloc(1, sizeof(*df));
@@ -302,8 +355,10 @@ int vfio_group_open(struct vfio_group *group, int oflags)
 		return -ENOMEM;
 	gf->group = group;
 	pthread_mutex_lock(&set->lock);
-	/* One open at a time, and not while a member is bound through its cdev. */
-	if (group->opened || group->cdev_binds)
+	/* Unprotected DMA is raw I/O; then one open at a time, none beside a cdev bind. */
+	if (group->noiommu && !set->host->ops->capable(set->host, HOST_CAP_SYS_RAWIO))
+		rc = -EPERM;
+	else if (group->opened || group->cdev_binds)
 		rc = -EBUSY;
 	else {
 		group->opened = true;

@@ -123,8 +123,37 @@ static void test_bind_rules(void **state)
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, (void *)8), -EFAULT);
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EINVAL);
 	bind.argsz = sizeof(bind);
-	bind.flags = 1;
+	/* Flags beyond the token's: EINVAL, checked before the token is read. */
+	bind.flags = 2;
+	bind.token_uuid_ptr = 8;
 	assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EINVAL);
+	{
+		/* A longer struct from a newer caller: its extra bytes must be zero. */
+		struct {
+			struct vfio_device_bind_iommufd b;
+			uint64_t more;
+		} big = { .b = { .argsz = sizeof(big), .iommufd = cfd }, .more = 1 };
+		uint8_t uuid[16] = { 0x12, 0x34 };
+
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &big), -E2BIG);
+		/* A token: read from its pointer (EFAULT), then refused: not a PF or VF. */
+		big.more = 0;
+		big.b.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+		big.b.token_uuid_ptr = 8;
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &big), -EFAULT);
+		big.b.token_uuid_ptr = (uintptr_t)uuid;
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &big), -EINVAL);
+		/* A 16-byte caller has no pointer: the token flag faults on address 0. */
+		big.b.argsz = 16;
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &big), -EFAULT);
+		/* Without the flag the pointer is ignored. */
+		big.b.flags = 0;
+		big.b.token_uuid_ptr = 8;
+		big.b.iommufd = 1000;
+		assert_int_equal(vioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &big), -EBADF);
+	}
+	bind.flags = 0;
+	bind.token_uuid_ptr = 0;
 	assert_int_equal(bind_cdev(cdev, -1, NULL), -EINVAL);
 	assert_int_equal(bind_cdev(cdev, 1000, NULL), -EBADF);
 	assert_int_equal(bind_cdev(cdev, plain, NULL), -EBADFD);
@@ -333,6 +362,49 @@ static void test_devid_hwpts_and_pasid(void **state)
 	vfio_devset_destroy(set);
 }
 
+struct bind_case {
+	struct vfio_device *vdev;
+	int cfd;
+};
+
+/* In a child without CAP_SYS_RAWIO: a no-IOMMU cdev does not bind. */
+static int noiommu_bind_refused(void *p)
+{
+	struct bind_case *c = p;
+	int cdev = open_cdev_of(c->vdev);
+
+	if (cdev < 0)
+		return 1;
+	if (bind_cdev(cdev, c->cfd, NULL) != -EPERM)
+		return 2;
+	/* Refused before the group was blocked or anything opened. */
+	if (c->vdev->group->cdev_binds || c->vdev->open_count)
+		return 3;
+	return 0;
+}
+
+static void test_noiommu_bind_needs_rawio(void **state)
+{
+	struct vfio_devset *set = make_set("ioat,noiommu");
+	struct bind_case c = { .vdev = vfio_devset_device(set, 0) };
+	struct uiommufd_ctx *ctx;
+	int cdev;
+
+	c.cfd = open_ctx_fd(0, &ctx);
+	if (!have_rawio()) {
+		close_ctx_fd(c.cfd);
+		vfio_devset_destroy(set);
+		skip();
+	}
+	assert_int_equal(without_rawio(noiommu_bind_refused, &c), 0);
+	cdev = open_cdev_of(c.vdev);
+	assert_int_equal(bind_cdev(cdev, c.cfd, NULL), 0);
+	assert_true(function_open(c.vdev));
+	vclose(cdev);
+	close_ctx_fd(c.cfd);
+	vfio_devset_destroy(set);
+}
+
 static void test_noiommu_cdev_get_pa(void **state)
 {
 	struct vfio_devset *set = make_set("ioat,noiommu");
@@ -393,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_pa_needs_noiommu),
+		cmocka_unit_test(test_noiommu_bind_needs_rawio),
 		cmocka_unit_test(test_access_before_bind),
 		cmocka_unit_test(test_bind_rules),
 		cmocka_unit_test(test_attach_detach),

@@ -397,17 +397,34 @@ static void test_get_device_fd_binds_and_translates(void **state)
 	assert_int_equal(vdev_dma(ctx, vdev, 0x100000, seen, 1, false), 0);
 	assert_int_equal(seen[0], 0xa5);
 
-	/* Device fds in use: the container stays. */
-	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), -EBUSY);
+	/*
+	 * Device fds in use: with an iommufd as the container (ours always
+	 * is) the group lets go of it anyway; the kernel's EBUSY is its
+	 * legacy container's.  The open devices keep their own binding.
+	 */
+	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), 0);
+	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), -EINVAL);
+	{
+		struct vfio_group_status st = { .argsz = sizeof(st) };
+
+		assert_int_equal(vioctl(gfd, VFIO_GROUP_GET_STATUS, &st), 0);
+		assert_int_equal(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	}
+	assert_int_equal(vioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name), -EINVAL);
+	seen[0] = 0;
+	assert_int_equal(vdev_dma(ctx, vdev, 0x100000, seen, 1, false), 0);
+	assert_int_equal(seen[0], 0xa5);
+	assert_non_null(vdev->idev);
 	vclose(dfd);
 	assert_true(function_open(vdev));
 	assert_true(function_marked(dfd2));
-	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), -EBUSY);
 	vclose(dfd2);
 	/* The last close reset the function and turned decode off. */
 	assert_false(function_open(vdev));
 	assert_null(vdev->idev);
 	assert_null(vdev->ictx);
+	/* The group takes a container again, and lets it go. */
+	assert_int_equal(set_container(gfd, cfd), 0);
 	assert_int_equal(vioctl(gfd, VFIO_GROUP_UNSET_CONTAINER, NULL), 0);
 
 	free(longname);
@@ -592,6 +609,92 @@ static void test_device_fds_from_threads(void **state)
 
 /* ---- no-IOMMU groups */
 
+/* In a child without CAP_SYS_RAWIO: what a no-IOMMU group refuses. */
+struct rawio_case {
+	struct vfio_device *vdev;
+	int gfd;		/* the group, opened with the capability */
+};
+
+static int noiommu_refusals(void *p)
+{
+	struct rawio_case *c = p;
+	struct vfio_device *vdev = c->vdev;
+
+	/* EPERM comes before the group's busy answer (the parent has it open). */
+	if (open_group_of(vdev) != -EPERM)
+		return 1;
+	/* The first open of the device wants the capability too. */
+	if (vioctl(c->gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name) != -EPERM)
+		return 2;
+	if (vdev->open_count || vdev->ictx)
+		return 3;
+	return 0;
+}
+
+static void test_noiommu_needs_rawio(void **state)
+{
+	struct vfio_devset *set = make_set("ioat,noiommu,group=6;ioat,group=7");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	struct rawio_case c = { .vdev = vdev };
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(UIOMMUFD_OPEN_VFIO_CONTAINER, &ctx);
+	int dfd;
+
+	if (!have_rawio()) {
+		close_ctx_fd(cfd);
+		vfio_devset_destroy(set);
+		skip();
+	}
+	c.gfd = open_group_of(vdev);
+	assert_true(c.gfd >= 0);
+	assert_int_equal(set_container(c.gfd, cfd), 0);
+	assert_int_equal(without_rawio(noiommu_refusals, &c), 0);
+	/* With the capability both succeed. */
+	dfd = (int)vioctl(c.gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name);
+	assert_true(dfd >= 0);
+	assert_true(function_open(vdev));
+	vclose(dfd);
+	vclose(c.gfd);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
+/* GET_DEVICE_FD names as vfio-pci parses them: the BDF, then options. */
+static void test_device_name_options(void **state)
+{
+	struct vfio_devset *set = make_set("ioat,bdf=0000:01:00.0,group=9");
+	struct vfio_device *vdev = vfio_devset_device(set, 0);
+	static const struct {
+		const char *name;
+		long rc;
+	} cases[] = {
+		{ "0000:01:00.0x", -ENODEV },		/* text right after the BDF */
+		{ "0000:01:00.", -ENODEV },
+		{ "0000:01:00.0 bogus", -EINVAL },	/* an unknown option */
+		{ "0000:01:00.0 vf_token=1234", -EINVAL },	/* too short for a UUID */
+		{ "0000:01:00.0 vf_token=zzzzzzzz-5a5f-4f5a-a211-f591514ba1f3", -EINVAL },
+		/* A well-formed token: refused, the function is no PF or VF. */
+		{ "0000:01:00.0 vf_token=bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3", -EINVAL },
+		{ "0000:01:00.0 vf_token=bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3 x", -EINVAL },
+	};
+	struct uiommufd_ctx *ctx;
+	int cfd = open_ctx_fd(0, &ctx), gfd = open_group_of(vdev), dfd;
+
+	assert_true(gfd >= 0);
+	assert_int_equal(set_container(gfd, cfd), 0);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		assert_int_equal(vioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, cases[k].name), cases[k].rc);
+		assert_int_equal(vdev->open_count, 0);
+	}
+	/* Trailing spaces are only spaces. */
+	dfd = (int)vioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, "0000:01:00.0   ");
+	assert_true(dfd >= 0);
+	vclose(dfd);
+	vclose(gfd);
+	close_ctx_fd(cfd);
+	vfio_devset_destroy(set);
+}
+
 static void test_noiommu_group(void **state)
 {
 	struct vfio_devset *set = make_set("ioat,noiommu,group=6");
@@ -770,6 +873,8 @@ int main(void)
 		cmocka_unit_test(test_group_and_cdev_exclude),
 		cmocka_unit_test(test_device_fds_from_threads),
 		cmocka_unit_test(test_noiommu_group),
+		cmocka_unit_test(test_noiommu_needs_rawio),
+		cmocka_unit_test(test_device_name_options),
 		cmocka_unit_test(test_tool_device_option),
 	};
 

@@ -23,7 +23,10 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
+#include <linux/capability.h>
 #include <linux/pci_regs.h>
 
 #include "helpers.h"
@@ -205,6 +208,39 @@ static inline int thread_count(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* ---- CAP_SYS_RAWIO, which no-IOMMU devices want */
+
+static inline bool have_rawio(void)
+{
+	return host()->ops->capable(host(), HOST_CAP_SYS_RAWIO);
+}
+
+/*
+ * Run @fn in a child process whose calling thread has CAP_SYS_RAWIO out of
+ * its effective set.  Returns what @fn returned (0: its checks held), 100
+ * when the capability could not be dropped, 101 when the child died.
+ */
+static inline int without_rawio(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct caps[2];
+
+		if (syscall(SYS_capget, &hdr, caps))
+			_exit(100);
+		caps[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
+		if (syscall(SYS_capset, &hdr, caps) || have_rawio())
+			_exit(100);
+		_exit(fn(arg));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
 }
 
 /* ---- an I/OAT function behind a device fd, as a program sees it */
