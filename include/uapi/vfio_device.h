@@ -194,6 +194,26 @@ struct vfio_device_low_power_entry_with_wakeup {
 	__u32 reserved;
 };
 
+/*
+ * VFIO_DEVICE_IOEVENTFD: when @fd is signalled, write the low 1, 2, 4 or 8
+ * bytes (one size flag) of @data at region offset @offset.  fd -1 removes
+ * the registration with the same offset, data and size.
+ */
+struct vfio_device_ioeventfd {
+	__u32 argsz;
+	__u32 flags;
+#define VFIO_DEVICE_IOEVENTFD_8 (1 << 0)
+#define VFIO_DEVICE_IOEVENTFD_16 (1 << 1)
+#define VFIO_DEVICE_IOEVENTFD_32 (1 << 2)
+#define VFIO_DEVICE_IOEVENTFD_64 (1 << 3)
+#define VFIO_DEVICE_IOEVENTFD_SIZE_MASK (0xf)
+	__aligned_u64 offset;
+	__aligned_u64 data;
+	__s32 fd;
+	__u32 reserved;
+};
+#define VFIO_DEVICE_IOEVENTFD _IO(VFIO_TYPE, VFIO_BASE + 16)
+
 /* ---- static checks ------------------------------------------------------ */
 
 UIOMMUFD_UAPI_SIZE(struct vfio_device_info, 24);
@@ -223,5 +243,9 @@ UIOMMUFD_UAPI_IOCTL(VFIO_DEVICE_RESET, 0x3b, 0x6f);
 UIOMMUFD_UAPI_IOCTL(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, 0x3b, 0x70);
 UIOMMUFD_UAPI_IOCTL(VFIO_DEVICE_PCI_HOT_RESET, 0x3b, 0x71);
 UIOMMUFD_UAPI_IOCTL(VFIO_DEVICE_FEATURE, 0x3b, 0x75);
+UIOMMUFD_UAPI_SIZE(struct vfio_device_ioeventfd, 32);
+UIOMMUFD_UAPI_OFFSET(struct vfio_device_ioeventfd, data, 16);
+UIOMMUFD_UAPI_OFFSET(struct vfio_device_ioeventfd, fd, 24);
+UIOMMUFD_UAPI_IOCTL(VFIO_DEVICE_IOEVENTFD, 0x3b, 0x74);
 
 #endif

@@ -314,6 +314,8 @@ static int pci_bus_copy(void *opaque, uint64_t dst, uint64_t src, size_t len, si
 	return rc;
 }
 
+static void ioeventfds_drop_all(struct vfio_pci_dev *pci);
+
 /* ================================================ create, open, close */
 
 int vfio_pci_create(struct vfio_device *vdev)
@@ -338,6 +340,7 @@ int vfio_pci_create(struct vfio_device *vdev)
 	pthread_mutex_init(&pci->reg_lock, NULL);
 	pthread_mutex_init(&pci->irq_lock, NULL);
 	pthread_mutex_init(&pci->map_lock, NULL);
+	vfio_pci_watcher_init(&pci->watcher);
 	rc = setup_bars(pci);
 	if (rc)
 		goto err_free;
@@ -359,6 +362,7 @@ int vfio_pci_create(struct vfio_device *vdev)
 err_irq:
 	vfio_pci_irq_free(pci);
 err_free:
+	vfio_pci_watcher_destroy(&pci->watcher);
 	pthread_mutex_destroy(&pci->map_lock);
 	pthread_mutex_destroy(&pci->irq_lock);
 	pthread_mutex_destroy(&pci->reg_lock);
@@ -393,6 +397,10 @@ void vfio_pci_destroy(struct vfio_device *vdev)
 	/* No bus call after destroy returns: nothing of ours is used after it. */
 	pci->type->destroy(pci->model);
 	vfio_pci_irq_teardown(pci);
+	pthread_mutex_lock(&pci->reg_lock);
+	ioeventfds_drop_all(pci);
+	pthread_mutex_unlock(&pci->reg_lock);
+	vfio_pci_watcher_destroy(&pci->watcher);
 	vfio_pci_eventfd_put(&pci->wakeup);
 	vfio_pci_irq_free(pci);
 	pthread_mutex_destroy(&pci->map_lock);
@@ -443,6 +451,7 @@ void vfio_pci_close_device(struct vfio_device *vdev)
 	pthread_mutex_lock(&pci->reg_lock);
 	atomic_store(&pci->open, false);
 	vfio_pci_irq_teardown(pci);
+	ioeventfds_drop_all(pci);
 	/* Bus master off first: DMA the model still tries fails with EIO. */
 	vfio_pci_config_disable(pci);
 	if (pci->type->reset)
@@ -452,6 +461,8 @@ void vfio_pci_close_device(struct vfio_device *vdev)
 	pci->low_power = false;
 	vfio_pci_eventfd_put(&pci->wakeup);
 	pthread_mutex_unlock(&pci->reg_lock);
+	/* Nothing is watched any more: the thread goes before the close returns. */
+	vfio_pci_watcher_stop(&pci->watcher);
 }
 
 /* ==================================================== region access */
@@ -1200,6 +1211,127 @@ static long ioctl_feature(struct vfio_pci_dev *pci, uint64_t uarg)
 	}
 }
 
+/* ---- VFIO_DEVICE_IOEVENTFD */
+
+/* The registered write, unless retired meanwhile or the BAR's decode is off. */
+static void ioeventfd_fired(struct vfio_pci_watch *w)
+{
+	struct vfio_pci_ioeventfd *io = (struct vfio_pci_ioeventfd *)w;
+	struct vfio_pci_dev *pci = w->pci;
+	uint64_t val = io->data;
+
+	pthread_mutex_lock(&pci->reg_lock);
+	/* I/O BARs are written whatever the command register says, as vfio-pci does. */
+	if (!w->retired && (pci->bars[io->bar].io || atomic_load(&pci->mem_enabled)) &&
+	    !vfio_pci_msix_access(pci, io->bar, io->pos, io->size, &val, true))
+		pci->type->bar_write(pci->model, io->bar, io->pos, io->size, val);
+	pthread_mutex_unlock(&pci->reg_lock);
+}
+
+/* Whether [pos, pos + size) of @bar touches the MSI-X table. */
+static bool hits_msix_table(const struct vfio_pci_dev *pci, unsigned int bar, uint64_t pos,
+			    unsigned int size)
+{
+	const struct devmodel_caps *c = &pci->type->caps;
+	uint64_t table_end = c->msix_table_off + 16ull * c->msix_vectors;
+
+	if (!c->msix || bar != c->msix_bar)
+		return false;
+	return pos < table_end && pos + size > c->msix_table_off;
+}
+
+/* Retire and forget every registration; reg_lock held. */
+static void ioeventfds_drop_all(struct vfio_pci_dev *pci)
+{
+	while (pci->ioeventfds) {
+		struct vfio_pci_ioeventfd *io = pci->ioeventfds;
+
+		pci->ioeventfds = io->next;
+		vfio_pci_watch_retire(&pci->watcher, &io->watch);
+	}
+	pci->nr_ioeventfds = 0;
+}
+
+static int ioeventfd_add(struct vfio_pci_dev *pci, unsigned int bar, uint64_t pos,
+			 unsigned int size, uint64_t data, int32_t fd)
+{
+	struct vfio_pci_ioeventfd *io;
+	int nfd, rc;
+
+	if (pci->nr_ioeventfds >= VFIO_PCI_IOEVENTFD_MAX)
+		return -ENOSPC;
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	nfd = vfio_pci_eventfd_get(fd);
+	if (nfd < 0) {
+		rc = nfd;
+		goto err_free;
+	}
+	io->bar = bar;
+	io->pos = pos;
+	io->size = size;
+	io->data = data;
+	io->watch.pci = pci;
+	io->watch.fd = nfd;
+	io->watch.fire = ioeventfd_fired;
+	rc = vfio_pci_watch_add(&pci->watcher, &io->watch);
+	if (rc)
+		goto err_close;
+	io->next = pci->ioeventfds;
+	pci->ioeventfds = io;
+	pci->nr_ioeventfds++;
+	return 0;
+
+err_close:
+	close(nfd);
+err_free:
+	free(io);
+	return rc;
+}
+
+static long ioctl_ioeventfd(struct vfio_pci_dev *pci, uint64_t uarg)
+{
+	struct vfio_device_ioeventfd req;
+	struct vfio_pci_ioeventfd **pp;
+	unsigned int bar, size;
+	uint64_t pos;
+	int rc = arg_in(pci, uarg, &req, offsetof(struct vfio_device_ioeventfd, reserved));
+
+	if (rc)
+		return rc;
+	size = req.flags;
+	/* One size flag and nothing else; its value is the width in bytes. */
+	if ((size & ~VFIO_DEVICE_IOEVENTFD_SIZE_MASK) || !size || (size & (size - 1)) ||
+	    req.fd < -1)
+		return -EINVAL;
+	bar = (unsigned int)(req.offset >> VFIO_PCI_OFFSET_SHIFT);
+	pos = req.offset & VFIO_PCI_OFFSET_MASK;
+	if (req.offset >> VFIO_PCI_OFFSET_SHIFT > VFIO_PCI_BAR5_REGION_INDEX ||
+	    pos + size > pci->bars[bar].size || hits_msix_table(pci, bar, pos, size))
+		return -EINVAL;
+
+	pthread_mutex_lock(&pci->reg_lock);
+	for (pp = &pci->ioeventfds; *pp; pp = &(*pp)->next) {
+		struct vfio_pci_ioeventfd *io = *pp;
+
+		if (io->bar != bar || io->pos != pos || io->size != size || io->data != req.data)
+			continue;
+		rc = -EEXIST;
+		if (req.fd == -1) {
+			*pp = io->next;
+			pci->nr_ioeventfds--;
+			vfio_pci_watch_retire(&pci->watcher, &io->watch);
+			rc = 0;
+		}
+		goto out_unlock;
+	}
+	rc = req.fd == -1 ? -ENODEV : ioeventfd_add(pci, bar, pos, size, req.data, req.fd);
+out_unlock:
+	pthread_mutex_unlock(&pci->reg_lock);
+	return rc;
+}
+
 long vfio_pci_ioctl(struct vfio_device *vdev, unsigned long cmd, uint64_t uarg)
 {
 	struct vfio_pci_dev *pci = vdev->pci;
@@ -1223,6 +1355,8 @@ long vfio_pci_ioctl(struct vfio_device *vdev, unsigned long cmd, uint64_t uarg)
 		return ioctl_hot_reset(pci, uarg);
 	case VFIO_DEVICE_FEATURE:
 		return ioctl_feature(pci, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return ioctl_ioeventfd(pci, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -56,6 +56,39 @@ struct vfio_pci_trigger {
 	int fd;			/* -1: none */
 };
 
+/*
+ * An eventfd the device reads (pci_watch.c).  The block it starts is
+ * malloc'd by its owner and freed by the watcher once retired.
+ */
+struct vfio_pci_watch {
+	struct vfio_pci_watch *next;	/* the watcher's lists */
+	struct vfio_pci_dev *pci;
+	int fd;				/* our duplicate of the program's eventfd */
+	/* Runs on the watcher's thread after each signal. */
+	void (*fire)(struct vfio_pci_watch *w);
+	/* Set by vfio_pci_watch_retire(), read by fire under the owner's lock. */
+	bool retired;
+};
+
+struct vfio_pci_watcher {
+	pthread_mutex_t lock;		/* everything below */
+	pthread_t thread;
+	bool running, stopping;
+	int epfd, wakefd;
+	struct vfio_pci_watch *live;	/* registered */
+	struct vfio_pci_watch *retired;	/* for the thread to free */
+};
+
+/* A VFIO_DEVICE_IOEVENTFD registration; under reg_lock. */
+struct vfio_pci_ioeventfd {
+	struct vfio_pci_watch watch;	/* first: the watcher frees the block */
+	struct vfio_pci_ioeventfd *next;
+	unsigned int bar, size;
+	uint64_t pos, data;
+};
+
+#define VFIO_PCI_IOEVENTFD_MAX 1000	/* per device, as vfio-pci */
+
 struct vfio_pci_dev {
 	struct vfio_device *vdev;
 	const struct devmodel_type *type;
@@ -81,7 +114,7 @@ struct vfio_pci_dev {
 	unsigned int nr_triggers;		/* vectors of irq_type enabled */
 	struct vfio_pci_trigger *triggers;	/* [nr_triggers] */
 	bool intx_masked, intx_pending;
-	struct vfio_pci_trigger intx_unmask;
+	struct vfio_pci_watch *intx_unmask;	/* SET_IRQS UNMASK with an eventfd */
 	struct vfio_pci_trigger err, req;
 	uint32_t *msix_table;			/* 4 dwords per vector */
 	uint64_t *msix_pba;
@@ -89,6 +122,12 @@ struct vfio_pci_dev {
 	/* ---- low power (VFIO_DEVICE_FEATURE), under reg_lock */
 	bool low_power;
 	struct vfio_pci_trigger wakeup;
+
+	/* ---- ioeventfds (pci.c), under reg_lock */
+	struct vfio_pci_ioeventfd *ioeventfds;
+	unsigned int nr_ioeventfds;
+	/* The thread behind intx_unmask and the ioeventfds. */
+	struct vfio_pci_watcher watcher;
 
 	/* ---- BAR mappings */
 	pthread_mutex_t map_lock;
@@ -128,6 +167,19 @@ unsigned int vfio_pci_msi_vectors(const struct vfio_pci_dev *pci);
 /* ---- pci.c */
 /* Function reset keeping config space, as the kernel's try-reset; reg_lock held. */
 void vfio_pci_reset_locked(struct vfio_pci_dev *pci);
+
+/* ---- pci_watch.c */
+void vfio_pci_watcher_init(struct vfio_pci_watcher *wr);
+/* Watch @w (its fd, pci and fire set): 0, or a negative errno and @w untouched. */
+int vfio_pci_watch_add(struct vfio_pci_watcher *wr, struct vfio_pci_watch *w);
+/*
+ * Stop watching @w and hand it to the thread to free.  Call it holding the
+ * lock @w's fire takes: once that lock is dropped fire does nothing more.
+ */
+void vfio_pci_watch_retire(struct vfio_pci_watcher *wr, struct vfio_pci_watch *w);
+/* Join the thread (no reg_lock or irq_lock held); watching restarts on the next add. */
+void vfio_pci_watcher_stop(struct vfio_pci_watcher *wr);
+void vfio_pci_watcher_destroy(struct vfio_pci_watcher *wr);
 
 /* ---- pci_irq.c */
 int vfio_pci_irq_init(struct vfio_pci_dev *pci);

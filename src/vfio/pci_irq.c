@@ -171,7 +171,8 @@ int vfio_pci_irq_init(struct vfio_pci_dev *pci)
 	unsigned int n = msix_vectors(pci);
 
 	pci->irq_type = -1;
-	pci->intx_unmask.fd = pci->err.fd = pci->req.fd = -1;
+	pci->intx_unmask = NULL;
+	pci->err.fd = pci->req.fd = -1;
 	if (!n)
 		return 0;
 	pci->msix_table = calloc(4 * n, sizeof(uint32_t));
@@ -197,6 +198,14 @@ void vfio_pci_irq_free(struct vfio_pci_dev *pci)
 	pci->msix_pba = NULL;
 }
 
+/* The INTx unmask eventfd stops unmasking; irq_lock held. */
+static void drop_unmask_eventfd(struct vfio_pci_dev *pci)
+{
+	if (pci->intx_unmask)
+		vfio_pci_watch_retire(&pci->watcher, pci->intx_unmask);
+	pci->intx_unmask = NULL;
+}
+
 /* Disable the enabled type; irq_lock and reg_lock held. */
 static void irq_disable(struct vfio_pci_dev *pci)
 {
@@ -210,7 +219,7 @@ static void irq_disable(struct vfio_pci_dev *pci)
 	if (pci->irq_type == VFIO_PCI_MSIX_IRQ_INDEX)
 		vfio_pci_config_msix_enabled(pci, false);
 	if (pci->irq_type == VFIO_PCI_INTX_IRQ_INDEX)
-		vfio_pci_eventfd_put(&pci->intx_unmask);
+		drop_unmask_eventfd(pci);
 	free(pci->triggers);
 	pci->triggers = NULL;
 	pci->nr_triggers = 0;
@@ -349,28 +358,63 @@ static void intx_unmask(struct vfio_pci_dev *pci)
 		intx_fire(pci);
 }
 
+/* The unmask eventfd was signalled: what UNMASK does, unless it went meanwhile. */
+static void unmask_fired(struct vfio_pci_watch *w)
+{
+	struct vfio_pci_dev *pci = w->pci;
+
+	pthread_mutex_lock(&pci->irq_lock);
+	if (!w->retired && pci->irq_type == VFIO_PCI_INTX_IRQ_INDEX)
+		intx_unmask(pci);
+	pthread_mutex_unlock(&pci->irq_lock);
+}
+
+/* UNMASK with DATA_EVENTFD: a negative fd removes, one while set is EBUSY. */
+static int set_unmask_eventfd(struct vfio_pci_dev *pci, int32_t fd)
+{
+	struct vfio_pci_watch *w;
+	int nfd, rc;
+
+	if (fd < 0) {
+		drop_unmask_eventfd(pci);
+		return 0;
+	}
+	nfd = vfio_pci_eventfd_get(fd);
+	if (nfd < 0)
+		return nfd;
+	rc = -EBUSY;
+	if (pci->intx_unmask)
+		goto err_close;
+	rc = -ENOMEM;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto err_close;
+	w->pci = pci;
+	w->fd = nfd;
+	w->fire = unmask_fired;
+	rc = vfio_pci_watch_add(&pci->watcher, w);
+	if (rc)
+		goto err_free;
+	pci->intx_unmask = w;
+	return 0;
+
+err_free:
+	free(w);
+err_close:
+	close(nfd);
+	return rc;
+}
+
 static int set_intx_mask(struct vfio_pci_dev *pci, uint32_t flags, uint32_t start,
 			 uint32_t count, const void *data, bool unmask)
 {
 	if (pci->irq_type != VFIO_PCI_INTX_IRQ_INDEX || start != 0 || count != 1)
 		return -EINVAL;
 	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
-		int32_t fd = *(const int32_t *)data;
-		int nfd;
-
+		/* Masking from an eventfd is not served (the kernel's "implement me"). */
 		if (!unmask)
 			return -ENOTTY;
-		/* An unmask eventfd (the kernel's virqfd): stored, see the limits note. */
-		if (fd == -1) {
-			vfio_pci_eventfd_put(&pci->intx_unmask);
-			return 0;
-		}
-		nfd = vfio_pci_eventfd_get(fd);
-		if (nfd < 0)
-			return nfd;
-		vfio_pci_eventfd_put(&pci->intx_unmask);
-		pci->intx_unmask.fd = nfd;
-		return 0;
+		return set_unmask_eventfd(pci, *(const int32_t *)data);
 	}
 	if (!want(flags, data, 0))
 		return 0;

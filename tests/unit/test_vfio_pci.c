@@ -852,6 +852,248 @@ static void test_intx(void **state)
 	close(e);
 }
 
+/* Wait up to 2 s for @fd to be readable: true when it is. */
+static bool wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 2000) == 1;
+}
+
+/* Signal @fd and wait until the watcher thread has taken the count. */
+static void signal_and_wait_taken(int fd)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+	for (int k = 0; k < 2000; k++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 0)
+			break;
+		usleep(1000);
+	}
+	/* The action runs right after the count is taken. */
+	usleep(50000);
+}
+
+static long unmask_eventfd(struct fx *f, int32_t fd)
+{
+	return set_irqs(f, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+			VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd, 4);
+}
+
+static void test_intx_unmask_eventfd(void **state)
+{
+	struct fx *f = *state;
+	int e = new_eventfd(), u = new_eventfd(), u2 = new_eventfd();
+	int32_t fds[1] = { e };
+	int pipefd[2];
+	uint64_t one = 1;
+
+	assert_int_equal(pipe(pipefd), 0);
+	/* INTx not enabled: EINVAL before anything about the eventfd. */
+	assert_int_equal(unmask_eventfd(f, u), -EINVAL);
+	assert_int_equal(set_eventfds(f, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(unmask_eventfd(f, 1000), -EBADF);
+	assert_int_equal(unmask_eventfd(f, pipefd[0]), -EINVAL);
+	assert_int_equal(unmask_eventfd(f, u), 0);
+	/* One at a time; the fd is checked before the busy answer. */
+	assert_int_equal(unmask_eventfd(f, u2), -EBUSY);
+	assert_int_equal(unmask_eventfd(f, 1000), -EBADF);
+	/* MASK from an eventfd is not served. */
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &u2, 4), -ENOTTY);
+
+	/* Automasked after one interrupt; the second waits. */
+	bar_wr(f, 0, TM_IRQ, 4, 0);
+	assert_int_equal(efd_count(e), 1);
+	bar_wr(f, 0, TM_IRQ, 4, 0);
+	assert_int_equal(efd_count(e), 0);
+	/* The program's copy may go: we signal our own through a duplicate. */
+	{
+		int keep = dup(u);
+
+		close(u);
+		u = keep;
+	}
+	/* A signal of the unmask eventfd unmasks: the pending one arrives. */
+	assert_int_equal(write(u, &one, sizeof(one)), sizeof(one));
+	assert_true(wait_readable(e));
+	assert_int_equal(efd_count(e), 1);
+	assert_true(f->vdev.pci->watcher.running);
+
+	/* Any negative fd removes it; after that a signal changes nothing. */
+	assert_int_equal(unmask_eventfd(f, -5), 0);
+	assert_null(f->vdev.pci->intx_unmask);
+	assert_int_equal(unmask_eventfd(f, -1), 0);
+	bar_wr(f, 0, TM_IRQ, 4, 0);
+	signal_and_wait_taken(u);
+	assert_int_equal(efd_count(e), 0);
+	assert_true(f->vdev.pci->intx_masked);
+
+	/* A count already in the eventfd when it is registered counts as a signal. */
+	assert_int_equal(write(u2, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(unmask_eventfd(f, u2), 0);
+	assert_true(wait_readable(e));
+	assert_int_equal(efd_count(e), 1);
+
+	/* Disabling INTx drops the unmask eventfd too. */
+	fds[0] = -1;
+	assert_int_equal(set_eventfds(f, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_null(f->vdev.pci->intx_unmask);
+
+	/* MSI and MSI-X have no mask or unmask here: ENOTTY after the common checks. */
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_MSI_IRQ_INDEX, 0, 1, NULL, 0), -ENOTTY);
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, &u2, 4), -ENOTTY);
+	assert_int_equal(set_irqs(f, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_MSIX_IRQ_INDEX, 4, 1, NULL, 0), -EINVAL);
+
+	/* The last close stops the watcher thread. */
+	vfio_pci_close_device(&f->vdev);
+	assert_false(f->vdev.pci->watcher.running);
+	assert_int_equal(vfio_pci_open_device(&f->vdev), 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(e);
+	close(u);
+	close(u2);
+}
+
+static long ioeventfd(struct fx *f, uint32_t flags, unsigned int index, uint64_t pos,
+		      uint64_t data, int32_t fd)
+{
+	struct vfio_device_ioeventfd a = {
+		.argsz = sizeof(a), .flags = flags, .data = data, .fd = fd,
+		.offset = VFIO_PCI_INDEX_TO_OFFSET(index) + pos,
+	};
+
+	return dioctl(f, VFIO_DEVICE_IOEVENTFD, &a);
+}
+
+static uint32_t tm_reg32(struct fx *f, uint64_t off)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&f->vdev.pci->reg_lock);
+	memcpy(&v, f->m->regs + off, 4);
+	pthread_mutex_unlock(&f->vdev.pci->reg_lock);
+	return v;
+}
+
+/* Wait up to 2 s for the model's register at @off to read @want. */
+static bool reg_becomes(struct fx *f, uint64_t off, uint32_t want)
+{
+	for (int k = 0; k < 2000; k++) {
+		if (tm_reg32(f, off) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void test_ioeventfd(void **state)
+{
+	struct fx *f = *state;
+	int e = new_eventfd(), e2 = new_eventfd(), pipefd[2];
+	struct vfio_device_ioeventfd a = { .argsz = 27, .flags = 4, .fd = e };
+	int32_t *many;
+	int i;
+
+	assert_int_equal(pipe(pipefd), 0);
+	/* The argument: unreadable, short, flags, fd below -1. */
+	assert_int_equal(dioctl(f, VFIO_DEVICE_IOEVENTFD, (void *)8), -EFAULT);
+	assert_int_equal(dioctl(f, VFIO_DEVICE_IOEVENTFD, &a), -EINVAL);
+	a.argsz = 28;
+	assert_int_equal(dioctl(f, VFIO_DEVICE_IOEVENTFD, &a), 0);
+	a.fd = -1;
+	assert_int_equal(dioctl(f, VFIO_DEVICE_IOEVENTFD, &a), 0);
+	assert_int_equal(ioeventfd(f, 0, 0, 0x40, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 3, 0, 0x40, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 0x14, 0, 0x40, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 1, -2), -EINVAL);
+	/* Regions: BARs only, inside the BAR, never on the MSI-X table. */
+	assert_int_equal(ioeventfd(f, 4, VFIO_PCI_ROM_REGION_INDEX, 0, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 4, VFIO_PCI_CONFIG_REGION_INDEX, 0, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 4, 9, 0, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 4, 1, 0, 1, e), -EINVAL);	/* no BAR1 */
+	assert_int_equal(ioeventfd(f, 8, 0, 0x3ffc, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 4, 0, TM_MSIX_TABLE, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 8, 0, TM_MSIX_TABLE + 0x3c, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 2, 0, TM_MSIX_TABLE - 1, 1, e), -EINVAL);
+	assert_int_equal(ioeventfd(f, 1, 0, TM_MSIX_TABLE + 0x40, 1, e), 0);	/* past it */
+	assert_int_equal(ioeventfd(f, 1, 0, TM_MSIX_TABLE + 0x40, 1, -1), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, TM_MSIX_PBA, 0, e), 0);		/* the PBA is fine */
+	assert_int_equal(ioeventfd(f, 4, 0, TM_MSIX_PBA, 0, -1), 0);
+	/* Nothing to remove, then the fd: EBADF, EINVAL. */
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 1, -1), -ENODEV);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 1, 1000), -EBADF);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 1, pipefd[0]), -EINVAL);
+	assert_int_equal(f->vdev.pci->nr_ioeventfds, 0);
+
+	/* A signal writes the data, an unaligned 8-byte access as well. */
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 0x11223344, e), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 0x11223344, e2), -EEXIST);
+	assert_int_equal(ioeventfd(f, 8, 0, 0x81, 0x0102030405060708ull, e2), 0);
+	assert_int_equal(f->vdev.pci->nr_ioeventfds, 2);
+	{
+		uint64_t one = 1;
+		int keep = dup(e);
+
+		/* Ours is a duplicate: the program may close its copy. */
+		close(e);
+		e = keep;
+		assert_int_equal(write(e, &one, sizeof(one)), sizeof(one));
+		assert_true(reg_becomes(f, 0x40, 0x11223344));
+		assert_int_equal(write(e2, &one, sizeof(one)), sizeof(one));
+		assert_true(reg_becomes(f, 0x81, 0x05060708));
+		assert_int_equal(tm_reg32(f, 0x85), 0x01020304);
+	}
+	/* Memory decode off: the write goes nowhere. */
+	bar_wr(f, 0, 0x40, 4, 0);
+	cfg_wr(f, PCI_COMMAND, 2, 0);
+	signal_and_wait_taken(e);
+	assert_int_equal(tm_reg32(f, 0x40), 0);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	/* A reset keeps the registrations. */
+	assert_int_equal(dioctl(f, VFIO_DEVICE_RESET, NULL), 0);
+	assert_int_equal(tm_reg32(f, 0x40), 0);
+	signal_and_wait_taken(e);
+	assert_true(reg_becomes(f, 0x40, 0x11223344));
+	/* Removed: the same key with fd -1; then a signal writes nothing. */
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 0x11223344, -1), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 0x11223344, -1), -ENODEV);
+	bar_wr(f, 0, 0x40, 4, 0);
+	signal_and_wait_taken(e);
+	assert_int_equal(tm_reg32(f, 0x40), 0);
+	assert_int_equal(ioeventfd(f, 8, 0, 0x81, 0x0102030405060708ull, -1), 0);
+
+	/* At most 1000 per device. */
+	many = calloc(VFIO_PCI_IOEVENTFD_MAX, sizeof(*many));
+	assert_non_null(many);
+	for (i = 0; i < VFIO_PCI_IOEVENTFD_MAX; i++)
+		assert_int_equal(ioeventfd(f, 4, 0, 0x100 + 4 * (i % 64), (uint64_t)i, e), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 7, e), -ENOSPC);
+	/* A removal still works at the limit, and makes room. */
+	assert_int_equal(ioeventfd(f, 4, 0, 0x100, 0, -1), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 7, e), 0);
+	free(many);
+
+	/* The last close drops them all and stops the thread. */
+	vfio_pci_close_device(&f->vdev);
+	assert_int_equal(f->vdev.pci->nr_ioeventfds, 0);
+	assert_null(f->vdev.pci->ioeventfds);
+	assert_false(f->vdev.pci->watcher.running);
+	assert_int_equal(vfio_pci_open_device(&f->vdev), 0);
+	assert_int_equal(ioeventfd(f, 4, 0, 0x40, 7, -1), -ENODEV);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(e);
+	close(e2);
+}
+
 static void test_err_req(void **state)
 {
 	struct fx *f = *state;
@@ -1562,6 +1804,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_irqs_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_msi, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_intx, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_intx_unmask_eventfd, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ioeventfd, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_err_req, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hot_reset, fx_setup, fx_teardown),
