@@ -13,6 +13,10 @@
  * tree, through merged directories that lead back to real entries where
  * the path goes there.
  *
+ * A function's config and enable files are rewritten from the device each
+ * time a path to them is handed out (vfio_sysfs_refresh()), so an open
+ * reads the present state.
+ *
  * Only absolute paths are looked at; paths with ".." components go to the
  * real /sys (sysfs's ".." after a link is not the lexical one, and tools
  * do not use them).  Look-ups are raw system calls: the shim's wrappers of
@@ -30,6 +34,7 @@
 #include <unistd.h>
 
 #include "shim/redirect.h"
+#include "vfio/vfio.h"
 
 atomic_bool redirect_active;
 static char tree_root[PATH_MAX];
@@ -68,6 +73,25 @@ static bool link_is_absolute(const char *path)
 static bool is_sys_path(const char *path)
 {
 	return !strncmp(path, "/sys", 4) && (path[4] == '/' || !path[4]);
+}
+
+/*
+ * A function's "config" and "enable" follow the device (config space, the
+ * enable count): the VFIO layer rewrites them before the caller uses the
+ * path.  Only those two names are worth the look.
+ */
+static void refresh_live(const char *tree_path, size_t len)
+{
+	static const char *const live[] = { "/config", "/enable" };
+
+	for (size_t k = 0; k < sizeof(live) / sizeof(live[0]); k++) {
+		size_t n = strlen(live[k]);
+
+		if (len > n && !memcmp(tree_path + len - n, live[k], n)) {
+			vfio_sysfs_refresh(tree_path);
+			return;
+		}
+	}
 }
 
 const char *redirect_sys(const char *path, char *buf, size_t len)
@@ -136,6 +160,8 @@ const char *redirect_sys(const char *path, char *buf, size_t len)
 		buf[out++] = '/';
 		buf[out] = 0;
 	}
+	/* Attributes that change while the program runs are brought up to date. */
+	refresh_live(buf, out);
 	errno = err;
 	return buf;
 }

@@ -734,17 +734,29 @@ size_t vfio_pci_config_snapshot(struct vfio_device *vdev, uint8_t *buf, size_t o
 	if (!pci || off >= pci->cfg_size)
 		return 0;
 	n = len < pci->cfg_size - off ? len : pci->cfg_size - off;
-	/* Dword reads, as a config cycle would: model hooks see whole registers. */
+	/*
+	 * Dword reads, as a config cycle would: model hooks see whole
+	 * registers.  The BARs read as assigned: the host's view, not what
+	 * a program's sizing left in vfio's.
+	 */
 	pthread_mutex_lock(&pci->reg_lock);
 	for (size_t i = 0; i < n;) {
 		unsigned int pos = (unsigned int)(off + i), base = pos & ~3u;
-		uint32_t v = vfio_pci_config_read(pci, base, 4);
+		uint32_t v = base >= PCI_BASE_ADDRESS_0 && base <= PCI_BASE_ADDRESS_5
+				     ? vfio_pci_bar_assigned(pci, (base - PCI_BASE_ADDRESS_0) / 4)
+				     : vfio_pci_config_read(pci, base, 4);
 
 		for (unsigned int b = pos - base; b < 4 && i < n; b++)
 			buf[i++] = (uint8_t)(v >> (8 * b));
 	}
 	pthread_mutex_unlock(&pci->reg_lock);
 	return n;
+}
+
+unsigned int vfio_pci_enable_count(struct vfio_device *vdev)
+{
+	/* vfio-pci enables the function at first open and disables it at last close. */
+	return vdev->pci && atomic_load(&vdev->pci->open) ? 1 : 0;
 }
 
 void vfio_pci_bar_resource(struct vfio_device *vdev, unsigned int bar, uint64_t *start,

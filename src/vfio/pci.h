@@ -155,6 +155,8 @@ void vfio_pci_config_write(struct vfio_pci_dev *pci, unsigned int off, unsigned 
 void vfio_pci_config_enable(struct vfio_pci_dev *pci);
 /* At last close: decode and bus master off, INTx disabled. */
 void vfio_pci_config_disable(struct vfio_pci_dev *pci);
+/* BAR register @slot (0-5) as assigned, as the host reads it. */
+uint32_t vfio_pci_bar_assigned(const struct vfio_pci_dev *pci, unsigned int slot);
 /* MSI's message-enable field as SET_IRQS sets it (log2 of @vectors). */
 void vfio_pci_config_msi_enabled(struct vfio_pci_dev *pci, unsigned int vectors);
 void vfio_pci_config_msix_enabled(struct vfio_pci_dev *pci, bool on);

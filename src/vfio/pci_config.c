@@ -97,6 +97,27 @@ unsigned int vfio_pci_msi_vectors(const struct vfio_pci_dev *pci)
 	return 1u << ((get16(pci, c->msi + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_QMASK) >> 1);
 }
 
+/*
+ * BAR register @slot as the firmware programmed it: the assigned address
+ * with the type bits (the high dword for the upper slot of a 64-bit BAR).
+ * What the host's PCI core reads there whatever a program's sizing writes
+ * left in our view.
+ */
+uint32_t vfio_pci_bar_assigned(const struct vfio_pci_dev *pci, unsigned int slot)
+{
+	const struct vfio_pci_bar *b = &pci->bars[slot];
+
+	if (slot > 0 && !b->size && pci->bars[slot - 1].size && pci->bars[slot - 1].mem64)
+		return (uint32_t)(pci->bars[slot - 1].addr >> 32);
+	if (!b->size)
+		return 0;
+	if (b->io)
+		return ((uint32_t)b->addr & PCI_BASE_ADDRESS_IO_MASK) | PCI_BASE_ADDRESS_SPACE_IO;
+	return ((uint32_t)b->addr & (uint32_t)PCI_BASE_ADDRESS_MEM_MASK) |
+	       (b->mem64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0) |
+	       (b->prefetch ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
+}
+
 static void init_bars(struct vfio_pci_dev *pci)
 {
 	for (unsigned int i = 0; i < 6; i++) {

@@ -7,8 +7,9 @@
  * umockdev's technique: a directory of ordinary files, directories and
  * symbolic links laid out as sysfs is, which the shim redirects /sys paths
  * into (src/shim/redirect.c).  The files are written once, when the tree
- * is built; attributes that change in the kernel (enable, the config bytes)
- * show the state at start.
+ * is built; the two that change in the kernel (enable, the config bytes)
+ * are rewritten from the device whenever the shim hands out a path to them
+ * (vfio_sysfs_refresh()).
  *
  * Directories that exist in the machine's sysfs too (/sys/bus/pci/devices,
  * /sys/module, ...) are merged: each real entry the tree lacks becomes a
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -767,4 +769,68 @@ free_bufs:
 	free(cfg);
 	free(devs);
 	return rc;
+}
+
+/* ---------------------------------------------------- live attributes */
+
+/* The function whose directory @dirfd is, or NULL (not one of ours). */
+static struct vfio_device *function_of_dir(struct vfio_devset *set, int dirfd)
+{
+	char link[64], where[PATH_MAX];
+	const char *name;
+	ssize_t n;
+
+	/* The kernel's resolution of every link on the way: one spelling for all. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = syscall(SYS_readlinkat, AT_FDCWD, link, where, sizeof(where) - 1);
+	if (n <= 0)
+		return NULL;
+	where[n] = 0;
+	name = strrchr(where, '/');
+	if (!name || !strstr(where, "/sys/devices/pci"))
+		return NULL;
+	return vfio_devset_device_by_name(set, name + 1);
+}
+
+void vfio_sysfs_refresh(const char *tree_path)
+{
+	const char *leaf = tree_path ? strrchr(tree_path, '/') : NULL;
+	struct vfio_devset *set = vfio_devset_current();
+	struct vfio_device *vdev;
+	uint8_t buf[CFG_MAX];
+	char dir[PATH_MAX];
+	size_t dlen, len;
+	int err = errno, dirfd, fd;
+	bool config;
+
+	if (!leaf || !set)
+		return;
+	config = !strcmp(leaf + 1, "config");
+	if (!config && strcmp(leaf + 1, "enable"))
+		return;
+	dlen = (size_t)(leaf - tree_path);
+	if (!dlen || dlen >= sizeof(dir))
+		return;
+	memcpy(dir, tree_path, dlen);
+	dir[dlen] = 0;
+	dirfd = (int)syscall(SYS_openat, AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		goto out;
+	vdev = function_of_dir(set, dirfd);
+	if (!vdev)
+		goto out_close_dir;
+	if (config)
+		len = vfio_pci_config_snapshot(vdev, buf, 0, sizeof(buf));
+	else
+		len = (size_t)snprintf((char *)buf, sizeof(buf), "%u\n", vfio_pci_enable_count(vdev));
+	/* Same length as before: rewritten in place, never seen empty. */
+	fd = (int)syscall(SYS_openat, dirfd, leaf + 1, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!syscall(SYS_pwrite64, fd, buf, len, 0);
+		syscall(SYS_close, fd);
+	}
+out_close_dir:
+	syscall(SYS_close, dirfd);
+out:
+	errno = err;
 }

@@ -149,6 +149,8 @@ void vfio_pci_munmap(struct vfio_device *vdev, void *addr, size_t len);
 size_t vfio_pci_config_snapshot(struct vfio_device *vdev, uint8_t *buf, size_t off, size_t len);
 void vfio_pci_bar_resource(struct vfio_device *vdev, unsigned int bar, uint64_t *start,
 			   uint64_t *end, uint64_t *flags);
+/* sysfs's "enable": the function's enable count (1 while open). */
+unsigned int vfio_pci_enable_count(struct vfio_device *vdev);
 
 /*
  * For vfio-pci's hot reset (added by "pci"; group.c / device.c implement
@@ -166,6 +168,13 @@ bool vfio_device_cdev_opened(struct vfio_device *vdev);
  * (the shim's redirection prefix); remove it with vfio_sysfs_remove().
  */
 int vfio_sysfs_build(struct vfio_devset *set, char *root, size_t rootlen);
+/*
+ * @tree_path (a path inside the tree) is about to be used: if it names the
+ * "config" or "enable" file of one of the current set's functions, rewrite
+ * that file from the device's present state.  Raw system calls only; errno
+ * is kept.  The shim's redirection calls it for every tree path it hands out.
+ */
+void vfio_sysfs_refresh(const char *tree_path);
 void vfio_sysfs_remove(const char *root);
 
 #endif

@@ -199,6 +199,82 @@ static void test_cdev_path(void **state)
 	assert_int_equal(close(iommufd), 0);
 }
 
+/* The whole of a sysfs file of BDF, read with a fresh open as tools do. */
+static size_t sysfs_read(const char *attr, void *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", BDF, attr);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, len);
+	assert_true(n >= 0);
+	close(fd);
+	return (size_t)n;
+}
+
+static uint32_t sysfs_config_dword(unsigned int off)
+{
+	uint8_t cfg[256];
+	uint32_t v;
+
+	assert_true(sysfs_read("config", cfg, sizeof(cfg)) >= off + 4);
+	memcpy(&v, cfg + off, 4);
+	return v;
+}
+
+static int sysfs_enable(void)
+{
+	char text[16] = { 0 };
+
+	sysfs_read("enable", text, sizeof(text) - 1);
+	return atoi(text);
+}
+
+/*
+ * sysfs's config and enable follow the device: the enable count while it
+ * is open, the live command register, and BARs as assigned whatever
+ * vfio's virtual view holds.
+ */
+static void test_sysfs_live(void **state)
+{
+	uint32_t bar0, sizing = 0xffffffff, cmd;
+	char path[64];
+	int iommufd, group, dev;
+
+	group_path(BDF, path, sizeof(path));
+	assert_int_equal(sysfs_enable(), 0);
+	bar0 = sysfs_config_dword(0x10);
+	assert_int_equal(sysfs_config_dword(0x04) & 0x7, 0);	/* no decode, no master */
+	iommufd = open("/dev/iommu", O_RDWR);
+	group = open(path, O_RDWR);
+	assert_true(iommufd >= 0 && group >= 0);
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd), 0);
+	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, BDF);
+	assert_true(dev >= 0);
+	/* Opened: enabled once, memory decode on. */
+	assert_int_equal(sysfs_enable(), 1);
+	assert_int_equal(sysfs_config_dword(0x04) & 0x6, 0x2);
+	/* Bus master through vfio's config region shows in the host's view. */
+	assert_int_equal(pread(dev, &cmd, 2, CONFIG_OFFSET + 4), 2);
+	cmd |= 0x4;
+	assert_int_equal(pwrite(dev, &cmd, 2, CONFIG_OFFSET + 4), 2);
+	assert_int_equal(sysfs_config_dword(0x04) & 0x6, 0x6);
+	/* A sizing write is vfio's business: the host still sees the address. */
+	assert_int_equal(pwrite(dev, &sizing, 4, CONFIG_OFFSET + 0x10), 4);
+	assert_int_equal(pread(dev, &sizing, 4, CONFIG_OFFSET + 0x10), 4);
+	assert_true(sizing != bar0);
+	assert_int_equal(sysfs_config_dword(0x10), bar0);
+	assert_int_equal(close(dev), 0);
+	/* The last close disabled it again. */
+	assert_int_equal(sysfs_enable(), 0);
+	assert_int_equal(sysfs_config_dword(0x04) & 0x7, 0);
+	assert_int_equal(close(group), 0);
+	assert_int_equal(close(iommufd), 0);
+}
+
 /* The command of this build, next to this test: BUILD/tests/scenario/X -> BUILD/bin. */
 static void build_tool(char *self, size_t len, char *tool, size_t tlen)
 {
@@ -240,6 +316,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_type1_group_path),
 		cmocka_unit_test(test_iommufd_group_path),
 		cmocka_unit_test(test_cdev_path),
+		cmocka_unit_test(test_sysfs_live),
 	};
 	char self[PATH_MAX], tool[PATH_MAX + 16];
 	int status;
