@@ -649,6 +649,20 @@ static void test_noiommu_needs_rawio(void **state)
 	assert_true(c.gfd >= 0);
 	assert_int_equal(set_container(c.gfd, cfd), 0);
 	assert_int_equal(without_rawio(noiommu_refusals, &c), 0);
+	/* A context that was given a compat IOAS promises translation: EPERM too. */
+	{
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		struct iommu_vfio_ioas vioas = { .size = sizeof(vioas),
+						 .op = IOMMU_VFIO_IOAS_SET };
+
+		assert_int_equal(ictl(ctx, IOMMU_IOAS_ALLOC, &alloc), 0);
+		vioas.ioas_id = alloc.out_ioas_id;
+		assert_int_equal(ictl(ctx, IOMMU_VFIO_IOAS, &vioas), 0);
+		assert_int_equal(vioctl(c.gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name), -EPERM);
+		assert_int_equal(vdev->open_count, 0);
+		vioas.op = IOMMU_VFIO_IOAS_CLEAR;
+		assert_int_equal(ictl(ctx, IOMMU_VFIO_IOAS, &vioas), 0);
+	}
 	/* With the capability both succeed. */
 	dfd = (int)vioctl(c.gfd, VFIO_GROUP_GET_DEVICE_FD, vdev->name);
 	assert_true(dfd >= 0);
