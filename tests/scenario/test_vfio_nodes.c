@@ -4,8 +4,9 @@
  * through sysfs and drives it through /dev/vfio the way the kernel's
  * interfaces are used, with the real libc calls (open, stat, ioctl,
  * pread, close).  It checks the group path with a type1 container, the
- * group path with an iommufd, the cdev path with BIND_IOMMUFD and the
- * errnos of the busy and bad-input cases.
+ * group path with an iommufd, the cdev path with BIND_IOMMUFD, the
+ * errnos of the busy and bad-input cases, sysfs's live config and enable
+ * files and an ioeventfd's BAR write.
  *
  * The Makefile runs scenario tests under plain `uiommufd run`; this one
  * then runs itself again under `uiommufd run --device ...` (the command
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -275,6 +277,60 @@ static void test_sysfs_live(void **state)
 	assert_int_equal(close(iommufd), 0);
 }
 
+/* struct vfio_device_ioeventfd and its number, spelled out as a client would. */
+struct ioeventfd_arg {
+	uint32_t argsz, flags;
+	uint64_t offset, data;
+	int32_t fd;
+	uint32_t reserved;
+};
+#define DEVICE_IOEVENTFD _IO(VFIO_TYPE, VFIO_BASE + 16)
+#define IOAT_CHAN0_CHANCMP 0x98	/* channel 0's completion address: reads back */
+
+/* An eventfd's signal becomes a BAR write, through the real libc calls. */
+static void test_ioeventfd(void **state)
+{
+	struct ioeventfd_arg a = { .argsz = sizeof(a), .flags = 8,
+				   .offset = IOAT_CHAN0_CHANCMP, .data = 0x12345640 };
+	uint64_t one = 1, got = 0;
+	char path[64];
+	int iommufd, group, dev, e, k;
+
+	group_path(BDF, path, sizeof(path));
+	iommufd = open("/dev/iommu", O_RDWR);
+	group = open(path, O_RDWR);
+	assert_true(iommufd >= 0 && group >= 0);
+	assert_int_equal(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd), 0);
+	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, BDF);
+	assert_true(dev >= 0);
+	e = eventfd(0, EFD_CLOEXEC);
+	assert_true(e >= 0);
+	a.fd = e;
+	assert_int_equal(ioctl(dev, DEVICE_IOEVENTFD, &a), 0);
+	assert_int_equal(ioctl(dev, DEVICE_IOEVENTFD, &a), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(write(e, &one, sizeof(one)), sizeof(one));
+	for (k = 0; k < 2000 && got != a.data; k++) {
+		assert_int_equal(pread(dev, &got, 8, IOAT_CHAN0_CHANCMP), 8);
+		if (got != a.data)
+			usleep(1000);
+	}
+	assert_int_equal(got, a.data);
+	a.fd = -1;
+	assert_int_equal(ioctl(dev, DEVICE_IOEVENTFD, &a), 0);
+	assert_int_equal(ioctl(dev, DEVICE_IOEVENTFD, &a), -1);
+	assert_int_equal(errno, ENODEV);
+	/* The config region takes none. */
+	a.offset = CONFIG_OFFSET;
+	a.fd = e;
+	assert_int_equal(ioctl(dev, DEVICE_IOEVENTFD, &a), -1);
+	assert_int_equal(errno, EINVAL);
+	close(e);
+	assert_int_equal(close(dev), 0);
+	assert_int_equal(close(group), 0);
+	assert_int_equal(close(iommufd), 0);
+}
+
 /* The command of this build, next to this test: BUILD/tests/scenario/X -> BUILD/bin. */
 static void build_tool(char *self, size_t len, char *tool, size_t tlen)
 {
@@ -317,6 +373,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_iommufd_group_path),
 		cmocka_unit_test(test_cdev_path),
 		cmocka_unit_test(test_sysfs_live),
+		cmocka_unit_test(test_ioeventfd),
 	};
 	char self[PATH_MAX], tool[PATH_MAX + 16];
 	int status;
