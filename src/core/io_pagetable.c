@@ -25,9 +25,11 @@
 static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area);
 static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area);
 
-void iopt_init_table(struct io_pagetable *iopt)
+void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx)
 {
 	memset(iopt, 0, sizeof(*iopt));
+	iopt->area_cache = &ictx->area_cache;
+	iopt->areas.nodes = &ictx->node_cache;
 	/* Without domains there is no IOMMU page size to respect. */
 	iopt->iova_alignment = 1;
 }
@@ -411,11 +413,16 @@ err_unmap:
 	return rc;
 }
 
-static void iopt_area_free(struct iopt_area *area)
+static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt)
+{
+	return iommufd_should_fail() ? NULL : slab_zalloc(iopt->area_cache);
+}
+
+static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	if (area->pages)
 		iopt_put_pages(area->pages);
-	free(area);
+	slab_free(iopt->area_cache, area);
 }
 
 /*
@@ -443,7 +450,7 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 	}
 	memset(fresh, 0, npieces * sizeof(*fresh));
 	for (k = 0; k < npieces && !rc; k++) {
-		fresh[k] = iommufd_zalloc(sizeof(*fresh[k]));
+		fresh[k] = iopt_area_alloc(iopt);
 		if (!fresh[k])
 			rc = -ENOMEM;
 	}
@@ -493,7 +500,7 @@ unfill_areas:
 		iopt_area_unfill_domains(iopt, fresh[filled]);
 free_areas:
 	for (k = 0; k < npieces; k++)
-		free(fresh[k]);
+		slab_free(iopt->area_cache, fresh[k]);
 	if (fresh != one)
 		free(fresh);
 	return rc;
@@ -668,7 +675,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			removed += iopt_area_length(area);
 			iopt_area_unfill_domains(iopt, area);
 			iopt_area_remove(iopt, area);
-			iopt_area_free(area);
+			iopt_area_free(iopt, area);
 		}
 	}
 	if (gone)
@@ -853,11 +860,11 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 	if (((area->start_byte + (new_start - area->iova)) % PAGE_SIZE) &
 	    (iopt->iova_alignment - 1))
 		return -EINVAL;
-	rhs = iommufd_zalloc(sizeof(*rhs));
+	rhs = iopt_area_alloc(iopt);
 	if (!rhs)
 		return -ENOMEM;
 	if (iova_btree_prepare(&iopt->areas, 1)) {
-		free(rhs);
+		slab_free(iopt->area_cache, rhs);
 		return -ENOMEM;
 	}
 	/* The area's one pin becomes one per half. */
@@ -867,7 +874,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 						    PAGE_SIZE);
 
 		if (rc) {
-			free(rhs);
+			slab_free(iopt->area_cache, rhs);
 			return rc;
 		}
 	}

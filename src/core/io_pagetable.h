@@ -61,6 +61,7 @@ struct iopt_reserved {
 
 struct io_pagetable {
 	struct iova_btree areas;	/* of iopt_area, by IOVA */
+	struct slab_cache *area_cache;	/* where the areas live: the context's */
 	size_t nr_areas;
 
 	struct iopt_span *allowed;	/* sorted by start, disjoint */
@@ -115,7 +116,8 @@ struct iopt_pages_list {
 /* @how for iopt_map_*(): the table chooses the IOVA */
 #define IOPT_ALLOC_IOVA 0x1u
 
-void iopt_init_table(struct io_pagetable *iopt);
+/* Areas and area-tree nodes come from @ictx's caches. */
+void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx);
 /* Unmaps everything; cannot fail. */
 void iopt_destroy_table(struct io_pagetable *iopt);
 
@@ -221,6 +223,8 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommu
 					   struct host_anon *ref, unsigned long offset,
 					   unsigned long len, bool writable);
 void iopt_get_pages_ref(struct iopt_pages *pages);
+/* sizeof(struct iopt_pages), for the context's cache of them. */
+size_t iopt_pages_struct_size(void);
 void iopt_put_pages(struct iopt_pages *pages);
 
 struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);

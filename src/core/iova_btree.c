@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/iova_btree.h"
+#include "core/slab.h"
 
 #define FAN IOVA_BTREE_FAN
 #define MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
@@ -82,13 +83,31 @@ static bool refresh_entry(struct iova_btree_node *p, unsigned int i, bool child_
 	return true;
 }
 
-/* From the spares first (iova_btree_prepare() fills them), else malloc. */
+size_t iova_btree_node_size(void)
+{
+	return sizeof(struct iova_btree_node);
+}
+
+static struct iova_btree_node *node_new(struct iova_btree *t)
+{
+	return t->nodes ? slab_zalloc(t->nodes) : calloc(1, sizeof(struct iova_btree_node));
+}
+
+static void node_release(struct iova_btree *t, struct iova_btree_node *n)
+{
+	if (t->nodes)
+		slab_free(t->nodes, n);
+	else
+		free(n);
+}
+
+/* From the spares first (iova_btree_prepare() fills them), else a new one. */
 static struct iova_btree_node *node_alloc(struct iova_btree *t)
 {
 	struct iova_btree_node *n = t->spare;
 
 	if (!n)
-		return calloc(1, sizeof(*n));
+		return node_new(t);
 	t->spare = n->ptr[0];
 	t->nspare--;
 	n->n = 0;
@@ -99,7 +118,7 @@ static struct iova_btree_node *node_alloc(struct iova_btree *t)
 static void node_free(struct iova_btree *t, struct iova_btree_node *n)
 {
 	if (t->nspare >= KEEP_SPARES) {
-		free(n);
+		node_release(t, n);
 		return;
 	}
 	n->ptr[0] = t->spare;
@@ -113,7 +132,7 @@ int iova_btree_prepare(struct iova_btree *t, size_t inserts)
 	size_t want = inserts * (t->height + 2);
 
 	while (t->nspare < want) {
-		struct iova_btree_node *n = calloc(1, sizeof(*n));
+		struct iova_btree_node *n = node_new(t);
 
 		if (!n)
 			return -ENOMEM;
@@ -420,26 +439,29 @@ int iova_btree_each_gap(const struct iova_btree *t, unsigned long lo, unsigned l
 	return w.rc;
 }
 
-static void destroy_node(struct iova_btree_node *n, unsigned int level)
+static void destroy_node(struct iova_btree *t, struct iova_btree_node *n, unsigned int level)
 {
 	unsigned int i;
 
 	for (i = 0; level > 1 && i != n->n; i++)
-		destroy_node(n->ptr[i], level - 1);
-	free(n);
+		destroy_node(t, n->ptr[i], level - 1);
+	node_release(t, n);
 }
 
 void iova_btree_destroy(struct iova_btree *t)
 {
+	struct slab_cache *nodes = t->nodes;
+
 	if (t->root)
-		destroy_node(t->root, t->height);
+		destroy_node(t, t->root, t->height);
 	while (t->spare) {
 		struct iova_btree_node *n = t->spare;
 
 		t->spare = n->ptr[0];
-		free(n);
+		node_release(t, n);
 	}
 	memset(t, 0, sizeof(*t));
+	t->nodes = nodes;
 }
 
 void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned long last)

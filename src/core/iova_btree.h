@@ -24,8 +24,10 @@
 #define IOVA_BTREE_FAN 16
 
 struct iova_btree_node;
+struct slab_cache;
 
 struct iova_btree {
+	struct slab_cache *nodes;	/* where nodes come from; NULL: malloc */
 	struct iova_btree_node *root;
 	unsigned int height;	/* 0: empty; 1: the root is a leaf */
 	unsigned int nspare;
@@ -61,6 +63,8 @@ int iova_btree_each_gap(const struct iova_btree *t, unsigned long lo, unsigned l
 void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned long last);
 /* Free every node (the values are the caller's). */
 void iova_btree_destroy(struct iova_btree *t);
+/* sizeof(struct iova_btree_node), for a cache of nodes. */
+size_t iova_btree_node_size(void);
 /* Check order, summaries and counts; the number of ranges, or -1.  For tests. */
 long iova_btree_verify(const struct iova_btree *t);
 

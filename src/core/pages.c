@@ -67,6 +67,7 @@ struct iopt_pages {
 	unsigned int refs;
 	enum iopt_address_type type;
 	struct uiommufd_host *host;
+	struct slab_cache *cache;	/* the context's, where this lives */
 	uint64_t uptr;			/* IOPT_ADDRESS_USER: page aligned */
 	struct host_file *file;		/* IOPT_ADDRESS_FILE */
 	struct iommufd_dmabuf *dmabuf;	/* set for dma-buf files: file is its */
@@ -91,11 +92,12 @@ static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned lo
 	if (length > SIZE_MAX - PAGE_SIZE || length == 0)
 		return ERR_PTR(-EINVAL);
 
-	pages = iommufd_zalloc(sizeof(*pages));
+	pages = iommufd_should_fail() ? NULL : slab_zalloc(&ictx->pages_cache);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	pages->refs = 1;
 	pages->host = ictx->host;
+	pages->cache = &ictx->pages_cache;
 	pages->npages = (length + start_byte + PAGE_SIZE - 1) / PAGE_SIZE;
 	pages->writable = writable;
 	if (ictx->host->ops->capable(ictx->host, HOST_CAP_IPC_LOCK))
@@ -168,6 +170,11 @@ struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages)
 	return pages->dmabuf;
 }
 
+size_t iopt_pages_struct_size(void)
+{
+	return sizeof(struct iopt_pages);
+}
+
 void iopt_get_pages_ref(struct iopt_pages *pages)
 {
 	pages->refs++;
@@ -197,7 +204,7 @@ static void iopt_release_pages(struct iopt_pages *pages)
 		host->ops->anon_put(host, pages->dmabuf_ref);
 	else if (pages->file)
 		host->ops->file_put(host, pages->file);
-	free(pages);
+	slab_free(pages->cache, pages);
 }
 
 void iopt_put_pages(struct iopt_pages *pages)
