@@ -671,11 +671,16 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			if (++notified > 100)
 				rc = -EDEADLK;
 		} else {
+			bool at_end = area->last >= last;
+
 			notified = 0;	/* the patience is per area */
 			removed += iopt_area_length(area);
 			iopt_area_unfill_domains(iopt, area);
 			iopt_area_remove(iopt, area);
 			iopt_area_free(iopt, area);
+			/* Nothing of the range is left past it: no descent to learn that. */
+			if (at_end)
+				break;
 		}
 	}
 	if (gone)
