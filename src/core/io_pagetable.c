@@ -418,11 +418,15 @@ static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt)
 	return iommufd_should_fail() ? NULL : slab_zalloc(iopt->area_cache);
 }
 
+/* An area made with its pages is freed with them, by the last put. */
 static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
+	bool with_pages = area->with_pages;
+
 	if (area->pages)
 		iopt_put_pages(area->pages);
-	slab_free(iopt->area_cache, area);
+	if (!with_pages)
+		slab_free(iopt->area_cache, area);
 }
 
 /*
@@ -431,8 +435,9 @@ static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
  * allocation comes before the IOVA is chosen, and the areas are published
  * only once every domain holds them.
  */
-int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
-		   unsigned long total, unsigned long *iova_io, int prot, unsigned int how)
+static int map_pieces(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
+		      unsigned long total, unsigned long *iova_io, int prot, unsigned int how,
+		      struct iopt_area *given)
 {
 	struct iopt_area *one[4], **fresh = one;
 	size_t k, filled;
@@ -449,7 +454,12 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, si
 			return -ENOMEM;
 	}
 	memset(fresh, 0, npieces * sizeof(*fresh));
-	for (k = 0; k < npieces && !rc; k++) {
+	/* @given: the one piece's area, made with its pages and freed with them. */
+	if (given) {
+		given->with_pages = true;
+		fresh[0] = given;
+	}
+	for (k = given ? 1 : 0; k < npieces && !rc; k++) {
 		fresh[k] = iopt_area_alloc(iopt);
 		if (!fresh[k])
 			rc = -ENOMEM;
@@ -499,11 +509,17 @@ unfill_areas:
 	while (filled--)
 		iopt_area_unfill_domains(iopt, fresh[filled]);
 free_areas:
-	for (k = 0; k < npieces; k++)
+	for (k = given ? 1 : 0; k < npieces; k++)
 		slab_free(iopt->area_cache, fresh[k]);
 	if (fresh != one)
 		free(fresh);
 	return rc;
+}
+
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *pieces, size_t npieces,
+		   unsigned long total, unsigned long *iova_io, int prot, unsigned int how)
+{
+	return map_pieces(iopt, pieces, npieces, total, iova_io, prot, how, NULL);
 }
 
 /*
@@ -519,7 +535,7 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, struct iopt_pages *page
 		.start_byte = src - iopt_pages_source_start(pages),
 		.length = len,
 	};
-	int rc = iopt_map_pages(iopt, &whole, 1, len, iova, prot, how);
+	int rc = map_pieces(iopt, &whole, 1, len, iova, prot, how, iopt_pages_area(pages));
 
 	iopt_put_pages(pages);
 	return rc;
@@ -528,7 +544,9 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, struct iopt_pages *page
 int iopt_map_user_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsigned long *iova,
 			uint64_t uva, unsigned long len, int prot, unsigned int how)
 {
-	struct iopt_pages *pages = iopt_alloc_user_pages(ctx, uva, len, prot & IOMMU_WRITE);
+	/* One area over new pages: the two in one object, one miss where there were two. */
+	struct iopt_pages *pages =
+		iopt_alloc_user_pages_with_area(ctx, uva, len, prot & IOMMU_WRITE);
 
 	if (IS_ERR(pages))
 		return (int)PTR_ERR(pages);

@@ -47,6 +47,7 @@ struct iopt_area {
 	bool prevent_access;		/* accesses are being told to unpin */
 	unsigned int num_accesses;	/* access pins inside the area */
 	unsigned int num_locks;		/* internal access pins: unmap is EBUSY */
+	bool with_pages;		/* made with its pages: its memory goes with theirs */
 };
 
 struct iopt_span {
@@ -225,6 +226,16 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommu
 void iopt_get_pages_ref(struct iopt_pages *pages);
 /* sizeof(struct iopt_pages), for the context's cache of them. */
 size_t iopt_pages_struct_size(void);
+/*
+ * Pages for a map of one area, made in one object with that area so that
+ * the two share cache lines: the area (zeroed) is iopt_pages_area(); its
+ * memory lasts as long as the pages.
+ */
+struct iopt_pages *iopt_alloc_user_pages_with_area(struct iommufd_ctx *ctx, uint64_t uva,
+						   unsigned long len, bool writable);
+struct iopt_area *iopt_pages_area(struct iopt_pages *pages);
+/* Bytes of one area-and-pages object, for the context's cache of them. */
+size_t iopt_pages_with_area_size(void);
 void iopt_put_pages(struct iopt_pages *pages);
 
 struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);

@@ -40,17 +40,17 @@ struct iova_btree_node {
 
 _Static_assert(sizeof(struct iova_btree_node) == 8 * NODE_ALIGN, "a node is eight lines");
 
-/* Ask for all of @n that a step down reads (hi, n, ptr, lo) before it is read. */
+/*
+ * Ask for all of @n before it is read: a step down reads hi, n, ptr and
+ * lo, and the summaries refreshed on the way back up read gap too.
+ */
 static inline void node_prefetch(const struct iova_btree_node *n)
 {
 	const char *p = (const char *)n;
+	unsigned int line;
 
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + NODE_ALIGN);
-	__builtin_prefetch(p + 2 * NODE_ALIGN);
-	__builtin_prefetch(p + 3 * NODE_ALIGN);
-	__builtin_prefetch(p + 4 * NODE_ALIGN);
-	__builtin_prefetch(p + 5 * NODE_ALIGN);
+	for (line = 0; line != sizeof(*n) / NODE_ALIGN; line++)
+		__builtin_prefetch(p + line * NODE_ALIGN);
 }
 
 /* Spares kept after removals free nodes, so churn does not reach malloc. */

@@ -3530,10 +3530,10 @@ unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode)
  * and a capget per map would be a system call on the fastest path we have.
  * So each thread (capabilities are per thread) keeps the effective set it
  * last read, valid while the credentials generation has not moved.  The
- * shim moves it after every call that can change the effective set
- * (capset, prctl, the setuid family, and syscall() with one of their
- * numbers); an embedding program that changes them otherwise, or a raw
- * system call instruction, must call uiommufd_host_inproc_creds_changed().
+ * shim moves it after every libc call that can change the effective set
+ * (capset, prctl, the setuid family); a program that changes them by a raw
+ * system call (syscall(SYS_capset, ...) included), or an embedding program
+ * not under the shim, must call uiommufd_host_inproc_creds_changed().
  */
 static atomic_ulong creds_gen = 1;
 static __thread unsigned long caps_seen_gen;	/* 0: nothing read yet */

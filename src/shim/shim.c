@@ -1781,9 +1781,12 @@ SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 
 /*
  * The host keeps each thread's effective capabilities until the
- * credentials generation moves (inproc.c, inproc_capable); every call that
- * may change them moves it once it returns.  Raw system call instructions
- * are not seen.  Each wrapper looks its target up on first use only.
+ * credentials generation moves (inproc.c, inproc_capable); every libc call
+ * that may change them moves it once it returns (libcap's cap_set_proc()
+ * goes through capset()).  A raw system call, syscall(SYS_capset, ...)
+ * included, is not seen: such a program must call
+ * uiommufd_host_inproc_creds_changed() itself.  Each wrapper looks its
+ * target up on first use only.
  */
 static void *creds_real(_Atomic(void *) *slot, const char *name)
 {
@@ -1831,32 +1834,5 @@ SHIM_EXPORT int prctl(int option, ...)
 	va_end(ap);
 	rc = fn(option, a[0], a[1], a[2], a[3]);
 	uiommufd_host_inproc_creds_changed();
-	return rc;
-}
-
-/* libcap reaches capset through syscall(), as programs may. */
-SHIM_EXPORT long syscall(long nr, ...)
-{
-	static _Atomic(void *) slot;
-	long (*fn)(long, long, long, long, long, long, long) = creds_real(&slot, "syscall");
-	long a[6], rc;
-	va_list ap;
-	int i;
-
-	va_start(ap, nr);
-	for (i = 0; i != 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	rc = fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	switch (nr) {
-	case SYS_capset:
-	case SYS_prctl:
-	case SYS_setuid:
-	case SYS_setreuid:
-	case SYS_setresuid:
-	case SYS_setfsuid:
-		uiommufd_host_inproc_creds_changed();
-		break;
-	}
 	return rc;
 }
