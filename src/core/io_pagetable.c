@@ -659,6 +659,21 @@ drop_pieces:
 }
 
 /*
+ * Ask for every line of @area and of what follows it, which for an area
+ * made with its pages is those pages (pages.c): with a million areas both
+ * are far from the cache, and fetched together they cost one wait, not two.
+ */
+static inline void area_prefetch(const struct iopt_area *area)
+{
+	const char *p = (const char *)area;
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + 64);
+	__builtin_prefetch(p + 128);
+	__builtin_prefetch(p + 191);
+}
+
+/*
  * Remove every area inside [first, last], lowest first.  *@gone (when
  * given) gets the bytes removed, also when a later area stops the walk:
  * what was removed stays removed.
@@ -672,6 +687,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 	int rc = 0;
 
 	while (!rc && (area = iopt_area_iter_first(iopt, first, last))) {
+		area_prefetch(area);
 		if (area->num_locks) {
 			/* A HW queue's memory stays until the queue goes. */
 			rc = -EBUSY;
