@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/slab.h"
 
@@ -31,6 +33,14 @@
 #ifndef POISON
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
 #endif
 
 struct slab_chunk {
@@ -111,11 +121,43 @@ void slab_init(struct slab_cache *c, size_t size)
 	c->per_chunk = (SLAB_CHUNK_SIZE - c->offset) / c->size;
 }
 
+/*
+ * Chunks are the library's own memory, never the program's: they are
+ * mapped by system call, as malloc maps its own, so the shim's mmap and
+ * munmap wrappers (which take the host's memory-map locks and notify
+ * every context) never run inside a command that holds a context lock.
+ */
+#ifdef UNDER_TSAN
+/* ThreadSanitizer must see a chunk go, or a later chunk at its address looks raced. */
+static void *raw_map(size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static void raw_unmap(void *at, size_t len)
+{
+	munmap(at, len);
+}
+#else
+static void *raw_map(size_t len)
+{
+	long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	return p < 0 && p > -4096 ? MAP_FAILED : (void *)p;
+}
+
+static void raw_unmap(void *at, size_t len)
+{
+	syscall(SYS_munmap, at, len);
+}
+#endif
+
 /* 2 MiB of address space at a 2 MiB boundary: map twice that, trim both ends. */
 static struct slab_chunk *chunk_map(struct slab_cache *c)
 {
 	size_t span = 2 * SLAB_CHUNK_SIZE;
-	uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *raw = raw_map(span);
 	uint8_t *at, *end;
 
 	if (raw == MAP_FAILED)
@@ -123,12 +165,12 @@ static struct slab_chunk *chunk_map(struct slab_cache *c)
 	at = (uint8_t *)(((uintptr_t)raw + SLAB_CHUNK_SIZE - 1) & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
 	end = at + SLAB_CHUNK_SIZE;
 	if (at != raw)
-		munmap(raw, (size_t)(at - raw));
+		raw_unmap(raw, (size_t)(at - raw));
 	if (end != raw + span)
-		munmap(end, (size_t)(raw + span - end));
+		raw_unmap(end, (size_t)(raw + span - end));
 	/* A cache past one chunk is a big one: worth huge pages. */
 	if (c->nchunks)
-		madvise(at, SLAB_CHUNK_SIZE, MADV_HUGEPAGE);
+		syscall(SYS_madvise, at, SLAB_CHUNK_SIZE, MADV_HUGEPAGE);
 	atomic_fetch_add_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
 	POISON(at + c->offset, SLAB_CHUNK_SIZE - c->offset);
 	c->nchunks++;
@@ -138,7 +180,7 @@ static struct slab_chunk *chunk_map(struct slab_cache *c)
 static void chunk_unmap(struct slab_cache *c, struct slab_chunk *k)
 {
 	UNPOISON((uint8_t *)k + c->offset, SLAB_CHUNK_SIZE - c->offset);
-	munmap(k, SLAB_CHUNK_SIZE);
+	raw_unmap(k, SLAB_CHUNK_SIZE);
 	atomic_fetch_sub_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
 	c->nchunks--;
 }
