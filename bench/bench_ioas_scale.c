@@ -23,7 +23,8 @@
  *       pairs/s of a 4 KiB map and its unmap at one IOVA, no domain (goal
  *       >= 4M/s); baseline as above.
  *   scale_bytes_per_area_<cfg>
- *       malloc'ed bytes (mallinfo2: arena + mmap'ed chunks) per live area
+ *       malloc'ed bytes (mallinfo2: arena + mmap'ed chunks) and the core's
+ *       object-cache chunks (slab_mapped_bytes(), 2 MiB each) per live area
  *       at 100k areas (goal <= 256 without a domain; with one the figure
  *       includes the host pin and the domain's IOPTE tables); baseline: the
  *       same accounting for a flat array of one pointer per area.
@@ -49,6 +50,7 @@
 #define BENCH_NAME "bench_ioas_scale"
 #include "bench_ctx.h"
 #include "core/io_pagetable.h"
+#include "core/slab.h"
 #include "uiommufd.h"
 #include "uapi/iommufd.h"
 #include "uapi/iommufd_test.h"
@@ -107,11 +109,12 @@ static inline uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* malloc's bytes and the core's object-cache chunks (slab.h), mapped whole. */
 static size_t heap_bytes(void)
 {
 	struct mallinfo2 mi = mallinfo2();
 
-	return mi.uordblks + mi.hblkhd;
+	return mi.uordblks + mi.hblkhd + slab_mapped_bytes();
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;

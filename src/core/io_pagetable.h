@@ -47,6 +47,7 @@ struct iopt_area {
 	bool prevent_access;		/* accesses are being told to unpin */
 	unsigned int num_accesses;	/* access pins inside the area */
 	unsigned int num_locks;		/* internal access pins: unmap is EBUSY */
+	bool with_pages;		/* made with its pages: its memory goes with theirs */
 };
 
 struct iopt_span {
@@ -61,6 +62,7 @@ struct iopt_reserved {
 
 struct io_pagetable {
 	struct iova_btree areas;	/* of iopt_area, by IOVA */
+	struct slab_cache *area_cache;	/* where the areas live: the context's */
 	size_t nr_areas;
 
 	struct iopt_span *allowed;	/* sorted by start, disjoint */
@@ -115,7 +117,8 @@ struct iopt_pages_list {
 /* @how for iopt_map_*(): the table chooses the IOVA */
 #define IOPT_ALLOC_IOVA 0x1u
 
-void iopt_init_table(struct io_pagetable *iopt);
+/* Areas and area-tree nodes come from @ictx's caches. */
+void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx);
 /* Unmaps everything; cannot fail. */
 void iopt_destroy_table(struct io_pagetable *iopt);
 
@@ -221,6 +224,18 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommu
 					   struct host_anon *ref, unsigned long offset,
 					   unsigned long len, bool writable);
 void iopt_get_pages_ref(struct iopt_pages *pages);
+/* sizeof(struct iopt_pages), for the context's cache of them. */
+size_t iopt_pages_struct_size(void);
+/*
+ * Pages for a map of one area, made in one object with that area so that
+ * the two share cache lines: the area (zeroed) is iopt_pages_area(); its
+ * memory lasts as long as the pages.
+ */
+struct iopt_pages *iopt_alloc_user_pages_with_area(struct iommufd_ctx *ctx, uint64_t uva,
+						   unsigned long len, bool writable);
+struct iopt_area *iopt_pages_area(struct iopt_pages *pages);
+/* Bytes of one area-and-pages object, for the context's cache of them. */
+size_t iopt_pages_with_area_size(void);
 void iopt_put_pages(struct iopt_pages *pages);
 
 struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages);

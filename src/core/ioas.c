@@ -96,7 +96,7 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ctx)
 	struct iommufd_ioas *fresh = iommufd_object_alloc(ctx, fresh, IOMMUFD_OBJ_IOAS);
 
 	if (!IS_ERR(fresh))
-		iopt_init_table(&fresh->iopt);
+		iopt_init_table(&fresh->iopt, ctx);
 	return fresh;
 }
 
@@ -119,7 +119,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *uc)
 	fresh = iommufd_object_alloc_ucmd(uc, fresh, IOMMUFD_OBJ_IOAS);
 	if (IS_ERR(fresh))
 		return (int)PTR_ERR(fresh);
-	iopt_init_table(&fresh->iopt);
+	iopt_init_table(&fresh->iopt, uc->ictx);
 
 	req->out_ioas_id = fresh->obj.id;
 	return iommufd_ucmd_respond(uc, sizeof(*req));

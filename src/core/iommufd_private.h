@@ -27,6 +27,7 @@
 
 #include "uiommufd.h"
 #include "uapi/iommufd.h"
+#include "core/slab.h"
 #include "core/host.h"
 #include "core/id_map.h"
 #include "iommu/iommu.h"
@@ -150,6 +151,8 @@ struct iommufd_ctx {
 	enum iopt_account_mode account_mode;
 	bool no_iommu_mode;	/* a no-IOMMU group joined; no compat IOAS may exist */
 	struct iommufd_mmap *mmaps;	/* file regions a program may mmap, by offset */
+	/* Per-area bookkeeping of every IOAS here, used under @lock (slab.h). */
+	struct slab_cache area_cache, pages_cache, node_cache, pair_cache;
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/iova_btree.h"
+#include "core/slab.h"
 
 #define FAN IOVA_BTREE_FAN
 #define MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
@@ -25,15 +26,32 @@
  * lo/hi: a leaf's ranges, or the lowest start and highest last of each
  * child; ptr: the values, or the children; gap (inner nodes only): each
  * child's widest inner hole.  Leaves and inner nodes are the same size,
- * so a spare node serves as either.
+ * so a spare node serves as either.  The order is the order a descent
+ * reads them: hi and n (lines 0-1), ptr (2-3), then lo and gap.
  */
+#define NODE_ALIGN 64
 struct iova_btree_node {
-	unsigned int n;
-	unsigned long lo[FAN];
 	unsigned long hi[FAN];
+	unsigned int n;
 	void *ptr[FAN];
+	unsigned long lo[FAN];
 	unsigned long gap[FAN];
-};
+} __attribute__((aligned(NODE_ALIGN)));
+
+_Static_assert(sizeof(struct iova_btree_node) == 8 * NODE_ALIGN, "a node is eight lines");
+
+/*
+ * Ask for all of @n before it is read: a step down reads hi, n, ptr and
+ * lo, and the summaries refreshed on the way back up read gap too.
+ */
+static inline void node_prefetch(const struct iova_btree_node *n)
+{
+	const char *p = (const char *)n;
+	unsigned int line;
+
+	for (line = 0; line != sizeof(*n) / NODE_ALIGN; line++)
+		__builtin_prefetch(p + line * NODE_ALIGN);
+}
 
 /* Spares kept after removals free nodes, so churn does not reach malloc. */
 #define KEEP_SPARES 8
@@ -82,13 +100,38 @@ static bool refresh_entry(struct iova_btree_node *p, unsigned int i, bool child_
 	return true;
 }
 
-/* From the spares first (iova_btree_prepare() fills them), else malloc. */
+size_t iova_btree_node_size(void)
+{
+	return sizeof(struct iova_btree_node);
+}
+
+static struct iova_btree_node *node_new(struct iova_btree *t)
+{
+	struct iova_btree_node *n;
+
+	if (t->nodes)
+		return slab_zalloc(t->nodes);
+	n = aligned_alloc(NODE_ALIGN, sizeof(*n));
+	if (n)
+		memset(n, 0, sizeof(*n));
+	return n;
+}
+
+static void node_release(struct iova_btree *t, struct iova_btree_node *n)
+{
+	if (t->nodes)
+		slab_free(t->nodes, n);
+	else
+		free(n);
+}
+
+/* From the spares first (iova_btree_prepare() fills them), else a new one. */
 static struct iova_btree_node *node_alloc(struct iova_btree *t)
 {
 	struct iova_btree_node *n = t->spare;
 
 	if (!n)
-		return calloc(1, sizeof(*n));
+		return node_new(t);
 	t->spare = n->ptr[0];
 	t->nspare--;
 	n->n = 0;
@@ -99,7 +142,7 @@ static struct iova_btree_node *node_alloc(struct iova_btree *t)
 static void node_free(struct iova_btree *t, struct iova_btree_node *n)
 {
 	if (t->nspare >= KEEP_SPARES) {
-		free(n);
+		node_release(t, n);
 		return;
 	}
 	n->ptr[0] = t->spare;
@@ -113,7 +156,7 @@ int iova_btree_prepare(struct iova_btree *t, size_t inserts)
 	size_t want = inserts * (t->height + 2);
 
 	while (t->nspare < want) {
-		struct iova_btree_node *n = calloc(1, sizeof(*n));
+		struct iova_btree_node *n = node_new(t);
 
 		if (!n)
 			return -ENOMEM;
@@ -241,6 +284,7 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 		path[depth] = n;
 		slot[depth++] = i;
 		n = n->ptr[i];
+		node_prefetch(n);
 	}
 
 	/* A leaf with room: keep it sorted. */
@@ -270,6 +314,7 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 		path[depth] = n;
 		slot[depth++] = i;
 		n = n->ptr[i];
+		node_prefetch(n);
 	}
 	for (i = 0; i != n->n && n->lo[i] != start; i++)
 		;
@@ -337,6 +382,7 @@ void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned
 		if (level == 1)
 			break;
 		n = n->ptr[i];
+		node_prefetch(n);
 	}
 	if (start)
 		*start = n->lo[i];
@@ -420,26 +466,29 @@ int iova_btree_each_gap(const struct iova_btree *t, unsigned long lo, unsigned l
 	return w.rc;
 }
 
-static void destroy_node(struct iova_btree_node *n, unsigned int level)
+static void destroy_node(struct iova_btree *t, struct iova_btree_node *n, unsigned int level)
 {
 	unsigned int i;
 
 	for (i = 0; level > 1 && i != n->n; i++)
-		destroy_node(n->ptr[i], level - 1);
-	free(n);
+		destroy_node(t, n->ptr[i], level - 1);
+	node_release(t, n);
 }
 
 void iova_btree_destroy(struct iova_btree *t)
 {
+	struct slab_cache *nodes = t->nodes;
+
 	if (t->root)
-		destroy_node(t->root, t->height);
+		destroy_node(t, t->root, t->height);
 	while (t->spare) {
 		struct iova_btree_node *n = t->spare;
 
 		t->spare = n->ptr[0];
-		free(n);
+		node_release(t, n);
 	}
 	memset(t, 0, sizeof(*t));
+	t->nodes = nodes;
 }
 
 void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned long last)

@@ -778,6 +778,10 @@ int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
 
 	ictx->host = host;
 	ictx->refs = 1;
+	slab_init(&ictx->area_cache, sizeof(struct iopt_area));
+	slab_init(&ictx->pages_cache, iopt_pages_struct_size());
+	slab_init(&ictx->node_cache, iova_btree_node_size());
+	slab_init(&ictx->pair_cache, iopt_pages_with_area_size());
 	iommufd_page_size = host->page_size;
 	ictx->opened_as_vfio = flags & UIOMMUFD_OPEN_VFIO_CONTAINER;
 	/* Opened as /dev/vfio/vfio, pages are charged as VFIO type1 charges them. */
@@ -831,6 +835,11 @@ static void ctx_release(struct iommufd_ctx *ictx)
 		iommufd_log("release: objects still referenced, leaking them");
 	free(ictx->objects);
 	id_map_free(&ictx->free_ids);
+	/* Each keeps its chunks if a leaked object still holds some. */
+	slab_destroy(&ictx->area_cache);
+	slab_destroy(&ictx->pages_cache);
+	slab_destroy(&ictx->node_cache);
+	slab_destroy(&ictx->pair_cache);
 	pthread_mutex_destroy(&ictx->lock);
 	free(ictx);
 }

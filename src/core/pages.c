@@ -67,6 +67,7 @@ struct iopt_pages {
 	unsigned int refs;
 	enum iopt_address_type type;
 	struct uiommufd_host *host;
+	struct slab_cache *cache;	/* the context's, where this lives */
 	uint64_t uptr;			/* IOPT_ADDRESS_USER: page aligned */
 	struct host_file *file;		/* IOPT_ADDRESS_FILE */
 	struct iommufd_dmabuf *dmabuf;	/* set for dma-buf files: file is its */
@@ -74,6 +75,7 @@ struct iopt_pages {
 	uint64_t start;			/* IOPT_ADDRESS_FILE: page aligned offset */
 	unsigned long npages;
 	bool writable;
+	bool with_area;			/* an area sits right before us (pair_cache) */
 	enum iopt_account_mode account_mode;
 
 	struct span_tree runs;		/* of pin_run */
@@ -82,8 +84,48 @@ struct iopt_pages {
 	unsigned long pin_gen;		/* pin calls so far */
 };
 
+/* The area of a pair leads, rounded so the pages after it stay aligned. */
+#define PAIR_LEAD ((sizeof(struct iopt_area) + 15) & ~(size_t)15)
+
+size_t iopt_pages_with_area_size(void)
+{
+	return PAIR_LEAD + sizeof(struct iopt_pages);
+}
+
+struct iopt_area *iopt_pages_area(struct iopt_pages *pages)
+{
+	return pages->with_area ? (struct iopt_area *)((char *)pages - PAIR_LEAD) : NULL;
+}
+
+/* A zeroed pages object, alone or behind an area of its own. */
+static struct iopt_pages *pages_zalloc(struct iommufd_ctx *ictx, bool with_area)
+{
+	char *mem;
+
+	if (iommufd_should_fail())
+		return NULL;
+	if (!with_area) {
+		struct iopt_pages *alone = slab_zalloc(&ictx->pages_cache);
+
+		if (alone)
+			alone->cache = &ictx->pages_cache;
+		return alone;
+	}
+	mem = slab_zalloc(&ictx->pair_cache);
+	if (!mem)
+		return NULL;
+	((struct iopt_pages *)(mem + PAIR_LEAD))->cache = &ictx->pair_cache;
+	((struct iopt_pages *)(mem + PAIR_LEAD))->with_area = true;
+	return (struct iopt_pages *)(mem + PAIR_LEAD);
+}
+
+static void pages_free(struct iopt_pages *pages)
+{
+	slab_free(pages->cache, pages->with_area ? (char *)pages - PAIR_LEAD : (char *)pages);
+}
+
 static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long start_byte,
-					   unsigned long length, bool writable)
+					   unsigned long length, bool writable, bool with_area)
 {
 	struct iopt_pages *pages;
 
@@ -91,7 +133,7 @@ static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned lo
 	if (length > SIZE_MAX - PAGE_SIZE || length == 0)
 		return ERR_PTR(-EINVAL);
 
-	pages = iommufd_zalloc(sizeof(*pages));
+	pages = pages_zalloc(ictx, with_area);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	pages->refs = 1;
@@ -107,8 +149,8 @@ static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned lo
 	return pages;
 }
 
-struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
-					 unsigned long length, bool writable)
+static struct iopt_pages *alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
+					   unsigned long length, bool writable, bool with_area)
 {
 	unsigned long start_byte = uptr % PAGE_SIZE;
 	struct iopt_pages *pages;
@@ -119,12 +161,24 @@ struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr
 	if (check_add_overflow(uptr, (uint64_t)length, &end))
 		return ERR_PTR(-EOVERFLOW);
 
-	pages = iopt_alloc_pages(ictx, start_byte, length, writable);
+	pages = iopt_alloc_pages(ictx, start_byte, length, writable, with_area);
 	if (IS_ERR(pages))
 		return pages;
 	pages->type = IOPT_ADDRESS_USER;
 	pages->uptr = uptr - start_byte;
 	return pages;
+}
+
+struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
+					 unsigned long length, bool writable)
+{
+	return alloc_user_pages(ictx, uptr, length, writable, false);
+}
+
+struct iopt_pages *iopt_alloc_user_pages_with_area(struct iommufd_ctx *ictx, uint64_t uptr,
+						   unsigned long length, bool writable)
+{
+	return alloc_user_pages(ictx, uptr, length, writable, true);
 }
 
 struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_file *file,
@@ -138,7 +192,7 @@ struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_f
 	if (length && check_add_overflow(start, length - 1, &end))
 		return ERR_PTR(-EOVERFLOW);
 
-	pages = iopt_alloc_pages(ictx, start - start_down, length, writable);
+	pages = iopt_alloc_pages(ictx, start - start_down, length, writable, false);
 	if (IS_ERR(pages))
 		return pages;
 	pages->type = IOPT_ADDRESS_FILE;
@@ -166,6 +220,11 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
 struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages)
 {
 	return pages->dmabuf;
+}
+
+size_t iopt_pages_struct_size(void)
+{
+	return sizeof(struct iopt_pages);
 }
 
 void iopt_get_pages_ref(struct iopt_pages *pages)
@@ -197,7 +256,7 @@ static void iopt_release_pages(struct iopt_pages *pages)
 		host->ops->anon_put(host, pages->dmabuf_ref);
 	else if (pages->file)
 		host->ops->file_put(host, pages->file);
-	free(pages);
+	pages_free(pages);
 }
 
 void iopt_put_pages(struct iopt_pages *pages)

@@ -3525,18 +3525,44 @@ unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode)
 	return n;
 }
 
+/*
+ * Capabilities are asked on every IOAS_MAP (the charge mode of new pages),
+ * and a capget per map would be a system call on the fastest path we have.
+ * So each thread (capabilities are per thread) keeps the effective set it
+ * last read, valid while the credentials generation has not moved.  The
+ * shim moves it after every libc call that can change the effective set
+ * (capset, prctl, the setuid family); a program that changes them by a raw
+ * system call (syscall(SYS_capset, ...) included), or an embedding program
+ * not under the shim, must call uiommufd_host_inproc_creds_changed().
+ */
+static atomic_ulong creds_gen = 1;
+static __thread unsigned long caps_seen_gen;	/* 0: nothing read yet */
+static __thread uint64_t caps_seen;
+
+void uiommufd_host_inproc_creds_changed(void)
+{
+	atomic_fetch_add_explicit(&creds_gen, 1, memory_order_release);
+}
+
 static bool inproc_capable(struct uiommufd_host *host, enum host_cap cap)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
+	unsigned long gen = atomic_load_explicit(&creds_gen, memory_order_acquire);
 	unsigned int bit = cap == HOST_CAP_IPC_LOCK ? CAP_IPC_LOCK
 			   : cap == HOST_CAP_SYS_RAWIO ? CAP_SYS_RAWIO
 						       : CAP_SYS_RESOURCE;
 
 	(void)host;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[bit / 32].effective & (1u << (bit % 32));
+	if (caps_seen_gen != gen) {
+		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct data[2] = {};
+
+		/* A failed read is "no capability", and is asked again next time. */
+		if (syscall(SYS_capget, &hdr, data))
+			return false;
+		caps_seen = (uint64_t)data[1].effective << 32 | data[0].effective;
+		caps_seen_gen = gen;
+	}
+	return caps_seen >> bit & 1;
 }
 
 static const struct host_ops inproc_ops = {

@@ -60,7 +60,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -1773,4 +1775,64 @@ SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 	if ((sig == SIGSEGV || sig == SIGBUS) && inproc_uaccess_installed())
 		return inproc_chain_sigaction(sig, act, oldact);
 	return real.sigaction(sig, act, oldact);
+}
+
+/* ------------------------------------------------------------ credentials */
+
+/*
+ * The host keeps each thread's effective capabilities until the
+ * credentials generation moves (inproc.c, inproc_capable); every libc call
+ * that may change them moves it once it returns (libcap's cap_set_proc()
+ * goes through capset()).  A raw system call, syscall(SYS_capset, ...)
+ * included, is not seen: such a program must call
+ * uiommufd_host_inproc_creds_changed() itself.  Each wrapper looks its
+ * target up on first use only.
+ */
+static void *creds_real(_Atomic(void *) *slot, const char *name)
+{
+	void *fn = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (!fn) {
+		fn = real_sym(name);
+		atomic_store_explicit(slot, fn, memory_order_release);
+	}
+	return fn;
+}
+
+/* glibc has capset but no header declares it (libcap's does). */
+int capset(void *hdr, void *data);
+
+#define CREDS_WRAP(name, params, args)                                                 \
+	SHIM_EXPORT int name params                                                    \
+	{                                                                              \
+		static _Atomic(void *) slot;                                           \
+		int (*fn) params = creds_real(&slot, #name);                           \
+		int rc = fn args;                                                      \
+		uiommufd_host_inproc_creds_changed();                                  \
+		return rc;                                                             \
+	}
+
+CREDS_WRAP(capset, (void *hdr, void *data), (hdr, data))
+CREDS_WRAP(setuid, (uid_t uid), (uid))
+CREDS_WRAP(seteuid, (uid_t uid), (uid))
+CREDS_WRAP(setreuid, (uid_t r, uid_t e), (r, e))
+CREDS_WRAP(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+CREDS_WRAP(setfsuid, (uid_t uid), (uid))
+
+SHIM_EXPORT int prctl(int option, ...)
+{
+	static _Atomic(void *) slot;
+	int (*fn)(int, unsigned long, unsigned long, unsigned long, unsigned long) =
+		creds_real(&slot, "prctl");
+	unsigned long a[4];
+	va_list ap;
+	int i, rc;
+
+	va_start(ap, option);
+	for (i = 0; i != 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	rc = fn(option, a[0], a[1], a[2], a[3]);
+	uiommufd_host_inproc_creds_changed();
+	return rc;
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "core/iova_btree.h"
+#include "core/slab.h"
 
 #define UNIVERSE 4096u
 #define MAXR 1200
@@ -117,12 +118,15 @@ static void check_gaps(struct model *m, unsigned int lo, unsigned int hi, unsign
 	}
 }
 
-static void run(unsigned long base, unsigned long long seed, unsigned int maxlen)
+/* @cache: nodes come from an object cache (as the core's do), not malloc. */
+static void run_with(unsigned long base, unsigned long long seed, unsigned int maxlen,
+		     struct slab_cache *cache)
 {
 	struct model *m = calloc(1, sizeof(*m));
 	unsigned int step, v;
 
 	assert_non_null(m);
+	m->t.nodes = cache;
 	rng_state = seed;
 	m->base = base;
 	memset(m->owner, -1, sizeof(m->owner));
@@ -190,7 +194,26 @@ static void run(unsigned long base, unsigned long long seed, unsigned int maxlen
 	assert_null(m->t.root);
 	assert_int_equal(iova_btree_verify(&m->t), 0);
 	iova_btree_destroy(&m->t);
+	/* Every node, spares too, went back to the cache. */
+	if (cache)
+		assert_int_equal(slab_verify(cache), 0);
 	free(m);
+}
+
+static void run(unsigned long base, unsigned long long seed, unsigned int maxlen)
+{
+	run_with(base, seed, maxlen, NULL);
+}
+
+static void test_nodes_from_cache(void **state)
+{
+	struct slab_cache cache;
+
+	slab_init(&cache, iova_btree_node_size());
+	run_with(0, 6, 3, &cache);
+	run_with(ULONG_MAX - (UNIVERSE - 1), 7, 12, &cache);
+	slab_destroy(&cache);
+	assert_int_equal(cache.nchunks, 0);
 }
 
 static void test_low_short_ranges(void **state)
@@ -236,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_low_long_ranges),
 		cmocka_unit_test(test_top_of_space),
 		cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_nodes_from_cache),
 	};
 
 	return cmocka_run_group_tests_name("iova btree", tests, NULL, NULL);

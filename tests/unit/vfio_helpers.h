@@ -235,7 +235,11 @@ static inline int without_rawio(int (*fn)(void *), void *arg)
 		if (syscall(SYS_capget, &hdr, caps))
 			_exit(100);
 		caps[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
-		if (syscall(SYS_capset, &hdr, caps) || have_rawio())
+		if (syscall(SYS_capset, &hdr, caps))
+			_exit(100);
+		/* A raw capset, past the shim: the host's cached capabilities must be told. */
+		uiommufd_host_inproc_creds_changed();
+		if (have_rawio())
 			_exit(100);
 		_exit(fn(arg));
 	}

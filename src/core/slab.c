@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Object caches (slab.h).
+ *
+ * A chunk starts with its header; objects follow at the cache's offset.
+ * Objects never handed out are not on any list: the chunk hands them out
+ * in address order from @unused (bump allocation), so a fresh chunk's
+ * memory is touched only as far as it is used.  Freed objects go on the
+ * chunk's own free list, linked through their first word.  Each chunk is
+ * on one of two lists of its cache, by whether it has room; alloc takes
+ * from the head of the room list, so a cache fills one chunk at a time.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/slab.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#endif
+#endif
+#ifndef POISON
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+struct slab_chunk {
+	struct slab_chunk *prev, *next;	/* on the room or full list */
+	void *free;			/* freed objects, linked through word 0 */
+	size_t used;			/* objects out */
+	size_t unused;			/* index of the first never handed out */
+	int full;			/* on the full list */
+};
+
+static atomic_size_t mapped_bytes;
+
+size_t slab_mapped_bytes(void)
+{
+	return atomic_load_explicit(&mapped_bytes, memory_order_relaxed);
+}
+
+/*
+ * Full chunks hang off the cache too; the header only has room for one
+ * list head, so they share it, marked by @full: the room chunks come
+ * first, then the full ones.  Alloc and free only ever look at the head
+ * and at the chunk they hold, so the order within each part is free.
+ */
+static void chunk_unlink(struct slab_cache *c, struct slab_chunk *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		c->room = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	k->prev = k->next = NULL;
+}
+
+/* At the head: alloc takes from here next. */
+static void chunk_push_front(struct slab_cache *c, struct slab_chunk *k)
+{
+	k->prev = NULL;
+	k->next = c->room;
+	if (c->room)
+		c->room->prev = k;
+	c->room = k;
+}
+
+/*
+ * Behind every room chunk: the first full chunk or the end.  A chunk
+ * becomes full only while at the head (alloc uses the head), so moving it
+ * means walking past the room chunks after it, which are few in practice:
+ * a cache has room in at most the chunks frees have reopened.
+ */
+static void chunk_push_full(struct slab_cache *c, struct slab_chunk *k)
+{
+	struct slab_chunk *at = c->room, *before = NULL;
+
+	while (at && !at->full) {
+		before = at;
+		at = at->next;
+	}
+	k->prev = before;
+	k->next = at;
+	if (before)
+		before->next = k;
+	else
+		c->room = k;
+	if (at)
+		at->prev = k;
+}
+
+void slab_init(struct slab_cache *c, size_t size)
+{
+	size_t align = size >= 64 && !(size % 64) ? 64 : 16;
+
+	memset(c, 0, sizeof(*c));
+	if (size < sizeof(void *))
+		size = sizeof(void *);
+	c->size = (size + align - 1) & ~(align - 1);
+	c->offset = (sizeof(struct slab_chunk) + align - 1) & ~(align - 1);
+	c->per_chunk = (SLAB_CHUNK_SIZE - c->offset) / c->size;
+}
+
+/*
+ * Chunks are the library's own memory, never the program's: they are
+ * mapped by system call, as malloc maps its own, so the shim's mmap and
+ * munmap wrappers (which take the host's memory-map locks and notify
+ * every context) never run inside a command that holds a context lock.
+ */
+#ifdef UNDER_TSAN
+/* ThreadSanitizer must see a chunk go, or a later chunk at its address looks raced. */
+static void *raw_map(size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static void raw_unmap(void *at, size_t len)
+{
+	munmap(at, len);
+}
+#else
+static void *raw_map(size_t len)
+{
+	long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	return p < 0 && p > -4096 ? MAP_FAILED : (void *)p;
+}
+
+static void raw_unmap(void *at, size_t len)
+{
+	syscall(SYS_munmap, at, len);
+}
+#endif
+
+/* 2 MiB of address space at a 2 MiB boundary: map twice that, trim both ends. */
+static struct slab_chunk *chunk_map(struct slab_cache *c)
+{
+	size_t span = 2 * SLAB_CHUNK_SIZE;
+	uint8_t *raw = raw_map(span);
+	uint8_t *at, *end;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	at = (uint8_t *)(((uintptr_t)raw + SLAB_CHUNK_SIZE - 1) & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
+	end = at + SLAB_CHUNK_SIZE;
+	if (at != raw)
+		raw_unmap(raw, (size_t)(at - raw));
+	if (end != raw + span)
+		raw_unmap(end, (size_t)(raw + span - end));
+	/* A cache past one chunk is a big one: worth huge pages. */
+	if (c->nchunks)
+		syscall(SYS_madvise, at, SLAB_CHUNK_SIZE, MADV_HUGEPAGE);
+	atomic_fetch_add_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
+	POISON(at + c->offset, SLAB_CHUNK_SIZE - c->offset);
+	c->nchunks++;
+	return (struct slab_chunk *)at;
+}
+
+static void chunk_unmap(struct slab_cache *c, struct slab_chunk *k)
+{
+	UNPOISON((uint8_t *)k + c->offset, SLAB_CHUNK_SIZE - c->offset);
+	raw_unmap(k, SLAB_CHUNK_SIZE);
+	atomic_fetch_sub_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
+	c->nchunks--;
+}
+
+void *slab_zalloc(struct slab_cache *c)
+{
+	struct slab_chunk *k = c->room;
+	void *obj;
+
+	if (!k || k->full) {
+		k = chunk_map(c);
+		if (!k)
+			return NULL;
+		chunk_push_front(c, k);
+	}
+	if (k->free) {
+		obj = k->free;
+		UNPOISON(obj, c->size);
+		k->free = *(void **)obj;
+	} else {
+		obj = (uint8_t *)k + c->offset + k->unused++ * c->size;
+		UNPOISON(obj, c->size);
+	}
+	if (++k->used == c->per_chunk) {
+		chunk_unlink(c, k);
+		k->full = 1;
+		chunk_push_full(c, k);
+	}
+	c->live++;
+	memset(obj, 0, c->size);
+	return obj;
+}
+
+void slab_free(struct slab_cache *c, void *obj)
+{
+	struct slab_chunk *k;
+
+	if (!obj)
+		return;
+	k = (struct slab_chunk *)((uintptr_t)obj & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
+	*(void **)obj = k->free;
+	k->free = obj;
+	POISON(obj, c->size);
+	c->live--;
+	if (k->full) {
+		chunk_unlink(c, k);
+		k->full = 0;
+		chunk_push_front(c, k);
+	}
+	/* An empty chunk goes back, unless the cache would be left with none. */
+	if (!--k->used && c->nchunks > 1) {
+		chunk_unlink(c, k);
+		chunk_unmap(c, k);
+	}
+}
+
+void slab_destroy(struct slab_cache *c)
+{
+	if (c->live)
+		return;
+	while (c->room) {
+		struct slab_chunk *k = c->room;
+
+		chunk_unlink(c, k);
+		chunk_unmap(c, k);
+	}
+	c->nchunks = 0;
+}
+
+long slab_verify(const struct slab_cache *c)
+{
+	const struct slab_chunk *k, *prev = NULL;
+	size_t chunks = 0, live = 0;
+	int seen_full = 0;
+
+	for (k = c->room; k; prev = k, k = k->next) {
+		size_t nfree = 0;
+		const void *f;
+
+		if (k->prev != prev || ((uintptr_t)k & (SLAB_CHUNK_SIZE - 1)))
+			return -1;
+		if (k->full)
+			seen_full = 1;
+		else if (seen_full)
+			return -1;	/* a room chunk behind a full one: alloc would miss it */
+		if (k->unused > c->per_chunk || k->used > k->unused)
+			return -1;
+		if (!!k->full != (k->used == c->per_chunk))
+			return -1;
+		for (f = k->free; f;) {
+			uintptr_t at = (uintptr_t)f - (uintptr_t)k - c->offset;
+			const void *next;
+
+			if ((uintptr_t)f < (uintptr_t)k + c->offset || at % c->size ||
+			    at / c->size >= k->unused || ++nfree > k->unused)
+				return -1;
+			/* The link lives in a poisoned object: open it for the read only. */
+			UNPOISON((void *)f, sizeof(void *));
+			next = *(void *const *)f;
+			POISON((void *)f, c->size);
+			f = next;
+		}
+		if (nfree != k->unused - k->used)
+			return -1;
+		chunks++;
+		live += k->used;
+	}
+	if (chunks != c->nchunks || live != c->live)
+		return -1;
+	return (long)live;
+}
