@@ -1207,19 +1207,38 @@ struct vma_walk {
  * /proc/self/maps stays open between walks: opening it costs several
  * microseconds, more than the rest of a pin.  The descriptor is the
  * program's to take away, though (close, dup2, closefrom), and a fork
- * child inherits one that reads its parent: before each use it must still
- * be the file it was, in the process that opened it (getpid() and fstat(),
- * a fraction of an open).  One that is not is forgotten, never closed: the
- * number is someone else's now.  It sits high, out of the way of programs
- * that count on low numbers.
+ * child inherits one that reads its parent.  Checking both before every
+ * walk (getpid() and fstat()) cost two system calls per pin, so the checks
+ * wait for a reason: a fork child learns it from our atfork hook
+ * (maps_forked), and fstat() runs again only after the shim has seen a
+ * close or dup (anon_fd_gen moved).  A number that changed hands by a raw
+ * system call makes PROCMAP_QUERY fail on the foreign file; the walk then
+ * asks again on a fresh descriptor and forgets the kept one
+ * (vma_walk_reopen()).  One that is not ours any more is forgotten, never
+ * closed: the number is someone else's now.  It sits high, out of the way
+ * of programs that count on low numbers.
  */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static int maps_fd = -1;
-static pid_t maps_pid;
 static dev_t maps_dev;
 static ino_t maps_ino;
+static unsigned long maps_seen_gen;	/* anon_fd_gen at the last fstat() */
+static bool maps_forked;		/* set in a fork child: maps_fd reads the parent */
+static pthread_once_t maps_fork_once = PTHREAD_ONCE_INIT;
 
 #define MAPS_FD_MIN 200
+
+static unsigned long fd_event_gen(void);
+
+static void maps_fork_child(void)
+{
+	maps_forked = true;
+}
+
+static void maps_fork_register(void)
+{
+	pthread_atfork(NULL, NULL, maps_fork_child);
+}
 
 static int maps_fd_open(void)
 {
@@ -1228,22 +1247,36 @@ static int maps_fd_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether the kept @fd is still the file it was: dev and inode. */
+static bool maps_fd_same(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_dev == maps_dev && st.st_ino == maps_ino;
+}
+
 /* The kept descriptor, checked, or a fresh one kept from now on; -errno. */
 static int maps_fd_get(void)
 {
+	unsigned long gen = fd_event_gen();
 	struct stat st;
 	int fd, high;
 
+	pthread_once(&maps_fork_once, maps_fork_register);
 	pthread_mutex_lock(&maps_lock);
 	fd = maps_fd;
-	if (fd >= 0 && (maps_pid != getpid() || fstat(fd, &st) || st.st_dev != maps_dev ||
-			st.st_ino != maps_ino)) {
+	if (fd >= 0 && maps_forked) {
 		/* Inherited across fork: ours, but the parent's file. */
-		if (maps_pid != getpid() && !fstat(fd, &st) && st.st_dev == maps_dev &&
-		    st.st_ino == maps_ino)
+		if (maps_fd_same(fd))
 			close(fd);
 		fd = maps_fd = -1;
+	} else if (fd >= 0 && gen != maps_seen_gen) {
+		if (maps_fd_same(fd))
+			maps_seen_gen = gen;
+		else
+			fd = maps_fd = -1;
 	}
+	maps_forked = false;
 	if (fd < 0) {
 		fd = maps_fd_open();
 		if (fd >= 0) {
@@ -1257,14 +1290,23 @@ static int maps_fd_get(void)
 				fd = -errno;
 			} else {
 				maps_fd = fd;
-				maps_pid = getpid();
 				maps_dev = st.st_dev;
 				maps_ino = st.st_ino;
+				maps_seen_gen = gen;
 			}
 		}
 	}
 	pthread_mutex_unlock(&maps_lock);
 	return fd;
+}
+
+/* The kept @fd failed a query that a fresh descriptor answered: not ours any more. */
+static void maps_fd_forget(int fd)
+{
+	pthread_mutex_lock(&maps_lock);
+	if (maps_fd == fd)
+		maps_fd = -1;
+	pthread_mutex_unlock(&maps_lock);
 }
 
 static int vma_walk_begin(struct vma_walk *w)
@@ -1315,9 +1357,13 @@ static int vma_walk_next(struct vma_walk *w, uint64_t addr, struct vma_info *v)
 			.query_addr = addr,
 		};
 
+		int kept_fd = w->kept ? w->fd : -1;
+
 		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0 ||
 		    (errno != ENOENT && w->kept && vma_walk_reopen(w) &&
 		     ioctl(w->fd, PROCMAP_QUERY, &q) == 0)) {
+			if (kept_fd >= 0 && !w->kept)
+				maps_fd_forget(kept_fd);
 			*v = (struct vma_info){
 				.start = q.vma_start,
 				.end = q.vma_end,
@@ -2791,6 +2837,12 @@ static atomic_ulong anon_fd_gen = 1;
 static void anon_fd_event(void)
 {
 	atomic_fetch_add_explicit(&anon_fd_gen, 1, memory_order_acq_rel);
+}
+
+/* For the kept /proc/self/maps descriptor (maps_fd_get()). */
+static unsigned long fd_event_gen(void)
+{
+	return atomic_load_explicit(&anon_fd_gen, memory_order_acquire);
 }
 
 /* anon_lock orders every table change with the refcounts, as fget() and close do. */
