@@ -670,9 +670,12 @@ struct pin_seg {
 struct pin_rec {
 	size_t len;
 	bool file;
+	bool hashed;		/* in rec_hash, under @hval */
 	unsigned long refs;	/* handles on it */
 	struct pin_seg **segs;	/* by offset */
 	size_t nr_segs;
+	struct pin_rec *hnext;	/* rec_hash chain */
+	uint64_t hval;
 };
 
 /*
@@ -703,6 +706,97 @@ static struct pa_window pa_windows[PA_NR_WINDOWS];
 static size_t pa_windows_used;
 static uint64_t pa_alias_next = PA_ALIAS_BASE;
 static struct host_pin *handles_free;	/* under pins_lock */
+
+/*
+ * Records of one plain private segment, by (user address, length,
+ * writable) as they were made: a pin of a range pinned already (the
+ * vIOMMU's page at many IOVAs) finds the record to share in one probe
+ * instead of two descents of va_root, each a cache miss per level.  A
+ * record found here is shared only if it still is what pin_shareable()
+ * would pick (one whole segment at its user address, neither moved nor
+ * protected); one that has changed since is left to the slow path.  The
+ * table only speeds up; when it cannot grow, records go unhashed.
+ */
+static struct pin_rec **rec_hash;	/* under pins_lock */
+static size_t rec_hash_size, rec_hash_count;	/* buckets (a power of two), records */
+
+static uint64_t rec_key(uint64_t uaddr, size_t len, bool writable)
+{
+	uint64_t k = (uaddr >> 12) ^ ((uint64_t)len << 40) ^ (writable ? 1ULL << 63 : 0);
+
+	k *= 0x9e3779b97f4a7c15ULL;
+	return k ^ (k >> 29);
+}
+
+static bool rec_hash_grow(void)
+{
+	size_t size = rec_hash_size ? 2 * rec_hash_size : 1024, i;
+	struct pin_rec **b = calloc(size, sizeof(*b));
+
+	if (!b)
+		return false;
+	for (i = 0; i != rec_hash_size; i++) {
+		struct pin_rec *r = rec_hash[i], *next;
+
+		for (; r; r = next) {
+			next = r->hnext;
+			r->hnext = b[r->hval & (size - 1)];
+			b[r->hval & (size - 1)] = r;
+		}
+	}
+	free(rec_hash);
+	rec_hash = b;
+	rec_hash_size = size;
+	return true;
+}
+
+static void rec_hash_add(struct pin_rec *rec, uint64_t uaddr, bool writable)
+{
+	struct pin_rec **head;
+
+	if (rec_hash_count >= rec_hash_size && !rec_hash_grow())
+		return;
+	rec->hval = rec_key(uaddr, rec->len, writable);
+	head = &rec_hash[rec->hval & (rec_hash_size - 1)];
+	rec->hnext = *head;
+	*head = rec;
+	rec->hashed = true;
+	rec_hash_count++;
+}
+
+static void rec_hash_del(struct pin_rec *rec)
+{
+	struct pin_rec **at;
+
+	if (!rec->hashed)
+		return;
+	for (at = &rec_hash[rec->hval & (rec_hash_size - 1)]; *at != rec; at = &(*at)->hnext)
+		;
+	*at = rec->hnext;
+	rec->hashed = false;
+	rec_hash_count--;
+}
+
+/* A record to share for a private pin of [uaddr, uaddr + len), or NULL. */
+static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
+{
+	uint64_t h = rec_key(uaddr, len, writable);
+	struct pin_rec *r;
+
+	if (!rec_hash_size)
+		return NULL;
+	for (r = rec_hash[h & (rec_hash_size - 1)]; r; r = r->hnext) {
+		const struct pin_seg *seg;
+
+		if (r->hval != h || r->len != len || r->nr_segs != 1)
+			continue;
+		seg = r->segs[0];
+		if (seg->at_uaddr && seg->uaddr == uaddr && seg->writable == writable &&
+		    !seg->indirect && !seg->shelter)
+			return r;
+	}
+	return NULL;
+}
 
 /* A handle on @rec, which it takes the caller's reference of; NULL if out of memory. */
 static struct host_pin *handle_new(struct pin_rec *rec)
@@ -1584,6 +1678,7 @@ static bool rec_put_locked(struct pin_rec *rec, struct shelter **free_list)
 
 	if (--rec->refs)
 		return false;
+	rec_hash_del(rec);
 	for (i = 0; i != rec->nr_segs; i++) {
 		struct pin_seg *seg = rec->segs[i];
 
@@ -1705,6 +1800,17 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&pins_lock);
+	if (nr == 1 && !vma_file_shared(&vmas[0])) {
+		pin = rec_hash_find(uptr, len, writable);
+		if (pin) {
+			handle = handle_new(pin);
+			if (handle) {
+				pin->refs++;
+				goto out_unlock;
+			}
+			pin = NULL;
+		}
+	}
 	for (i = 0; !rc && i != nr; i++) {
 		const struct vma_info *v = &vmas[i];
 		uint64_t lo = max_u64(v->start, uptr), hi = min_u64(v->end, end);
@@ -1717,10 +1823,13 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	}
 	if (!rc) {
 		pin = pin_shareable(&pp, uptr, len, writable);
-		if (pin)
+		if (pin) {
 			pin->refs++;
-		else
+		} else {
 			pin = pin_build(&pp, len, false, writable, uptr, NULL);
+			if (pin && pin->nr_segs == 1)
+				rec_hash_add(pin, uptr, writable);
+		}
 		handle = pin ? handle_new(pin) : NULL;
 		if (!handle) {
 			rc = -ENOMEM;
@@ -1729,6 +1838,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 		}
 	}
 	pieces_release(&pp);
+out_unlock:
 	pthread_mutex_unlock(&pins_lock);
 	free(vmas);
 	shelters_free(free_list);
