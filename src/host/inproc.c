@@ -670,9 +670,12 @@ struct pin_seg {
 struct pin_rec {
 	size_t len;
 	bool file;
+	bool hashed;		/* in rec_hash, under @hval */
 	unsigned long refs;	/* handles on it */
 	struct pin_seg **segs;	/* by offset */
 	size_t nr_segs;
+	struct pin_rec *hnext;	/* rec_hash chain */
+	uint64_t hval;
 };
 
 /*
@@ -703,6 +706,97 @@ static struct pa_window pa_windows[PA_NR_WINDOWS];
 static size_t pa_windows_used;
 static uint64_t pa_alias_next = PA_ALIAS_BASE;
 static struct host_pin *handles_free;	/* under pins_lock */
+
+/*
+ * Records of one plain private segment, by (user address, length,
+ * writable) as they were made: a pin of a range pinned already (the
+ * vIOMMU's page at many IOVAs) finds the record to share in one probe
+ * instead of two descents of va_root, each a cache miss per level.  A
+ * record found here is shared only if it still is what pin_shareable()
+ * would pick (one whole segment at its user address, neither moved nor
+ * protected); one that has changed since is left to the slow path.  The
+ * table only speeds up; when it cannot grow, records go unhashed.
+ */
+static struct pin_rec **rec_hash;	/* under pins_lock */
+static size_t rec_hash_size, rec_hash_count;	/* buckets (a power of two), records */
+
+static uint64_t rec_key(uint64_t uaddr, size_t len, bool writable)
+{
+	uint64_t k = (uaddr >> 12) ^ ((uint64_t)len << 40) ^ (writable ? 1ULL << 63 : 0);
+
+	k *= 0x9e3779b97f4a7c15ULL;
+	return k ^ (k >> 29);
+}
+
+static bool rec_hash_grow(void)
+{
+	size_t size = rec_hash_size ? 2 * rec_hash_size : 1024, i;
+	struct pin_rec **b = calloc(size, sizeof(*b));
+
+	if (!b)
+		return false;
+	for (i = 0; i != rec_hash_size; i++) {
+		struct pin_rec *r = rec_hash[i], *next;
+
+		for (; r; r = next) {
+			next = r->hnext;
+			r->hnext = b[r->hval & (size - 1)];
+			b[r->hval & (size - 1)] = r;
+		}
+	}
+	free(rec_hash);
+	rec_hash = b;
+	rec_hash_size = size;
+	return true;
+}
+
+static void rec_hash_add(struct pin_rec *rec, uint64_t uaddr, bool writable)
+{
+	struct pin_rec **head;
+
+	if (rec_hash_count >= rec_hash_size && !rec_hash_grow())
+		return;
+	rec->hval = rec_key(uaddr, rec->len, writable);
+	head = &rec_hash[rec->hval & (rec_hash_size - 1)];
+	rec->hnext = *head;
+	*head = rec;
+	rec->hashed = true;
+	rec_hash_count++;
+}
+
+static void rec_hash_del(struct pin_rec *rec)
+{
+	struct pin_rec **at;
+
+	if (!rec->hashed)
+		return;
+	for (at = &rec_hash[rec->hval & (rec_hash_size - 1)]; *at != rec; at = &(*at)->hnext)
+		;
+	*at = rec->hnext;
+	rec->hashed = false;
+	rec_hash_count--;
+}
+
+/* A record to share for a private pin of [uaddr, uaddr + len), or NULL. */
+static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
+{
+	uint64_t h = rec_key(uaddr, len, writable);
+	struct pin_rec *r;
+
+	if (!rec_hash_size)
+		return NULL;
+	for (r = rec_hash[h & (rec_hash_size - 1)]; r; r = r->hnext) {
+		const struct pin_seg *seg;
+
+		if (r->hval != h || r->len != len || r->nr_segs != 1)
+			continue;
+		seg = r->segs[0];
+		if (seg->at_uaddr && seg->uaddr == uaddr && seg->writable == writable &&
+		    !seg->indirect && !seg->shelter)
+			return r;
+	}
+	return NULL;
+}
 
 /* A handle on @rec, which it takes the caller's reference of; NULL if out of memory. */
 static struct host_pin *handle_new(struct pin_rec *rec)
@@ -1207,19 +1301,38 @@ struct vma_walk {
  * /proc/self/maps stays open between walks: opening it costs several
  * microseconds, more than the rest of a pin.  The descriptor is the
  * program's to take away, though (close, dup2, closefrom), and a fork
- * child inherits one that reads its parent: before each use it must still
- * be the file it was, in the process that opened it (getpid() and fstat(),
- * a fraction of an open).  One that is not is forgotten, never closed: the
- * number is someone else's now.  It sits high, out of the way of programs
- * that count on low numbers.
+ * child inherits one that reads its parent.  Checking both before every
+ * walk (getpid() and fstat()) cost two system calls per pin, so the checks
+ * wait for a reason: a fork child learns it from our atfork hook
+ * (maps_forked), and fstat() runs again only after the shim has seen a
+ * close or dup (anon_fd_gen moved).  A number that changed hands by a raw
+ * system call makes PROCMAP_QUERY fail on the foreign file; the walk then
+ * asks again on a fresh descriptor and forgets the kept one
+ * (vma_walk_reopen()).  One that is not ours any more is forgotten, never
+ * closed: the number is someone else's now.  It sits high, out of the way
+ * of programs that count on low numbers.
  */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static int maps_fd = -1;
-static pid_t maps_pid;
 static dev_t maps_dev;
 static ino_t maps_ino;
+static unsigned long maps_seen_gen;	/* anon_fd_gen at the last fstat() */
+static bool maps_forked;		/* set in a fork child: maps_fd reads the parent */
+static pthread_once_t maps_fork_once = PTHREAD_ONCE_INIT;
 
 #define MAPS_FD_MIN 200
+
+static unsigned long fd_event_gen(void);
+
+static void maps_fork_child(void)
+{
+	maps_forked = true;
+}
+
+static void maps_fork_register(void)
+{
+	pthread_atfork(NULL, NULL, maps_fork_child);
+}
 
 static int maps_fd_open(void)
 {
@@ -1228,22 +1341,36 @@ static int maps_fd_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether the kept @fd is still the file it was: dev and inode. */
+static bool maps_fd_same(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_dev == maps_dev && st.st_ino == maps_ino;
+}
+
 /* The kept descriptor, checked, or a fresh one kept from now on; -errno. */
 static int maps_fd_get(void)
 {
+	unsigned long gen = fd_event_gen();
 	struct stat st;
 	int fd, high;
 
+	pthread_once(&maps_fork_once, maps_fork_register);
 	pthread_mutex_lock(&maps_lock);
 	fd = maps_fd;
-	if (fd >= 0 && (maps_pid != getpid() || fstat(fd, &st) || st.st_dev != maps_dev ||
-			st.st_ino != maps_ino)) {
+	if (fd >= 0 && maps_forked) {
 		/* Inherited across fork: ours, but the parent's file. */
-		if (maps_pid != getpid() && !fstat(fd, &st) && st.st_dev == maps_dev &&
-		    st.st_ino == maps_ino)
+		if (maps_fd_same(fd))
 			close(fd);
 		fd = maps_fd = -1;
+	} else if (fd >= 0 && gen != maps_seen_gen) {
+		if (maps_fd_same(fd))
+			maps_seen_gen = gen;
+		else
+			fd = maps_fd = -1;
 	}
+	maps_forked = false;
 	if (fd < 0) {
 		fd = maps_fd_open();
 		if (fd >= 0) {
@@ -1257,14 +1384,23 @@ static int maps_fd_get(void)
 				fd = -errno;
 			} else {
 				maps_fd = fd;
-				maps_pid = getpid();
 				maps_dev = st.st_dev;
 				maps_ino = st.st_ino;
+				maps_seen_gen = gen;
 			}
 		}
 	}
 	pthread_mutex_unlock(&maps_lock);
 	return fd;
+}
+
+/* The kept @fd failed a query that a fresh descriptor answered: not ours any more. */
+static void maps_fd_forget(int fd)
+{
+	pthread_mutex_lock(&maps_lock);
+	if (maps_fd == fd)
+		maps_fd = -1;
+	pthread_mutex_unlock(&maps_lock);
 }
 
 static int vma_walk_begin(struct vma_walk *w)
@@ -1315,9 +1451,13 @@ static int vma_walk_next(struct vma_walk *w, uint64_t addr, struct vma_info *v)
 			.query_addr = addr,
 		};
 
+		int kept_fd = w->kept ? w->fd : -1;
+
 		if (ioctl(w->fd, PROCMAP_QUERY, &q) == 0 ||
 		    (errno != ENOENT && w->kept && vma_walk_reopen(w) &&
 		     ioctl(w->fd, PROCMAP_QUERY, &q) == 0)) {
+			if (kept_fd >= 0 && !w->kept)
+				maps_fd_forget(kept_fd);
 			*v = (struct vma_info){
 				.start = q.vma_start,
 				.end = q.vma_end,
@@ -1538,6 +1678,7 @@ static bool rec_put_locked(struct pin_rec *rec, struct shelter **free_list)
 
 	if (--rec->refs)
 		return false;
+	rec_hash_del(rec);
 	for (i = 0; i != rec->nr_segs; i++) {
 		struct pin_seg *seg = rec->segs[i];
 
@@ -1659,6 +1800,17 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&pins_lock);
+	if (nr == 1 && !vma_file_shared(&vmas[0])) {
+		pin = rec_hash_find(uptr, len, writable);
+		if (pin) {
+			handle = handle_new(pin);
+			if (handle) {
+				pin->refs++;
+				goto out_unlock;
+			}
+			pin = NULL;
+		}
+	}
 	for (i = 0; !rc && i != nr; i++) {
 		const struct vma_info *v = &vmas[i];
 		uint64_t lo = max_u64(v->start, uptr), hi = min_u64(v->end, end);
@@ -1671,10 +1823,13 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	}
 	if (!rc) {
 		pin = pin_shareable(&pp, uptr, len, writable);
-		if (pin)
+		if (pin) {
 			pin->refs++;
-		else
+		} else {
 			pin = pin_build(&pp, len, false, writable, uptr, NULL);
+			if (pin && pin->nr_segs == 1)
+				rec_hash_add(pin, uptr, writable);
+		}
 		handle = pin ? handle_new(pin) : NULL;
 		if (!handle) {
 			rc = -ENOMEM;
@@ -1683,6 +1838,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 		}
 	}
 	pieces_release(&pp);
+out_unlock:
 	pthread_mutex_unlock(&pins_lock);
 	free(vmas);
 	shelters_free(free_list);
@@ -2791,6 +2947,12 @@ static atomic_ulong anon_fd_gen = 1;
 static void anon_fd_event(void)
 {
 	atomic_fetch_add_explicit(&anon_fd_gen, 1, memory_order_acq_rel);
+}
+
+/* For the kept /proc/self/maps descriptor (maps_fd_get()). */
+static unsigned long fd_event_gen(void)
+{
+	return atomic_load_explicit(&anon_fd_gen, memory_order_acquire);
 }
 
 /* anon_lock orders every table change with the refcounts, as fget() and close do. */

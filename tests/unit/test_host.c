@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 #include "core/host.h"
@@ -329,6 +331,100 @@ static void test_user_phys_efault(void **state)
 	assert_int_equal(host()->ops->user_phys(host(), 1ULL << 60, &pa), -EFAULT);
 	munmap(buf, PSZ);
 	assert_int_equal(host()->ops->user_phys(host(), (uintptr_t)buf, &pa), -EFAULT);
+}
+
+/* The descriptor numbers that read /proc/<our pid>/maps, at or above @from. */
+static int maps_fds(int *out, int max, int from)
+{
+	char want[64], path[64], link[128];
+	int n = 0, fd;
+
+	snprintf(want, sizeof(want), "/proc/%d/maps", (int)getpid());
+	for (fd = from; fd != 1024 && n != max; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (!strcmp(link, want))
+			out[n++] = fd;
+	}
+	return n;
+}
+
+/*
+ * The host keeps /proc/self/maps open between pins and no longer checks
+ * it before each one: a program that takes the number (here by dup2
+ * without the shim, so nobody tells the host) must still get answers that
+ * are right, and then a descriptor of the host's own again.
+ */
+static void test_kept_maps_fd_taken(void **state)
+{
+	uint8_t *buf = map_pages(2);
+	struct host_pin *pin;
+	int fds[8], now[8], n, i, pipefd[2];
+	size_t len;
+
+	(void)state;
+	unpin(pin_user(buf, PSZ, true));
+	n = maps_fds(fds, 8, 200);
+	assert_true(n >= 1);
+	assert_int_equal(pipe(pipefd), 0);
+	for (i = 0; i != n; i++)
+		assert_int_equal(dup2(pipefd[0], fds[i]), fds[i]);
+
+	pin = pin_user(buf + PSZ, PSZ, true);
+	assert_int_equal(pin_pa(pin, 0, &len), (uintptr_t)buf + PSZ);
+	unpin(pin);
+	/* The pipe is still the program's, untouched. */
+	for (i = 0; i != n; i++)
+		assert_int_equal(fcntl(fds[i], F_GETFD) >= 0, 1);
+	munmap(buf + PSZ, PSZ);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf + PSZ, PSZ, true, &pin),
+			 -EFAULT);
+	/* A fresh kept descriptor is in use now: it reads our maps. */
+	assert_true(maps_fds(now, 8, 200) >= 1);
+
+	for (i = 0; i != n; i++)
+		close(fds[i]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	munmap(buf, PSZ);
+}
+
+/* A fork child's pins read the child's own memory map, not its parent's. */
+static void test_fork_child_reads_own_map(void **state)
+{
+	uint8_t *buf = map_pages(2);
+	int status;
+	pid_t child;
+
+	(void)state;
+	unpin(pin_user(buf, 2 * PSZ, true));
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct host_pin *pin;
+		uint64_t pa;
+		size_t len;
+		int fd = memfd_create("test_host_fork", 0);
+
+		/* Shared file pages in the child only: the parent's map still has private ones. */
+		if (fd < 0 || ftruncate(fd, PSZ) ||
+		    mmap(buf + PSZ, PSZ, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+			    MAP_FAILED ||
+		    host()->ops->pin_user(host(), (uintptr_t)buf + PSZ, PSZ, true, &pin))
+			_exit(2);
+		pa = pin_pa(pin, 0, &len);
+		_exit(pa >= PA_WINDOW_BASE && pa < PA_END ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	unpin(pin_user(buf + PSZ, PSZ, true));
+	munmap(buf, 2 * PSZ);
 }
 
 static void test_private_file_written_after_pin(void **state)
@@ -765,6 +861,8 @@ int main(void)
 		cmocka_unit_test(test_unmap_notify_leaves_range_usable),
 		cmocka_unit_test(test_madvise_keeps_pinned_pages),
 		cmocka_unit_test(test_pin_waits_for_munmap),
+		cmocka_unit_test(test_kept_maps_fd_taken),
+		cmocka_unit_test(test_fork_child_reads_own_map),
 	};
 	/* The same with VMAs read as text, as on kernels before 6.11. */
 	const struct CMUnitTest pa_text_tests[] = {

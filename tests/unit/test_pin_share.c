@@ -11,6 +11,8 @@
  * while shared pins hold it: every holder follows it.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "helpers.h"
 #include "core/host.h"
@@ -188,11 +190,52 @@ static void test_share_follows_move(void **state)
 	munmap(buf, PSZ);
 }
 
+/*
+ * A range pinned again after its pinned pages were moved aside (the
+ * program unmapped it and mapped new memory there) gets the new pages:
+ * the moved record, though made for the very same range, is not shared.
+ */
+static void test_repin_after_move_gets_new_pages(void **state)
+{
+	uint8_t *buf = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0), *again, *ka, *kc;
+	struct host_pin *a, *b, *c;
+
+	(void)state;
+	assert_ptr_not_equal(buf, MAP_FAILED);
+	memset(buf, 0x5a, 2 * PSZ);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, 2 * PSZ, true, &a), 0);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, 2 * PSZ, true, &b), 0);
+	uiommufd_host_inproc_unmap_notify(buf, 2 * PSZ);
+	again = mmap(buf, 2 * PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		     -1, 0);
+	assert_ptr_equal(again, buf);
+	memset(buf, 0xa5, 2 * PSZ);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, 2 * PSZ, true, &c), 0);
+	ka = host()->ops->pin_kaddr(host(), a, PSZ);
+	kc = host()->ops->pin_kaddr(host(), c, PSZ);
+	assert_ptr_equal(kc, buf + PSZ);
+	assert_ptr_not_equal(ka, kc);
+	assert_int_equal(ka[3], 0x5a);
+	assert_int_equal(kc[3], 0xa5);
+	assert_int_equal(uiommufd_page_pins(host(), (uintptr_t)buf + PSZ), 1);
+	/* Pinned once more, the new pages are shared with c, not with a and b. */
+	host()->ops->unpin(host(), a);
+	host()->ops->unpin(host(), b);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, 2 * PSZ, true, &a), 0);
+	assert_ptr_equal(host()->ops->pin_kaddr(host(), a, PSZ), buf + PSZ);
+	assert_int_equal(uiommufd_page_pins(host(), (uintptr_t)buf + PSZ), 2);
+	host()->ops->unpin(host(), a);
+	host()->ops->unpin(host(), c);
+	munmap(buf, 2 * PSZ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_share_model),
 		cmocka_unit_test(test_share_follows_move),
+		cmocka_unit_test(test_repin_after_move_gets_new_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
