@@ -71,6 +71,7 @@ struct ioat {
 	pthread_cond_t quiet;	/* the register side waits here for the engine */
 	pthread_t thread;
 	bool stopping;
+	bool kick;		/* wake the engine once the register write lets go of the lock */
 	uint8_t *bounce;
 
 	/* Engine only: the descriptors last read ahead. */
@@ -619,6 +620,23 @@ static uint64_t ioat_reg_get(struct ioat *d, unsigned int off)
 	}
 }
 
+/*
+ * Under the lock: the engine has something new to look at.  The wake
+ * itself is sent after the lock is dropped, so the engine does not wake
+ * only to wait for the lock the writer still holds.
+ */
+static void ioat_kick(struct ioat *d)
+{
+	d->kick = true;
+}
+
+/* After dropping the lock: send the wake ioat_kick() asked for. */
+static void ioat_send_kick(struct ioat *d, bool kick)
+{
+	if (kick)
+		pthread_cond_broadcast(&d->wake);
+}
+
 static void ioat_cmd(struct ioat *d, uint8_t cmd)
 {
 	struct ioat_chan *c = &d->ch;
@@ -653,7 +671,7 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 			c->state = IOAT_ST_ACTIVE;
 		else	/* back to waiting, as before the suspend */
 			c->state = c->completed ? IOAT_ST_DONE : IOAT_ST_ARMED;
-		pthread_cond_broadcast(&d->wake);
+		ioat_kick(d);
 	}
 }
 
@@ -676,7 +694,7 @@ static void ioat_doorbell(struct ioat *d)
 	if ((c->state == IOAT_ST_ARMED || c->state == IOAT_ST_DONE) && c->consumed != c->dmacount) {
 		/* Active before the write returns: drivers poll for it at once. */
 		c->state = IOAT_ST_ACTIVE;
-		pthread_cond_broadcast(&d->wake);
+		ioat_kick(d);
 	}
 }
 
@@ -762,7 +780,7 @@ static void ioat_bar_write(void *m, unsigned int bar, uint64_t off, unsigned int
 			   uint64_t val)
 {
 	struct ioat *d = m;
-	bool fire = false;
+	bool fire = false, kick;
 
 	if (bar != 0 || size > 8 || off >= IOAT_BAR0_SIZE || off + size > IOAT_BAR0_SIZE)
 		return;
@@ -781,7 +799,10 @@ static void ioat_bar_write(void *m, unsigned int bar, uint64_t off, unsigned int
 		}
 		ioat_reg_set(d, r->off, part, mask, &fire);
 	}
+	kick = d->kick;
+	d->kick = false;
 	pthread_mutex_unlock(&d->lock);
+	ioat_send_kick(d, kick);
 	if (fire)
 		d->bus.irq(d->bus.opaque, 0);
 }
