@@ -7,15 +7,23 @@
  * config_*, reset) runs on program threads, serialised by the vfio-pci
  * layer.  The engine is one thread that sleeps on a condition variable
  * while the channel is not ACTIVE; the doorbell, resume and teardown wake
- * it.  The engine never holds the lock across a bus call: it marks itself
- * busy, drops the lock, moves one chunk (at most IOAT_CHUNK bytes, with
- * the bus's copy when it offers one, else through a bounce buffer), and
- * looks at the channel's epoch between chunks.  A
- * channel reset, abort, function reset or teardown bumps the epoch and
- * waits until the engine is no longer busy, so it never waits for more
- * than one chunk, and whatever the engine was doing is dropped without a
- * trace in the registers.  Interrupts are decided under the lock and
- * signalled after it is dropped, for the same reason.
+ * it (after the register write has dropped the lock, so it does not wake
+ * only to wait for it).  The engine never holds the lock across a bus
+ * call: it marks itself busy, drops the lock and makes a trip: a run of
+ * the descriptors offered so far (ioat_take()), each moved in chunks of
+ * at most IOAT_CHUNK bytes with the bus's copy when it offers one, else
+ * through a bounce buffer, the ring read ahead in blocks, and the epoch
+ * looked at between chunks.  Back under the lock it settles the trip at
+ * once: consumed count, state, errors, one completion write for all the
+ * completions the trip owes, the interrupt.  CDAR and the completed
+ * address in CHANSTS are published descriptor by descriptor, so software
+ * reading them mid-trip sees the engine where it is.  A channel reset,
+ * abort, function reset or teardown bumps the epoch and waits until the
+ * engine is no longer busy, so it never waits for more than one chunk
+ * (and the completion of what the trip had finished); what the engine
+ * was doing is dropped without further trace in the registers.
+ * Interrupts are decided under the lock and signalled after it is
+ * dropped, for the same reason.
  */
 #include <errno.h>
 #include <pthread.h>
