@@ -7,15 +7,23 @@
  * config_*, reset) runs on program threads, serialised by the vfio-pci
  * layer.  The engine is one thread that sleeps on a condition variable
  * while the channel is not ACTIVE; the doorbell, resume and teardown wake
- * it.  The engine never holds the lock across a bus call: it marks itself
- * busy, drops the lock, moves one chunk (at most IOAT_CHUNK bytes, with
- * the bus's copy when it offers one, else through a bounce buffer), and
- * looks at the channel's epoch between chunks.  A
- * channel reset, abort, function reset or teardown bumps the epoch and
- * waits until the engine is no longer busy, so it never waits for more
- * than one chunk, and whatever the engine was doing is dropped without a
- * trace in the registers.  Interrupts are decided under the lock and
- * signalled after it is dropped, for the same reason.
+ * it (after the register write has dropped the lock, so it does not wake
+ * only to wait for it).  The engine never holds the lock across a bus
+ * call: it marks itself busy, drops the lock and makes a trip: a run of
+ * the descriptors offered so far (ioat_take()), each moved in chunks of
+ * at most IOAT_CHUNK bytes with the bus's copy when it offers one, else
+ * through a bounce buffer, the ring read ahead in blocks, and the epoch
+ * looked at between chunks.  Back under the lock it settles the trip at
+ * once: consumed count, state, errors, one completion write for all the
+ * completions the trip owes, the interrupt.  CDAR and the completed
+ * address in CHANSTS are published descriptor by descriptor, so software
+ * reading them mid-trip sees the engine where it is.  A channel reset,
+ * abort, function reset or teardown bumps the epoch and waits until the
+ * engine is no longer busy, so it never waits for more than one chunk
+ * (and the completion of what the trip had finished); what the engine
+ * was doing is dropped without further trace in the registers.
+ * Interrupts are decided under the lock and signalled after it is
+ * dropped, for the same reason.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +38,14 @@
 
 /* Largest piece of a descriptor moved between two looks at the epoch. */
 #define IOAT_CHUNK (64u * 1024)
+/* Most descriptors, and bytes, the engine moves in one trip outside the lock. */
+#define IOAT_RUN_DESCS 64u
+#define IOAT_RUN_BYTES (256u * 1024)
+/*
+ * Descriptors are read ahead within blocks of this size: the smallest
+ * IOMMU page of any domain (the selftest's mock has 2 KiB ones).
+ */
+#define IOAT_FETCH_SPAN 2048u
 
 struct ioat_chan {
 	/* Registers as software wrote them. */
@@ -48,7 +64,9 @@ struct ioat_chan {
 	uint64_t next;		/* where the next descriptor is fetched */
 	bool relink;		/* re-read completed's next field before fetching */
 	uint16_t consumed;	/* descriptors taken since the chain began */
-	bool suspend_req;
+	bool suspend_req;	/* the engine also reads it outside the lock */
+	bool compl_proven;	/* a completion reached proven_at, and CHANCMP still says so */
+	uint64_t proven_at;
 	bool int_pending;	/* raised while not armed / master disabled */
 	unsigned int epoch;	/* bumped to drop what the engine is doing */
 	bool busy;		/* the engine is outside the lock */
@@ -61,7 +79,13 @@ struct ioat {
 	pthread_cond_t quiet;	/* the register side waits here for the engine */
 	pthread_t thread;
 	bool stopping;
+	bool kick;		/* wake the engine once the register write lets go of the lock */
 	uint8_t *bounce;
+
+	/* Engine only: the descriptors last read ahead. */
+	uint64_t fetched_at;
+	unsigned int fetched_len;
+	uint8_t fetched[IOAT_FETCH_SPAN];
 
 	uint8_t genctrl;
 	uint8_t intrctrl;
@@ -94,7 +118,10 @@ static void put_le64(uint8_t *p, uint64_t v)
 
 static uint64_t ioat_chansts(const struct ioat_chan *c)
 {
-	return (c->completed & IOAT_STS_ADDR_MASK) | (uint64_t)c->state;
+	/* The engine moves the address outside the lock, descriptor by descriptor. */
+	uint64_t done = __atomic_load_n(&c->completed, __ATOMIC_ACQUIRE);
+
+	return (done & IOAT_STS_ADDR_MASK) | (uint64_t)c->state;
 }
 
 static unsigned int ioat_epoch(struct ioat_chan *c)
@@ -112,7 +139,7 @@ static void ioat_quench(struct ioat *d)
 	struct ioat_chan *c = &d->ch;
 
 	c->state = IOAT_ST_HALTED;
-	c->suspend_req = false;
+	__atomic_store_n(&c->suspend_req, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->epoch, c->epoch + 1, __ATOMIC_RELEASE);
 	while (c->busy)
 		pthread_cond_wait(&d->quiet, &d->lock);
@@ -146,6 +173,7 @@ static void ioat_chan_clear(struct ioat_chan *c)
 	c->relink = false;
 	c->consumed = 0;
 	c->suspend_req = false;
+	c->compl_proven = false;
 	c->int_pending = false;
 }
 
@@ -184,31 +212,69 @@ struct ioat_desc {
 	uint64_t next;
 };
 
+/*
+ * What one trip outside the lock did.  The engine takes the descriptors
+ * offered when the trip began, at most IOAT_RUN_DESCS of them, and comes
+ * back early after IOAT_RUN_BYTES (so completions keep reaching software
+ * during a long stream), after a descriptor that asks for an interrupt,
+ * on an error, a suspend request or a drop.
+ */
+struct ioat_run {
+	unsigned int epoch;
+	unsigned int limit;	/* descriptors this trip may take */
+	unsigned int done;	/* descriptors finished */
+	unsigned int compl_at;	/* done count at the last one asking for a completion; 0: none */
+	uint64_t compl_addr;	/* that descriptor */
+	uint64_t cur;		/* the descriptor fetched last (CDAR) */
+	uint64_t addr;		/* where the next one is fetched; on error the failing one */
+	uint64_t prev;		/* the last one completed before the trip */
+	uint64_t where;		/* CHANCMP when the trip began */
+	uint64_t bytes;
+	uint32_t err;
+	bool relink;
+	bool proven;		/* a completion already reached CHANCMP as it stands */
+	bool intr;		/* the last one finished asks for an interrupt */
+};
+
 static bool ioat_dropped(struct ioat *d, unsigned int epoch)
 {
 	return ioat_epoch(&d->ch) != epoch || __atomic_load_n(&d->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Fetch the descriptor at *@addr (after following a relink); 0 or a CHANERR bit. */
-static uint32_t ioat_fetch(struct ioat *d, bool relink, uint64_t prev, uint64_t *addr,
-			   struct ioat_desc *out)
+static void ioat_decode(const uint8_t *raw, struct ioat_desc *out)
 {
-	uint8_t raw[IOAT_DESC_SIZE];
-
-	if (relink) {
-		if (d->bus.dma(d->bus.opaque, prev + IOAT_D_NEXT, raw, 8, false) < 0)
-			return IOAT_ERR_NEXT_ADDR;
-		*addr = get_le64(raw);
-	}
-	if (*addr & (IOAT_DESC_SIZE - 1))
-		return IOAT_ERR_DESC_ALIGN;
-	if (d->bus.dma(d->bus.opaque, *addr, raw, sizeof(raw), false) < 0)
-		return IOAT_ERR_NEXT_ADDR;
 	out->size = get_le32(raw + IOAT_D_SIZE);
 	out->ctl = get_le32(raw + IOAT_D_CTL);
 	out->src = get_le64(raw + IOAT_D_SRC);
 	out->dst = get_le64(raw + IOAT_D_DST);
 	out->next = get_le64(raw + IOAT_D_NEXT);
+}
+
+/*
+ * The descriptor at @addr; 0 or a CHANERR bit.  Rings are laid out in a
+ * line, so a miss reads ahead: up to @left descriptors (what is offered),
+ * never past the IOAT_FETCH_SPAN block @addr is in, so the read lands on
+ * no IOMMU page the wanted descriptor is not on.  The block serves only
+ * the trip that read it: every descriptor it may serve was offered before
+ * the read.
+ */
+static uint32_t ioat_fetch(struct ioat *d, uint64_t addr, unsigned int left,
+			   struct ioat_desc *out)
+{
+	if (addr & (IOAT_DESC_SIZE - 1))
+		return IOAT_ERR_DESC_ALIGN;
+	if (addr - d->fetched_at >= d->fetched_len) {
+		unsigned int room = (IOAT_FETCH_SPAN - (unsigned int)(addr & (IOAT_FETCH_SPAN - 1))) /
+				    IOAT_DESC_SIZE;
+		unsigned int n = left < room ? left : room;
+
+		d->fetched_len = 0;
+		if (d->bus.dma(d->bus.opaque, addr, d->fetched, (size_t)n * IOAT_DESC_SIZE, false) < 0)
+			return IOAT_ERR_NEXT_ADDR;
+		d->fetched_at = addr;
+		d->fetched_len = n * IOAT_DESC_SIZE;
+	}
+	ioat_decode(d->fetched + (addr - d->fetched_at), out);
 	return 0;
 }
 
@@ -257,6 +323,57 @@ static uint32_t ioat_execute(struct ioat *d, const struct ioat_desc *desc, unsig
 	return 0;
 }
 
+/*
+ * The trip itself, without the lock.  CDAR and the completed address in
+ * CHANSTS move descriptor by descriptor (software may read them at any
+ * time); the rest waits for the trip's end.
+ */
+static void ioat_take(struct ioat *d, struct ioat_run *r)
+{
+	struct ioat_chan *c = &d->ch;
+	struct ioat_desc desc;
+
+	d->fetched_len = 0;
+	if (r->relink) {
+		uint8_t raw[8];
+
+		/* Software may have linked more behind the last one since it was read. */
+		if (d->bus.dma(d->bus.opaque, r->prev + IOAT_D_NEXT, raw, sizeof(raw), false) < 0) {
+			r->err = IOAT_ERR_NEXT_ADDR;
+			return;
+		}
+		r->addr = get_le64(raw);
+	}
+	while (r->done < r->limit) {
+		r->cur = r->addr;
+		__atomic_store_n(&c->cdar, r->addr, __ATOMIC_RELAXED);
+		r->err = ioat_fetch(d, r->addr, r->limit - r->done, &desc);
+		if (!r->err)
+			r->err = ioat_execute(d, &desc, r->epoch);
+		if (r->err || ioat_dropped(d, r->epoch))
+			return;
+		/* Release: whoever reads it as completed sees the data. */
+		__atomic_store_n(&c->completed, r->addr, __ATOMIC_RELEASE);
+		r->done++;
+		r->addr = desc.next;
+		if (desc.ctl & IOAT_DCTL_COMPL) {
+			r->compl_at = r->done;
+			r->compl_addr = r->cur;
+		}
+		/* An interrupt follows its completion at once. */
+		r->intr = desc.ctl & IOAT_DCTL_INT;
+		if (r->intr)
+			return;
+		/* So does a completion to an address not yet proven: it may fault here. */
+		if ((desc.ctl & IOAT_DCTL_COMPL) && !r->proven)
+			return;
+		if (!(desc.ctl & IOAT_DCTL_NULL))
+			r->bytes += desc.size;
+		if (r->bytes >= IOAT_RUN_BYTES || __atomic_load_n(&c->suspend_req, __ATOMIC_ACQUIRE))
+			return;
+	}
+}
+
 /* The channel stops on @err; returns whether a completion must be written. */
 static bool ioat_halt(struct ioat *d, uint32_t err, bool *fire)
 {
@@ -264,39 +381,48 @@ static bool ioat_halt(struct ioat *d, uint32_t err, bool *fire)
 
 	c->chanerr |= err;
 	c->state = IOAT_ST_HALTED;
-	c->suspend_req = false;
+	__atomic_store_n(&c->suspend_req, false, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&d->quiet);
 	if ((c->ctrl & IOAT_CTRL_ERR_INT) && !(c->errmask & err))
 		*fire = ioat_intr_raise(d) || *fire;
 	return (c->ctrl & IOAT_CTRL_ERR_COMPL) != 0;
 }
 
+/* Write @value to @where through the bus; 0 or a negative errno. */
+static int ioat_write_compl(struct ioat *d, uint64_t where, uint64_t value)
+{
+	uint8_t val[8];
+
+	if (where & 7)
+		return -EINVAL;
+	put_le64(val, value);
+	return d->bus.dma(d->bus.opaque, where, val, sizeof(val), true);
+}
+
 /*
- * Write CHANSTS to CHANCMP and/or signal the vector, without the lock.
+ * Write @value to CHANCMP and/or signal the vector, without the lock.
  * Returns false when the channel was reset meanwhile.
  */
-static bool ioat_report(struct ioat *d, unsigned int epoch, bool writeback, bool fire,
-			bool on_error)
+static bool ioat_report(struct ioat *d, unsigned int epoch, bool writeback, uint64_t value,
+			bool fire, bool on_error)
 {
 	struct ioat_chan *c = &d->ch;
-	uint8_t val[8];
 	uint64_t where = c->chancmp;
 	int rc = 0;
 
 	if (!writeback && !fire)
 		return true;
-	put_le64(val, ioat_chansts(c));
 	ioat_off_lock(d);
-	if (writeback) {
-		if (where & 7)
-			rc = -EINVAL;
-		else
-			rc = d->bus.dma(d->bus.opaque, where, val, sizeof(val), true);
-	}
+	if (writeback)
+		rc = ioat_write_compl(d, where, value);
 	if (fire)
 		d->bus.irq(d->bus.opaque, 0);
 	if (!ioat_on_lock(d, epoch))
 		return false;
+	if (writeback) {
+		c->compl_proven = rc == 0;
+		c->proven_at = where;
+	}
 	if (rc < 0 && !on_error) {
 		bool more = false;
 
@@ -313,53 +439,91 @@ static bool ioat_report(struct ioat *d, unsigned int epoch, bool writeback, bool
 	return true;
 }
 
-/* One descriptor, entered and left with the lock held. */
-static void ioat_step(struct ioat *d)
+/*
+ * Back from a trip that was dropped (reset, abort, teardown).  The
+ * descriptors it finished did complete: their completion goes out before
+ * the engine lets the register side go on, as a real channel's would have
+ * gone out before the command took effect.
+ */
+static void ioat_drop_trip(struct ioat *d, const struct ioat_run *r)
+{
+	if (r->compl_at && !__atomic_load_n(&d->stopping, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&d->lock);
+		ioat_write_compl(d, r->where, r->compl_addr | IOAT_ST_ACTIVE);
+		pthread_mutex_lock(&d->lock);
+	}
+	d->ch.busy = false;
+	pthread_cond_broadcast(&d->quiet);
+}
+
+/* One trip: entered and left with the lock held. */
+static void ioat_trip(struct ioat *d)
 {
 	struct ioat_chan *c = &d->ch;
-	unsigned int epoch = c->epoch;
-	bool relink = c->relink && c->completed != 0;
-	uint64_t prev = c->completed, addr = c->next;
-	struct ioat_desc desc = { 0 };
-	bool writeback, fire = false;
-	uint32_t err;
+	struct ioat_run r = { 0 };
+	bool writeback = false, fire = false;
+	uint64_t value = 0;
 
 	if (c->suspend_req) {
-		c->suspend_req = false;
+		__atomic_store_n(&c->suspend_req, false, __ATOMIC_RELAXED);
 		c->state = IOAT_ST_SUSPENDED;
 		c->relink = true;
 		pthread_cond_broadcast(&d->quiet);
 		return;
 	}
+	r.epoch = c->epoch;
+	r.limit = (uint16_t)(c->dmacount - c->consumed);
+	if (r.limit > IOAT_RUN_DESCS)
+		r.limit = IOAT_RUN_DESCS;
+	r.relink = c->relink && c->completed != 0;
+	r.prev = c->completed;
+	r.addr = c->next;
+	r.cur = c->next;
+	r.where = c->chancmp;
+	r.proven = c->compl_proven && c->proven_at == c->chancmp;
 	ioat_off_lock(d);
-	err = ioat_fetch(d, relink, prev, &addr, &desc);
-	if (!err)
-		err = ioat_execute(d, &desc, epoch);
-	if (!ioat_on_lock(d, epoch))
-		return;
-
-	c->relink = false;
-	c->cdar = addr;
-	if (err) {
-		c->next = addr;
-		writeback = ioat_halt(d, err, &fire);
-		ioat_report(d, epoch, writeback, fire, true);
+	ioat_take(d, &r);
+	pthread_mutex_lock(&d->lock);
+	if (r.epoch != c->epoch || d->stopping) {
+		ioat_drop_trip(d, &r);
 		return;
 	}
-	c->completed = addr;
-	c->next = desc.next;
-	c->consumed++;
+	c->busy = false;
+
+	c->relink = false;
+	c->cdar = r.cur;
+	c->next = r.addr;
+	c->consumed = (uint16_t)(c->consumed + r.done);
+	if (r.err) {
+		writeback = ioat_halt(d, r.err, &fire);
+		if (writeback) {
+			value = ioat_chansts(c);
+		} else if (r.compl_at) {
+			/* What the last good one wrote; the error itself writes nothing. */
+			writeback = true;
+			value = r.compl_addr | IOAT_ST_ACTIVE;
+		}
+		ioat_report(d, r.epoch, writeback, value, fire, true);
+		return;
+	}
 	if (c->suspend_req || c->consumed == c->dmacount) {
 		/* Stopping: software may link more behind this descriptor meanwhile. */
 		c->state = c->suspend_req ? IOAT_ST_SUSPENDED : IOAT_ST_DONE;
-		c->suspend_req = false;
+		__atomic_store_n(&c->suspend_req, false, __ATOMIC_RELAXED);
 		c->relink = true;
 	}
 	pthread_cond_broadcast(&d->quiet);
-	writeback = (desc.ctl & IOAT_DCTL_COMPL) != 0;
-	if (desc.ctl & IOAT_DCTL_INT)
+	if (r.compl_at) {
+		/*
+		 * One write for the trip: the value the last completion would
+		 * have written, the state ACTIVE unless it was the trip's last.
+		 */
+		writeback = true;
+		value = r.compl_at == r.done ? ioat_chansts(c) : (r.compl_addr | IOAT_ST_ACTIVE);
+	}
+	if (r.intr)
 		fire = ioat_intr_raise(d);
-	ioat_report(d, epoch, writeback, fire, false);
+	ioat_report(d, r.epoch, writeback, value, fire, false);
 }
 
 static void *ioat_engine(void *arg)
@@ -381,7 +545,7 @@ static void *ioat_engine(void *arg)
 			pthread_cond_wait(&d->wake, &d->lock);
 			continue;
 		}
-		ioat_step(d);
+		ioat_trip(d);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
@@ -451,7 +615,7 @@ static uint64_t ioat_reg_get(struct ioat *d, unsigned int off)
 	case IOAT_CHAN_BASE + IOAT_C_CHANCMP:
 		return c->chancmp;
 	case IOAT_CHAN_BASE + IOAT_C_CDAR:
-		return c->cdar;
+		return __atomic_load_n(&c->cdar, __ATOMIC_RELAXED);
 	case IOAT_CHAN_BASE + IOAT_C_CHANERR:
 		return c->chanerr;
 	case IOAT_CHAN_BASE + IOAT_C_CHANERR_MASK:
@@ -462,6 +626,23 @@ static uint64_t ioat_reg_get(struct ioat *d, unsigned int off)
 		/* CHANCMD (commands complete at once), PERPORT, CS_STATUS, DCAOFFSET */
 		return 0;
 	}
+}
+
+/*
+ * Under the lock: the engine has something new to look at.  The wake
+ * itself is sent after the lock is dropped, so the engine does not wake
+ * only to wait for the lock the writer still holds.
+ */
+static void ioat_kick(struct ioat *d)
+{
+	d->kick = true;
+}
+
+/* After dropping the lock: send the wake ioat_kick() asked for. */
+static void ioat_send_kick(struct ioat *d, bool kick)
+{
+	if (kick)
+		pthread_cond_broadcast(&d->wake);
 }
 
 static void ioat_cmd(struct ioat *d, uint8_t cmd)
@@ -480,11 +661,11 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 	if (cmd & IOAT_CMD_SUSPEND) {
 		if (c->state == IOAT_ST_ACTIVE) {
 			/* The engine finishes the descriptor it has, then stops. */
-			c->suspend_req = true;
+			__atomic_store_n(&c->suspend_req, true, __ATOMIC_RELEASE);
 			pthread_cond_broadcast(&d->wake);
 			while (c->state == IOAT_ST_ACTIVE && !d->stopping)
 				pthread_cond_wait(&d->quiet, &d->lock);
-			c->suspend_req = false;
+			__atomic_store_n(&c->suspend_req, false, __ATOMIC_RELAXED);
 		}
 		if (c->state == IOAT_ST_DONE || c->state == IOAT_ST_ARMED)
 			c->state = IOAT_ST_SUSPENDED;
@@ -498,7 +679,7 @@ static void ioat_cmd(struct ioat *d, uint8_t cmd)
 			c->state = IOAT_ST_ACTIVE;
 		else	/* back to waiting, as before the suspend */
 			c->state = c->completed ? IOAT_ST_DONE : IOAT_ST_ARMED;
-		pthread_cond_broadcast(&d->wake);
+		ioat_kick(d);
 	}
 }
 
@@ -521,7 +702,7 @@ static void ioat_doorbell(struct ioat *d)
 	if ((c->state == IOAT_ST_ARMED || c->state == IOAT_ST_DONE) && c->consumed != c->dmacount) {
 		/* Active before the write returns: drivers poll for it at once. */
 		c->state = IOAT_ST_ACTIVE;
-		pthread_cond_broadcast(&d->wake);
+		ioat_kick(d);
 	}
 }
 
@@ -607,7 +788,7 @@ static void ioat_bar_write(void *m, unsigned int bar, uint64_t off, unsigned int
 			   uint64_t val)
 {
 	struct ioat *d = m;
-	bool fire = false;
+	bool fire = false, kick;
 
 	if (bar != 0 || size > 8 || off >= IOAT_BAR0_SIZE || off + size > IOAT_BAR0_SIZE)
 		return;
@@ -626,7 +807,10 @@ static void ioat_bar_write(void *m, unsigned int bar, uint64_t off, unsigned int
 		}
 		ioat_reg_set(d, r->off, part, mask, &fire);
 	}
+	kick = d->kick;
+	d->kick = false;
 	pthread_mutex_unlock(&d->lock);
+	ioat_send_kick(d, kick);
 	if (fire)
 		d->bus.irq(d->bus.opaque, 0);
 }

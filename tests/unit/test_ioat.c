@@ -1147,6 +1147,99 @@ static void test_iommu_dev_dma_copy(void **state)
 	fixture_close(ctx, buf, npages);
 }
 
+/*
+ * A run of descriptors, each asking for a completion, once the completion
+ * address has taken a write: one read of the ring ahead (the 31 after
+ * slot 0 fill the rest of its 2 KiB block), one copy each, and one
+ * completion write for all of them (software sees only the last).
+ */
+static void test_completions_coalesced_per_run(void **state)
+{
+	struct fake *f = *state;
+	const unsigned int nr = 32;
+	unsigned long before;
+
+	for (unsigned int i = 0; i < nr; i++)
+		put_desc(f, i, nr, 8, IOAT_DCTL_COMPL, DATA + i * 8, DATA + 0x10000 + i * 8);
+	for (unsigned int i = 0; i < nr * 8; i++)
+		*(uint8_t *)at(f, DATA + i) = (uint8_t)(i + 3);
+	dpdk_start(f, RING);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+	assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+	before = calls(f);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, nr);
+	assert_true(wait_compl(f, (RING + (nr - 1) * 64) | IOAT_ST_DONE));
+	assert_int_equal(chansts(f), (RING + (nr - 1) * 64) | IOAT_ST_DONE);
+	assert_int_equal(rd(f, CH + IOAT_C_CDAR, 8), RING + (nr - 1) * 64);
+	assert_memory_equal(at(f, DATA), at(f, DATA + 0x10000), nr * 8);
+	/* The relink read of slot 0's next, one read of slots 1..31, the copies, one write. */
+	assert_int_equal(calls(f) - before, 1 + 1 + (nr - 1) + 1);
+}
+
+/*
+ * A completion address that faults halts the channel at the first
+ * descriptor asking for a completion, not at the end of a run: the
+ * descriptors after it are not executed.  Also after CHANCMP moves from a
+ * good address to a bad one.
+ */
+static void test_bad_completion_address_halts_at_once(void **state)
+{
+	struct fake *f = *state;
+
+	for (unsigned int i = 0; i < 4; i++)
+		put_desc(f, i, 4, 64, IOAT_DCTL_COMPL, DATA, DATA + 0x1000 + i * 0x100);
+	memset(at(f, DATA), 0x5a, 64);
+	for (int round = 0; round < 2; round++) {
+		memset(at(f, DATA + 0x1000), 0, 0x400);
+		dpdk_start(f, RING);
+		if (round) {
+			/* The address first takes a completion, then software moves it. */
+			wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+			assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+			memset(at(f, DATA + 0x1000), 0, 64);
+		}
+		wr(f, CH + IOAT_C_CHANCMP, 8, HOLE);
+		wr(f, CH + IOAT_C_DMACOUNT, 2, round ? 4 : 3);
+		for (int i = 0; i < 5000 && (chansts(f) & 7) != IOAT_ST_HALTED; i++)
+			usleep(1000);
+		assert_int_equal(rd(f, CH + IOAT_C_CHANERR, 4), IOAT_ERR_COMPL_ADDR);
+		assert_int_equal(chansts(f), (RING + round * 64) | IOAT_ST_HALTED);
+		assert_int_equal(*(uint8_t *)at(f, DATA + 0x1000 + round * 0x100), 0x5a);
+		assert_int_equal(*(uint8_t *)at(f, DATA + 0x1100 + round * 0x100), 0);
+	}
+}
+
+/*
+ * Abort in the middle of a run: the descriptors the run finished are
+ * complete in CHANSTS, and their completion is in memory when the abort
+ * returns.
+ */
+static void test_abort_mid_run_writes_finished_completion(void **state)
+{
+	struct fake *f = *state;
+	const unsigned int nr = 8;
+	uint64_t sts;
+
+	put_desc(f, 0, nr, 1, IOAT_DCTL_NULL | IOAT_DCTL_COMPL, 0, 0);
+	for (unsigned int i = 1; i < nr; i++)
+		put_desc(f, i, nr, 0x10000, IOAT_DCTL_COMPL, DATA, DATA + 0x100000 + i * 0x10000);
+	dpdk_start(f, RING);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 1);
+	assert_true(wait_compl(f, RING | IOAT_ST_DONE));
+	__atomic_store_n(&f->delay_us, 20000, __ATOMIC_RELAXED);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, nr);
+	/* The ring read, then two copies done and a third under way. */
+	while (calls(f) < 2 + 1 + 3)
+		usleep(1000);
+	wr(f, CH + IOAT_C_CHANCMD, 1, IOAT_CMD_ABORT);
+	sts = chansts(f);
+	assert_int_equal(sts & 7, IOAT_ST_HALTED);
+	assert_true((sts & IOAT_STS_ADDR_MASK) > RING);
+	assert_true((sts & IOAT_STS_ADDR_MASK) < RING + (nr - 1) * 64);
+	assert_int_equal(compl_word(f), (sts & IOAT_STS_ADDR_MASK) | IOAT_ST_ACTIVE);
+	__atomic_store_n(&f->delay_us, 0, __ATOMIC_RELAXED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1183,6 +1276,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dest_fault_interrupts, setup_copy, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_mid_descriptor, setup_copy, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_completions_coalesced_per_run, setup_copy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_completion_address_halts_at_once,
+						setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_mid_run_writes_finished_completion,
+						setup_copy, teardown),
 		cmocka_unit_test(test_iommu_dev_dma_copy),
 	};
 
