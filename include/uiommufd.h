@@ -141,6 +141,18 @@ UIOMMUFD_API int uiommufd_host_inproc_madvise(void *addr, size_t length, int adv
 UIOMMUFD_API int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot);
 
 /**
+ * uiommufd_host_inproc_creds_changed() - the program changed its capabilities
+ *
+ * The in-process host reads a thread's capabilities (CAP_IPC_LOCK for
+ * pinned-memory accounting, CAP_SYS_RAWIO for no-IOMMU devices) once and
+ * keeps them until told that they may have changed.  The shim tells it after
+ * capset(), prctl() and the set*uid() family through libc; a program that
+ * changes them any other way (a raw system call), or an embedding program
+ * not under the shim, calls this afterwards.  Cheap; never fails.
+ */
+UIOMMUFD_API void uiommufd_host_inproc_creds_changed(void);
+
+/**
  * uiommufd_mmap() - mmap() of the iommufd file, as the kernel's fops do
  * @ctx: the context whose file is mapped
  * @addr: @length: @prot: @flags: as for mmap(2)

@@ -37,8 +37,6 @@ bool uiommufd_host_inproc_advice_discards(int advice);
 void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr);
 /* The memory map changed (munmap, mremap, mmap over): forget validated pages. */
 void uiommufd_host_inproc_mm_changed(void);
-/* The calling program may have changed its capabilities: ask the kernel again. */
-void uiommufd_host_inproc_creds_changed(void);
 /* Whether @fd is an anon file's descriptor (ioctl answers ENOTTY on it). */
 bool inproc_fd_is_anon(int fd);
 /*
