@@ -345,6 +345,10 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
  * of DMAs descends the table once per run rather than once per leaf.  The
  * run reaches DMA_RUN_AHEAD past the transfer, no more: a fill scans each
  * IOPTE it takes, and a random pattern would pay for scanning far ahead.
+ * A stream earns a longer reach: a fill that starts where the last span
+ * ended doubles the reach (up to DMA_RUN_AHEAD_MAX), one elsewhere cuts it
+ * by a quarter, so a sequential pass over many pages descends the table a few times
+ * rather than once every 64 KiB, and random traffic soon scans the minimum.
  *
  * Any gate (map, unmap, domain free, dirty tracking turned on, dirty bits
  * cleared, the host moving pinned pages) flushes the entry.  As in
@@ -355,6 +359,7 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
  * the transfer does not write.
  */
 #define DMA_RUN_AHEAD (64UL << 10)
+#define DMA_RUN_AHEAD_MAX (1UL << 20)
 
 struct dma_iotlb {
 	const struct iommu_domain *domain;
@@ -365,6 +370,7 @@ struct dma_iotlb {
 	unsigned int prot;		/* PT_READ / PT_WRITE of the leaves */
 	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
 	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
+	unsigned long ahead;		/* the next fill's reach past its transfer; 0: the minimum */
 };
 
 /* A hit copies without further checks: reads of a readable span, writes of a written one. */
@@ -382,7 +388,7 @@ static __thread struct dma_iotlb dma_iotlb __attribute__((tls_model("initial-exe
  * gets without an op of its own; others (nested) give one leaf.
  */
 static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
-			       unsigned long xfer_last, unsigned int walk,
+			       unsigned long xfer_last, unsigned long ahead, unsigned int walk,
 			       struct pt_walk_result *res, uint64_t *run_last)
 {
 	if (domain->ops->translate == iommu_pt_translate) {
@@ -392,8 +398,7 @@ static int iommu_dma_translate(struct iommu_domain *domain, unsigned long iova,
 		if (!pd->dirty_tracking)
 			walk &= ~PT_WALK_WRITE;
 		if (!(walk & PT_WALK_WRITE))
-			scan_last = scan_last + DMA_RUN_AHEAD < scan_last ? ~0ULL
-									  : scan_last + DMA_RUN_AHEAD;
+			scan_last = scan_last + ahead < scan_last ? ~0ULL : scan_last + ahead;
 		return pt_walk_run(&pd->pt, iova, scan_last, walk, res, run_last) ? -EFAULT : 0;
 	}
 	if (domain->ops->translate(domain, iova, walk, res))
@@ -409,12 +414,19 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 {
 	struct pt_walk_result res;
 	uint64_t run_last, span_m1;
+	unsigned long ahead = tlb->ahead ? tlb->ahead : DMA_RUN_AHEAD;
 	size_t klen;
 	void *kaddr;
 	bool store;
 
+	/* Only a guess about the traffic, so a stale entry's span serves as well as a live one. */
+	if (iova == tlb->last + 1)
+		ahead = ahead < DMA_RUN_AHEAD_MAX ? ahead * 2 : DMA_RUN_AHEAD_MAX;
+	else if (ahead > DMA_RUN_AHEAD)
+		ahead -= ahead / 4;
+	tlb->ahead = ahead;
 	if (!domain->ops->translate ||
-	    iommu_dma_translate(domain, iova, xfer_last, walk, &res, &run_last))
+	    iommu_dma_translate(domain, iova, xfer_last, ahead, walk, &res, &run_last))
 		return -EFAULT;
 	/* A write needs a host address that takes stores; a read-only leaf is EPERM later. */
 	store = (walk & PT_WALK_WRITE) && (res.prot & PT_WRITE);
