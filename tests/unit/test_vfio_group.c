@@ -42,7 +42,7 @@ static int settle_threads(int want)
 
 static void test_devset_assigns_addresses_groups_minors(void **state)
 {
-	int threads = thread_count();
+	int threads = settle_threads(1);	/* earlier tests' device threads gone */
 	struct vfio_devset *set = make_set("ioat;ioat,bdf=0000:01:00.0;ioat;ioat,group=9");
 	struct vfio_device *a, *b, *c, *d;
 
@@ -111,7 +111,7 @@ static void test_devset_bad_lists(void **state)
 		{ "ioat;;ioat,bdf=1", -EINVAL, "bdf=1" },
 	};
 	struct vfio_devset *set = NULL;
-	int threads = thread_count();
+	int threads = settle_threads(1);	/* earlier tests' device threads gone */
 	char err[256];
 	size_t k;
 
