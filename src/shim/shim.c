@@ -852,6 +852,24 @@ static void shim_forget(int fd)
 	uiommufd_host_inproc_fd_closed(fd);
 }
 
+/*
+ * Between forgetting one of the library's descriptors and closing it, a call
+ * from another thread would find no entry and reach the memfd behind the
+ * number, whose answer (ENOTTY for an ioctl) no kernel gives.  An O_PATH
+ * file put in its place first fails every such call with EBADF, as a
+ * closed descriptor does.  Raw calls: the shim's own open and dup3 would
+ * count this as the program's descriptor traffic.
+ */
+static void shim_blank(int fd)
+{
+	int p = (int)syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+
+	if (p < 0)
+		return;		/* only the window stays open */
+	syscall(SYS_dup3, p, fd, O_CLOEXEC);
+	real.close(p);
+}
+
 SHIM_EXPORT int close(int fd)
 {
 	int rc, err;
@@ -864,6 +882,8 @@ SHIM_EXPORT int close(int fd)
 	 * EBADF means it was not open.
 	 */
 	err = errno;
+	if (shim_ctx(fd) || inproc_fd_maybe_anon(fd))
+		shim_blank(fd);
 	shim_forget(fd);
 	errno = err;
 	rc = real.close(fd);
