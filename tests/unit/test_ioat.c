@@ -1177,6 +1177,42 @@ static void test_completions_coalesced_per_run(void **state)
 }
 
 /*
+ * The descriptor read-ahead stays off what software did not offer or did
+ * not map: a ring filling the last 256 bytes of memory, its last
+ * descriptor linking to the hole just past the end, eight descriptors
+ * offered.  The four in memory complete; the fault is the fifth's
+ * (NEXT_ADDR), not the first's, as it would be had one read asked for
+ * all eight at once.
+ */
+static void test_read_ahead_stops_at_unmapped(void **state)
+{
+	struct fake *f = *state;
+	const uint64_t tail = MEM_BASE + MEM_SIZE - 4 * 64;
+
+	for (unsigned int i = 0; i < 4; i++) {
+		uint8_t *d = at(f, tail + i * 64);
+		uint32_t size = 8, ctl = IOAT_DCTL_COMPL;
+		uint64_t src = DATA + i * 8, dst = DATA + 0x10000 + i * 8;
+		uint64_t next = tail + (i + 1) * 64;	/* the last: MEM_BASE + MEM_SIZE */
+
+		memset(d, 0, 64);
+		memcpy(d + IOAT_D_SIZE, &size, 4);
+		memcpy(d + IOAT_D_CTL, &ctl, 4);
+		memcpy(d + IOAT_D_SRC, &src, 8);
+		memcpy(d + IOAT_D_DST, &dst, 8);
+		memcpy(d + IOAT_D_NEXT, &next, 8);
+	}
+	for (unsigned int i = 0; i < 32; i++)
+		*(uint8_t *)at(f, DATA + i) = (uint8_t)(0xa0 + i);
+	memset(at(f, DATA + 0x10000), 0, 32);
+	dpdk_start(f, tail);
+	wr(f, CH + IOAT_C_DMACOUNT, 2, 8);
+	assert_true(wait_compl(f, (tail + 3 * 64) | IOAT_ST_HALTED));
+	assert_int_equal(rd(f, CH + IOAT_C_CHANERR, 4), IOAT_ERR_NEXT_ADDR);
+	assert_memory_equal(at(f, DATA), at(f, DATA + 0x10000), 32);
+}
+
+/*
  * A completion address that faults halts the channel at the first
  * descriptor asking for a completion, not at the end of a run: the
  * descriptors after it are not executed.  Also after CHANCMP moves from a
@@ -1276,6 +1312,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dest_fault_interrupts, setup_copy, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_mid_descriptor, setup_copy, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_while_busy, setup_copy, teardown),
+		cmocka_unit_test_setup_teardown(test_read_ahead_stops_at_unmapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_ahead_stops_at_unmapped, setup_copy,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_completions_coalesced_per_run, setup_copy,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_completion_address_halts_at_once,
