@@ -60,18 +60,15 @@ static inline const char *bench_results_path(void)
 	return p && *p ? p : "bench/results.txt";
 }
 
-/*
- * Print one figure and append it to the results file.  @value and
- * @baseline are medians in @unit; ratio is value / baseline.
- */
-static inline void bench_report(const char *name, double value, const char *unit,
-				const char *baseline_name, double baseline)
+/* Print one row and append it to the results file; @note follows the ratio on screen. */
+static inline void bench_emit(const char *name, double value, const char *unit,
+			      const char *baseline_name, double baseline, double ratio,
+			      const char *note)
 {
-	double ratio = baseline != 0 ? value / baseline : 0;
 	FILE *f;
 
-	printf("  %-40s %14.3f %-8s  baseline %-24s %14.3f  ratio %.3f\n", name, value,
-	       unit, baseline_name, baseline, ratio);
+	printf("  %-40s %14.3f %-8s  baseline %-24s %14.3f  ratio %.3f%s\n", name, value,
+	       unit, baseline_name, baseline, ratio, note);
 	f = fopen(bench_results_path(), "a");
 	if (!f) {
 		fprintf(stderr, "bench: cannot append to %s: %m\n", bench_results_path());
@@ -80,6 +77,36 @@ static inline void bench_report(const char *name, double value, const char *unit
 	fprintf(f, "%s %.3f %s baseline=%s ratio=%.3f\n", name, value, unit, baseline_name,
 		ratio);
 	fclose(f);
+}
+
+/*
+ * Print one figure and append it to the results file.  @value and
+ * @baseline are medians in @unit; ratio is value / baseline.
+ */
+static inline void bench_report(const char *name, double value, const char *unit,
+				const char *baseline_name, double baseline)
+{
+	bench_emit(name, value, unit, baseline_name, baseline,
+		   baseline != 0 ? value / baseline : 0, "");
+}
+
+/*
+ * As bench_report(), for figures measured in pairs (one run of the
+ * subject, then one of its baseline, @n times): the ratio is the median of
+ * the @n per-pair ratios, which a machine whose speed drifts between runs
+ * moves less than the ratio of the two medians.  Reorders both arrays.
+ */
+static inline void bench_report_paired(const char *name, double *value, double *baseline, int n,
+				       const char *unit, const char *baseline_name)
+{
+	double ratios[n];
+	char note[48];
+
+	for (int i = 0; i < n; i++)
+		ratios[i] = baseline[i] != 0 ? value[i] / baseline[i] : 0;
+	snprintf(note, sizeof(note), " (median of %d pairs)", n);
+	bench_emit(name, bench_median(value, n), unit, baseline_name, bench_median(baseline, n),
+		   bench_median(ratios, n), note);
 }
 
 #endif
