@@ -136,7 +136,7 @@ atomic_int iommu_dma_gate;
 #define dma_reader iommu_dma_reader
 static __thread unsigned int dma_gate_depth __attribute__((tls_model("initial-exec")));	/* gates this thread holds */
 static _Atomic(struct dma_reader *) dma_readers;
-static atomic_ulong dma_gate_seq;	/* bumped as a gate rises and falls: flushes IOTLBs */
+atomic_ulong iommu_dma_gate_seq;	/* bumped as a gate rises and falls: flushes IOTLBs */
 static atomic_bool dma_used;
 static pthread_mutex_t dma_register_lock = PTHREAD_MUTEX_INITIALIZER;
 static int dma_membarrier_ok = -1;	/* unknown, 0, 1 */
@@ -178,7 +178,7 @@ void iommu_dma_gate_begin(void)
 
 	dma_gate_depth++;
 	atomic_fetch_add(&dma_gate, 1);
-	atomic_fetch_add(&dma_gate_seq, 1);
+	atomic_fetch_add(&iommu_dma_gate_seq, 1);
 	if (!atomic_load(&dma_used))
 		return;
 	syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
@@ -194,7 +194,7 @@ void iommu_dma_gate_end(void)
 {
 	dma_gate_depth--;
 	/* Entries filled while the gate was up (by a reader that was already in) are stale. */
-	atomic_fetch_add(&dma_gate_seq, 1);
+	atomic_fetch_add(&iommu_dma_gate_seq, 1);
 	atomic_fetch_sub(&dma_gate, 1);
 }
 
@@ -313,8 +313,6 @@ void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev, 
  * for the kernel's own page and user copies; small or mutually misaligned
  * copies go to memcpy, which wins there.
  */
-#define DMA_ENGINE_MIN 2048	/* below this the string move loses to memcpy */
-
 void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 {
 #if defined(__x86_64__)
@@ -328,7 +326,7 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 		has = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 9));
 		atomic_store_explicit(&erms, has, memory_order_relaxed);
 	}
-	if (has && len >= DMA_ENGINE_MIN && !(((uintptr_t)dst - (uintptr_t)src) & 63)) {
+	if (has && len >= IOMMU_DMA_ENGINE_MIN && !(((uintptr_t)dst - (uintptr_t)src) & 63)) {
 		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
 		return;
 	}
@@ -361,25 +359,7 @@ void iommu_dma_memcpy(void *dst, const void *src, size_t len)
 #define DMA_RUN_AHEAD (64UL << 10)
 #define DMA_RUN_AHEAD_MAX (1UL << 20)
 
-struct dma_iotlb {
-	const struct iommu_domain *domain;
-	unsigned long seq;
-	unsigned long iova, last;	/* the span, inclusive */
-	uint8_t *kaddr;			/* host address of @iova; NULL: copy through phys_rw */
-	uint64_t pa;			/* physical address of @iova */
-	unsigned int prot;		/* PT_READ / PT_WRITE of the leaves */
-	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
-	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
-	unsigned long ahead;		/* the next fill's reach past its transfer; 0: the minimum */
-};
-
-/* A hit copies without further checks: reads of a readable span, writes of a written one. */
-enum {
-	DMA_FAST_READ = 1 << 0,
-	DMA_FAST_WRITE = 1 << 1,
-};
-
-static __thread struct dma_iotlb dma_iotlb __attribute__((tls_model("initial-exec")));
+__thread struct dma_iotlb iommu_dma_iotlb __attribute__((tls_model("initial-exec")));
 
 /*
  * Translate @iova for a transfer whose last byte is @xfer_last: the leaf in
@@ -457,18 +437,9 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 	return 0;
 }
 
-/* Whether @tlb serves the whole of [iova, iova + len) for @domain as it stands. */
-static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu_domain *domain,
-				 unsigned long seq, unsigned int fast, unsigned long iova, size_t len)
-{
-	return tlb->domain == domain && tlb->seq == seq && (tlb->fast & fast) &&
-	       iova - tlb->iova <= tlb->last - tlb->iova &&
-	       len - 1 <= tlb->last - iova;
-}
-
 /* Everything but a hit in one piece: fills, spans, faults and indirect copies. */
-static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev, unsigned long iova,
-							void *buf, size_t len, unsigned int flags)
+int iommu_dev_dma_walk(struct device *dev, unsigned long iova, void *buf, size_t len,
+		       unsigned int flags)
 {
 	/*
 	 * Read again rather than passed: with the caller's own arguments the
@@ -476,12 +447,12 @@ static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev, unsi
 	 * issued a moment later would have used.
 	 */
 	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
-	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_relaxed);
 	uint8_t *p = buf;
 	bool write = flags & IOMMU_DMA_WRITE;
 	unsigned int walk = write ? PT_WALK_WRITE : 0;
 	unsigned int need = write ? PT_WRITE : PT_READ;
-	struct dma_iotlb *tlb = &dma_iotlb;
+	struct dma_iotlb *tlb = &iommu_dma_iotlb;
 
 	if (!domain)
 		return -EFAULT;
@@ -522,41 +493,6 @@ static __attribute__((noinline)) int iommu_dev_dma_walk(struct device *dev, unsi
 	return 0;
 }
 
-int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
-		  unsigned int flags)
-{
-	/*
-	 * Attach publishes the domain without the DMA gate; the old one stays
-	 * until its free raises the gate, so a DMA that read it just before a
-	 * replace finishes on it, as in-flight DMA does on hardware.
-	 */
-	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
-	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
-	const struct dma_iotlb *tlb = &dma_iotlb;
-	bool write = flags & IOMMU_DMA_WRITE;
-	uint8_t *kaddr;
-
-	if (!domain)
-		return -EFAULT;	/* blocked: every request faults */
-	if (!len)
-		return 0;
-	/*
-	 * The common case, a transfer inside the cached span, costs a few
-	 * compares and the copy; a hit needs no look at the domain, since only
-	 * a walk of it fills the entry.
-	 */
-	if (__builtin_expect(dma_iotlb_hit(tlb, domain, seq, write ? DMA_FAST_WRITE : DMA_FAST_READ,
-					   iova, len), 1)) {
-		kaddr = tlb->kaddr + (iova - tlb->iova);
-		if (len < DMA_ENGINE_MIN)
-			memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
-		else
-			iommu_dma_memcpy(write ? kaddr : buf, write ? buf : kaddr, len);
-		return 0;
-	}
-	return iommu_dev_dma_walk(dev, iova, buf, len, flags);
-}
-
 /*
  * The copy's own IOTLB entries, one for each side, so a copy streaming
  * through two buffers does not evict the entry iommu_dev_dma() keeps for
@@ -591,7 +527,7 @@ int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src,
 {
 	/* As in iommu_dev_dma(): the domain read once, kept until its free's gate. */
 	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
-	unsigned long seq = atomic_load_explicit(&dma_gate_seq, memory_order_relaxed);
+	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_relaxed);
 	struct dma_iotlb *rd = &dma_copy_iotlb[0], *wr = &dma_copy_iotlb[1];
 	struct uiommufd_host *host = dev->host;
 	bool dside = false;

@@ -20,10 +20,12 @@
 #ifndef UIOMMUFD_IOMMU_H
 #define UIOMMUFD_IOMMU_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pt/pt.h"
 
@@ -309,8 +311,127 @@ enum {
  * (nothing is transferred past that point), -EPERM on a permission fault.
  * Writes mark the IOPTEs dirty while the domain tracks dirty state.
  */
-int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
-		  unsigned int flags);
+int iommu_dev_dma_walk(struct device *dev, unsigned long iova, void *buf, size_t len,
+		       unsigned int flags);	/* the rest: fills, spans, faults */
+
+/* The copy device DMA uses, for the benchmark's like-for-like baseline. */
+void iommu_dma_memcpy(void *dst, const void *src, size_t len);
+
+/*
+ * A one-entry IOTLB per thread (iommu.c fills it): a span of IOVA that
+ * translates linearly to one host range.  It lives here so a hit, the
+ * common DMA, inlines into its caller: a few compares and the copy.
+ */
+struct dma_iotlb {
+	const struct iommu_domain *domain;
+	unsigned long seq;
+	unsigned long iova, last;	/* the span, inclusive */
+	uint8_t *kaddr;			/* host address of @iova; NULL: copy through phys_rw */
+	uint64_t pa;			/* physical address of @iova */
+	unsigned int prot;		/* PT_READ / PT_WRITE of the leaves */
+	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
+	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
+	unsigned long ahead;		/* the next fill's reach past its transfer; 0: the minimum */
+};
+
+/* A hit copies without further checks: reads of a readable span, writes of a written one. */
+enum {
+	DMA_FAST_READ = 1 << 0,
+	DMA_FAST_WRITE = 1 << 1,
+};
+
+extern __thread struct dma_iotlb iommu_dma_iotlb __attribute__((tls_model("initial-exec")));
+extern atomic_ulong iommu_dma_gate_seq;	/* moves as a gate rises and falls: flushes IOTLBs */
+
+/* Below this the engine's string move loses to memcpy (iommu_dma_memcpy()). */
+#define IOMMU_DMA_ENGINE_MIN 2048
+
+/* Whether @tlb serves the whole of [iova, iova + len) for @domain as it stands. */
+static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu_domain *domain,
+				 unsigned long seq, unsigned int fast, unsigned long iova, size_t len)
+{
+	return tlb->domain == domain && tlb->seq == seq && (tlb->fast & fast) &&
+	       iova - tlb->iova <= tlb->last - tlb->iova &&
+	       len - 1 <= tlb->last - iova;
+}
+
+/*
+ * Up to 64 bytes in registers: both ends loaded before either is stored,
+ * so it is right for any overlap, and no call (a descriptor or a
+ * completion word is a line or less).
+ */
+static inline void iommu_dma_small_copy(uint8_t *d, const uint8_t *s, size_t len)
+{
+	if (len >= 32) {
+		uint64_t a[4], b[4];
+
+		__builtin_memcpy(a, s, 32);
+		__builtin_memcpy(b, s + len - 32, 32);
+		__builtin_memcpy(d, a, 32);
+		__builtin_memcpy(d + len - 32, b, 32);
+	} else if (len >= 16) {
+		uint64_t a[2], b[2];
+
+		__builtin_memcpy(a, s, 16);
+		__builtin_memcpy(b, s + len - 16, 16);
+		__builtin_memcpy(d, a, 16);
+		__builtin_memcpy(d + len - 16, b, 16);
+	} else if (len >= 8) {
+		uint64_t a, b;
+
+		__builtin_memcpy(&a, s, 8);
+		__builtin_memcpy(&b, s + len - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + len - 8, &b, 8);
+	} else if (len >= 4) {
+		uint32_t a, b;
+
+		__builtin_memcpy(&a, s, 4);
+		__builtin_memcpy(&b, s + len - 4, 4);
+		__builtin_memcpy(d, &a, 4);
+		__builtin_memcpy(d + len - 4, &b, 4);
+	} else {
+		uint8_t x = s[0], y = s[len / 2], z = s[len - 1];
+
+		d[0] = x;
+		d[len / 2] = y;
+		d[len - 1] = z;
+	}
+}
+
+static inline int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
+				unsigned int flags)
+{
+	/*
+	 * Attach publishes the domain without the DMA gate; the old one stays
+	 * until its free raises the gate, so a DMA that read it just before a
+	 * replace finishes on it, as in-flight DMA does on hardware.
+	 */
+	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
+	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_relaxed);
+	const struct dma_iotlb *tlb = &iommu_dma_iotlb;
+	bool write = flags & IOMMU_DMA_WRITE;
+	uint8_t *kaddr, *to, *from;
+
+	if (!domain)
+		return -EFAULT;	/* blocked: every request faults */
+	if (!len)
+		return 0;
+	/* A hit needs no look at the domain: only a walk of it fills the entry. */
+	if (__builtin_expect(!dma_iotlb_hit(tlb, domain, seq,
+					    write ? DMA_FAST_WRITE : DMA_FAST_READ, iova, len), 0))
+		return iommu_dev_dma_walk(dev, iova, buf, len, flags);
+	kaddr = tlb->kaddr + (iova - tlb->iova);
+	to = write ? kaddr : (uint8_t *)buf;
+	from = write ? (uint8_t *)buf : kaddr;
+	if (len <= 64)
+		iommu_dma_small_copy(to, from, len);
+	else if (len < IOMMU_DMA_ENGINE_MIN)
+		memcpy(to, from, len);
+	else
+		iommu_dma_memcpy(to, from, len);
+	return 0;
+}
 
 /*
  * Device-to-device DMA: copy @len bytes from IOVA @src to IOVA @dst, both
@@ -327,7 +448,5 @@ int iommu_dev_dma(struct device *dev, unsigned long iova, void *buf, size_t len,
 int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
 		       size_t *done, bool *dst_fault);
 
-/* The copy device DMA uses, for the benchmark's like-for-like baseline. */
-void iommu_dma_memcpy(void *dst, const void *src, size_t len);
 
 #endif

@@ -318,6 +318,37 @@ static void test_dma_dirty_model(void **state)
 	munmap(region, len);
 }
 
+/*
+ * The inline copy a DMA hit uses up to 64 bytes: every length and
+ * alignment against memcpy, nothing written outside the range, and the
+ * overlapping case right as memmove's.
+ */
+static void test_small_copy(void **state)
+{
+	uint8_t src[160], dst[160], want[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 37 + 11);
+	for (size_t len = 1; len <= 64; len++) {
+		for (size_t so = 0; so < 8; so++) {
+			for (size_t d_off = 0; d_off < 8; d_off++) {
+				memset(dst, 0xee, sizeof(dst));
+				memset(want, 0xee, sizeof(want));
+				memcpy(want + 16 + d_off, src + so, len);
+				iommu_dma_small_copy(dst + 16 + d_off, src + so, len);
+				assert_memory_equal(dst, want, sizeof(dst));
+			}
+		}
+		/* Overlap: the same buffer, the destination a few bytes on. */
+		memcpy(dst, src, sizeof(src));
+		memcpy(want, src, sizeof(src));
+		memmove(want + 3, want, len);
+		iommu_dma_small_copy(dst + 3, dst, len);
+		assert_memory_equal(dst, want, sizeof(dst));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_run_model_x86_64),
 		cmocka_unit_test(test_run_model_mock),
 		cmocka_unit_test(test_run_limits),
+		cmocka_unit_test(test_small_copy),
 		cmocka_unit_test_setup_teardown(test_dma_dirty_model, setup_ctx, teardown_ctx),
 	};
 
