@@ -30,8 +30,10 @@
  * submitter then keeps to its own.  Left to the scheduler, the woken
  * engine often lands on the polling submitter's CPU and the two share it
  * until the balancer moves one, which halves a whole run's figure at
- * random (0.5 against 0.85 in back-to-back runs on a 2-CPU VM).
+ * random (0.5 against 0.85 in back-to-back runs on a 2-CPU VM).  The
+ * latency rows run with the split undone (split_cpus_undo()).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/pci_regs.h>
@@ -164,22 +166,22 @@ static uint64_t bar_read(unsigned int off, unsigned int size)
  * Split the CPUs we may use: the submitter (this thread) keeps the first,
  * threads created until split_cpus_end() (the engine's) get the rest.
  */
-static cpu_set_t submit_cpu;
+static cpu_set_t submit_cpu, all_cpus;
 static bool cpus_split;
 
 static void split_cpus_begin(void)
 {
-	cpu_set_t all, rest;
+	cpu_set_t rest;
 	int first = -1;
 
-	if (sched_getaffinity(0, sizeof(all), &all) || CPU_COUNT(&all) < 2) {
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) || CPU_COUNT(&all_cpus) < 2) {
 		printf("  ioat: one CPU: the engine and the submitter share it\n");
 		return;
 	}
 	CPU_ZERO(&submit_cpu);
 	CPU_ZERO(&rest);
 	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all))
+		if (!CPU_ISSET(c, &all_cpus))
 			continue;
 		if (first < 0) {
 			first = c;
@@ -198,6 +200,29 @@ static void split_cpus_end(void)
 {
 	if (cpus_split && sched_setaffinity(0, sizeof(submit_cpu), &submit_cpu))
 		die("cannot move the submitter to its CPU: %m");
+}
+
+/*
+ * Every thread back on every CPU, for the latency rows: an engine kept to
+ * a CPU of its own sleeps there between samples, and waking an idle
+ * virtual CPU (tens of microseconds on a VM) is then what the row would
+ * measure; the scheduler wakes it where the doorbell rang instead.
+ */
+static void split_cpus_undo(void)
+{
+	struct dirent *e;
+	DIR *dir;
+
+	if (!cpus_split)
+		return;
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		die("cannot list /proc/self/task to undo the CPU split: %m");
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			sched_setaffinity(atoi(e->d_name), sizeof(all_cpus), &all_cpus);
+	closedir(dir);
+	cpus_split = false;
 }
 
 static void setup(void)
@@ -452,7 +477,9 @@ int main(void)
 		bench_copy(4096);
 		bench_copy(65536);
 	}
-	if (!only || !strcmp(only, "lat"))
+	if (!only || !strcmp(only, "lat")) {
+		split_cpus_undo();
 		bench_latency();
+	}
 	return 0;
 }
