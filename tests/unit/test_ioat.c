@@ -156,11 +156,11 @@ static uint64_t compl_word(struct fake *f)
 	return __atomic_load_n((uint64_t *)at(f, COMPL), __ATOMIC_ACQUIRE);
 }
 
-static void put_desc(struct fake *f, unsigned int i, unsigned int nr, uint32_t size, uint32_t ctl,
-		     uint64_t src, uint64_t dst)
+/* A descriptor at bus address @addr. */
+static void put_desc_at(struct fake *f, uint64_t addr, uint32_t size, uint32_t ctl, uint64_t src,
+			uint64_t dst, uint64_t next)
 {
-	uint8_t *d = at(f, RING + (uint64_t)i * 64);
-	uint64_t next = RING + (uint64_t)((i + 1) % nr) * 64;
+	uint8_t *d = at(f, addr);
 
 	memset(d, 0, 64);
 	memcpy(d + IOAT_D_SIZE, &size, 4);
@@ -168,6 +168,14 @@ static void put_desc(struct fake *f, unsigned int i, unsigned int nr, uint32_t s
 	memcpy(d + IOAT_D_SRC, &src, 8);
 	memcpy(d + IOAT_D_DST, &dst, 8);
 	memcpy(d + IOAT_D_NEXT, &next, 8);
+}
+
+/* Slot @i of a ring of @nr at RING, linked to the next slot. */
+static void put_desc(struct fake *f, unsigned int i, unsigned int nr, uint32_t size, uint32_t ctl,
+		     uint64_t src, uint64_t dst)
+{
+	put_desc_at(f, RING + (uint64_t)i * 64, size, ctl, src, dst,
+		    RING + (uint64_t)((i + 1) % nr) * 64);
 }
 
 static uint64_t now_ms(void)
@@ -1189,19 +1197,10 @@ static void test_read_ahead_stops_at_unmapped(void **state)
 	struct fake *f = *state;
 	const uint64_t tail = MEM_BASE + MEM_SIZE - 4 * 64;
 
-	for (unsigned int i = 0; i < 4; i++) {
-		uint8_t *d = at(f, tail + i * 64);
-		uint32_t size = 8, ctl = IOAT_DCTL_COMPL;
-		uint64_t src = DATA + i * 8, dst = DATA + 0x10000 + i * 8;
-		uint64_t next = tail + (i + 1) * 64;	/* the last: MEM_BASE + MEM_SIZE */
-
-		memset(d, 0, 64);
-		memcpy(d + IOAT_D_SIZE, &size, 4);
-		memcpy(d + IOAT_D_CTL, &ctl, 4);
-		memcpy(d + IOAT_D_SRC, &src, 8);
-		memcpy(d + IOAT_D_DST, &dst, 8);
-		memcpy(d + IOAT_D_NEXT, &next, 8);
-	}
+	/* The last one links to MEM_BASE + MEM_SIZE. */
+	for (unsigned int i = 0; i < 4; i++)
+		put_desc_at(f, tail + i * 64, 8, IOAT_DCTL_COMPL, DATA + i * 8,
+			    DATA + 0x10000 + i * 8, tail + (i + 1) * 64);
 	for (unsigned int i = 0; i < 32; i++)
 		*(uint8_t *)at(f, DATA + i) = (uint8_t)(0xa0 + i);
 	memset(at(f, DATA + 0x10000), 0, 32);
