@@ -305,14 +305,9 @@ enum {
 	IOMMU_DMA_WRITE = 1 << 0,	/* device writes memory */
 };
 
-/*
- * Device DMA: copy @len bytes between @buf and IOVA @iova through the
- * device's current domain.  -EFAULT when part of the range is not mapped
- * (nothing is transferred past that point), -EPERM on a permission fault.
- * Writes mark the IOPTEs dirty while the domain tracks dirty state.
- */
+/* iommu_dev_dma() but for a hit in the thread's IOTLB: fills, spans, faults, indirect copies. */
 int iommu_dev_dma_walk(struct device *dev, unsigned long iova, void *buf, size_t len,
-		       unsigned int flags);	/* the rest: fills, spans, faults */
+		       unsigned int flags);
 
 /* The copy device DMA uses, for the benchmark's like-for-like baseline. */
 void iommu_dma_memcpy(void *dst, const void *src, size_t len);
@@ -355,8 +350,9 @@ static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu
 	       len - 1 <= tlb->last - iova;
 }
 
-/* The first and the last @w bytes of @len (w <= len <= 2w), both loaded before either is stored. */
-static inline __attribute__((always_inline)) void iommu_dma_copy_ends(uint8_t *d, const uint8_t *s, size_t len, size_t w)
+/* The first and the last @w of @len bytes (w <= len <= 2w), both loaded before either is stored. */
+static inline __attribute__((always_inline)) void iommu_dma_copy_ends(uint8_t *d, const uint8_t *s,
+								      size_t len, size_t w)
 {
 	uint8_t head[32], tail[32];
 
@@ -367,8 +363,8 @@ static inline __attribute__((always_inline)) void iommu_dma_copy_ends(uint8_t *d
 }
 
 /*
- * Up to 64 bytes in registers, right for any overlap, and no call (a
- * descriptor or a completion word is a line or less).  @w is constant in
+ * 1 to 64 bytes (never 0) in registers, right for any overlap, and no
+ * call (a descriptor or a completion word is a line or less).  @w is constant in
  * each branch, so each copy is a pair of fixed-size moves.
  */
 static inline void iommu_dma_small_copy(uint8_t *d, const uint8_t *s, size_t len)
@@ -390,9 +386,17 @@ static inline void iommu_dma_small_copy(uint8_t *d, const uint8_t *s, size_t len
 	}
 }
 
-/* Always inlined: the call it saves is a good part of a 64-byte DMA. */
-static inline __attribute__((always_inline)) int iommu_dev_dma(struct device *dev, unsigned long iova,
-							       void *buf, size_t len, unsigned int flags)
+/*
+ * Device DMA: copy @len bytes between @buf and IOVA @iova through the
+ * device's current domain.  -EFAULT when part of the range is not mapped
+ * (nothing is transferred past that point), -EPERM on a permission fault.
+ * Writes mark the IOPTEs dirty while the domain tracks dirty state.
+ *
+ * Always inlined: the call it saves is a good part of a 64-byte DMA.
+ */
+static inline __attribute__((always_inline)) int iommu_dev_dma(struct device *dev,
+							       unsigned long iova, void *buf,
+							       size_t len, unsigned int flags)
 {
 	/*
 	 * Attach publishes the domain without the DMA gate; the old one stays
@@ -439,6 +443,5 @@ static inline __attribute__((always_inline)) int iommu_dev_dma(struct device *de
  */
 int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
 		       size_t *done, bool *dst_fault);
-
 
 #endif
