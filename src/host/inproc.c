@@ -29,7 +29,10 @@
  * Validation of a pin reads the VMAs of its range once (PROCMAP_QUERY on
  * a descriptor kept open, or the text of /proc/self/maps before Linux
  * 6.11): every page must be mapped, readable, and writable for a writable
- * pin (EFAULT otherwise), as get_user_pages() demands.
+ * pin (EFAULT otherwise), as get_user_pages() demands.  A pin of the very
+ * range of a record still at its user address, with its access, takes
+ * that record without the look: the shim's reports keep such records true
+ * to the map (rec_hash_vouches).
  *
  * Physical addresses.  A page's physical address (PA) is its identity, as
  * its PFN is in the kernel; it is fixed when the page is pinned and stays
@@ -719,6 +722,26 @@ static struct host_pin *handles_free;	/* under pins_lock */
  */
 static struct pin_rec **rec_hash;	/* under pins_lock */
 static size_t rec_hash_size, rec_hash_count;	/* buckets (a power of two), records */
+
+/*
+ * Whether a record found in rec_hash vouches for the program's mapping, so
+ * a pin of a range pinned already needs no look at the VMAs.  The shim
+ * reports every munmap, mremap, MAP_FIXED mmap, discarding madvise and
+ * mprotect of pinned memory before it happens, and each of them moves the
+ * pages aside or marks them indirect, which puts the record out of
+ * rec_hash_find()'s reach; what the shim cannot see it cannot see for the
+ * pins made already either (README, Known limits).  Cleared for good in a
+ * fork child, whose map lacks what MADV_DONTFORK kept from it, and when a
+ * protection change could not be recorded (out of memory).
+ */
+static bool rec_hash_vouches = true;	/* under pins_lock */
+
+static void pins_untracked(void)
+{
+	pthread_mutex_lock(&pins_lock);
+	rec_hash_vouches = false;
+	pthread_mutex_unlock(&pins_lock);
+}
 
 static uint64_t rec_key(uint64_t uaddr, size_t len, bool writable)
 {
@@ -1603,6 +1626,7 @@ static void mm_fork_parent(void)
 
 static void mm_fork_child(void)
 {
+	rec_hash_vouches = false;
 	/* The unlock would look for the parent's thread: start afresh. */
 	pthread_rwlock_init(&mm_lock, NULL);
 	mm_write_depth = 0;
@@ -1790,17 +1814,31 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	struct host_pin *handle = NULL;
 	struct vma_info *vmas;
 	uint64_t end = uptr + len;
+	bool private;
 	size_t nr, i;
 	int rc;
 
 	if (!len || uptr % host->page_size || len % host->page_size ||
 	    !uaccess_range_ok(uptr, len))
 		return -EFAULT;
+	/* The vIOMMU's page at yet another IOVA: what the record knows will do. */
+	pthread_mutex_lock(&pins_lock);
+	pin = rec_hash_vouches ? rec_hash_find(uptr, len, writable) : NULL;
+	handle = pin ? handle_new(pin) : NULL;
+	if (handle)
+		pin->refs++;
+	pthread_mutex_unlock(&pins_lock);
+	if (handle) {
+		*out = handle;
+		return 0;
+	}
+	pin = NULL;
 	rc = user_vmas(uptr, end, writable, false, &vmas, &nr);
 	if (rc)
 		return rc;
+	private = nr == 1 && !vma_file_shared(&vmas[0]);
 	pthread_mutex_lock(&pins_lock);
-	if (nr == 1 && !vma_file_shared(&vmas[0])) {
+	if (private) {
 		pin = rec_hash_find(uptr, len, writable);
 		if (pin) {
 			handle = handle_new(pin);
@@ -1827,7 +1865,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 			pin->refs++;
 		} else {
 			pin = pin_build(&pp, len, false, writable, uptr, NULL);
-			if (pin && pin->nr_segs == 1)
+			if (pin && private && pin->nr_segs == 1)
 				rec_hash_add(pin, uptr, writable);
 		}
 		handle = pin ? handle_new(pin) : NULL;
@@ -2314,10 +2352,10 @@ static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t av
 	size_t k;
 
 	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv))
-		goto out;
+		goto untracked;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		goto out;
+		goto untracked;
 	/* Same-size mremap is a no-op unless told where: reserve a spot first. */
 	moved = shelter_spot(hi - lo, avoid_lo, avoid_hi);
 	if (moved != MAP_FAILED && sys_mremap_fixed((void *)(uintptr_t)lo, hi - lo, moved) ==
@@ -2328,7 +2366,7 @@ static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t av
 	if (moved == MAP_FAILED) {
 		/* It spans several mappings, or memory ran out: leave it be. */
 		free(s);
-		goto out;
+		goto untracked;
 	}
 	/*
 	 * The mapping moved with the program's protection; a pin's device
@@ -2354,6 +2392,10 @@ static void shelter_run(uint64_t lo, uint64_t hi, uint64_t avoid_lo, uint64_t av
 		sys_munmap(s->addr, s->len);
 		free(s);
 	}
+	goto out;
+untracked:
+	/* Pins left at an address the program is about to change: records no longer vouch. */
+	rec_hash_vouches = false;
 out:
 	free(sv.v);
 }
@@ -2417,6 +2459,8 @@ static void shelter_range(uint64_t start, uint64_t end)
 	if (!itree_visit(va_root, start, end, collect_run, &rv))
 		for (i = 0; i != rv.nr; i++)
 			shelter_run(rv.v[i].lo, rv.v[i].hi, start, end);
+	else
+		rec_hash_vouches = false;
 	free(rv.v);
 }
 
@@ -2459,10 +2503,12 @@ void uiommufd_host_inproc_remap_notify(void *old, size_t size, void *new_addr)
 	if (!size || __builtin_add_overflow(lo, (uint64_t)size, &hi))
 		return;
 	pthread_mutex_lock(&pins_lock);
-	/* A failed cut leaves the straddling segment out: it is not wholly inside. */
-	segs_cut_at(lo);
-	segs_cut_at(hi);
-	segs_inside(lo, hi, &sv);
+	/*
+	 * A failed cut leaves the straddling segment out: it is not wholly
+	 * inside, and stays where the pages no longer are.
+	 */
+	if (segs_cut_at(lo) | segs_cut_at(hi) | segs_inside(lo, hi, &sv))
+		rec_hash_vouches = false;
 	for (k = 0; k != sv.nr; k++) {
 		struct pin_seg *seg = sv.v[k];
 
@@ -2621,8 +2667,10 @@ int uiommufd_host_inproc_madvise(void *addr, size_t length, int advice)
 	/* A pinned page is never freed while pinned: the program keeps it. */
 	if (advice == MADV_FREE)
 		return madvise_free_unpinned(start, end);
-	if (user_vmas(start, end, false, true, &vmas, &nr))
+	if (user_vmas(start, end, false, true, &vmas, &nr)) {
+		pins_untracked();
 		goto pass;
+	}
 	uiommufd_host_inproc_move_begin();
 	pthread_mutex_lock(&pins_lock);
 	for (i = 0; i != nr; i++) {
@@ -2742,7 +2790,12 @@ static void protect_run(const struct vma_info *v, uint64_t lo, uint64_t hi, int 
 	void *alias;
 	size_t k;
 
-	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv) || !sv.nr)
+	if (segs_cut_at(lo) || segs_cut_at(hi) || segs_inside(lo, hi, &sv)) {
+		/* Pins that should have gone indirect did not: records no longer vouch. */
+		rec_hash_vouches = false;
+		goto out;
+	}
+	if (!sv.nr)
 		goto out;
 	if (!v->shared) {
 		/* Indirect while the program's protection is short of a pin's needs. */
@@ -2792,8 +2845,12 @@ int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot)
 	    __builtin_add_overflow(start, (uint64_t)length + page - 1, &end))
 		goto pass;
 	end &= ~(page - 1);
-	if (end <= start || user_vmas(start, end, false, true, &vmas, &nr))
+	if (end <= start)
 		goto pass;
+	if (user_vmas(start, end, false, true, &vmas, &nr)) {
+		pins_untracked();
+		goto pass;
+	}
 	uiommufd_host_inproc_move_begin();
 	pthread_mutex_lock(&pins_lock);
 	for (i = 0; i != nr && va_root; i++) {
@@ -2803,6 +2860,8 @@ int uiommufd_host_inproc_mprotect(void *addr, size_t length, int prot)
 		if (!itree_visit(va_root, rv.start, rv.end, collect_run, &rv))
 			for (r = 0; r != rv.nr; r++)
 				protect_run(&vmas[i], rv.v[r].lo, rv.v[r].hi, prot);
+		else
+			rec_hash_vouches = false;
 		free(rv.v);
 	}
 	pthread_mutex_unlock(&pins_lock);

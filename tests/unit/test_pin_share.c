@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "core/host.h"
@@ -230,12 +232,58 @@ static void test_repin_after_move_gets_new_pages(void **state)
 	munmap(buf, 2 * PSZ);
 }
 
+/*
+ * A pin of a range pinned already trusts the record, not the VMAs, only
+ * while the record says the program still has the pages there with the
+ * pin's access: after mprotect, munmap, and in a fork child (which lacks
+ * the MADV_DONTFORK memory) each pin is checked against the map again.
+ */
+static void test_repin_checks_the_map(void **state)
+{
+	uint8_t *buf = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	struct host_pin *a, *b;
+	pid_t child;
+	int status;
+
+	(void)state;
+	assert_ptr_not_equal(buf, MAP_FAILED);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, true, &a), 0);
+	assert_int_equal(uiommufd_host_inproc_mprotect(buf, PSZ, PROT_READ), 0);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, true, &b), -EFAULT);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, false, &b), 0);
+	host()->ops->unpin(host(), b);
+	assert_int_equal(uiommufd_host_inproc_mprotect(buf, PSZ, PROT_READ | PROT_WRITE), 0);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, true, &b), 0);
+	assert_int_equal(uiommufd_page_pins(host(), (uintptr_t)buf), 2);
+	host()->ops->unpin(host(), b);
+
+	/* Not in the child of a fork: the page is not in its map. */
+	assert_int_equal(madvise(buf, PSZ, MADV_DONTFORK), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, true, &b) == -EFAULT ? 0 : 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(madvise(buf, PSZ, MADV_DOFORK), 0);
+
+	/* Unmapped (the pages moved aside with their pins): nothing to pin there. */
+	uiommufd_host_inproc_unmap_notify(buf, 2 * PSZ);
+	assert_int_equal(munmap(buf, 2 * PSZ), 0);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, true, &b), -EFAULT);
+	assert_int_equal(host()->ops->pin_user(host(), (uintptr_t)buf, PSZ, false, &b), -EFAULT);
+	host()->ops->unpin(host(), a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_share_model),
 		cmocka_unit_test(test_share_follows_move),
 		cmocka_unit_test(test_repin_after_move_gets_new_pages),
+		cmocka_unit_test(test_repin_checks_the_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
