@@ -675,10 +675,17 @@ struct pin_rec {
 	bool file;
 	bool hashed;		/* in rec_hash, under @hval */
 	unsigned long refs;	/* handles on it */
-	struct pin_seg **segs;	/* by offset */
+	struct pin_seg **segs;	/* by offset; &@one_seg while there is one */
 	size_t nr_segs;
 	struct pin_rec *hnext;	/* rec_hash chain */
 	uint64_t hval;
+	struct pin_seg *one_seg;
+	/*
+	 * The first segment of a record made by rec_alloc(), in the same
+	 * block: a lookup reads the record and its segment at once, not one
+	 * miss after the other.  It never moves to another record.
+	 */
+	struct pin_seg seg0;
 };
 
 /*
@@ -811,9 +818,10 @@ static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
 	for (r = rec_hash[h & (rec_hash_size - 1)]; r; r = r->hnext) {
 		const struct pin_seg *seg;
 
-		if (r->hval != h || r->len != len || r->nr_segs != 1)
+		/* Hashed records are rec_alloc()'s: their one segment is seg0. */
+		seg = &r->seg0;
+		if (r->hval != h || r->len != len || r->nr_segs != 1 || r->segs[0] != seg)
 			continue;
-		seg = r->segs[0];
 		if (seg->at_uaddr && seg->uaddr == uaddr && seg->writable == writable &&
 		    !seg->indirect && !seg->shelter)
 			return r;
@@ -1118,31 +1126,53 @@ static int pieces_add_private(struct pa_pieces *pp, uint64_t off, uint64_t va, u
 }
 
 /* Make a pin of @pp's pieces and index it; the pieces' references move to it. */
+/* Free @rec's memory: its segments and their array (nothing else is undone). */
+static void rec_free_mem(struct pin_rec *rec)
+{
+	size_t i;
+
+	for (i = 0; i != rec->nr_segs; i++)
+		if (rec->segs[i] != &rec->seg0)
+			free(rec->segs[i]);
+	if (rec->segs != &rec->one_seg)
+		free(rec->segs);
+	free(rec);
+}
+
+/* A zeroed record of @nr zeroed segments (@nr >= 1), the first its seg0; NULL if out of memory. */
+static struct pin_rec *rec_alloc(size_t nr)
+{
+	struct pin_rec *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return NULL;
+	rec->segs = nr == 1 ? &rec->one_seg : calloc(nr, sizeof(*rec->segs));
+	if (!rec->segs) {
+		free(rec);
+		return NULL;
+	}
+	rec->segs[0] = &rec->seg0;
+	for (rec->nr_segs = 1; rec->nr_segs != nr; rec->nr_segs++) {
+		rec->segs[rec->nr_segs] = calloc(1, sizeof(**rec->segs));
+		if (!rec->segs[rec->nr_segs]) {
+			rec_free_mem(rec);
+			return NULL;
+		}
+	}
+	return rec;
+}
+
 static struct pin_rec *pin_build(struct pa_pieces *pp, size_t len, bool file, bool writable,
 				 uint64_t uaddr, uint8_t *kbase)
 {
-	struct pin_rec *pin = calloc(1, sizeof(*pin));
+	struct pin_rec *pin = rec_alloc(pp->nr);
 	size_t i;
 
 	if (!pin)
 		return NULL;
-	pin->segs = calloc(pp->nr, sizeof(*pin->segs));
-	for (i = 0; pin->segs && i != pp->nr; i++) {
-		pin->segs[i] = calloc(1, sizeof(**pin->segs));
-		if (!pin->segs[i])
-			break;
-	}
-	if (!pin->segs || i != pp->nr) {
-		while (pin->segs && i--)
-			free(pin->segs[i]);
-		free(pin->segs);
-		free(pin);
-		return NULL;
-	}
 	pin->len = len;
 	pin->file = file;
 	pin->refs = 1;
-	pin->nr_segs = pp->nr;
 	for (i = 0; i != pp->nr; i++) {
 		struct pin_seg *seg = pin->segs[i];
 		const struct pa_piece *pc = &pp->v[i];
@@ -1194,7 +1224,13 @@ static int pin_seg_split(struct pin_rec *pin, size_t i, size_t at)
 	back = malloc(sizeof(*back));
 	if (!back)
 		return -ENOMEM;
-	segs = realloc(pin->segs, (pin->nr_segs + 1) * sizeof(*segs));
+	if (pin->segs == &pin->one_seg) {
+		segs = malloc(2 * sizeof(*segs));
+		if (segs)
+			segs[0] = pin->one_seg;
+	} else {
+		segs = realloc(pin->segs, (pin->nr_segs + 1) * sizeof(*segs));
+	}
 	if (!segs) {
 		free(back);
 		return -ENOMEM;
@@ -1718,14 +1754,11 @@ static void rec_free(struct pin_rec *rec)
 {
 	size_t i;
 
-	for (i = 0; i != rec->nr_segs; i++) {
-		/* A file pin's segments are pieces of our own mapping. */
+	/* A file pin's segments are pieces of our own mapping. */
+	for (i = 0; i != rec->nr_segs; i++)
 		if (rec->segs[i]->own)
 			sys_munmap(rec->segs[i]->own, rec->segs[i]->len);
-		free(rec->segs[i]);
-	}
-	free(rec->segs);
-	free(rec);
+	rec_free_mem(rec);
 }
 
 /*
@@ -1735,28 +1768,14 @@ static void rec_free(struct pin_rec *rec)
  */
 static struct pin_rec *rec_unshare(struct pin_rec *rec)
 {
-	struct pin_rec *copy = calloc(1, sizeof(*copy));
+	struct pin_rec *copy = rec_alloc(rec->nr_segs);
 	size_t i;
 
 	if (!copy)
 		return NULL;
-	copy->segs = calloc(rec->nr_segs, sizeof(*copy->segs));
-	for (i = 0; copy->segs && i != rec->nr_segs; i++) {
-		copy->segs[i] = malloc(sizeof(**copy->segs));
-		if (!copy->segs[i])
-			break;
-	}
-	if (!copy->segs || i != rec->nr_segs) {
-		while (copy->segs && i--)
-			free(copy->segs[i]);
-		free(copy->segs);
-		free(copy);
-		return NULL;
-	}
 	copy->len = rec->len;
 	copy->file = rec->file;
 	copy->refs = 1;
-	copy->nr_segs = rec->nr_segs;
 	for (i = 0; i != rec->nr_segs; i++) {
 		struct pin_seg *seg = copy->segs[i];
 
@@ -2987,7 +3006,11 @@ static int64_t inproc_file_size(struct uiommufd_host *host, struct host_file *fi
 struct host_anon {
 	const struct host_anon_ops *ops;
 	void *priv;
-	unsigned long refs;
+	/*
+	 * Taken only under anon_lock from a table entry (which holds one), or
+	 * from a reference held; dropped without the lock, so it is atomic.
+	 */
+	atomic_ulong refs;
 	dev_t dev;
 	ino_t ino;
 	int sig_fd, drain_fd;
@@ -3021,12 +3044,8 @@ _Atomic(struct host_anon *) inproc_anon_files[ANON_MAX_FDS];
 
 static void anon_drop(struct host_anon *a)
 {
-	bool last;
-
-	pthread_mutex_lock(&anon_lock);
-	last = --a->refs == 0;
-	pthread_mutex_unlock(&anon_lock);
-	if (!last)
+	/* The last reference: no table entry is left to find @a by. */
+	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (a->ops->release)
 		a->ops->release(a->priv);
@@ -3138,7 +3157,7 @@ static int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_ano
 	}
 	a->ops = ops;
 	a->priv = priv;
-	a->refs = 1;
+	atomic_init(&a->refs, 1);
 	a->dev = st.st_dev;
 	a->ino = st.st_ino;
 	pthread_mutex_lock(&anon_lock);
@@ -3209,7 +3228,7 @@ static void *inproc_anon_get(struct uiommufd_host *host, int fd, const struct ho
 	pthread_mutex_lock(&anon_lock);
 	a = atomic_load(&anon_files[fd]);
 	if (a && a->ops == ops)
-		a->refs++;
+		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	else
 		a = NULL;
 	pthread_mutex_unlock(&anon_lock);
@@ -3247,7 +3266,7 @@ static struct host_anon *anon_stream_get(int fd)
 	pthread_mutex_lock(&anon_lock);
 	a = atomic_load(&anon_files[fd]);
 	if (a && a->sig_fd >= 0)
-		a->refs++;
+		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	else
 		a = NULL;
 	pthread_mutex_unlock(&anon_lock);
@@ -3369,7 +3388,7 @@ void uiommufd_host_inproc_fd_dup(int oldfd, int newfd)
 	if (old_ok) {
 		a = atomic_load(&anon_files[oldfd]);
 		if (a)
-			a->refs++;
+			atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	}
 	/* What @newfd had was closed by the dup. */
 	prev = atomic_exchange(&anon_files[newfd], a);
@@ -3389,7 +3408,7 @@ bool inproc_fd_is_anon(int fd)
 	pthread_mutex_lock(&anon_lock);
 	a = atomic_load(&anon_files[fd]);
 	if (a)
-		a->refs++;
+		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&anon_lock);
 	if (!a)
 		return false;
@@ -3417,7 +3436,7 @@ static struct host_anon *anon_file_get(int fd)
 	pthread_mutex_lock(&anon_lock);
 	a = atomic_load(&anon_files[fd]);
 	if (a)
-		a->refs++;
+		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&anon_lock);
 	if (a && !anon_still(fd, a)) {
 		anon_drop(a);
