@@ -73,7 +73,7 @@ void mmio_trap_forget_range(void *addr, size_t len);
  */
 int mmio_trap_fault(void *fault_addr, void *ucontext);
 /*
- * From the host (inproc.c): install its SIGSEGV handler, or put it back in
+ * From the host (inproc_uaccess.c): install its SIGSEGV handler, or put it back in
  * front of whatever replaced it.  mmio_trap_map() calls it before mapping.
  */
 void inproc_fault_handler_ensure(void);

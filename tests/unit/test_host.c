@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The in-process host (inproc.c): physical addresses and anon files. */
+/* The in-process host (inproc.c, inproc_anon.c): physical addresses and anon files. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>

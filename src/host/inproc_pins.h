@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-process host's pin records, between inproc.c (pins, physical
+ * addresses) and inproc_mm.c (what the program does to pinned memory).
+ * Everything here is under inproc_pins_lock.
+ */
+#ifndef UIOMMUFD_HOST_INPROC_PINS_H
+#define UIOMMUFD_HOST_INPROC_PINS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/inproc_int.h"
+#include "host/itree.h"
+
+/* Physical address space: see the file comment. */
+#define PA_ALIAS_BASE (1ULL << 49)
+#define PA_ALIAS_END (1ULL << 50)
+#define PA_ALIAS_ALIGN (1ULL << 21)	/* aliases keep a 2 MiB page's offset */
+#define PA_WINDOW_BASE (1ULL << 50)
+#define PA_WINDOW_SHIFT 40
+#define PA_WINDOW_SIZE (1ULL << PA_WINDOW_SHIFT)
+#define PA_NR_WINDOWS ((size_t)(((1ULL << 51) - PA_WINDOW_BASE) >> PA_WINDOW_SHIFT))
+
+#define seg_of(node, member) \
+	((struct pin_seg *)((char *)(node) - offsetof(struct pin_seg, member)))
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Memory moved out of the program's way, shared by the pins into it. */
+struct shelter {
+	void *addr;
+	size_t len;
+	unsigned int refs;
+	struct shelter *next_free;	/* on a list to unmap once unlocked */
+};
+
+/* The physical window of one TiB (@chunk) of one file. */
+struct pa_window {
+	struct file_key key;
+	uint64_t chunk;
+	unsigned long refs;	/* segments in it; at 0 it stays until its slot is needed */
+};
+
+struct pin_seg {
+	struct pin_rec *pin;
+	size_t offset;		/* into the pin */
+	size_t len;
+	uint64_t uaddr;		/* where the program had it (user pins) */
+	uint8_t *kaddr;		/* where the core reaches it */
+	uint8_t *own;		/* a file pin's piece of its own mapping, unmapped with it */
+	uint64_t pa;		/* physical address of the first byte */
+	struct shelter *shelter; /* set once moved out of the program's way */
+	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
+	bool at_uaddr;		/* a user pin's pages still at @uaddr: in inproc_va_root */
+	bool writable;		/* @kaddr takes stores: the pin was writable */
+	/*
+	 * The program's protection (mprotect) keeps the core from @kaddr, its
+	 * own private mapping: copies go through /proc/self/mem (mem_rw()).
+	 */
+	bool indirect;
+	struct itree_node pa_node;	/* in inproc_pa_root */
+	struct itree_node va_node;	/* in inproc_va_root while @at_uaddr */
+};
+
+/*
+ * What is pinned: the segments of one range.  Pinning the very same range
+ * again (a page mapped at many IOVAs) takes another reference on the
+ * record, as the kernel takes another reference on the page, instead of a
+ * second set of segments: O(log n) to find, and no bookkeeping but the
+ * handle.  What happens to the pages (moves, protection) happens to every
+ * holder alike, so it may reshape a shared record; what one holder does
+ * (split) may not: that holder first gets a copy of its own (rec_unshare()).
+ */
+struct pin_rec {
+	size_t len;
+	bool file;
+	bool hashed;		/* in rec_hash, under @hval */
+	unsigned long refs;	/* handles on it */
+	struct pin_seg **segs;	/* by offset; &@one_seg while there is one */
+	size_t nr_segs;
+	struct pin_rec *hnext;	/* rec_hash chain */
+	uint64_t hval;
+	struct pin_seg *one_seg;
+	/*
+	 * The first segment of a record made by rec_alloc(), in the same
+	 * block: a lookup reads the record and its segment at once, not one
+	 * miss after the other.  It never moves to another record.
+	 */
+	struct pin_seg seg0;
+};
+
+struct seg_vec {
+	struct pin_seg **v;
+	size_t nr, cap;
+};
+
+extern pthread_mutex_t inproc_pins_lock;
+extern struct itree_node *inproc_pa_root;	/* every segment, by physical address */
+extern struct itree_node *inproc_va_root;	/* user segments still at their user address */
+/* Whether a record rec_hash finds vouches for the program's map (inproc.c). */
+extern bool inproc_rec_hash_vouches;
+
+/* Records no longer vouch for the map: a change to pinned memory went unrecorded. */
+void inproc_pins_untracked(void);
+/* pa_root or a kaddr changed: cached resolutions are stale. */
+void inproc_pa_changed(void);
+/* The window of @key's TiB @chunk; with @make, one is made (NULL when none is left). */
+struct pa_window *inproc_window_get(const struct file_key *key, uint64_t chunk, bool make);
+/* The physical address of @w's first byte. */
+uint64_t inproc_window_pa(const struct pa_window *w);
+/* itree_visit() callbacks: stop at any segment; collect segments by PA into a seg_vec. */
+int inproc_pa_taken(struct itree_node *n, void *arg);
+int inproc_collect_pa(struct itree_node *n, void *arg);
+/*
+ * Cut the segments straddling @addr there: user addresses, or physical
+ * ones with @by_pa (inproc_segs_cut_at(): user).  0 or -ENOMEM.
+ */
+int inproc_segs_cut(bool by_pa, uint64_t addr);
+int inproc_segs_cut_at(uint64_t addr);
+/* The user segments lying wholly inside [lo, hi), into @sv.  0 or -ENOMEM. */
+int inproc_segs_inside(uint64_t lo, uint64_t hi, struct seg_vec *sv);
+/* Drop @seg's shelter reference; a shelter left unused goes on *@free_list. */
+void inproc_seg_leave_shelter(struct pin_seg *seg, struct shelter **free_list);
+/* Unmap the shelters of @free_list, outside inproc_pins_lock. */
+void inproc_shelters_free(struct shelter *free_list);
+/* munmap(2) and a same-size mremap(2) to @to, past the shim. */
+int inproc_sys_munmap(void *addr, size_t len);
+void *inproc_sys_mremap_fixed(void *old, size_t len, void *to);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The in-process host's user access.  The kernel's copy_from_user() turns
+ * a bad pointer into EFAULT through its exception tables.  Here the copy
+ * runs under a per-thread guard: a SIGSEGV or SIGBUS raised while the
+ * guard is armed jumps back to the copy, which returns -EFAULT.  Any other
+ * fault goes on to the handler the program had, or kills the program as
+ * it would have without us.  The handler is installed on first use and
+ * chained.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/host.h"
+#include "host/inproc.h"
+#include "host/inproc_int.h"
+#include "host/mmio_trap.h"
+
+/* User addresses above this are never valid (57-bit la57 included). */
+#define USER_ADDR_LIMIT (1ULL << 56)
+
+struct uaccess_guard {
+	sigjmp_buf env;
+	volatile sig_atomic_t armed;
+};
+
+static __thread struct uaccess_guard uaccess_guard;
+static struct sigaction prev_segv, prev_bus;
+static pthread_once_t uaccess_once = PTHREAD_ONCE_INIT;
+static atomic_bool uaccess_installed;
+
+static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info, void *uctx)
+{
+	if (prev->sa_flags & SA_SIGINFO) {
+		prev->sa_sigaction(sig, info, uctx);
+		return;
+	}
+	if (prev->sa_handler == SIG_IGN || prev->sa_handler == SIG_DFL) {
+		/*
+		 * Let the fault happen again with the default action.  The raw
+		 * call: inside the preloaded shim signal() is the shim's, which
+		 * keeps our handler in front and the fault would repeat forever.
+		 */
+		struct kernel_sigaction {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			uint64_t mask;
+		} dfl = { .handler = SIG_DFL };
+
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+		return;
+	}
+	prev->sa_handler(sig);
+}
+
+static void uaccess_fault(int sig, siginfo_t *info, void *uctx)
+{
+	/* An access to an MMIO trap is emulated and resumes, guard or not. */
+	if (sig == SIGSEGV && mmio_trap_fault(info->si_addr, uctx))
+		return;
+	if (uaccess_guard.armed) {
+		uaccess_guard.armed = 0;
+		siglongjmp(uaccess_guard.env, 1);
+	}
+	chain_signal(sig == SIGBUS ? &prev_bus : &prev_segv, sig, info, uctx);
+}
+
+static void uaccess_install(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = uaccess_fault,
+		/* NODEFER: leaving by longjmp must not leave the signal blocked. */
+		.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK,
+	}, old_segv, old_bus;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	/*
+	 * Installing again while ours is in: never chain to ourselves.  (Under
+	 * an interposer that wraps handlers, TSan's, the kernel never shows
+	 * ours, so uaccess_ensure_handler() installs again each time.)
+	 */
+	if (old_segv.sa_sigaction != uaccess_fault)
+		prev_segv = old_segv;
+	if (old_bus.sa_sigaction != uaccess_fault)
+		prev_bus = old_bus;
+	atomic_store(&uaccess_installed, true);
+}
+
+int inproc_chain_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	struct sigaction *prev = sig == SIGBUS ? &prev_bus : &prev_segv;
+
+	/* Our handler stays first; the program's becomes the one we chain to. */
+	if (oldact)
+		*oldact = *prev;
+	if (act)
+		*prev = *act;
+	return 0;
+}
+
+/* Set once our handler is in; the shim then keeps it in front. */
+bool inproc_uaccess_installed(void)
+{
+	return atomic_load(&uaccess_installed);
+}
+
+/*
+ * Copying must not go through instrumented memcpy: a sanitizer would report
+ * the bad pointer we are about to turn into EFAULT.  On x86-64 one rep movsb
+ * does it: the compiler sees only an opaque instruction it cannot split,
+ * widen or replace by a call, a fault inside it lands in uaccess_fault() like
+ * any other, and on every CPU with fast string moves it runs at memcpy speed.
+ */
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void
+uaccess_copy_plain(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+{
+	while (len >= 8 && !(((uintptr_t)dst | (uintptr_t)src) & 7)) {
+		*(volatile uint64_t *)dst = *(const volatile uint64_t *)src;
+		dst += 8;
+		src += 8;
+		len -= 8;
+	}
+	while (len--)
+		*dst++ = *src++;
+}
+
+/*
+ * The MMIO trap emulates plain moves only, so a copy that faults is done
+ * again by uaccess_copy_plain(): what the fast copy wrote before the fault
+ * was ordinary memory (the first touch of a trap faults), written again with
+ * the same bytes.
+ */
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void
+uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+#else
+	uaccess_copy_plain(dst, src, len);
+#endif
+}
+
+bool inproc_uaccess_range_ok(uint64_t uptr, size_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(uptr, (uint64_t)len, &end))
+		return false;
+	return end <= USER_ADDR_LIMIT && (len == 0 || uptr != 0);
+}
+
+/*
+ * Anyone may replace our SIGSEGV handler behind our back (a test framework,
+ * a runtime, a raw syscall).  Before touching memory we have not touched
+ * lately, check with the kernel that the handler is still ours and put it
+ * back in front if not.  A copy that cannot fault needs no handler, so each
+ * thread remembers a few spans of pages it copied from (readable) or to
+ * (writable) without a fault since the last change of the memory map.  A
+ * span only grows by a copy that overlaps or adjoins it, so every page in
+ * it was really touched: a program streaming through a buffer stays in one
+ * span and makes no system call, however large the buffer.
+ */
+#define UACCESS_SPANS 4
+struct uaccess_span {
+	uint64_t lo, hi;	/* [lo, hi), page aligned; empty when lo == hi */
+	unsigned long gen;
+	bool writable;
+};
+static __thread struct uaccess_span uaccess_spans[UACCESS_SPANS];
+static __thread unsigned int uaccess_span_next;
+static atomic_ulong uaccess_gen = 1;
+
+void uiommufd_host_inproc_mm_changed(void)
+{
+	atomic_fetch_add_explicit(&uaccess_gen, 1, memory_order_relaxed);
+}
+
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static void uaccess_ensure_handler(void)
+{
+	struct kernel_sigaction cur;
+
+	pthread_once(&uaccess_once, uaccess_install);
+	/* Ask the kernel directly: sigaction() itself may be ours. */
+	if (syscall(SYS_rt_sigaction, SIGSEGV, NULL, &cur, sizeof(cur.mask)) == 0 &&
+	    cur.handler == (void *)uaccess_fault)
+		return;
+	atomic_store(&uaccess_installed, false);
+	uaccess_install();
+}
+
+void inproc_fault_handler_ensure(void)
+{
+	uaccess_ensure_handler();
+}
+
+/* Whether [lo, hi) was all touched, for writing if @write, under @gen. */
+static bool uaccess_known(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
+{
+	unsigned int i;
+
+	for (i = 0; i != UACCESS_SPANS; i++) {
+		const struct uaccess_span *sp = &uaccess_spans[i];
+
+		if (sp->gen == gen && sp->lo <= lo && hi <= sp->hi && (sp->writable || !write))
+			return true;
+	}
+	return false;
+}
+
+/* [lo, hi) was touched without a fault: grow a span it meets, or start one. */
+static void uaccess_remember(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
+{
+	struct uaccess_span *sp;
+	unsigned int i;
+
+	for (i = 0; i != UACCESS_SPANS; i++) {
+		sp = &uaccess_spans[i];
+		if (sp->gen == gen && sp->writable == write && lo <= sp->hi && sp->lo <= hi) {
+			sp->lo = lo < sp->lo ? lo : sp->lo;
+			sp->hi = hi > sp->hi ? hi : sp->hi;
+			return;
+		}
+	}
+	sp = &uaccess_spans[uaccess_span_next++ % UACCESS_SPANS];
+	sp->lo = lo;
+	sp->hi = hi;
+	sp->gen = gen;
+	sp->writable = write;
+}
+
+/* @write: the user memory is the destination. */
+int inproc_guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, bool write)
+{
+	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
+	uint64_t lo = uptr & ~4095ULL, hi;
+	volatile bool known, plain = false;
+
+	if (!len)
+		return 0;
+	/* inproc_uaccess_range_ok() keeps uptr + len far below the top of the space. */
+	hi = (uptr + len + 4095) & ~4095ULL;
+	known = uaccess_known(lo, hi, write, gen);
+	if (!known)
+		uaccess_ensure_handler();
+again:
+	if (sigsetjmp(uaccess_guard.env, 0)) {
+		/*
+		 * SA_NODEFER leaves the signal unblocked after the jump; under an
+		 * interposer that installs its own handler for ours (TSan) the
+		 * kernel never saw that flag, so unblock it here, on the fault
+		 * path only.
+		 */
+		sigset_t faults;
+
+		sigemptyset(&faults);
+		sigaddset(&faults, SIGSEGV);
+		sigaddset(&faults, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+		if (!plain) {
+			plain = true;
+			goto again;
+		}
+		return -EFAULT;
+	}
+	uaccess_guard.armed = 1;
+	if (plain)
+		uaccess_copy_plain(dst, src, len);
+	else
+		uaccess_copy(dst, src, len);
+	uaccess_guard.armed = 0;
+	if (!known)
+		uaccess_remember(lo, hi, write, gen);
+	return 0;
+}
+
+int inproc_copy_from_user(struct uiommufd_host *host, void *dst, uint64_t uptr,
+				 size_t len)
+{
+	(void)host;
+	if (!inproc_uaccess_range_ok(uptr, len))
+		return -EFAULT;
+	return inproc_guarded_copy(dst, (const void *)(uintptr_t)uptr, len, uptr, false);
+}
+
+int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const void *src,
+			       size_t len)
+{
+	(void)host;
+	if (!inproc_uaccess_range_ok(uptr, len))
+		return -EFAULT;
+	return inproc_guarded_copy((void *)(uintptr_t)uptr, src, len, uptr, true);
+}
