@@ -260,27 +260,42 @@ static bool anon_still(int fd, struct host_anon *a)
 	return false;
 }
 
-void *inproc_anon_get(struct uiommufd_host *host, int fd, const struct host_anon_ops *ops,
-			     struct host_anon **ref)
+/*
+ * The anon file behind @fd, referenced, if it is of @ops' kind (any when
+ * NULL; with @stream, a stream kind) and fstat still finds it behind the
+ * number; NULL otherwise.  errno is left as it was.
+ */
+static struct host_anon *anon_ref(int fd, const struct host_anon_ops *ops, bool stream)
 {
 	struct host_anon *a;
+	int err = errno;
 
-	(void)host;
-	if (fd < 0 || fd >= ANON_MAX_FDS)
+	if (fd < 0 || fd >= ANON_MAX_FDS ||
+	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
 		return NULL;
 	pthread_mutex_lock(&anon_lock);
 	a = atomic_load(&anon_files[fd]);
-	if (a && a->ops == ops)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-	else
+	if (a && ((ops && a->ops != ops) || (stream && a->sig_fd < 0)))
 		a = NULL;
+	if (a)
+		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&anon_lock);
+	if (a && !anon_still(fd, a)) {
+		anon_drop(a);
+		a = NULL;
+	}
+	errno = err;
+	return a;
+}
+
+void *inproc_anon_get(struct uiommufd_host *host, int fd, const struct host_anon_ops *ops,
+		      struct host_anon **ref)
+{
+	struct host_anon *a = anon_ref(fd, ops, false);
+
+	(void)host;
 	if (!a)
 		return NULL;
-	if (!anon_still(fd, a)) {
-		anon_drop(a);
-		return NULL;
-	}
 	*ref = a;
 	return a->priv;
 }
@@ -301,25 +316,7 @@ void inproc_anon_withdraw(struct uiommufd_host *host, int fd)
 /* The stream anon file behind @fd, referenced; NULL for any other descriptor. */
 static struct host_anon *anon_stream_get(int fd)
 {
-	struct host_anon *a;
-
-	if (fd < 0 || fd >= ANON_MAX_FDS ||
-	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
-		return NULL;
-	pthread_mutex_lock(&anon_lock);
-	a = atomic_load(&anon_files[fd]);
-	if (a && a->sig_fd >= 0)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-	else
-		a = NULL;
-	pthread_mutex_unlock(&anon_lock);
-	if (!a)
-		return NULL;
-	if (!anon_still(fd, a)) {
-		anon_drop(a);
-		return NULL;
-	}
-	return a;
+	return anon_ref(fd, NULL, true);
 }
 
 /* The VFS's cap on one read or write (MAX_RW_COUNT). */
@@ -442,22 +439,11 @@ void uiommufd_host_inproc_fd_dup(int oldfd, int newfd)
 
 bool inproc_fd_is_anon(int fd)
 {
-	struct host_anon *a;
-	bool still;
+	struct host_anon *a = anon_ref(fd, NULL, false);
 
-	if (fd < 0 || fd >= ANON_MAX_FDS ||
-	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
-		return false;
-	pthread_mutex_lock(&anon_lock);
-	a = atomic_load(&anon_files[fd]);
 	if (a)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&anon_lock);
-	if (!a)
-		return false;
-	still = anon_still(fd, a);
-	anon_drop(a);
-	return still;
+		anon_drop(a);
+	return a != NULL;
 }
 
 /*
@@ -470,23 +456,7 @@ bool inproc_fd_is_anon(int fd)
 /* Any anon file behind @fd, referenced; NULL for any other descriptor. */
 static struct host_anon *anon_file_get(int fd)
 {
-	struct host_anon *a;
-	int err = errno;
-
-	if (fd < 0 || fd >= ANON_MAX_FDS ||
-	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
-		return NULL;
-	pthread_mutex_lock(&anon_lock);
-	a = atomic_load(&anon_files[fd]);
-	if (a)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&anon_lock);
-	if (a && !anon_still(fd, a)) {
-		anon_drop(a);
-		a = NULL;
-	}
-	errno = err;
-	return a;
+	return anon_ref(fd, NULL, false);
 }
 
 bool inproc_ioctl_is_vfs(unsigned long cmd)
