@@ -498,7 +498,7 @@ int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t event_ty
 				const void *payload, size_t bytes);
 void iommufd_veventq_destroy(struct iommufd_object *obj);
 
-/* ======================================= the selftest's device (selftest.c) */
+/* ============================ the selftest's device (selftest.c, iommu/mock) */
 
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 /*

@@ -14,7 +14,7 @@
  *
  * The first set made is the process's current one: the one whose nodes
  * vfio_open_path() opens.  Each device sits behind the mock IOMMU driver
- * (selftest.c), which gives it real paging domains in the src/pt formats.
+ * (src/iommu/mock), which gives it real paging domains in the src/pt formats.
  */
 #include <errno.h>
 #include <stdatomic.h>
