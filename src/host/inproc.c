@@ -673,8 +673,8 @@ int inproc_segs_cut(bool by_pa, uint64_t addr)
 	size_t k;
 	int rc;
 
-	rc = itree_visit(by_pa ? inproc_pa_root : inproc_va_root, addr, addr + 1, by_pa ? inproc_collect_pa : collect_va,
-			 &sv);
+	rc = itree_visit(by_pa ? inproc_pa_root : inproc_va_root, addr, addr + 1,
+			 by_pa ? inproc_collect_pa : collect_va, &sv);
 	for (k = 0; !rc && k != sv.nr; k++) {
 		struct pin_seg *seg = sv.v[k];
 		uint64_t base = by_pa ? seg->pa : seg->uaddr;

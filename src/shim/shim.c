@@ -23,24 +23,19 @@
  *
  * With emulated devices (UIOMMUFD_DEVICES, from `uiommufd run --device`),
  * the shim makes the device set and its private sysfs tree at start, and
- * path calls (open, fopen, stat, access, readlink, realpath, opendir,
- * scandir, xattrs) under /sys go into the tree where it has the entry
- * (redirect.c); /dev/vfio/N, noiommu-N and devices/vfioX open through the
- * VFIO layer and stat as the character devices the tree's "dev" files name.
- * Limits: relative paths from a working directory inside /sys, ".." in
- * /sys paths and fts/nftw walks are not redirected; mremap() of a BAR
- * mapping is not followed.
- *
- * The mock IOMMU's bus, /sys/bus/iommufd_mock, which the kernel's selftests
- * look for, is reported present by access(), stat() and opendir() in all
- * their glibc forms.
+ * open() under /sys goes into the tree where it has the entry (redirect.c;
+ * the other path calls are paths.c's); /dev/vfio/N, noiommu-N and
+ * devices/vfioX open through the VFIO layer.  Limits: relative paths from
+ * a working directory inside /sys, ".." in /sys paths and fts/nftw walks
+ * are not redirected; mremap() of a BAR mapping is not followed.
  *
  * Memory calls (munmap, mremap, mmap with MAP_FIXED, madvise that discards,
  * mprotect that takes access away) tell the host first when they are about
- * to take pinned pages away, so the pins keep them, as the kernel's do.  They hold the host's memory-map lock
- * until the call is done, so that a pin taken meanwhile by another thread
- * waits rather than landing on pages about to go.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault
- * guard in front of the program's handler.
+ * to take pinned pages away, so the pins keep them, as the kernel's do.
+ * They hold the host's memory-map lock until the call is done, so that a
+ * pin taken meanwhile by another thread waits rather than landing on pages
+ * about to go.  sigaction() of SIGSEGV/SIGBUS keeps the host's fault guard
+ * in front of the program's handler.
  *
  * The shim never exits or aborts the program: a failure inside becomes an
  * errno on the call that hit it.  UIOMMUFD_DEBUG=1 logs every call routed
@@ -74,127 +69,20 @@
 #include "host/inproc.h"
 #include "host/mmio_trap.h"
 #include "shim/redirect.h"
+#include "shim/shim.h"
 #include "uiommufd.h"
 #include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
-#define SHIM_EXPORT __attribute__((visibility("default")))
-
-/* glibc's fortified open entry points, declared by no public header. */
-int __open_2(const char *path, int oflags);
-int __open64_2(const char *path, int oflags);
-int __openat_2(int dirfd, const char *path, int oflags);
-int __openat64_2(int dirfd, const char *path, int oflags);
-/* stat() before glibc 2.33, still called by programs built then. */
-int __xstat(int ver, const char *path, struct stat *buf);
-int __xstat64(int ver, const char *path, struct stat64 *buf);
-int __lxstat(int ver, const char *path, struct stat *buf);
-int __lxstat64(int ver, const char *path, struct stat64 *buf);
-int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
-int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
-ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
-ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off, size_t buflen);
-ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off, size_t buflen);
-ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen);
-ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen);
-char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
-int __fxstat(int ver, int fd, struct stat *buf);
-int __fxstat64(int ver, int fd, struct stat64 *buf);
-_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on this ABI");
 #define SHIM_MAX_FDS 65536
 
 static _Atomic(struct uiommufd_ctx *) shim_files[SHIM_MAX_FDS];
 
-struct real_fns {
-	int (*open)(const char *, int, ...);
-	int (*open64)(const char *, int, ...);
-	int (*openat)(int, const char *, int, ...);
-	int (*openat64)(int, const char *, int, ...);
-	int (*open_2)(const char *, int);
-	int (*open64_2)(const char *, int);
-	int (*openat_2)(int, const char *, int);
-	int (*openat64_2)(int, const char *, int);
-	int (*ioctl)(int, unsigned long, ...);
-	ssize_t (*read)(int, void *, size_t);
-	ssize_t (*read_chk)(int, void *, size_t, size_t);
-	ssize_t (*write)(int, const void *, size_t);
-	ssize_t (*readv)(int, const struct iovec *, int);
-	ssize_t (*writev)(int, const struct iovec *, int);
-	int (*close)(int);
-	int (*close_range)(unsigned int, unsigned int, int);
-	int (*dup)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*fcntl)(int, int, ...);
-	int (*fcntl64)(int, int, ...);
-	int (*munmap)(void *, size_t);
-	void *(*mmap)(void *, size_t, int, int, int, off_t);
-	void *(*mmap64)(void *, size_t, int, int, int, off_t);
-	void *(*mremap)(void *, size_t, size_t, int, ...);
-	int (*madvise)(void *, size_t, int);
-	int (*mprotect)(void *, size_t, int);
-	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
-	int (*access)(const char *, int);
-	int (*faccessat)(int, const char *, int, int);
-	int (*euidaccess)(const char *, int);
-	int (*eaccess)(const char *, int);
-	int (*stat)(const char *, struct stat *);
-	int (*stat64)(const char *, struct stat64 *);
-	int (*lstat)(const char *, struct stat *);
-	int (*lstat64)(const char *, struct stat64 *);
-	int (*fstatat)(int, const char *, struct stat *, int);
-	int (*fstatat64)(int, const char *, struct stat64 *, int);
-	int (*statx)(int, const char *, int, unsigned int, struct statx *);
-	int (*xstat)(int, const char *, struct stat *);
-	int (*xstat64)(int, const char *, struct stat64 *);
-	int (*lxstat)(int, const char *, struct stat *);
-	int (*lxstat64)(int, const char *, struct stat64 *);
-	int (*fxstatat)(int, int, const char *, struct stat *, int);
-	int (*fxstatat64)(int, int, const char *, struct stat64 *, int);
-	DIR *(*opendir)(const char *);
-	int (*scandir)(const char *, struct dirent ***, int (*)(const struct dirent *),
-		       int (*)(const struct dirent **, const struct dirent **));
-	int (*scandir64)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
-			 int (*)(const struct dirent64 **, const struct dirent64 **));
-	FILE *(*fopen)(const char *, const char *);
-	FILE *(*fopen64)(const char *, const char *);
-	FILE *(*freopen)(const char *, const char *, FILE *);
-	FILE *(*freopen64)(const char *, const char *, FILE *);
-	ssize_t (*readlink)(const char *, char *, size_t);
-	ssize_t (*readlinkat)(int, const char *, char *, size_t);
-	ssize_t (*readlink_chk)(const char *, char *, size_t, size_t);
-	ssize_t (*readlinkat_chk)(int, const char *, char *, size_t, size_t);
-	char *(*realpath)(const char *, char *);
-	char *(*realpath_chk)(const char *, char *, size_t);
-	char *(*canonicalize_file_name)(const char *);
-	int (*fstat)(int, struct stat *);
-	int (*fstat64)(int, struct stat64 *);
-	int (*fxstat)(int, int, struct stat *);
-	int (*fxstat64)(int, int, struct stat64 *);
-	ssize_t (*pread)(int, void *, size_t, off_t);
-	ssize_t (*pread64)(int, void *, size_t, off64_t);
-	ssize_t (*pread_chk)(int, void *, size_t, off_t, size_t);
-	ssize_t (*pread64_chk)(int, void *, size_t, off64_t, size_t);
-	ssize_t (*pwrite)(int, const void *, size_t, off_t);
-	ssize_t (*pwrite64)(int, const void *, size_t, off64_t);
-	ssize_t (*preadv)(int, const struct iovec *, int, off_t);
-	ssize_t (*preadv64)(int, const struct iovec *, int, off64_t);
-	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
-	ssize_t (*pwritev64)(int, const struct iovec *, int, off64_t);
-	ssize_t (*preadv2)(int, const struct iovec *, int, off_t, int);
-	ssize_t (*preadv64v2)(int, const struct iovec *, int, off64_t, int);
-	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
-	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off64_t, int);
-	ssize_t (*getxattr)(const char *, const char *, void *, size_t);
-	ssize_t (*lgetxattr)(const char *, const char *, void *, size_t);
-	ssize_t (*listxattr)(const char *, char *, size_t);
-	ssize_t (*llistxattr)(const char *, char *, size_t);
-};
 
-static struct real_fns real;
+struct real_fns shim_real;
 static useconds_t unmap_delay_us;
-static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-static atomic_bool real_resolved;	/* set once real is filled in */
+pthread_once_t shim_real_once = PTHREAD_ONCE_INIT;
+atomic_bool shim_real_resolved;	/* set once shim_real is filled in */
 
 static void *real_sym(const char *name)
 {
@@ -203,113 +91,106 @@ static void *real_sym(const char *name)
 
 static void shim_resolve(void)
 {
-	real.open = real_sym("open");
-	real.open64 = real_sym("open64");
-	real.openat = real_sym("openat");
-	real.openat64 = real_sym("openat64");
-	real.open_2 = real_sym("__open_2");
-	real.open64_2 = real_sym("__open64_2");
-	real.openat_2 = real_sym("__openat_2");
-	real.openat64_2 = real_sym("__openat64_2");
-	real.ioctl = real_sym("ioctl");
-	real.read = real_sym("read");
-	real.read_chk = real_sym("__read_chk");
-	real.write = real_sym("write");
-	real.readv = real_sym("readv");
-	real.writev = real_sym("writev");
-	real.close = real_sym("close");
-	real.close_range = real_sym("close_range");
-	real.dup = real_sym("dup");
-	real.dup2 = real_sym("dup2");
-	real.dup3 = real_sym("dup3");
-	real.fcntl = real_sym("fcntl");
-	real.fcntl64 = real_sym("fcntl64");
-	real.munmap = real_sym("munmap");
-	real.mmap = real_sym("mmap");
-	real.mmap64 = real_sym("mmap64");
-	real.mremap = real_sym("mremap");
-	real.madvise = real_sym("madvise");
-	real.mprotect = real_sym("mprotect");
-	real.sigaction = real_sym("sigaction");
-	real.access = real_sym("access");
-	real.faccessat = real_sym("faccessat");
-	real.euidaccess = real_sym("euidaccess");
-	real.eaccess = real_sym("eaccess");
-	real.stat = real_sym("stat");
-	real.stat64 = real_sym("stat64");
-	real.lstat = real_sym("lstat");
-	real.lstat64 = real_sym("lstat64");
-	real.fstatat = real_sym("fstatat");
-	real.fstatat64 = real_sym("fstatat64");
-	real.statx = real_sym("statx");
-	real.xstat = real_sym("__xstat");
-	real.xstat64 = real_sym("__xstat64");
-	real.lxstat = real_sym("__lxstat");
-	real.lxstat64 = real_sym("__lxstat64");
-	real.fxstatat = real_sym("__fxstatat");
-	real.fxstatat64 = real_sym("__fxstatat64");
-	real.opendir = real_sym("opendir");
-	real.scandir = real_sym("scandir");
-	real.scandir64 = real_sym("scandir64");
-	real.fopen = real_sym("fopen");
-	real.fopen64 = real_sym("fopen64");
-	real.freopen = real_sym("freopen");
-	real.freopen64 = real_sym("freopen64");
-	real.readlink = real_sym("readlink");
-	real.readlinkat = real_sym("readlinkat");
-	real.readlink_chk = real_sym("__readlink_chk");
-	real.readlinkat_chk = real_sym("__readlinkat_chk");
-	real.realpath = real_sym("realpath");
-	real.realpath_chk = real_sym("__realpath_chk");
-	real.canonicalize_file_name = real_sym("canonicalize_file_name");
-	real.fstat = real_sym("fstat");
-	real.fstat64 = real_sym("fstat64");
-	real.fxstat = real_sym("__fxstat");
-	real.fxstat64 = real_sym("__fxstat64");
-	real.pread = real_sym("pread");
-	real.pread64 = real_sym("pread64");
-	real.pread_chk = real_sym("__pread_chk");
-	real.pread64_chk = real_sym("__pread64_chk");
-	real.pwrite = real_sym("pwrite");
-	real.pwrite64 = real_sym("pwrite64");
-	real.preadv = real_sym("preadv");
-	real.preadv64 = real_sym("preadv64");
-	real.pwritev = real_sym("pwritev");
-	real.pwritev64 = real_sym("pwritev64");
-	real.preadv2 = real_sym("preadv2");
-	real.preadv64v2 = real_sym("preadv64v2");
-	real.pwritev2 = real_sym("pwritev2");
-	real.pwritev64v2 = real_sym("pwritev64v2");
-	real.llistxattr = real_sym("llistxattr");
-	real.listxattr = real_sym("listxattr");
-	real.lgetxattr = real_sym("lgetxattr");
-	real.getxattr = real_sym("getxattr");
+	shim_real.open = real_sym("open");
+	shim_real.open64 = real_sym("open64");
+	shim_real.openat = real_sym("openat");
+	shim_real.openat64 = real_sym("openat64");
+	shim_real.open_2 = real_sym("__open_2");
+	shim_real.open64_2 = real_sym("__open64_2");
+	shim_real.openat_2 = real_sym("__openat_2");
+	shim_real.openat64_2 = real_sym("__openat64_2");
+	shim_real.ioctl = real_sym("ioctl");
+	shim_real.read = real_sym("read");
+	shim_real.read_chk = real_sym("__read_chk");
+	shim_real.write = real_sym("write");
+	shim_real.readv = real_sym("readv");
+	shim_real.writev = real_sym("writev");
+	shim_real.close = real_sym("close");
+	shim_real.close_range = real_sym("close_range");
+	shim_real.dup = real_sym("dup");
+	shim_real.dup2 = real_sym("dup2");
+	shim_real.dup3 = real_sym("dup3");
+	shim_real.fcntl = real_sym("fcntl");
+	shim_real.fcntl64 = real_sym("fcntl64");
+	shim_real.munmap = real_sym("munmap");
+	shim_real.mmap = real_sym("mmap");
+	shim_real.mmap64 = real_sym("mmap64");
+	shim_real.mremap = real_sym("mremap");
+	shim_real.madvise = real_sym("madvise");
+	shim_real.mprotect = real_sym("mprotect");
+	shim_real.sigaction = real_sym("sigaction");
+	shim_real.access = real_sym("access");
+	shim_real.faccessat = real_sym("faccessat");
+	shim_real.euidaccess = real_sym("euidaccess");
+	shim_real.eaccess = real_sym("eaccess");
+	shim_real.stat = real_sym("stat");
+	shim_real.stat64 = real_sym("stat64");
+	shim_real.lstat = real_sym("lstat");
+	shim_real.lstat64 = real_sym("lstat64");
+	shim_real.fstatat = real_sym("fstatat");
+	shim_real.fstatat64 = real_sym("fstatat64");
+	shim_real.statx = real_sym("statx");
+	shim_real.xstat = real_sym("__xstat");
+	shim_real.xstat64 = real_sym("__xstat64");
+	shim_real.lxstat = real_sym("__lxstat");
+	shim_real.lxstat64 = real_sym("__lxstat64");
+	shim_real.fxstatat = real_sym("__fxstatat");
+	shim_real.fxstatat64 = real_sym("__fxstatat64");
+	shim_real.opendir = real_sym("opendir");
+	shim_real.scandir = real_sym("scandir");
+	shim_real.scandir64 = real_sym("scandir64");
+	shim_real.fopen = real_sym("fopen");
+	shim_real.fopen64 = real_sym("fopen64");
+	shim_real.freopen = real_sym("freopen");
+	shim_real.freopen64 = real_sym("freopen64");
+	shim_real.readlink = real_sym("readlink");
+	shim_real.readlinkat = real_sym("readlinkat");
+	shim_real.readlink_chk = real_sym("__readlink_chk");
+	shim_real.readlinkat_chk = real_sym("__readlinkat_chk");
+	shim_real.realpath = real_sym("realpath");
+	shim_real.realpath_chk = real_sym("__realpath_chk");
+	shim_real.canonicalize_file_name = real_sym("canonicalize_file_name");
+	shim_real.fstat = real_sym("fstat");
+	shim_real.fstat64 = real_sym("fstat64");
+	shim_real.fxstat = real_sym("__fxstat");
+	shim_real.fxstat64 = real_sym("__fxstat64");
+	shim_real.pread = real_sym("pread");
+	shim_real.pread64 = real_sym("pread64");
+	shim_real.pread_chk = real_sym("__pread_chk");
+	shim_real.pread64_chk = real_sym("__pread64_chk");
+	shim_real.pwrite = real_sym("pwrite");
+	shim_real.pwrite64 = real_sym("pwrite64");
+	shim_real.preadv = real_sym("preadv");
+	shim_real.preadv64 = real_sym("preadv64");
+	shim_real.pwritev = real_sym("pwritev");
+	shim_real.pwritev64 = real_sym("pwritev64");
+	shim_real.preadv2 = real_sym("preadv2");
+	shim_real.preadv64v2 = real_sym("preadv64v2");
+	shim_real.pwritev2 = real_sym("pwritev2");
+	shim_real.pwritev64v2 = real_sym("pwritev64v2");
+	shim_real.llistxattr = real_sym("llistxattr");
+	shim_real.listxattr = real_sym("listxattr");
+	shim_real.lgetxattr = real_sym("lgetxattr");
+	shim_real.getxattr = real_sym("getxattr");
 	if (getenv("UIOMMUFD_DEBUG") && strcmp(getenv("UIOMMUFD_DEBUG"), "0"))
 		uiommufd_set_debug(true);
 	/* Tests: widen the window between moving pinned pages aside and munmap. */
 	if (getenv("UIOMMUFD_TEST_UNMAP_DELAY_US"))
 		unmap_delay_us = (useconds_t)strtoul(getenv("UIOMMUFD_TEST_UNMAP_DELAY_US"), NULL, 10);
-	atomic_store_explicit(&real_resolved, true, memory_order_release);
+	atomic_store_explicit(&shim_real_resolved, true, memory_order_release);
 }
 
 static void shim_devices_start(void);
 
 __attribute__((constructor)) static void shim_init(void)
 {
-	pthread_once(&real_once, shim_resolve);
+	pthread_once(&shim_real_once, shim_resolve);
 	shim_devices_start();
 }
 
-static inline void shim_ready(void)
+void shim_ready(void)
 {
-	pthread_once(&real_once, shim_resolve);
-}
-
-/* As shim_ready(), one load once resolved: for the hot read/write path. */
-static inline void shim_ready_fast(void)
-{
-	if (__builtin_expect(!atomic_load_explicit(&real_resolved, memory_order_acquire), 0))
-		shim_ready();
+	pthread_once(&shim_real_once, shim_resolve);
 }
 
 static inline struct uiommufd_ctx *shim_ctx(int fd)
@@ -345,13 +226,13 @@ static int shim_open_ctx(int oflags, unsigned int ctx_flags)
 	if (fd < 0)
 		return -1;
 	if (fd >= SHIM_MAX_FDS) {
-		real.close(fd);
+		shim_real.close(fd);
 		errno = EMFILE;
 		return -1;
 	}
 	rc = uiommufd_ctx_open(uiommufd_host_inproc(), ctx_flags, &ctx);
 	if (rc) {
-		real.close(fd);
+		shim_real.close(fd);
 		errno = -rc;
 		return -1;
 	}
@@ -359,13 +240,12 @@ static int shim_open_ctx(int oflags, unsigned int ctx_flags)
 	return fd;
 }
 
+
 /*
  * A path of ours other than the iommufd nodes: a VFIO group or cdev of the
  * device set (opened here: its descriptor, or -1 with errno), or a /sys path
  * the tree serves (*@path becomes the tree's; SHIM_PASS).
  */
-#define SHIM_PASS (-2)
-
 static int shim_open_redirect(const char **path, char *buf, size_t len, int oflags)
 {
 	if (redirect_vfio_node(*path)) {
@@ -409,7 +289,7 @@ SHIM_EXPORT int open(const char *path, int oflags, ...)
 	va_start(ap, oflags);
 	mode = open_mode(oflags, ap);
 	va_end(ap);
-	OPEN_BODY(real.open(path, oflags, mode), AT_FDCWD, path, oflags);
+	OPEN_BODY(shim_real.open(path, oflags, mode), AT_FDCWD, path, oflags);
 }
 
 SHIM_EXPORT int open64(const char *path, int oflags, ...)
@@ -420,7 +300,7 @@ SHIM_EXPORT int open64(const char *path, int oflags, ...)
 	va_start(ap, oflags);
 	mode = open_mode(oflags, ap);
 	va_end(ap);
-	OPEN_BODY(real.open64(path, oflags, mode), AT_FDCWD, path, oflags);
+	OPEN_BODY(shim_real.open64(path, oflags, mode), AT_FDCWD, path, oflags);
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int oflags, ...)
@@ -431,7 +311,7 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int oflags, ...)
 	va_start(ap, oflags);
 	mode = open_mode(oflags, ap);
 	va_end(ap);
-	OPEN_BODY(real.openat(dirfd, path, oflags, mode), dirfd, path, oflags);
+	OPEN_BODY(shim_real.openat(dirfd, path, oflags, mode), dirfd, path, oflags);
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int oflags, ...)
@@ -442,27 +322,27 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int oflags, ...)
 	va_start(ap, oflags);
 	mode = open_mode(oflags, ap);
 	va_end(ap);
-	OPEN_BODY(real.openat64(dirfd, path, oflags, mode), dirfd, path, oflags);
+	OPEN_BODY(shim_real.openat64(dirfd, path, oflags, mode), dirfd, path, oflags);
 }
 
 SHIM_EXPORT int __open_2(const char *path, int oflags)
 {
-	OPEN_BODY(real.open_2(path, oflags), AT_FDCWD, path, oflags);
+	OPEN_BODY(shim_real.open_2(path, oflags), AT_FDCWD, path, oflags);
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int oflags)
 {
-	OPEN_BODY(real.open64_2(path, oflags), AT_FDCWD, path, oflags);
+	OPEN_BODY(shim_real.open64_2(path, oflags), AT_FDCWD, path, oflags);
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int oflags)
 {
-	OPEN_BODY(real.openat_2(dirfd, path, oflags), dirfd, path, oflags);
+	OPEN_BODY(shim_real.openat_2(dirfd, path, oflags), dirfd, path, oflags);
 }
 
 SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int oflags)
 {
-	OPEN_BODY(real.openat64_2(dirfd, path, oflags), dirfd, path, oflags);
+	OPEN_BODY(shim_real.openat64_2(dirfd, path, oflags), dirfd, path, oflags);
 }
 
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
@@ -486,7 +366,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 			}
 			return (int)rc;
 		}
-		return real.ioctl(fd, request, arg);
+		return shim_real.ioctl(fd, request, arg);
 	}
 	rc = uiommufd_ioctl(ctx, request, arg);
 	if (rc < 0) {
@@ -519,7 +399,7 @@ static __attribute__((noinline)) ssize_t shim_anon_read(int fd, void *buf, size_
 	if (inproc_anon_read(fd, buf, count, &ret) ||
 	    inproc_anon_rw_pos(fd, (uintptr_t)buf, count, false, &ret))
 		return shim_result(ret);
-	return real.read(fd, buf, count);
+	return shim_real.read(fd, buf, count);
 }
 
 static __attribute__((noinline)) ssize_t shim_anon_write(int fd, const void *buf, size_t count)
@@ -529,7 +409,7 @@ static __attribute__((noinline)) ssize_t shim_anon_write(int fd, const void *buf
 	if (inproc_anon_write(fd, buf, count, &ret) ||
 	    inproc_anon_rw_pos(fd, (uintptr_t)buf, count, true, &ret))
 		return shim_result(ret);
-	return real.write(fd, buf, count);
+	return shim_real.write(fd, buf, count);
 }
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
@@ -537,7 +417,7 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 	shim_ready_fast();
 	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0))
 		return shim_anon_read(fd, buf, count);
-	return real.read(fd, buf, count);
+	return shim_real.read(fd, buf, count);
 }
 
 /* The fortified read(): an overflow is still the program's to die of. */
@@ -546,9 +426,9 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
 	shim_ready_fast();
 	if (nbytes <= buflen && __builtin_expect(inproc_fd_maybe_anon(fd), 0))
 		return shim_anon_read(fd, buf, nbytes);
-	if (real.read_chk)
-		return real.read_chk(fd, buf, nbytes, buflen);
-	return real.read(fd, buf, nbytes);
+	if (shim_real.read_chk)
+		return shim_real.read_chk(fd, buf, nbytes, buflen);
+	return shim_real.read(fd, buf, nbytes);
 }
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
@@ -556,7 +436,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 	shim_ready_fast();
 	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0))
 		return shim_anon_write(fd, buf, count);
-	return real.write(fd, buf, count);
+	return shim_real.write(fd, buf, count);
 }
 
 /*
@@ -706,12 +586,12 @@ static __attribute__((noinline)) ssize_t shim_anon_rwv(int fd, const struct iove
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	RWV_BODY(real.readv(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, false);
+	RWV_BODY(shim_real.readv(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, false);
 }
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	RWV_BODY(real.writev(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, true);
+	RWV_BODY(shim_real.writev(fd, iov, iovcnt), fd, iov, iovcnt, -1, 0, true);
 }
 
 /* preadv() with a negative offset is EINVAL, never "the file position". */
@@ -727,43 +607,43 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 SHIM_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
-	PRWV_BODY(real.preadv(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
+	PRWV_BODY(shim_real.preadv(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
 }
 
 SHIM_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off64_t off)
 {
-	PRWV_BODY(real.preadv64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
+	PRWV_BODY(shim_real.preadv64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, false);
 }
 
 SHIM_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
-	PRWV_BODY(real.pwritev(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
+	PRWV_BODY(shim_real.pwritev(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
 }
 
 SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t off)
 {
-	PRWV_BODY(real.pwritev64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
+	PRWV_BODY(shim_real.pwritev64(fd, iov, iovcnt, off), fd, iov, iovcnt, off, true);
 }
 
 SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t off, int rwf)
 {
-	RWV_BODY(real.preadv2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
+	RWV_BODY(shim_real.preadv2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
 }
 
 SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off64_t off, int rwf)
 {
-	RWV_BODY(real.preadv64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
+	RWV_BODY(shim_real.preadv64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, false);
 }
 
 SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t off, int rwf)
 {
-	RWV_BODY(real.pwritev2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
+	RWV_BODY(shim_real.pwritev2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
 }
 
 SHIM_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off64_t off,
 				int rwf)
 {
-	RWV_BODY(real.pwritev64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
+	RWV_BODY(shim_real.pwritev64v2(fd, iov, iovcnt, off, rwf), fd, iov, iovcnt, off, rwf, true);
 }
 
 /* pread()/pwrite() of the library's files; SHIM_PASS for any other descriptor. */
@@ -788,41 +668,41 @@ static __attribute__((noinline)) ssize_t shim_anon_prw(int fd, uintptr_t buf, si
 
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
 {
-	PRW_BODY(real.pread(fd, buf, count, off), fd, buf, count, off, false);
+	PRW_BODY(shim_real.pread(fd, buf, count, off), fd, buf, count, off, false);
 }
 
 SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t count, off64_t off)
 {
-	PRW_BODY(real.pread64(fd, buf, count, off), fd, buf, count, off, false);
+	PRW_BODY(shim_real.pread64(fd, buf, count, off), fd, buf, count, off, false);
 }
 
 SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 {
-	PRW_BODY(real.pwrite(fd, buf, count, off), fd, buf, count, off, true);
+	PRW_BODY(shim_real.pwrite(fd, buf, count, off), fd, buf, count, off, true);
 }
 
 SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
 {
-	PRW_BODY(real.pwrite64(fd, buf, count, off), fd, buf, count, off, true);
+	PRW_BODY(shim_real.pwrite64(fd, buf, count, off), fd, buf, count, off, true);
 }
 
 /* The fortified preads: an overflow is still the program's to die of. */
 SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off, size_t buflen)
 {
 	shim_ready_fast();
-	if (nbytes <= buflen || !real.pread_chk) {
-		PRW_BODY(real.pread(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
+	if (nbytes <= buflen || !shim_real.pread_chk) {
+		PRW_BODY(shim_real.pread(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
 	}
-	return real.pread_chk(fd, buf, nbytes, off, buflen);
+	return shim_real.pread_chk(fd, buf, nbytes, off, buflen);
 }
 
 SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off, size_t buflen)
 {
 	shim_ready_fast();
-	if (nbytes <= buflen || !real.pread64_chk) {
-		PRW_BODY(real.pread64(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
+	if (nbytes <= buflen || !shim_real.pread64_chk) {
+		PRW_BODY(shim_real.pread64(fd, buf, nbytes, off), fd, buf, nbytes, off, false);
 	}
-	return real.pread64_chk(fd, buf, nbytes, off, buflen);
+	return shim_real.pread64_chk(fd, buf, nbytes, off, buflen);
 }
 
 /* @newfd now refers to what @oldfd does: share the context or anon file. */
@@ -867,7 +747,7 @@ static void shim_blank(int fd)
 	if (p < 0)
 		return;		/* only the window stays open */
 	syscall(SYS_dup3, p, fd, O_CLOEXEC);
-	real.close(p);
+	shim_real.close(p);
 }
 
 SHIM_EXPORT int close(int fd)
@@ -886,7 +766,7 @@ SHIM_EXPORT int close(int fd)
 		shim_blank(fd);
 	shim_forget(fd);
 	errno = err;
-	rc = real.close(fd);
+	rc = shim_real.close(fd);
 	return rc;
 }
 
@@ -896,11 +776,11 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	int rc, err;
 
 	shim_ready();
-	if (!real.close_range) {
+	if (!shim_real.close_range) {
 		errno = ENOSYS;
 		return -1;
 	}
-	rc = real.close_range(first, last, flags);
+	rc = shim_real.close_range(first, last, flags);
 	err = errno;
 	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
 		for (fd = first; fd <= last && fd < SHIM_MAX_FDS; fd++)
@@ -914,7 +794,7 @@ SHIM_EXPORT int dup(int oldfd)
 	int fd;
 
 	shim_ready();
-	fd = real.dup(oldfd);
+	fd = shim_real.dup(oldfd);
 	if (fd >= 0)
 		shim_dup_to(oldfd, fd);
 	return fd;
@@ -925,7 +805,7 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 	int fd, err;
 
 	shim_ready();
-	fd = real.dup2(oldfd, newfd);
+	fd = shim_real.dup2(oldfd, newfd);
 	err = errno;
 	if (fd >= 0 && oldfd != newfd)
 		shim_dup_to(oldfd, fd);
@@ -938,7 +818,7 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 	int fd, err;
 
 	shim_ready();
-	fd = real.dup3(oldfd, newfd, flags);
+	fd = shim_real.dup3(oldfd, newfd, flags);
 	err = errno;
 	if (fd >= 0)
 		shim_dup_to(oldfd, fd);
@@ -967,7 +847,7 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	shim_ready();
-	return shim_fcntl(real.fcntl, fd, cmd, arg);
+	return shim_fcntl(shim_real.fcntl, fd, cmd, arg);
 }
 
 SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -979,7 +859,7 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	shim_ready();
-	return shim_fcntl(real.fcntl64 ? real.fcntl64 : real.fcntl, fd, cmd, arg);
+	return shim_fcntl(shim_real.fcntl64 ? shim_real.fcntl64 : shim_real.fcntl, fd, cmd, arg);
 }
 
 /* Device BAR mappings in [addr, addr + len) are about to go: stop trapping them. */
@@ -1010,7 +890,7 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 		usleep(unmap_delay_us);
 	shim_forget_traps(addr, len);
 	errno = err;
-	rc = real.munmap(addr, len);
+	rc = shim_real.munmap(addr, len);
 	err = errno;
 	uiommufd_host_inproc_mm_write_end();
 	errno = err;
@@ -1087,13 +967,14 @@ static void *shim_mmap(void *(*fn)(void *, size_t, int, int, int, off_t), void *
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	shim_ready();
-	return shim_mmap(real.mmap, addr, len, prot, flags, fd, off);
+	return shim_mmap(shim_real.mmap, addr, len, prot, flags, fd, off);
 }
 
 SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	shim_ready();
-	return shim_mmap(real.mmap64 ? real.mmap64 : real.mmap, addr, len, prot, flags, fd, off);
+	return shim_mmap(shim_real.mmap64 ? shim_real.mmap64 : shim_real.mmap, addr, len, prot, flags,
+			 fd, off);
 }
 
 SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
@@ -1122,7 +1003,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 			uiommufd_host_inproc_unmap_notify((uint8_t *)old + new_size,
 							  old_size - new_size);
 		errno = err;
-		moved = real.mremap(old, old_size, new_size, flags, new_addr);
+		moved = shim_real.mremap(old, old_size, new_size, flags, new_addr);
 		err = errno;
 		/* Moved pages keep their pins, as physical pages do. */
 		if (moved != MAP_FAILED && moved != old)
@@ -1134,7 +1015,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags,
 		return moved;
 	}
 	errno = err;
-	moved = real.mremap(old, old_size, new_size, flags, new_addr);
+	moved = shim_real.mremap(old, old_size, new_size, flags, new_addr);
 	err = errno;
 	uiommufd_host_inproc_mm_write_end();
 	errno = err;
@@ -1152,7 +1033,7 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 
 	shim_ready();
 	if (!uiommufd_host_inproc_advice_discards(advice))
-		return real.madvise(addr, len, advice);
+		return shim_real.madvise(addr, len, advice);
 	uiommufd_host_inproc_mm_write_begin();
 	uiommufd_host_inproc_mm_changed();
 	/* MADV_REMOVE reaches the file's pages pinned through any mapping. */
@@ -1162,7 +1043,7 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 			err = -rc;
 		rc = rc ? -1 : 0;
 	} else {
-		rc = real.madvise(addr, len, advice);
+		rc = shim_real.madvise(addr, len, advice);
 		if (rc)
 			err = errno;
 	}
@@ -1184,7 +1065,7 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 	/* Pages copied from before may not be readable now. */
 	uiommufd_host_inproc_mm_changed();
 	if (!uiommufd_host_inproc_range_pinned(addr, len))
-		return real.mprotect(addr, len, prot);
+		return shim_real.mprotect(addr, len, prot);
 	uiommufd_host_inproc_mm_write_begin();
 	uiommufd_host_inproc_mm_changed();
 	rc = uiommufd_host_inproc_mprotect(addr, len, prot);
@@ -1193,520 +1074,6 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 	uiommufd_host_inproc_mm_write_end();
 	errno = err;
 	return rc ? -1 : 0;
-}
-
-/* ------------------------------------------------- /sys/bus/iommufd_mock */
-
-#define MOCK_BUS "/sys/bus/iommufd_mock"
-
-static bool mock_bus(const char *path)
-{
-	return path && (!strcmp(path, MOCK_BUS) || !strcmp(path, MOCK_BUS "/"));
-}
-
-/* As sysfs shows a bus: a directory owned by root, mode 0755. */
-#define MOCK_BUS_MODE (S_IFDIR | 0755)
-
-static int mock_bus_stat(struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_mode = MOCK_BUS_MODE;
-	st->st_nlink = 2;
-	st->st_blksize = 4096;
-	return 0;
-}
-
-static int mock_bus_stat64(struct stat64 *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_mode = MOCK_BUS_MODE;
-	st->st_nlink = 2;
-	st->st_blksize = 4096;
-	return 0;
-}
-
-static int mock_bus_access(int mode, bool effective)
-{
-	if (mode & ~(R_OK | W_OK | X_OK)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((mode & W_OK) && (effective ? geteuid() : getuid()) != 0) {
-		errno = EACCES;
-		return -1;
-	}
-	return 0;
-}
-
-/* ----------------------------------------- the sysfs tree and VFIO nodes */
-
-/*
- * Our /dev/vfio nodes as stat() shows a character device: mode 0600, owned
- * by the calling user (as a udev rule giving it the device would make it),
- * st_rdev as the tree's "dev" file says.  1 if @path is one, else 0.
- */
-static int vfio_node_stat(const char *path, struct stat *st)
-{
-	struct timespec now;
-	dev_t rdev;
-
-	if (redirect_dev_node(path, &rdev))
-		return 0;
-	memset(st, 0, sizeof(*st));
-	clock_gettime(CLOCK_REALTIME, &now);
-	st->st_mode = S_IFCHR | 0600;
-	st->st_rdev = rdev;
-	st->st_dev = makedev(0, 5);	/* devtmpfs's usual number */
-	st->st_ino = 0x75690000u + (ino_t)(major(rdev) << 12 ^ minor(rdev));
-	st->st_nlink = 1;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_blksize = 4096;
-	st->st_atim = st->st_mtim = st->st_ctim = now;
-	return 1;
-}
-
-/* access() of one of our nodes: read and write for its owner, never execute. */
-static int vfio_node_access(int mode)
-{
-	if (mode & ~(R_OK | W_OK | X_OK)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (mode & X_OK) {
-		errno = EACCES;
-		return -1;
-	}
-	return 0;
-}
-
-static void stat_to_statx(const struct stat *st, struct statx *stx)
-{
-	memset(stx, 0, sizeof(*stx));
-	stx->stx_mask = STATX_BASIC_STATS;
-	stx->stx_blksize = (uint32_t)st->st_blksize;
-	stx->stx_nlink = (uint32_t)st->st_nlink;
-	stx->stx_uid = st->st_uid;
-	stx->stx_gid = st->st_gid;
-	stx->stx_mode = (uint16_t)st->st_mode;
-	stx->stx_ino = st->st_ino;
-	stx->stx_size = (uint64_t)st->st_size;
-	stx->stx_blocks = (uint64_t)st->st_blocks;
-	stx->stx_atime.tv_sec = st->st_atim.tv_sec;
-	stx->stx_atime.tv_nsec = (uint32_t)st->st_atim.tv_nsec;
-	stx->stx_mtime.tv_sec = st->st_mtim.tv_sec;
-	stx->stx_mtime.tv_nsec = (uint32_t)st->st_mtim.tv_nsec;
-	stx->stx_ctime.tv_sec = st->st_ctim.tv_sec;
-	stx->stx_ctime.tv_nsec = (uint32_t)st->st_ctim.tv_nsec;
-	stx->stx_rdev_major = major(st->st_rdev);
-	stx->stx_rdev_minor = minor(st->st_rdev);
-	stx->stx_dev_major = major(st->st_dev);
-	stx->stx_dev_minor = minor(st->st_dev);
-}
-
-/* fstat() of one of the library's device files: SHIM_PASS for any other descriptor. */
-static __attribute__((noinline)) int shim_fd_stat(int fd, struct stat *st)
-{
-	int rc;
-
-	if (!inproc_anon_stat(fd, st, &rc))
-		return SHIM_PASS;
-	if (rc) {
-		errno = -rc;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * What a path call looks at first: the mock bus, then our nodes and the
- * tree.  For the access family.
- */
-#define ACCESS_BODY(call_real, path, mode, effective)                              \
-	char rbuf_[PATH_MAX];                                                      \
-	struct stat nst_;                                                          \
-	shim_ready();                                                              \
-	if (mock_bus(path))                                                        \
-		return mock_bus_access(mode, effective);                           \
-	if (redirect_maybe(path)) {                                                \
-		if (vfio_node_stat(path, &nst_))                                   \
-			return vfio_node_access(mode);                             \
-		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
-	}                                                                          \
-	return call_real
-
-SHIM_EXPORT int access(const char *path, int mode)
-{
-	ACCESS_BODY(real.access(path, mode), path, mode, false);
-}
-
-SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
-{
-	char rbuf[PATH_MAX];
-	struct stat nst;
-
-	shim_ready();
-	if (mock_bus(path) && !(flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
-		return mock_bus_access(mode, flags & AT_EACCESS);
-	if (redirect_maybe(path) && !(flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW))) {
-		if (vfio_node_stat(path, &nst))
-			return vfio_node_access(mode);
-		path = redirect_sys(path, rbuf, sizeof(rbuf));
-	}
-	return real.faccessat(dirfd, path, mode, flags);
-}
-
-SHIM_EXPORT int euidaccess(const char *path, int mode)
-{
-	ACCESS_BODY(real.euidaccess(path, mode), path, mode, true);
-}
-
-SHIM_EXPORT int eaccess(const char *path, int mode)
-{
-	ACCESS_BODY((real.eaccess ? real.eaccess : real.euidaccess)(path, mode), path, mode, true);
-}
-
-/*
- * Before glibc 2.33 stat() and friends were wrappers linked into the
- * program around __xstat(): they may be missing from libc, but not when a
- * program calls them.
- */
-#define STAT_BODY(sym, fill, ...)                                                  \
-	char rbuf_[PATH_MAX];                                                      \
-	shim_ready();                                                              \
-	if (mock_bus(path))                                                        \
-		return fill(buf);                                                  \
-	if (redirect_maybe(path)) {                                                \
-		if (vfio_node_stat(path, (struct stat *)buf))                      \
-			return 0;                                                  \
-		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
-	}                                                                          \
-	if (!real.sym) {                                                           \
-		errno = ENOSYS;                                                    \
-		return -1;                                                         \
-	}                                                                          \
-	return real.sym(__VA_ARGS__)
-
-SHIM_EXPORT int stat(const char *path, struct stat *buf)
-{
-	STAT_BODY(stat, mock_bus_stat, path, buf);
-}
-
-SHIM_EXPORT int stat64(const char *path, struct stat64 *buf)
-{
-	STAT_BODY(stat64, mock_bus_stat64, path, buf);
-}
-
-SHIM_EXPORT int lstat(const char *path, struct stat *buf)
-{
-	STAT_BODY(lstat, mock_bus_stat, path, buf);
-}
-
-SHIM_EXPORT int lstat64(const char *path, struct stat64 *buf)
-{
-	STAT_BODY(lstat64, mock_bus_stat64, path, buf);
-}
-
-/* A NULL path is the caller's to fault on; "" with AT_EMPTY_PATH is the descriptor. */
-static __attribute__((noinline)) bool shim_empty_path(const char *path)
-{
-	return path && !*path;
-}
-
-/* fstatat(fd, "", AT_EMPTY_PATH) is fstat(fd). */
-#define EMPTY_PATH_STAT(dirfd, path, flags, buf)                                   \
-	if ((flags & AT_EMPTY_PATH) && shim_empty_path(path) &&                   \
-	    __builtin_expect(inproc_fd_maybe_anon(dirfd), 0)) {                    \
-		int r_ = shim_fd_stat(dirfd, (struct stat *)buf);                  \
-		if (r_ != SHIM_PASS)                                               \
-			return r_;                                                 \
-	}
-
-SHIM_EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
-{
-	EMPTY_PATH_STAT(dirfd, path, flags, buf);
-	STAT_BODY(fstatat, mock_bus_stat, dirfd, path, buf, flags);
-}
-
-SHIM_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
-{
-	EMPTY_PATH_STAT(dirfd, path, flags, buf);
-	STAT_BODY(fstatat64, mock_bus_stat64, dirfd, path, buf, flags);
-}
-
-SHIM_EXPORT int fstat(int fd, struct stat *buf)
-{
-	shim_ready_fast();
-	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
-		int r = shim_fd_stat(fd, buf);
-
-		if (r != SHIM_PASS)
-			return r;
-	}
-	if (!real.fstat)
-		return (int)syscall(SYS_fstat, fd, buf);
-	return real.fstat(fd, buf);
-}
-
-SHIM_EXPORT int fstat64(int fd, struct stat64 *buf)
-{
-	shim_ready_fast();
-	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
-		int r = shim_fd_stat(fd, (struct stat *)buf);
-
-		if (r != SHIM_PASS)
-			return r;
-	}
-	if (!real.fstat64)
-		return (int)syscall(SYS_fstat, fd, buf);
-	return real.fstat64(fd, buf);
-}
-
-SHIM_EXPORT int __fxstat(int ver, int fd, struct stat *buf)
-{
-	shim_ready_fast();
-	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
-		int r = shim_fd_stat(fd, buf);
-
-		if (r != SHIM_PASS)
-			return r;
-	}
-	if (!real.fxstat)
-		return (int)syscall(SYS_fstat, fd, buf);
-	return real.fxstat(ver, fd, buf);
-}
-
-SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *buf)
-{
-	shim_ready_fast();
-	if (__builtin_expect(inproc_fd_maybe_anon(fd), 0)) {
-		int r = shim_fd_stat(fd, (struct stat *)buf);
-
-		if (r != SHIM_PASS)
-			return r;
-	}
-	if (!real.fxstat64)
-		return (int)syscall(SYS_fstat, fd, buf);
-	return real.fxstat64(ver, fd, buf);
-}
-
-SHIM_EXPORT int __xstat(int ver, const char *path, struct stat *buf)
-{
-	STAT_BODY(xstat, mock_bus_stat, ver, path, buf);
-}
-
-SHIM_EXPORT int __xstat64(int ver, const char *path, struct stat64 *buf)
-{
-	STAT_BODY(xstat64, mock_bus_stat64, ver, path, buf);
-}
-
-SHIM_EXPORT int __lxstat(int ver, const char *path, struct stat *buf)
-{
-	STAT_BODY(lxstat, mock_bus_stat, ver, path, buf);
-}
-
-SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *buf)
-{
-	STAT_BODY(lxstat64, mock_bus_stat64, ver, path, buf);
-}
-
-SHIM_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags)
-{
-	EMPTY_PATH_STAT(dirfd, path, flags, buf);
-	STAT_BODY(fxstatat, mock_bus_stat, ver, dirfd, path, buf, flags);
-}
-
-SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags)
-{
-	EMPTY_PATH_STAT(dirfd, path, flags, buf);
-	STAT_BODY(fxstatat64, mock_bus_stat64, ver, dirfd, path, buf, flags);
-}
-
-static int mock_bus_statx(unsigned int mask, struct statx *buf)
-{
-	(void)mask;
-	memset(buf, 0, sizeof(*buf));
-	buf->stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID |
-			STATX_SIZE | STATX_BLOCKS;
-	buf->stx_mode = MOCK_BUS_MODE;
-	buf->stx_nlink = 2;
-	buf->stx_blksize = 4096;
-	return 0;
-}
-
-SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
-		      struct statx *buf)
-{
-	char rbuf[PATH_MAX];
-	struct stat st;
-
-	shim_ready();
-	if (mock_bus(path))
-		return mock_bus_statx(mask, buf);
-	if ((flags & AT_EMPTY_PATH) && shim_empty_path(path) && inproc_fd_maybe_anon(dirfd)) {
-		int r = shim_fd_stat(dirfd, &st);
-
-		if (r == 0)
-			stat_to_statx(&st, buf);
-		if (r != SHIM_PASS)
-			return r;
-	}
-	if (redirect_maybe(path)) {
-		if (vfio_node_stat(path, &st)) {
-			stat_to_statx(&st, buf);
-			return 0;
-		}
-		path = redirect_sys(path, rbuf, sizeof(rbuf));
-	}
-	if (!real.statx) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real.statx(dirfd, path, flags, mask, buf);
-}
-
-/* The bus lists nothing: a directory of our own, removed once open. */
-static DIR *mock_bus_opendir(void)
-{
-	char dir[] = "/tmp/uiommufd-bus-XXXXXX";
-	int err = errno;
-	DIR *d;
-
-	if (!mkdtemp(dir))
-		return NULL;
-	d = real.opendir(dir);
-	if (!d)
-		err = errno;
-	rmdir(dir);
-	errno = err;
-	return d;
-}
-
-SHIM_EXPORT DIR *opendir(const char *path)
-{
-	char rbuf[PATH_MAX];
-
-	shim_ready();
-	if (mock_bus(path))
-		return mock_bus_opendir();
-	if (redirect_maybe(path))
-		path = redirect_sys(path, rbuf, sizeof(rbuf));
-	return real.opendir(path);
-}
-
-/* The rest of the path calls: the tree's path for ours, the real one otherwise. */
-#define REDIRECT_BODY(call_real, path)                                             \
-	char rbuf_[PATH_MAX];                                                      \
-	shim_ready();                                                              \
-	if (redirect_maybe(path))                                                  \
-		path = redirect_sys(path, rbuf_, sizeof(rbuf_));                   \
-	return call_real
-
-SHIM_EXPORT int scandir(const char *path, struct dirent ***list,
-			int (*filter)(const struct dirent *),
-			int (*compar)(const struct dirent **, const struct dirent **))
-{
-	REDIRECT_BODY(real.scandir(path, list, filter, compar), path);
-}
-
-SHIM_EXPORT int scandir64(const char *path, struct dirent64 ***list,
-			  int (*filter)(const struct dirent64 *),
-			  int (*compar)(const struct dirent64 **, const struct dirent64 **))
-{
-	REDIRECT_BODY(real.scandir64(path, list, filter, compar), path);
-}
-
-/* glibc's fopen() opens without going through open(): it needs its own. */
-SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
-{
-	REDIRECT_BODY(real.fopen(path, mode), path);
-}
-
-SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
-{
-	REDIRECT_BODY((real.fopen64 ? real.fopen64 : real.fopen)(path, mode), path);
-}
-
-SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
-{
-	REDIRECT_BODY(real.freopen(path, mode, stream), path);
-}
-
-SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
-{
-	REDIRECT_BODY((real.freopen64 ? real.freopen64 : real.freopen)(path, mode, stream), path);
-}
-
-SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
-{
-	REDIRECT_BODY(real.readlink(path, buf, len), path);
-}
-
-SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
-{
-	REDIRECT_BODY(real.readlinkat(dirfd, path, buf, len), path);
-}
-
-SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen)
-{
-	REDIRECT_BODY(real.readlink_chk ? real.readlink_chk(path, buf, len, buflen)
-					: real.readlink(path, buf, len),
-		      path);
-}
-
-SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len,
-				     size_t buflen)
-{
-	REDIRECT_BODY(real.readlinkat_chk ? real.readlinkat_chk(dirfd, path, buf, len, buflen)
-					  : real.readlinkat(dirfd, path, buf, len),
-		      path);
-}
-
-/* A resolved path inside the tree is given back as the /sys path it stands for. */
-static char *shim_unmap_result(char *resolved)
-{
-	if (resolved)
-		redirect_unmap(resolved);
-	return resolved;
-}
-
-SHIM_EXPORT char *realpath(const char *path, char *resolved)
-{
-	REDIRECT_BODY(shim_unmap_result(real.realpath(path, resolved)), path);
-}
-
-SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
-{
-	REDIRECT_BODY(shim_unmap_result(real.realpath_chk
-						? real.realpath_chk(path, resolved, resolvedlen)
-						: real.realpath(path, resolved)),
-		      path);
-}
-
-SHIM_EXPORT char *canonicalize_file_name(const char *path)
-{
-	REDIRECT_BODY(shim_unmap_result(real.canonicalize_file_name(path)), path);
-}
-
-/* ls -l asks for ACLs: the xattr calls of a path too. */
-SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
-{
-	REDIRECT_BODY(real.getxattr(path, name, value, size), path);
-}
-
-SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
-{
-	REDIRECT_BODY(real.lgetxattr(path, name, value, size), path);
-}
-
-SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
-{
-	REDIRECT_BODY(real.listxattr(path, list, size), path);
-}
-
-SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
-{
-	REDIRECT_BODY(real.llistxattr(path, list, size), path);
 }
 
 /* ------------------------------------------------------------- the devices */
@@ -1794,7 +1161,7 @@ SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 	shim_ready();
 	if ((sig == SIGSEGV || sig == SIGBUS) && inproc_uaccess_installed())
 		return inproc_chain_sigaction(sig, act, oldact);
-	return real.sigaction(sig, act, oldact);
+	return shim_real.sigaction(sig, act, oldact);
 }
 
 /* ------------------------------------------------------------ credentials */
