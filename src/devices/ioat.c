@@ -25,6 +25,7 @@
  * Interrupts are decided under the lock and signalled after it is
  * dropped, for the same reason.
  */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -100,20 +101,27 @@ struct ioat {
 
 /* ------------------------------------------------------------ helpers */
 
-static uint32_t get_le32(const uint8_t *p)
+/* Descriptor fields, little-endian in memory: one load or store each on this host. */
+static inline uint32_t get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return le32toh(v);
 }
 
-static uint64_t get_le64(const uint8_t *p)
+static inline uint64_t get_le64(const uint8_t *p)
 {
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
+static inline void put_le64(uint8_t *p, uint64_t v)
 {
-	for (unsigned int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	v = htole64(v);
+	__builtin_memcpy(p, &v, sizeof(v));
 }
 
 static uint64_t ioat_chansts(const struct ioat_chan *c)

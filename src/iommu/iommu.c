@@ -498,7 +498,7 @@ int iommu_dev_dma_walk(struct device *dev, unsigned long iova, void *buf, size_t
  * through two buffers does not evict the entry iommu_dev_dma() keeps for
  * the descriptor ring (and the two sides do not evict each other).
  */
-static __thread struct dma_iotlb dma_copy_iotlb[2] __attribute__((tls_model("initial-exec")));
+__thread struct dma_iotlb iommu_dma_copy_iotlb[2] __attribute__((tls_model("initial-exec")));
 
 /* How many bytes from @iova one entry of @tlb covers (at most @len), refilled as needed. */
 static int iommu_dma_copy_span(struct dma_iotlb *tlb, struct iommu_domain *domain,
@@ -522,13 +522,13 @@ static int iommu_dma_copy_span(struct dma_iotlb *tlb, struct iommu_domain *domai
 	return 0;
 }
 
-int iommu_dev_dma_copy(struct device *dev, unsigned long dst, unsigned long src, size_t len,
-		       size_t *done, bool *dst_fault)
+int iommu_dev_dma_copy_walk(struct device *dev, unsigned long dst, unsigned long src, size_t len,
+			    size_t *done, bool *dst_fault)
 {
 	/* As in iommu_dev_dma(): the domain read once, kept until its free's gate. */
 	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
 	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_relaxed);
-	struct dma_iotlb *rd = &dma_copy_iotlb[0], *wr = &dma_copy_iotlb[1];
+	struct dma_iotlb *rd = &iommu_dma_copy_iotlb[0], *wr = &iommu_dma_copy_iotlb[1];
 	struct uiommufd_host *host = dev->host;
 	bool dside = false;
 	size_t moved = 0;
