@@ -1145,6 +1145,16 @@ static void test_iommu_dev_dma_copy(void **state)
 	assert_int_equal(iommu_dev_dma_copy(dev, A + 100, A, 1000, NULL, NULL), 0);
 	memmove(ref + 100, ref, 1000);
 	assert_memory_equal(buf, ref, npages * P);
+	/* Both sides' entries are filled now, so these take the inline hit: memmove's result still. */
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 100, A, 1000, &done, &dside), 0);
+	assert_int_equal(done, 1000);
+	assert_false(dside);
+	memmove(ref + 100, ref, 1000);
+	assert_int_equal(iommu_dev_dma_copy(dev, A, A + 100, 1000, NULL, NULL), 0);
+	memmove(ref, ref + 100, 1000);
+	assert_int_equal(iommu_dev_dma_copy(dev, A + 2 * P, A, 4000, NULL, NULL), 0);
+	memcpy(ref + 2 * P, ref, 4000);
+	assert_memory_equal(buf, ref, npages * P);
 	/* Nothing to copy: no fault even into the hole. */
 	assert_int_equal(iommu_dev_dma_copy(dev, A + 9 * P, A + 9 * P, 0, &done, &dside), 0);
 	assert_int_equal(done, 0);
