@@ -518,9 +518,12 @@ static int tail_is_zero(struct uiommufd_host *host, uint64_t at, uint64_t len)
 	return 0;
 }
 
-/* The caller's @usize bytes at @uarg into our @full bytes at @into. */
+/*
+ * The caller's @usize bytes at @uarg into our @full bytes at @into; with
+ * @have, the first @have bytes are there already.
+ */
 static int fetch_argument(struct uiommufd_host *host, void *into, uint32_t full, uint64_t uarg,
-			  uint32_t usize)
+			  uint32_t usize, uint32_t have)
 {
 	uint32_t known = usize < full ? usize : full;
 	int err;
@@ -530,11 +533,25 @@ static int fetch_argument(struct uiommufd_host *host, void *into, uint32_t full,
 		if (err)
 			return err;
 	}
-	if (copy_from_user(host, into, uarg, known))
+	if (known > have && copy_from_user(host, (char *)into + have, uarg + have, known - have))
 		return -EFAULT;
 	/* Fields the caller does not have read as zero: their old meaning. */
 	memset((char *)into + known, 0, full - known);
 	return 0;
+}
+
+/*
+ * The size and the rest of the argument in one copy when they share a
+ * page: the page is readable whole or not at all, so the copy faults
+ * exactly when reading the size alone would.  The bytes past the caller's
+ * size it reads are then cleared as if never read.  Returns the bytes
+ * fetched (0: read the size alone) or -EFAULT.
+ */
+static int fetch_head(struct uiommufd_host *host, void *into, uint32_t full, uint64_t uarg)
+{
+	if ((uarg & (PAGE_SIZE - 1)) + full > PAGE_SIZE)
+		return 0;
+	return copy_from_user(host, into, uarg, full) ? -EFAULT : (int)full;
 }
 
 static long dispatch(struct iommufd_ctx *ictx, unsigned int number, uint64_t uarg)
@@ -544,19 +561,24 @@ static long dispatch(struct iommufd_ctx *ictx, unsigned int number, uint64_t uar
 	const struct command *cmd;
 	struct iommufd_ucmd ucmd;
 	uint32_t usize;
-	int result;
+	int result, have;
 
 	if (slot >= ARRAY_SIZE(commands))
 		return iommufd_vfio_ioctl(ictx, number, uarg);
-	/* The size comes first, even for a number we do not serve. */
-	if (copy_from_user(ictx->host, &usize, uarg, sizeof(usize)))
-		return -EFAULT;
 	cmd = &commands[slot];
+	/* The size comes first, even for a number we do not serve. */
+	have = cmd->number == number ? fetch_head(ictx->host, &scratch, cmd->full_size, uarg) : 0;
+	if (have < 0)
+		return -EFAULT;
+	if (have)
+		memcpy(&usize, &scratch, sizeof(usize));
+	else if (copy_from_user(ictx->host, &usize, uarg, sizeof(usize)))
+		return -EFAULT;
 	if (cmd->number != number)
 		return -ENOTTY;
 	if (usize < cmd->min_size)
 		return -EINVAL;
-	result = fetch_argument(ictx->host, &scratch, cmd->full_size, uarg, usize);
+	result = fetch_argument(ictx->host, &scratch, cmd->full_size, uarg, usize, (uint32_t)have);
 	if (result)
 		return result;
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The in-process host's user access.  The kernel's copy_from_user() turns
- * a bad pointer into EFAULT through its exception tables.  Here the copy
- * runs under a per-thread guard: a SIGSEGV or SIGBUS raised while the
- * guard is armed jumps back to the copy, which returns -EFAULT.  Any other
+ * a bad pointer into EFAULT through its exception tables.  Here a fault in
+ * the fast copy (one instruction at a known address) resumes after it with
+ * the bytes left, and the copy is done again under a per-thread guard: a
+ * SIGSEGV or SIGBUS raised while the guard is armed jumps back to the copy,
+ * which returns -EFAULT.  Any other
  * fault goes on to the handler the program had, or kills the program as
  * it would have without us.  The handler is installed on first use and
  * chained.
@@ -16,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "core/host.h"
@@ -61,10 +64,57 @@ static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info,
 	prev->sa_handler(sig);
 }
 
+/*
+ * The fast copy needs no jump buffer: it is one rep movsb at a known
+ * address.  A fault there resumes at the instruction after it, where the
+ * bytes left (rcx, which the string move counts down as it goes) become the
+ * return value, as the kernel's exception table turns a faulting user copy
+ * into a short one.  Saving a sigjmp_buf for every copy was the larger part
+ * of a small copy's cost.
+ */
+#if defined(__x86_64__)
+size_t inproc_uaccess_movsb(void *dst, const void *src, size_t len);
+extern const char inproc_uaccess_movsb_insn[], inproc_uaccess_movsb_resume[];
+__asm__(".text\n"
+	".globl inproc_uaccess_movsb\n"
+	".hidden inproc_uaccess_movsb\n"
+	".type inproc_uaccess_movsb, @function\n"
+	"inproc_uaccess_movsb:\n"
+	"\tmovq %rdx, %rcx\n"
+	".globl inproc_uaccess_movsb_insn\n"
+	".hidden inproc_uaccess_movsb_insn\n"
+	"inproc_uaccess_movsb_insn:\n"
+	"\trep movsb\n"
+	".globl inproc_uaccess_movsb_resume\n"
+	".hidden inproc_uaccess_movsb_resume\n"
+	"inproc_uaccess_movsb_resume:\n"
+	"\tmovq %rcx, %rax\n"
+	"\tret\n"
+	".size inproc_uaccess_movsb, .-inproc_uaccess_movsb\n");
+
+static bool uaccess_fast_fixup(void *uctx)
+{
+	greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
+
+	if (g[REG_RIP] != (greg_t)(uintptr_t)inproc_uaccess_movsb_insn)
+		return false;
+	g[REG_RIP] = (greg_t)(uintptr_t)inproc_uaccess_movsb_resume;
+	return true;
+}
+#else
+static bool uaccess_fast_fixup(void *uctx)
+{
+	(void)uctx;
+	return false;
+}
+#endif
+
 static void uaccess_fault(int sig, siginfo_t *info, void *uctx)
 {
 	/* An access to an MMIO trap is emulated and resumes, guard or not. */
 	if (sig == SIGSEGV && mmio_trap_fault(info->si_addr, uctx))
+		return;
+	if (uaccess_fast_fixup(uctx))
 		return;
 	if (uaccess_guard.armed) {
 		uaccess_guard.armed = 0;
@@ -116,10 +166,11 @@ bool inproc_uaccess_installed(void)
 
 /*
  * Copying must not go through instrumented memcpy: a sanitizer would report
- * the bad pointer we are about to turn into EFAULT.  On x86-64 one rep movsb
- * does it: the compiler sees only an opaque instruction it cannot split,
- * widen or replace by a call, a fault inside it lands in uaccess_fault() like
- * any other, and on every CPU with fast string moves it runs at memcpy speed.
+ * the bad pointer we are about to turn into EFAULT.  On x86-64 the fast copy
+ * is inproc_uaccess_movsb(), one rep movsb: an opaque instruction the
+ * compiler cannot split, widen or replace by a call, which on every CPU
+ * with fast string moves runs at memcpy speed.  Elsewhere, and when the fast
+ * copy faults, the copy is this loop under the jump guard.
  */
 __attribute__((noinline, no_sanitize("address", "undefined"))) static void
 uaccess_copy_plain(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
@@ -132,22 +183,6 @@ uaccess_copy_plain(volatile uint8_t *dst, const volatile uint8_t *src, size_t le
 	}
 	while (len--)
 		*dst++ = *src++;
-}
-
-/*
- * The MMIO trap emulates plain moves only, so a copy that faults is done
- * again by uaccess_copy_plain(): what the fast copy wrote before the fault
- * was ordinary memory (the first touch of a trap faults), written again with
- * the same bytes.
- */
-__attribute__((noinline, no_sanitize("address", "undefined"))) static void
-uaccess_copy(volatile uint8_t *dst, const volatile uint8_t *src, size_t len)
-{
-#if defined(__x86_64__)
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
-#else
-	uaccess_copy_plain(dst, src, len);
-#endif
 }
 
 bool inproc_uaccess_range_ok(uint64_t uptr, size_t len)
@@ -245,21 +280,9 @@ static void uaccess_remember(uint64_t lo, uint64_t hi, bool write, unsigned long
 	sp->writable = write;
 }
 
-/* @write: the user memory is the destination. */
-int inproc_guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, bool write)
+/* The copy under the jump guard: plain moves, which the MMIO trap emulates. */
+static int uaccess_copy_guarded(void *dst, const void *src, size_t len)
 {
-	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
-	uint64_t lo = uptr & ~4095ULL, hi;
-	volatile bool known, plain = false;
-
-	if (!len)
-		return 0;
-	/* inproc_uaccess_range_ok() keeps uptr + len far below the top of the space. */
-	hi = (uptr + len + 4095) & ~4095ULL;
-	known = uaccess_known(lo, hi, write, gen);
-	if (!known)
-		uaccess_ensure_handler();
-again:
 	if (sigsetjmp(uaccess_guard.env, 0)) {
 		/*
 		 * SA_NODEFER leaves the signal unblocked after the jump; under an
@@ -273,21 +296,43 @@ again:
 		sigaddset(&faults, SIGSEGV);
 		sigaddset(&faults, SIGBUS);
 		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
-		if (!plain) {
-			plain = true;
-			goto again;
-		}
 		return -EFAULT;
 	}
 	uaccess_guard.armed = 1;
-	if (plain)
-		uaccess_copy_plain(dst, src, len);
-	else
-		uaccess_copy(dst, src, len);
+	uaccess_copy_plain(dst, src, len);
 	uaccess_guard.armed = 0;
-	if (!known)
-		uaccess_remember(lo, hi, write, gen);
 	return 0;
+}
+
+/* @write: the user memory is the destination. */
+int inproc_guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, bool write)
+{
+	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
+	uint64_t lo = uptr & ~4095ULL, hi;
+	bool known;
+	int rc;
+
+	if (!len)
+		return 0;
+	/* inproc_uaccess_range_ok() keeps uptr + len far below the top of the space. */
+	hi = (uptr + len + 4095) & ~4095ULL;
+	known = uaccess_known(lo, hi, write, gen);
+	if (!known)
+		uaccess_ensure_handler();
+#if defined(__x86_64__)
+	/*
+	 * The MMIO trap emulates plain moves only, so a fast copy that faults
+	 * is done again whole by the plain one: what the fast copy wrote before
+	 * the fault was ordinary memory (the first touch of a trap faults),
+	 * written again with the same bytes.
+	 */
+	rc = inproc_uaccess_movsb(dst, src, len) ? uaccess_copy_guarded(dst, src, len) : 0;
+#else
+	rc = uaccess_copy_guarded(dst, src, len);
+#endif
+	if (!rc && !known)
+		uaccess_remember(lo, hi, write, gen);
+	return rc;
 }
 
 int inproc_copy_from_user(struct uiommufd_host *host, void *dst, uint64_t uptr,

@@ -99,6 +99,41 @@ static void test_bad_pointer_in_unmapped_page(void **state)
 	munmap(p, PSZ);
 }
 
+/*
+ * An older caller's shorter struct is read no further than its size says:
+ * one that ends at the edge of a page followed by nothing works, and bytes
+ * past its size in the same page change nothing.
+ */
+static void test_short_struct_read_to_its_size(void **state)
+{
+	struct uiommufd_ctx *ctx = *state;
+	const size_t old_size = offsetof(struct iommu_hw_info, out_capabilities);
+	uint8_t *p = map_pages(2);
+	struct iommu_hw_info *info;
+
+	assert_int_equal(munmap(p + PSZ, PSZ), 0);
+	info = (struct iommu_hw_info *)(p + PSZ - old_size);
+	memset(info, 0, old_size);
+	info->size = (uint32_t)old_size;
+	info->dev_id = 99;
+	assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, info), -ENOENT);
+	info->flags = 0x80;
+	assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, info), -EOPNOTSUPP);
+	/* Eight bytes past the end of the page: the size is read, then EFAULT. */
+	info = (struct iommu_hw_info *)(p + PSZ - old_size + 8);
+	memset(info, 0, old_size - 8);
+	info->size = (uint32_t)old_size;
+	assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, info), -EFAULT);
+	/* At the start of the page, with bytes past its size set. */
+	memset(p, 0xff, 64);
+	info = (struct iommu_hw_info *)p;
+	memset(info, 0, old_size);
+	info->size = (uint32_t)old_size;
+	info->dev_id = 99;
+	assert_int_equal(ictl(ctx, IOMMU_GET_HW_INFO, info), -ENOENT);
+	munmap(p, PSZ);
+}
+
 static void test_output_not_written_on_bad_tail(void **state)
 {
 	struct uiommufd_ctx *ctx = *state;
@@ -393,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dispatch_size_rules, setup_ctx, teardown_ctx),
 		cmocka_unit_test_setup_teardown(test_dispatch_unknown_and_bad_pointer, setup_ctx, teardown_ctx),
 		cmocka_unit_test_setup_teardown(test_bad_pointer_in_unmapped_page, setup_ctx, teardown_ctx),
+		cmocka_unit_test_setup_teardown(test_short_struct_read_to_its_size, setup_ctx, teardown_ctx),
 		cmocka_unit_test_setup_teardown(test_output_not_written_on_bad_tail, setup_ctx, teardown_ctx),
 		cmocka_unit_test_setup_teardown(test_rlimit_mode_option, setup_ctx, teardown_ctx),
 		cmocka_unit_test(test_release_destroys_everything),
