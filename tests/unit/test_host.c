@@ -321,6 +321,40 @@ static void test_mremap_keeps_identity(void **state)
 	munmap(hole, 4 * PSZ);
 }
 
+/*
+ * A user copy that runs into an unmapped page is EFAULT, with the bytes
+ * before the fault copied, and leaves the fault path ready for the next:
+ * many faulting copies in a row, then a good one.
+ */
+static void test_user_copy_stops_at_fault(void **state)
+{
+	const struct host_ops *ops = host()->ops;
+	uint8_t *buf = map_pages(2), src[2 * PSZ], back[2 * PSZ];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(munmap(buf + PSZ, PSZ), 0);
+	memset(src, 0x5a, sizeof(src));
+	memset(buf, 0, PSZ);
+	assert_int_equal(ops->copy_to_user(host(), (uintptr_t)buf + 16, src, PSZ), -EFAULT);
+	for (i = 16; i != PSZ; i++)
+		assert_int_equal(buf[i], 0x5a);
+	assert_int_equal(buf[15], 0);
+	assert_int_equal(ops->copy_from_user(host(), back, (uintptr_t)buf, PSZ + 1), -EFAULT);
+	for (i = 0; i != 1000; i++) {
+		assert_int_equal(ops->copy_from_user(host(), back, (uintptr_t)buf + PSZ - 8, 64),
+				 -EFAULT);
+		assert_int_equal(ops->copy_to_user(host(), (uintptr_t)buf + PSZ - 1, src, 2),
+				 -EFAULT);
+	}
+	memset(back, 0, sizeof(back));
+	assert_int_equal(ops->copy_from_user(host(), back, (uintptr_t)buf + 16, PSZ - 16), 0);
+	assert_memory_equal(back, src, PSZ - 16);
+	assert_int_equal(ops->copy_to_user(host(), (uintptr_t)buf, src, PSZ), 0);
+	assert_int_equal(buf[0], 0x5a);
+	munmap(buf, PSZ);
+}
+
 static void test_user_phys_efault(void **state)
 {
 	uint8_t *buf = map_pages(1);
@@ -846,6 +880,7 @@ static int vma_query(void **state)
 int main(void)
 {
 	const struct CMUnitTest pa_tests[] = {
+		cmocka_unit_test(test_user_copy_stops_at_fault),
 		cmocka_unit_test(test_private_pa_is_va),
 		cmocka_unit_test(test_memfd_one_pa_everywhere),
 		cmocka_unit_test(test_shared_anon_mapped_twice),
