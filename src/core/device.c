@@ -689,6 +689,22 @@ int iommufd_access_rw(struct iommufd_access *acc, unsigned long start, void *buf
 	return err;
 }
 
+int iommufd_access_rw_user(struct iommufd_access *acc, unsigned long start, uint64_t uptr,
+			   size_t len, unsigned int rw_flags)
+{
+	struct io_pagetable *iopt;
+	int err;
+
+	if (access_span_ok(start, len))
+		return -EAGAIN;
+	iopt = access_lock_iopt(acc);
+	if (!iopt)
+		return -EAGAIN;
+	err = iopt_access_rw_user(iopt, start, uptr, len, rw_flags);
+	pthread_mutex_unlock(&acc->ictx->lock);
+	return err;
+}
+
 /* --------------------------------------------------------------- device DMA */
 
 /*

@@ -1369,3 +1369,20 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long start, void *data, s
 
 	return rc ? rc : iopt_for_each_contig_piece(iopt, start, last, access_rw_piece, &rw);
 }
+
+int iopt_access_rw_user(struct io_pagetable *iopt, unsigned long start, uint64_t uptr, size_t len,
+			unsigned int rw_flags)
+{
+	struct iopt_area *area;
+	unsigned long last;
+
+	if (iova_span_last(start, len, &last))
+		return -EAGAIN;
+	/* One area whole, and nothing to refuse: anything else takes the bounce. */
+	area = iopt_area_iter_first(iopt, start, last);
+	if (!area || area->iova > start || area->last < last || !area->pages ||
+	    area->prevent_access || !iopt_area_prot_ok(area, rw_flags))
+		return -EAGAIN;
+	return iopt_pages_rw_user_direct(area->pages, iopt_area_byte(area, start), uptr, len,
+					 rw_flags);
+}

@@ -206,6 +206,15 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long start, uns
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long start, void *data, size_t len,
 		   unsigned int rw_flags);
 /*
+ * An access's read or write straight between the IOVA range and the user
+ * buffer at @uptr, when the range lies in one area of pinned user memory
+ * and nothing could fail but the user copy: the kernel's outcome without
+ * its bounce buffer.  -EAGAIN when it does not apply (nothing was done):
+ * the caller bounces, which also gives every error in the kernel's order.
+ */
+int iopt_access_rw_user(struct io_pagetable *iopt, unsigned long start, uint64_t uptr, size_t len,
+			unsigned int rw_flags);
+/*
  * Tell every access of the IOAS that [start, start + len) is going away;
  * each must unpin what it holds there before returning (device.c).
  */
@@ -263,5 +272,8 @@ uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *l
 /* Copy between @data and @len bytes of the pages from byte @offset. */
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long offset, void *data,
 			 unsigned long len, unsigned int rw_flags);
+/* The same straight from or to the user buffer at @ubuf; -EAGAIN when it does not apply. */
+int iopt_pages_rw_user_direct(struct iopt_pages *pages, unsigned long offset, uint64_t ubuf,
+			      unsigned long len, unsigned int rw_flags);
 
 #endif

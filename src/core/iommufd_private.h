@@ -399,6 +399,13 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, unsigned long sta
 				unsigned long bytes);
 int iommufd_access_rw(struct iommufd_access *access, unsigned long start, void *buf,
 		      size_t bytes, unsigned int rw_flags);
+/*
+ * iommufd_access_rw() between the IOVA range and the user buffer at @uptr
+ * with no buffer between, when that gives the kernel's outcome (see
+ * iopt_access_rw_user()); -EAGAIN: not done, bounce instead.
+ */
+int iommufd_access_rw_user(struct iommufd_access *access, unsigned long start, uint64_t uptr,
+			   size_t len, unsigned int rw_flags);
 
 /* ============================== vIOMMUs, vDEVICEs, HW queues (viommu.c) */
 

@@ -839,6 +839,53 @@ static int iopt_pages_rw_user(struct iopt_pages *pages, uint64_t uptr, uint8_t *
 	return copy_from_user(host, data + done, uptr + done, length - done);
 }
 
+/*
+ * ACCESS_RW without its bounce: between the user buffer at @ubuf and the
+ * pages' own user memory, with the host's user copy.  Only when nothing
+ * but that copy can fail: every page of the range pinned at its user
+ * address, the two ranges apart (overlapping, the bounce's result
+ * differs), and for a write every page of the buffer readable a moment
+ * before.  The kernel reads the whole buffer before it writes IOVA memory,
+ * so a buffer that faults goes the bounce's way and leaves that memory as
+ * it was; only another thread unmapping the buffer during the call can
+ * still leave part of it written.  -EAGAIN: not done, bounce.
+ */
+int iopt_pages_rw_user_direct(struct iopt_pages *pages, unsigned long start_byte, uint64_t ubuf,
+			      unsigned long length, unsigned int flags)
+{
+	struct uiommufd_host *host = pages->host;
+	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
+	uint64_t mem = pages->uptr + start_byte, at;
+	int rc = -EAGAIN;
+	bool reading;
+
+	if (pages->dmabuf || pages->type != IOPT_ADDRESS_USER || !length ||
+	    (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH) || (write && !pages->writable) ||
+	    ubuf + length < ubuf || (ubuf < mem + length && mem < ubuf + length))
+		return -EAGAIN;
+	for (at = ubuf; write && at < ubuf + length; at = (at | (PAGE_SIZE - 1)) + 1) {
+		uint8_t probe;
+
+		if (copy_from_user(host, &probe, at, 1))
+			return -EAGAIN;
+	}
+	/* Under the context lock: registering is allowed, and later calls skip it. */
+	iommu_dma_reader_register();
+	reading = iommu_dma_read_begin_locked();
+	for (at = mem - mem % PAGE_SIZE; at < mem + length; at += PAGE_SIZE)
+		if ((uintptr_t)iopt_pages_kaddr(pages, (unsigned long)(at - pages->uptr) / PAGE_SIZE) !=
+		    (uintptr_t)at)
+			goto out;
+	if (write)
+		rc = copy_from_user(host, (void *)(uintptr_t)mem, ubuf, length);
+	else
+		rc = copy_to_user(host, ubuf, (const void *)(uintptr_t)mem, length);
+out:
+	if (reading)
+		iommu_dma_read_end();
+	return rc;
+}
+
 int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, void *data,
 			 unsigned long length, unsigned int flags)
 {

@@ -720,6 +720,8 @@ out_put:
  * ACCESS_RW bounces through a buffer of the whole length (at most 16 MiB):
  * a write must read all of the user buffer before touching the IOVA range,
  * and a read writes the user buffer only after the whole range was read.
+ * When nothing but the user copy can fail, the copy goes straight between
+ * the user buffer and the IOVA range's memory instead, with that outcome.
  */
 static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
@@ -744,6 +746,12 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	sa = st_access_get(ucmd, (int)cmd->id, &ref);
 	if (IS_ERR(sa))
 		return (int)PTR_ERR(sa);
+	if (!(flags & MOCK_FLAGS_ACCESS_SYZ)) {
+		rc = iommufd_access_rw_user(sa->access, iova, ubuf, len,
+					    flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
+		if (rc != -EAGAIN)
+			goto out;
+	}
 	/*
 	 * Not cleared: a write fills it from the user before use, and a read
 	 * hands it back only once iommufd_access_rw() has filled all of it.
@@ -761,6 +769,7 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 		rc = copy_to_user(host, ubuf, bounce, len);
 	if (bounce != small)
 		free(bounce);
+out:
 	st_access_put(ucmd, ref);
 	return rc;
 }

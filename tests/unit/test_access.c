@@ -473,6 +473,61 @@ static void test_access_rw_errors(void **state)
 	assert_int_equal(access_rw(f->ctx, fd, iova, tmp, sizeof(tmp), 0), -EBADFD);
 }
 
+/*
+ * With a domain the pages are pinned where the program has them, and
+ * ACCESS_RW copies straight between them and the caller's buffer.  The
+ * outcome must still be the bounce's: a write from a buffer that faults
+ * changes no IOVA memory, and a buffer overlapping the IOVA range's own
+ * memory gets what a copy through a separate buffer gives.
+ */
+static void test_access_rw_without_bounce(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = MOCK_APERTURE_START;
+	uint8_t *src = map_pages(2), *ro = map_pages(1), before[2 * PSZ], want[PSZ];
+	struct mock_ids m = {};
+	int fd = -1;
+
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, NPAGES * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(create_access(f->ctx, f->ioas, 0, &fd), 0);
+
+	/* A source whose second page is gone: EFAULT and the IOVA memory as it was. */
+	memset(src, 0xee, PSZ);
+	assert_int_equal(munmap(src + PSZ, PSZ), 0);
+	memcpy(before, f->buf, sizeof(before));
+	assert_int_equal(access_rw(f->ctx, fd, iova + 100, src + 8, PSZ, MOCK_ACCESS_RW_WRITE),
+			 -EFAULT);
+	assert_memory_equal(f->buf, before, sizeof(before));
+	/* The readable part alone goes through. */
+	assert_int_equal(access_rw(f->ctx, fd, iova + 100, src + 8, PSZ - 8,
+				   MOCK_ACCESS_RW_WRITE), 0);
+	assert_int_equal(f->buf[100], 0xee);
+	assert_int_equal(f->buf[100 + PSZ - 9], 0xee);
+	assert_int_equal(f->buf[100 + PSZ - 8], before[100 + PSZ - 8]);
+
+	/* Reading into the range's own memory, 64 bytes on: a copy, not a smear. */
+	memcpy(want, f->buf + PSZ, PSZ);
+	assert_int_equal(access_rw(f->ctx, fd, iova + PSZ, f->buf + PSZ + 64, PSZ, 0), 0);
+	assert_memory_equal(f->buf + PSZ + 64, want, PSZ);
+	/* Writing from it, 64 bytes back. */
+	memcpy(want, f->buf + 3 * PSZ - 64, PSZ);
+	assert_int_equal(access_rw(f->ctx, fd, iova + 3 * PSZ, f->buf + 3 * PSZ - 64, PSZ,
+				   MOCK_ACCESS_RW_WRITE), 0);
+	assert_memory_equal(f->buf + 3 * PSZ, want, PSZ);
+
+	/* Reading into a buffer the program may not write: EFAULT. */
+	assert_int_equal(mprotect(ro, PSZ, PROT_READ), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova, ro, 64, 0), -EFAULT);
+	assert_int_equal(access_rw(f->ctx, fd, iova, ro, 64, MOCK_ACCESS_RW_WRITE), 0);
+	assert_memory_equal(f->buf, ro, 64);
+
+	access_close(fd);
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	munmap(src, PSZ);
+	munmap(ro, PSZ);
+}
+
 static void test_replace_ioas(void **state)
 {
 	struct fixture *f = *state;
@@ -559,6 +614,7 @@ int main(void)
 		T(test_access_rw),
 		T(test_access_rw_across_areas),
 		T(test_access_rw_errors),
+		T(test_access_rw_without_bounce),
 		T(test_replace_ioas),
 		T(test_replace_refused_keeps_old),
 	};
