@@ -202,8 +202,10 @@ install: all
 # clang's libFuzzer with ASan+UBSan, in build-fuzz/.  The harnesses link the
 # core directly (in-process host) and need no root.  New inputs go to
 # build-fuzz/corpus/<harness>/, crashes to build-fuzz/artifacts/.  The seeds
-# live in tests/fuzz/corpus/<harness>/*.b64 (an SPDX line, then base64) and
-# are decoded into build-fuzz/seeds/<harness>/ before each run.
+# live in tests/fuzz/corpus/: named ones in <harness>/*.b64 (an SPDX line,
+# then base64), what long runs found in <harness>.pack (one base64 input a
+# line; make fuzz-pack); tests/fuzz/seeds.sh decodes both into
+# build-fuzz/seeds/<harness>/ before each run.
 FUZZ_CC       ?= clang
 FUZZ_BUILD    := build-fuzz
 FUZZ_TIME     ?= 1800
@@ -225,16 +227,14 @@ $(FUZZ_BUILD)/libuiommufd.a: $(FUZZ_LIB_OBJS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_BUILD)/libuiommufd.a
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libuiommufd.a -ldl
 
-.PHONY: fuzz-build fuzz fuzz-ci
+.PHONY: fuzz-build fuzz fuzz-ci fuzz-pack
 fuzz-build: $(FUZZ_BINS)
 
 # One harness after the other, each for $(1) seconds; any crash fails.
 define fuzz_run
 	@set -e; for h in $(FUZZ_NAMES); do \
-		mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts $(FUZZ_BUILD)/seeds/$$h; \
-		for s in tests/fuzz/corpus/$$h/*.b64; do \
-			tail -n +2 "$$s" | base64 -d > $(FUZZ_BUILD)/seeds/$$h/$$(basename "$$s" .b64); \
-		done; \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/artifacts; \
+		tests/fuzz/seeds.sh unpack $$h $(FUZZ_BUILD)/seeds/$$h; \
 		echo "== $$h for $(1) s"; \
 		$(FUZZ_BUILD)/$$h $(FUZZ_OPTS) -max_total_time=$(1) \
 			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$h- \
@@ -247,6 +247,13 @@ fuzz: fuzz-build
 
 fuzz-ci: fuzz-build
 	$(call fuzz_run,$(FUZZ_CI_TIME))
+
+# After a long make fuzz: keep what build-fuzz/corpus/ adds to the seeds in
+# tests/fuzz/corpus/<harness>.pack, for CI's short runs to start from.
+fuzz-pack: fuzz-build
+	@set -e; for h in $(FUZZ_NAMES); do \
+		tests/fuzz/seeds.sh pack $$h $(FUZZ_BUILD)/$$h $(FUZZ_BUILD)/corpus/$$h; \
+	done
 
 # ---- ThreadSanitizer: make tsan
 #
