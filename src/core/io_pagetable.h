@@ -235,6 +235,8 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommu
 void iopt_get_pages_ref(struct iopt_pages *pages);
 /* sizeof(struct iopt_pages), for the context's cache of them. */
 size_t iopt_pages_struct_size(void);
+/* The size of a pages object's pin bookkeeping nodes, for the context's cache of them. */
+size_t iopt_pages_pin_node_size(void);
 /*
  * Pages for a map of one area, made in one object with that area so that
  * the two share cache lines: the area (zeroed) is iopt_pages_area(); its

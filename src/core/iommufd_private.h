@@ -152,7 +152,7 @@ struct iommufd_ctx {
 	bool no_iommu_mode;	/* a no-IOMMU group joined; no compat IOAS may exist */
 	struct iommufd_mmap *mmaps;	/* file regions a program may mmap, by offset */
 	/* Per-area bookkeeping of every IOAS here, used under @lock (slab.h). */
-	struct slab_cache area_cache, pages_cache, node_cache, pair_cache;
+	struct slab_cache area_cache, pages_cache, node_cache, pair_cache, pin_node_cache;
 };
 
 /*

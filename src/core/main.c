@@ -804,6 +804,7 @@ int uiommufd_ctx_open(struct uiommufd_host *host, unsigned int flags,
 	slab_init(&ictx->pages_cache, iopt_pages_struct_size());
 	slab_init(&ictx->node_cache, iova_btree_node_size());
 	slab_init(&ictx->pair_cache, iopt_pages_with_area_size());
+	slab_init(&ictx->pin_node_cache, iopt_pages_pin_node_size());
 	iommufd_page_size = host->page_size;
 	ictx->opened_as_vfio = flags & UIOMMUFD_OPEN_VFIO_CONTAINER;
 	/* Opened as /dev/vfio/vfio, pages are charged as VFIO type1 charges them. */
@@ -862,6 +863,7 @@ static void ctx_release(struct iommufd_ctx *ictx)
 	slab_destroy(&ictx->pages_cache);
 	slab_destroy(&ictx->node_cache);
 	slab_destroy(&ictx->pair_cache);
+	slab_destroy(&ictx->pin_node_cache);
 	pthread_mutex_destroy(&ictx->lock);
 	free(ictx);
 }

@@ -67,7 +67,7 @@ struct iopt_pages {
 	unsigned int refs;
 	enum iopt_address_type type;
 	struct uiommufd_host *host;
-	struct slab_cache *cache;	/* the context's, where this lives */
+	struct iommufd_ctx *ictx;	/* whose caches this and its nodes live in */
 	uint64_t uptr;			/* IOPT_ADDRESS_USER: page aligned */
 	struct host_file *file;		/* IOPT_ADDRESS_FILE */
 	struct iommufd_dmabuf *dmabuf;	/* set for dma-buf files: file is its */
@@ -108,20 +108,51 @@ static struct iopt_pages *pages_zalloc(struct iommufd_ctx *ictx, bool with_area)
 		struct iopt_pages *alone = slab_zalloc(&ictx->pages_cache);
 
 		if (alone)
-			alone->cache = &ictx->pages_cache;
+			alone->ictx = ictx;
 		return alone;
 	}
 	mem = slab_zalloc(&ictx->pair_cache);
 	if (!mem)
 		return NULL;
-	((struct iopt_pages *)(mem + PAIR_LEAD))->cache = &ictx->pair_cache;
+	((struct iopt_pages *)(mem + PAIR_LEAD))->ictx = ictx;
 	((struct iopt_pages *)(mem + PAIR_LEAD))->with_area = true;
 	return (struct iopt_pages *)(mem + PAIR_LEAD);
 }
 
 static void pages_free(struct iopt_pages *pages)
 {
-	slab_free(pages->cache, pages->with_area ? (char *)pages - PAIR_LEAD : (char *)pages);
+	if (pages->with_area)
+		slab_free(&pages->ictx->pair_cache, (char *)pages - PAIR_LEAD);
+	else
+		slab_free(&pages->ictx->pages_cache, pages);
+}
+
+size_t iopt_pages_pin_node_size(void)
+{
+	return sizeof(struct pin_run) > sizeof(struct pin_use) ? sizeof(struct pin_run) :
+								  sizeof(struct pin_use);
+}
+
+/*
+ * Run and use nodes come from the context's cache (slab.h), not malloc: a
+ * vIOMMU's map and unmap make and drop one of each, and the cache's are
+ * a third of the instructions and sit on huge pages.  _may_fail is the
+ * allocation fault injection reaches (the pin path); the release path
+ * asks without it, as it always has.
+ */
+static void *pin_node_alloc(struct iopt_pages *pages)
+{
+	return slab_zalloc(&pages->ictx->pin_node_cache);
+}
+
+static void *pin_node_alloc_may_fail(struct iopt_pages *pages)
+{
+	return iommufd_should_fail() ? NULL : pin_node_alloc(pages);
+}
+
+static void pin_node_free(struct iopt_pages *pages, void *node)
+{
+	slab_free(&pages->ictx->pin_node_cache, node);
 }
 
 static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long start_byte,
@@ -241,13 +272,13 @@ static void iopt_release_pages(struct iopt_pages *pages)
 
 		span_remove(&pages->runs, &run->node);
 		host->ops->unpin(host, run->pin);
-		free(run);
+		pin_node_free(pages, run);
 	}
 	while (!span_tree_empty(&pages->uses)) {
 		struct pin_use *use = container_of(pages->uses.root, struct pin_use, node);
 
 		span_remove(&pages->uses, &use->node);
-		free(use);
+		pin_node_free(pages, use);
 	}
 	if (pages->npinned && pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
@@ -357,12 +388,12 @@ static int runs_fill(struct iopt_pages *pages, unsigned long first, unsigned lon
 			continue;
 		}
 		hole_last = run ? run->node.start - 1 : last;
-		fresh = iommufd_zalloc(sizeof(*fresh));
+		fresh = pin_node_alloc_may_fail(pages);
 		if (!fresh)
 			return -ENOMEM;
 		rc = host_pin_index_range(pages, cur, hole_last, &fresh->pin);
 		if (rc) {
-			free(fresh);
+			pin_node_free(pages, fresh);
 			return rc;
 		}
 		fresh->gen = gen;
@@ -390,7 +421,7 @@ static void runs_drop_gen(struct iopt_pages *pages, unsigned long first, unsigne
 		span_remove(&pages->runs, &run->node);
 		pages->npinned -= run->node.last - run->node.start + 1;
 		pages->host->ops->unpin(pages->host, run->pin);
-		free(run);
+		pin_node_free(pages, run);
 	}
 }
 
@@ -411,12 +442,12 @@ static void run_release(struct iopt_pages *pages, struct pin_run *run, unsigned 
 	if (first > run_first) {
 		/* A cut in the middle leaves a back piece needing a node. */
 		if (last < run_last) {
-			tail = iommufd_zalloc(sizeof(*tail));
+			tail = pin_node_alloc_may_fail(pages);
 			if (!tail)
 				return;
 		}
 		if (host->ops->pin_split(host, run->pin, (first - run_first) * PAGE_SIZE, &mid)) {
-			free(tail);
+			pin_node_free(pages, tail);
 			return;
 		}
 		reshape(&pages->runs, &run->node, run_first, first - 1);
@@ -443,7 +474,7 @@ static void run_release(struct iopt_pages *pages, struct pin_run *run, unsigned 
 		if (!mid)
 			return;
 	} else {
-		free(tail);
+		pin_node_free(pages, tail);
 	}
 	host->ops->unpin(host, mid);
 	pages_uncharge(pages, last - first + 1);
@@ -553,7 +584,7 @@ static void uses_try_join(struct iopt_pages *pages, unsigned long at)
 	end = rhs->node.last;
 	tail = rhs->tail_refs;
 	span_remove(&pages->uses, &rhs->node);
-	free(rhs);
+	pin_node_free(pages, rhs);
 	reshape(&pages->uses, &lhs->node, lhs->node.start, end);
 	lhs->tail_refs = tail;
 }
@@ -573,7 +604,7 @@ int iopt_pages_pin_cut(struct iopt_pages *pages, unsigned long at)
 	if (!use || !lhs)
 		return 0;	/* an edge of what is pinned already */
 	if (use == lhs) {
-		struct pin_use *rhs = iommufd_zalloc(sizeof(*rhs));
+		struct pin_use *rhs = pin_node_alloc_may_fail(pages);
 
 		if (!rhs)
 			return -ENOMEM;
@@ -618,7 +649,7 @@ int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
 	/* Every node first: past the host pins nothing may fail but the charge. */
 	need = uses_nodes_needed(pages, start_index, last_index);
 	for (k = 0; k < need; k++) {
-		struct pin_use *use = iommufd_zalloc(sizeof(*use));
+		struct pin_use *use = pin_node_alloc_may_fail(pages);
 
 		if (!use) {
 			rc = -ENOMEM;
@@ -645,7 +676,7 @@ drop_runs:
 	runs_drop_gen(pages, start_index, last_index, gen);
 free_spare:
 	while (spare)
-		free(spare_take(&spare));
+		pin_node_free(pages, spare_take(&spare));
 	return rc;
 }
 
@@ -667,14 +698,14 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 
 	use = use_at(pages, start_index, start_index);
 	if (use && use->node.start < start_index) {
-		struct pin_use *rhs = calloc(1, sizeof(*rhs));
+		struct pin_use *rhs = pin_node_alloc(pages);
 
 		if (rhs)
 			use_split(pages, use, start_index, rhs);
 	}
 	use = use_at(pages, last_index, last_index);
 	if (use && use->node.last > last_index) {
-		struct pin_use *rhs = calloc(1, sizeof(*rhs));
+		struct pin_use *rhs = pin_node_alloc(pages);
 
 		if (rhs)
 			use_split(pages, use, last_index + 1, rhs);
@@ -694,7 +725,7 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 		if (--use->users)
 			continue;
 		span_remove(&pages->uses, &use->node);
-		free(use);
+		pin_node_free(pages, use);
 	}
 	uses_try_join(pages, start_index);
 	if (last_index + 1 < pages->npages)
