@@ -44,7 +44,7 @@ _Static_assert(sizeof(struct iova_btree_node) == 8 * NODE_ALIGN, "a node is eigh
  * Ask for all of @n before it is read: a step down reads hi, n, ptr and
  * lo, and the summaries refreshed on the way back up read gap too.
  */
-static inline void node_prefetch(const struct iova_btree_node *n)
+static inline __attribute__((always_inline)) void node_prefetch(const struct iova_btree_node *n)
 {
 	const char *p = (const char *)n;
 
