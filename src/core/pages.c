@@ -16,6 +16,13 @@
  * only when releasing it needed a host split that failed.  Indexes use
  * inclusive `last` bounds throughout.
  *
+ * The common case has no trees at all: an area over pages of its own pins
+ * every index once, for one user, and unpins them all together.  That pin
+ * is kept in @whole, with both trees empty, so a vIOMMU's map and unmap
+ * make no nodes and read none (each would be a cache miss of its own).
+ * Anything else done to such pages first turns @whole into the one run
+ * and the one use it stands for (whole_expand()).
+ *
  * Accounting follows the pins: pages are charged when first pinned and
  * uncharged when last unpinned, in the mode the pages were created with
  * (none with CAP_IPC_LOCK, else per user, or per process for VFIO-style
@@ -80,7 +87,8 @@ struct iopt_pages {
 
 	struct span_tree runs;		/* of pin_run */
 	struct span_tree uses;		/* of pin_use */
-	unsigned long npinned;		/* pages covered by runs */
+	struct host_pin *whole;		/* every index pinned for one user; trees empty */
+	unsigned long npinned;		/* pages covered by runs (or by @whole) */
 	unsigned long pin_gen;		/* pin calls so far */
 };
 
@@ -267,6 +275,8 @@ static void iopt_release_pages(struct iopt_pages *pages)
 {
 	struct uiommufd_host *host = pages->host;
 
+	if (pages->whole)
+		host->ops->unpin(host, pages->whole);
 	while (!span_tree_empty(&pages->runs)) {
 		struct pin_run *run = container_of(pages->runs.root, struct pin_run, node);
 
@@ -362,6 +372,80 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 	if (pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
 				   -(long)npages);
+}
+
+/*
+ * Turn @whole into the run and the use it stands for, so the trees can
+ * take a pin or an unpin of part of the pages.  -ENOMEM, nothing changed;
+ * @may_fail: whether allocation fault injection reaches it.
+ */
+static int whole_expand(struct iopt_pages *pages, bool may_fail)
+{
+	struct pin_run *run;
+	struct pin_use *use;
+
+	if (!pages->whole)
+		return 0;
+	run = may_fail ? pin_node_alloc_may_fail(pages) : pin_node_alloc(pages);
+	use = run ? (may_fail ? pin_node_alloc_may_fail(pages) : pin_node_alloc(pages)) : NULL;
+	if (!use) {
+		pin_node_free(pages, run);
+		return -ENOMEM;
+	}
+	run->pin = pages->whole;
+	run->gen = pages->pin_gen;	/* an earlier call's: no failing pin takes it back */
+	run->node.start = 0;
+	run->node.last = pages->npages - 1;
+	span_insert(&pages->runs, &run->node);
+	use->users = 1;
+	use->head_refs = 1;
+	use->tail_refs = 1;
+	use->node.start = 0;
+	use->node.last = pages->npages - 1;
+	span_insert(&pages->uses, &use->node);
+	pages->whole = NULL;
+	return 0;
+}
+
+/* The first pin of pages nothing pins, over all of them: into @whole. */
+static int whole_pin(struct iopt_pages *pages)
+{
+	struct uiommufd_host *host = pages->host;
+	struct host_pin *pin;
+	int rc;
+
+	pages->pin_gen++;
+	rc = host_pin_index_range(pages, 0, pages->npages - 1, &pin);
+	if (rc)
+		return rc;
+	if (pages->account_mode != IOPT_PAGES_ACCOUNT_NONE) {
+		rc = host->ops->account(host, (enum host_account_mode)pages->account_mode,
+					(long)pages->npages);
+		if (rc) {
+			host->ops->unpin(host, pin);
+			return rc;
+		}
+	}
+	pages->whole = pin;
+	pages->npinned = pages->npages;
+	return 0;
+}
+
+/* The host pin holding @index and the first index it holds, or NULL. */
+static struct host_pin *pin_holding(const struct iopt_pages *pages, unsigned long index,
+				    unsigned long *first)
+{
+	const struct pin_run *run;
+
+	if (pages->whole) {
+		*first = 0;
+		return index < pages->npages ? pages->whole : NULL;
+	}
+	run = run_at(pages, index, index);
+	if (!run)
+		return NULL;
+	*first = run->node.start;
+	return run->pin;
 }
 
 /* ---------------------------------------------------------- host pins */
@@ -599,6 +683,8 @@ int iopt_pages_pin_cut(struct iopt_pages *pages, unsigned long at)
 
 	if (!at || at >= pages->npages)
 		return -EINVAL;
+	if (whole_expand(pages, true))
+		return -ENOMEM;
 	use = use_at(pages, at, at);
 	lhs = use_at(pages, at - 1, at - 1);
 	if (!use || !lhs)
@@ -645,6 +731,12 @@ int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
 
 	if (start_index > last_index || last_index >= pages->npages)
 		return -EINVAL;
+	if (!pages->whole && span_tree_empty(&pages->runs) && start_index == 0 &&
+	    last_index == pages->npages - 1)
+		return whole_pin(pages);
+	rc = whole_expand(pages, true);
+	if (rc)
+		return rc;
 
 	/* Every node first: past the host pins nothing may fail but the charge. */
 	need = uses_nodes_needed(pages, start_index, last_index);
@@ -692,8 +784,17 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 	struct pin_use *use, *next;
 	struct pin_run *run;
 
-	if (span_tree_empty(&pages->runs) || start_index > last_index ||
-	    last_index >= pages->npages)
+	if (start_index > last_index || last_index >= pages->npages)
+		return;
+	if (pages->whole && start_index == 0 && last_index == pages->npages - 1) {
+		pages->host->ops->unpin(pages->host, pages->whole);
+		pages->whole = NULL;
+		pages->npinned = 0;
+		pages_uncharge(pages, pages->npages);
+		return;
+	}
+	/* Part of @whole: without the nodes to cut it, it keeps its user. */
+	if (whole_expand(pages, false) || span_tree_empty(&pages->runs))
 		return;
 
 	use = use_at(pages, start_index, start_index);
@@ -752,12 +853,12 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index)
 {
-	const struct pin_run *run = run_at(pages, index, index);
+	unsigned long first;
+	struct host_pin *pin = pin_holding(pages, index, &first);
 
-	if (!run)
+	if (!pin)
 		return NULL;
-	return pages->host->ops->pin_kaddr(pages->host, run->pin,
-					   (index - run->node.start) * PAGE_SIZE);
+	return pages->host->ops->pin_kaddr(pages->host, pin, (index - first) * PAGE_SIZE);
 }
 
 bool iopt_pages_is_file(const struct iopt_pages *pages)
@@ -767,26 +868,27 @@ bool iopt_pages_is_file(const struct iopt_pages *pages)
 
 uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *len)
 {
-	const struct pin_run *run = run_at(pages, byte / PAGE_SIZE, byte / PAGE_SIZE);
+	unsigned long first;
+	struct host_pin *pin = pin_holding(pages, byte / PAGE_SIZE, &first);
 
-	if (!run) {
+	if (!pin) {
 		*len = 0;
 		return 0;
 	}
-	return pages->host->ops->pin_phys(pages->host, run->pin,
-					  byte - run->node.start * PAGE_SIZE, len);
+	return pages->host->ops->pin_phys(pages->host, pin, byte - first * PAGE_SIZE, len);
 }
 
 /* Copy @n bytes at @byte (inside one page) through the pin that holds them. */
 static int iopt_pages_rw_pinned(struct iopt_pages *pages, unsigned long byte, void *data,
 				size_t n, bool write)
 {
-	const struct pin_run *run = run_at(pages, byte / PAGE_SIZE, byte / PAGE_SIZE);
+	unsigned long first;
+	struct host_pin *pin = pin_holding(pages, byte / PAGE_SIZE, &first);
 
-	if (!run)
+	if (!pin)
 		return -EFAULT;
-	return pages->host->ops->pin_rw(pages->host, run->pin, byte - run->node.start * PAGE_SIZE,
-					data, n, write);
+	return pages->host->ops->pin_rw(pages->host, pin, byte - first * PAGE_SIZE, data, n,
+					write);
 }
 
 /*
