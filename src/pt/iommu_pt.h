@@ -436,6 +436,32 @@ static __always_inline int __do_unmap_range(struct pt_range *range, void *arg, u
 }
 PT_MAKE_LEVELS(__unmap_range, __do_unmap_range)
 
+/*
+ * Fast path: one granule-sized leaf of its own under tables: cleared, and
+ * no table can empty.  Anything else (a hole, a large or contiguous
+ * entry) is the general walk's to decide.
+ */
+static __always_inline int __do_unmap_single(struct pt_range *range, void *arg,
+					     unsigned int level, u64 *table,
+					     pt_level_fn_t descend_fn)
+{
+	unsigned int items_lg2 =
+		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
+	u64 *itemp = table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+	u64 entry = PT_READ_ONCE(itemp);
+
+	if (level) {
+		if (pt_classify_entry(entry, level) != PT_ENTRY_TABLE)
+			return -EAGAIN;
+		return descend_fn(range, arg, pt_table_ptr(entry));
+	}
+	if (pt_classify_entry(entry, 0) != PT_ENTRY_OA || pt_entry_num_contig_lg2(entry, 0))
+		return -EAGAIN;
+	PT_WRITE_ONCE(itemp, 0);
+	return 0;
+}
+PT_MAKE_LEVELS(__unmap_single, __do_unmap_single)
+
 u64 NS(unmap)(struct pt_table *pt, u64 iova, u64 len)
 {
 	struct pt_range range = { .pt = pt, .va = iova, .last_va = iova + len - 1 };
@@ -443,6 +469,8 @@ u64 NS(unmap)(struct pt_table *pt, u64 iova, u64 len)
 
 	if (!len || range.last_va < iova || check_range(pt, iova, range.last_va))
 		return 0;
+	if (len == PT_BIT(PT_GRANULE_LG2SZ) && !pt_walk_range(&range, __unmap_single, NULL))
+		return len;
 	pt_walk_range(&range, __unmap_range, &unmap);
 	return unmap.unmapped;
 }
