@@ -106,6 +106,11 @@ size_t iommu_pt_unmap(struct iommu_domain *domain, unsigned long iova, size_t le
 	return pt_unmap(&to_pt_domain(domain)->pt, iova, len);
 }
 
+void iommu_pt_prefetch(struct iommu_domain *domain, unsigned long iova)
+{
+	pt_prefetch(&to_pt_domain(domain)->pt, iova);
+}
+
 uint64_t iommu_pt_iova_to_phys(struct iommu_domain *domain, unsigned long iova)
 {
 	return pt_iova_to_phys(&to_pt_domain(domain)->pt, iova);

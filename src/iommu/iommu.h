@@ -141,6 +141,8 @@ struct iommu_domain_ops {
 	int (*map)(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
 		   int prot, unsigned int flags);
 	size_t (*unmap)(struct iommu_domain *domain, unsigned long iova, size_t len);
+	/* Optional: a hint that @iova is about to be mapped or unmapped (pt_prefetch()). */
+	void (*prefetch)(struct iommu_domain *domain, unsigned long iova);
 	uint64_t (*iova_to_phys)(struct iommu_domain *domain, unsigned long iova);
 	/* A hardware walk for DMA: 0 and @res, or -ENOENT. */
 	int (*translate)(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
@@ -190,6 +192,7 @@ static inline struct iommu_pt_domain *to_pt_domain(struct iommu_domain *domain)
 int iommu_pt_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,
 		 int prot, unsigned int flags);
 size_t iommu_pt_unmap(struct iommu_domain *domain, unsigned long iova, size_t len);
+void iommu_pt_prefetch(struct iommu_domain *domain, unsigned long iova);
 uint64_t iommu_pt_iova_to_phys(struct iommu_domain *domain, unsigned long iova);
 int iommu_pt_translate(struct iommu_domain *domain, unsigned long iova, unsigned int flags,
 		       struct pt_walk_result *res);
@@ -220,6 +223,13 @@ int iommu_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size
 	      int prot, unsigned int flags);
 /* Unmap must unmap what was mapped: a short unmap is a bug in the caller. */
 size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova, size_t len);
+
+/* A hint that @iova is about to be mapped or unmapped in @domain; changes nothing. */
+static inline void iommu_prefetch(struct iommu_domain *domain, unsigned long iova)
+{
+	if (domain->ops->prefetch)
+		domain->ops->prefetch(domain, iova);
+}
 uint64_t iommu_iova_to_phys(struct iommu_domain *domain, unsigned long iova);
 void iommu_domain_free(struct iommu_domain *domain);
 /* The smallest page size the domain maps. */

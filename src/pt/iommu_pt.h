@@ -475,6 +475,40 @@ u64 NS(unmap)(struct pt_table *pt, u64 iova, u64 len)
 	return unmap.unmapped;
 }
 
+/*
+ * Ask the cache for the leaf entry that holds @iova, so that a map or an
+ * unmap of it about to come finds the line there: the tables above the
+ * leaves are few and stay cached, the leaves of a wide IOVA space do not.
+ * Reads only; nothing when no table leads there.
+ */
+static __always_inline int __do_prefetch_leaf(struct pt_range *range, void *arg,
+					      unsigned int level, u64 *table,
+					      pt_level_fn_t descend_fn)
+{
+	unsigned int items_lg2 =
+		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
+	u64 *itemp = table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+	u64 entry;
+
+	if (!level) {
+		__builtin_prefetch(itemp, 1);
+		return 0;
+	}
+	entry = PT_READ_ONCE(itemp);
+	if (pt_classify_entry(entry, level) != PT_ENTRY_TABLE)
+		return 0;
+	return descend_fn(range, arg, pt_table_ptr(entry));
+}
+PT_MAKE_LEVELS(__prefetch_leaf, __do_prefetch_leaf)
+
+void NS(prefetch)(struct pt_table *pt, u64 iova)
+{
+	struct pt_range range = { .pt = pt, .va = iova, .last_va = iova };
+
+	if (!check_range(pt, iova, iova))
+		pt_walk_range(&range, __prefetch_leaf, NULL);
+}
+
 /* --- lookups */
 
 /*
@@ -866,6 +900,7 @@ const struct pt_fmt_ops NS(ops) = {
 	.deinit = NS(deinit),
 	.map = NS(map),
 	.unmap = NS(unmap),
+	.prefetch = NS(prefetch),
 	.walk = NS(walk),
 	.walk_run = NS(walk_run),
 	.iova_to_phys = NS(iova_to_phys),

@@ -166,6 +166,7 @@ struct pt_fmt_ops {
 	int (*map)(struct pt_table *pt, uint64_t iova, uint64_t oa, uint64_t len,
 		   unsigned int prot, unsigned int flags);
 	uint64_t (*unmap)(struct pt_table *pt, uint64_t iova, uint64_t len);
+	void (*prefetch)(struct pt_table *pt, uint64_t iova);
 	int (*walk)(struct pt_table *pt, uint64_t iova, unsigned int flags,
 		    struct pt_walk_result *res);
 	int (*walk_run)(struct pt_table *pt, uint64_t iova, uint64_t last, unsigned int flags,
@@ -219,6 +220,15 @@ static inline int pt_map(struct pt_table *pt, uint64_t iova, uint64_t oa, uint64
 static inline uint64_t pt_unmap(struct pt_table *pt, uint64_t iova, uint64_t len)
 {
 	return pt->ops->unmap(pt, iova, len);
+}
+
+/*
+ * A hint: fetch into the cache the leaf entry of @iova, for a map or unmap
+ * of it that follows.  Changes nothing; call it where a map or unmap may.
+ */
+static inline void pt_prefetch(struct pt_table *pt, uint64_t iova)
+{
+	pt->ops->prefetch(pt, iova);
 }
 
 /* The output address of @iova (any alignment), or 0 if it is not mapped. */
@@ -280,6 +290,7 @@ static inline bool pt_has_dirty(const struct pt_table *pt)
 	int pt_##pfx##_map(struct pt_table *pt, uint64_t iova, uint64_t oa, uint64_t len,  \
 			   unsigned int prot, unsigned int flags);                         \
 	uint64_t pt_##pfx##_unmap(struct pt_table *pt, uint64_t iova, uint64_t len);       \
+	void pt_##pfx##_prefetch(struct pt_table *pt, uint64_t iova);                      \
 	int pt_##pfx##_walk(struct pt_table *pt, uint64_t iova, unsigned int flags,        \
 			    struct pt_walk_result *res);                                   \
 	int pt_##pfx##_walk_run(struct pt_table *pt, uint64_t iova, uint64_t last,         \

@@ -124,6 +124,7 @@ static const struct iommu_domain_ops mk_paging_domain_ops = {
 	.free = mk_paging_free,
 	.map = iommu_pt_map,
 	.unmap = iommu_pt_unmap,
+	.prefetch = iommu_pt_prefetch,
 	.iova_to_phys = iommu_pt_iova_to_phys,
 	.translate = iommu_pt_translate,
 };
