@@ -115,6 +115,13 @@ struct host_ops {
 			 struct host_pin **out);
 	void (*unpin)(struct uiommufd_host *host, struct host_pin *pin);
 	/*
+	 * Optional hint, which changes nothing: a pin_user() of this range is
+	 * coming; start fetching what it will read, so that its cache misses
+	 * overlap the caller's own.
+	 */
+	void (*pin_user_prefetch)(struct uiommufd_host *host, uint64_t uptr, size_t len,
+				  bool writable);
+	/*
 	 * Where the core reaches byte @offset of a pin right now (to its page
 	 * end); NULL when the program's protection keeps the core from the
 	 * page's address, and pin_rw() must copy instead.

@@ -560,9 +560,11 @@ int iopt_map_user_pages(struct iommufd_ctx *ctx, struct io_pagetable *iopt, unsi
 			uint64_t uva, unsigned long len, int prot, unsigned int how)
 {
 	/* One area over new pages: the two in one object, one miss where there were two. */
-	struct iopt_pages *pages =
-		iopt_alloc_user_pages_with_area(ctx, uva, len, prot & IOMMU_WRITE);
+	struct iopt_pages *pages;
 
+	if (iopt->nr_domains)
+		iopt_user_pin_prefetch(ctx, uva, len, prot & IOMMU_WRITE);
+	pages = iopt_alloc_user_pages_with_area(ctx, uva, len, prot & IOMMU_WRITE);
 	if (IS_ERR(pages))
 		return (int)PTR_ERR(pages);
 	return iopt_map_new_pages(iopt, pages, uva, len, iova, prot, how);

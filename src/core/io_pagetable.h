@@ -235,6 +235,13 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ctx, struct iommu
 void iopt_get_pages_ref(struct iopt_pages *pages);
 /* sizeof(struct iopt_pages), for the context's cache of them. */
 size_t iopt_pages_struct_size(void);
+/*
+ * A hint, changing nothing: user pages over [uptr, uptr + len) are about
+ * to be pinned whole (a map into an IOAS with domains); the host starts
+ * fetching what that reads.
+ */
+void iopt_user_pin_prefetch(struct iommufd_ctx *ictx, uint64_t uptr, unsigned long len,
+			    bool writable);
 /* The size of a pages object's pin bookkeeping nodes, for the context's cache of them. */
 size_t iopt_pages_pin_node_size(void);
 /*

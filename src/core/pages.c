@@ -851,6 +851,19 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 	}
 }
 
+void iopt_user_pin_prefetch(struct iommufd_ctx *ictx, uint64_t uptr, unsigned long len,
+			    bool writable)
+{
+	struct uiommufd_host *host = ictx->host;
+	uint64_t first = uptr - uptr % PAGE_SIZE, end;
+
+	if (!host->ops->pin_user_prefetch || !len ||
+	    check_add_overflow(uptr, (uint64_t)len + PAGE_SIZE - 1, &end))
+		return;
+	end -= end % PAGE_SIZE;
+	host->ops->pin_user_prefetch(host, first, end - first, writable);
+}
+
 void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index)
 {
 	unsigned long first;

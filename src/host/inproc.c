@@ -181,8 +181,9 @@ static bool rec_hash_grow(void)
 		}
 	}
 	free(rec_hash);
-	rec_hash = b;
-	rec_hash_size = size;
+	/* Atomic stores: inproc_pin_user_prefetch() reads the two unlocked. */
+	__atomic_store_n(&rec_hash, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&rec_hash_size, size, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -233,6 +234,22 @@ static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
 			return r;
 	}
 	return NULL;
+}
+
+/*
+ * The bucket a pin of [uaddr, uaddr + len) will probe.  Only its address
+ * is computed, from two unlocked reads, and only prefetched: a table
+ * being replaced meanwhile costs a useless prefetch, never a read.
+ */
+static void inproc_pin_user_prefetch(struct uiommufd_host *host, uint64_t uaddr, size_t len,
+				     bool writable)
+{
+	struct pin_rec **table = __atomic_load_n(&rec_hash, __ATOMIC_RELAXED);
+	size_t size = __atomic_load_n(&rec_hash_size, __ATOMIC_RELAXED);
+
+	(void)host;
+	if (size)
+		__builtin_prefetch(&table[rec_key(uaddr, len, writable) & (size - 1)]);
 }
 
 /* A handle on @rec, which it takes the caller's reference of; NULL if out of memory. */
@@ -1611,6 +1628,7 @@ static const struct host_ops inproc_ops = {
 	.pin_file = inproc_pin_file,
 	.pin_split = inproc_pin_split,
 	.unpin = inproc_unpin,
+	.pin_user_prefetch = inproc_pin_user_prefetch,
 	.pin_kaddr = inproc_pin_kaddr,
 	.pin_rw = inproc_pin_rw,
 	.pin_phys = inproc_pin_phys,
