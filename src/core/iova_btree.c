@@ -265,6 +265,7 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 {
 	struct iova_btree_node *path[MAX_DEPTH], *n;
 	unsigned int slot[MAX_DEPTH], level, depth = 0, i;
+	bool quiet;
 
 	if (!t->root) {
 		t->root = node_alloc(t);
@@ -309,11 +310,20 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 
 	/* A leaf with room: keep it sorted. */
 	i = rank_below(n->lo, n->n, start);
+	/*
+	 * Between two ranges, the new one narrows the hole it lands in and
+	 * moves no bound; if the leaf has a wider hole than that one, no
+	 * summary on the path changes and none needs computing.
+	 */
+	quiet = depth && i && i < n->n &&
+		hole(n->hi[i - 1], n->lo[i]) < path[depth - 1]->gap[slot[depth - 1]];
 	make_room(n, i, true);
 	n->lo[i] = start;
 	n->hi[i] = last;
 	n->ptr[i] = value;
 	t->count++;
+	if (quiet)
+		return 0;
 	/* path[d] sits at level height - d: its child is a leaf at level 2. */
 	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
 		;
@@ -324,6 +334,7 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 {
 	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
 	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+	unsigned long merged;
 	void *value;
 
 	if (!n)
@@ -339,8 +350,19 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 	if (i == n->n || n->lo[i] != start)
 		return NULL;
 	value = n->ptr[i];
+	merged = i && i + 1 < n->n ? hole(n->hi[i - 1], n->lo[i + 1]) : 0;
 	close_slot(n, i, true);
 	t->count--;
+	if (merged && n->n >= FAN / 4) {
+		/*
+		 * A range between two others: its holes became one, inside the
+		 * leaf and so inside every subtree above it, and no bound moved.
+		 * Each summary on the way up widens to it, or already was wider.
+		 */
+		while (depth-- && path[depth]->gap[slot[depth]] < merged)
+			path[depth]->gap[slot[depth]] = merged;
+		return value;
+	}
 
 	/* Back up: unlink empties, merge the sparse, refresh the rest. */
 	for (level = 1; depth--; level++) {
