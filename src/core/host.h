@@ -29,6 +29,11 @@ struct host_pin;
 struct host_file;
 struct host_anon;
 
+/* Room in the caller's memory for one pin handle (pin_user_into()). */
+struct host_pin_slot {
+	uintptr_t word;
+};
+
 /*
  * A file the core creates and hands to the program as a descriptor, as the
  * kernel's anon_inode_getfd() does (access fds, test dma-bufs, event fds).
@@ -103,6 +108,15 @@ struct host_ops {
 	 */
 	int (*pin_user)(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
 			struct host_pin **out);
+	/*
+	 * Optional: pin_user() with the handle made in the caller's @slot,
+	 * which must stay where it is, untouched, until the pin is unpinned;
+	 * the handle is then (struct host_pin *)@slot, for every op as any
+	 * other (a split leaves the front there).  An unpin of it reads no
+	 * memory of the host's to find the pin.
+	 */
+	int (*pin_user_into)(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
+			     struct host_pin_slot *slot);
 	/* Pin [offset, offset + len) of a file, both page aligned. */
 	int (*pin_file)(struct uiommufd_host *host, struct host_file *file, uint64_t offset,
 			size_t len, bool writable, struct host_pin **out);

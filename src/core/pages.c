@@ -88,6 +88,7 @@ struct iopt_pages {
 	struct span_tree runs;		/* of pin_run */
 	struct span_tree uses;		/* of pin_use */
 	struct host_pin *whole;		/* every index pinned for one user; trees empty */
+	struct host_pin_slot whole_slot;	/* where @whole's handle lives, if the host can */
 	unsigned long npinned;		/* pages covered by runs (or by @whole) */
 	unsigned long pin_gen;		/* pin calls so far */
 };
@@ -415,7 +416,18 @@ static int whole_pin(struct iopt_pages *pages)
 	int rc;
 
 	pages->pin_gen++;
-	rc = host_pin_index_range(pages, 0, pages->npages - 1, &pin);
+	/*
+	 * The handle in our own memory when the host can: an unpin then finds
+	 * it in the lines an unmap has fetched already.  Free, since no run can
+	 * hold it while the trees are empty.
+	 */
+	if (pages->type == IOPT_ADDRESS_USER && host->ops->pin_user_into) {
+		pin = (struct host_pin *)&pages->whole_slot;
+		rc = host->ops->pin_user_into(host, pages->uptr, pages->npages * PAGE_SIZE,
+					      pages->writable, &pages->whole_slot);
+	} else {
+		rc = host_pin_index_range(pages, 0, pages->npages - 1, &pin);
+	}
 	if (rc)
 		return rc;
 	if (pages->account_mode != IOPT_PAGES_ACCOUNT_NONE) {

@@ -102,10 +102,28 @@
  */
 struct host_pin {
 	union {
-		struct pin_rec *rec;
+		uintptr_t word;	/* the record; | HANDLE_IN_SLOT for one in the caller's slot */
 		struct host_pin *next_free;
 	};
 };
+
+/*
+ * A handle made by pin_user_into() lives in the caller's memory: it is
+ * marked so, in the low bit of its record's address, and never goes on
+ * the free list.
+ */
+#define HANDLE_IN_SLOT ((uintptr_t)1)
+_Static_assert(sizeof(struct host_pin) == sizeof(struct host_pin_slot), "a handle fits a slot");
+
+static inline struct pin_rec *handle_rec(const struct host_pin *h)
+{
+	return (struct pin_rec *)(h->word & ~HANDLE_IN_SLOT);
+}
+
+static inline void handle_set_rec(struct host_pin *h, struct pin_rec *rec)
+{
+	h->word = (uintptr_t)rec | (h->word & HANDLE_IN_SLOT);
+}
 
 #define HANDLES_PER_SLAB 512
 
@@ -271,12 +289,25 @@ static struct host_pin *handle_new(struct pin_rec *rec)
 	} else {
 		handles_free = h->next_free;
 	}
-	h->rec = rec;
+	h->word = (uintptr_t)rec;
 	return h;
+}
+
+/* A handle on @rec: in @slot when the caller gave one, else a new one. */
+static struct host_pin *handle_take(struct host_pin *slot, struct pin_rec *rec)
+{
+	if (!slot)
+		return handle_new(rec);
+	slot->word = (uintptr_t)rec | HANDLE_IN_SLOT;
+	return slot;
 }
 
 static void handle_free(struct host_pin *h)
 {
+	if (h->word & HANDLE_IN_SLOT) {
+		h->word = 0;	/* the caller's memory again */
+		return;
+	}
 	h->next_free = handles_free;
 	handles_free = h;
 }
@@ -778,10 +809,11 @@ void uiommufd_host_inproc_mm_write_end(void)
 }
 
 static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
-			  struct host_pin **out);
+			  struct host_pin *slot, struct host_pin **out);
 
-static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len,
-			   bool writable, struct host_pin **out)
+/* A pin of user memory, its handle in @slot if given, under the map's read side. */
+static int pin_user_locked(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
+			   struct host_pin *slot, struct host_pin **out)
 {
 	/* Under the write side already, this thread is the one changing the map. */
 	bool reader = !mm_write_depth;
@@ -790,10 +822,24 @@ static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len
 	pthread_once(&mm_fork_once, mm_fork_register);
 	if (reader)
 		pthread_rwlock_rdlock(&mm_lock);
-	rc = pin_user_range(host, uptr, len, writable, out);
+	rc = pin_user_range(host, uptr, len, writable, slot, out);
 	if (reader)
 		pthread_rwlock_unlock(&mm_lock);
 	return rc;
+}
+
+static int inproc_pin_user(struct uiommufd_host *host, uint64_t uptr, size_t len,
+			   bool writable, struct host_pin **out)
+{
+	return pin_user_locked(host, uptr, len, writable, NULL, out);
+}
+
+static int inproc_pin_user_into(struct uiommufd_host *host, uint64_t uptr, size_t len,
+				bool writable, struct host_pin_slot *slot)
+{
+	struct host_pin *handle;
+
+	return pin_user_locked(host, uptr, len, writable, (struct host_pin *)slot, &handle);
 }
 
 /* Drop @seg's shelter reference; a shelter left unused goes on *@free_list. */
@@ -916,7 +962,7 @@ static struct pin_rec *pin_shareable(const struct pa_pieces *pp, uint64_t uptr, 
 }
 
 static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len, bool writable,
-			  struct host_pin **out)
+			  struct host_pin *slot, struct host_pin **out)
 {
 	struct pin_rec *pin = NULL, *dead = NULL;
 	struct shelter *free_list = NULL;
@@ -934,7 +980,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	/* The vIOMMU's page at yet another IOVA: what the record knows will do. */
 	pthread_mutex_lock(&inproc_pins_lock);
 	pin = inproc_rec_hash_vouches ? rec_hash_find(uptr, len, writable) : NULL;
-	handle = pin ? handle_new(pin) : NULL;
+	handle = pin ? handle_take(slot, pin) : NULL;
 	if (handle)
 		pin->refs++;
 	pthread_mutex_unlock(&inproc_pins_lock);
@@ -951,7 +997,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 	if (private) {
 		pin = rec_hash_find(uptr, len, writable);
 		if (pin) {
-			handle = handle_new(pin);
+			handle = handle_take(slot, pin);
 			if (handle) {
 				pin->refs++;
 				goto out_unlock;
@@ -978,7 +1024,7 @@ static int pin_user_range(struct uiommufd_host *host, uint64_t uptr, size_t len,
 			if (pin && private && pin->nr_segs == 1)
 				rec_hash_add(pin, uptr, writable);
 		}
-		handle = pin ? handle_new(pin) : NULL;
+		handle = pin ? handle_take(slot, pin) : NULL;
 		if (!handle) {
 			rc = -ENOMEM;
 			if (pin && rec_put_locked(pin, &free_list))
@@ -1038,7 +1084,7 @@ static int inproc_pin_file(struct uiommufd_host *host, struct host_file *file, u
 		inproc_sys_munmap(addr, len);
 		return rc;
 	}
-	handle->rec = pin;
+	handle_set_rec(handle, pin);
 	*out = handle;
 	return 0;
 }
@@ -1053,7 +1099,7 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *handle,
 
 	(void)host;
 	pthread_mutex_lock(&inproc_pins_lock);
-	pin = handle->rec;
+	pin = handle_rec(handle);
 	i = seg_find(pin, offset);
 	if (i == pin->nr_segs || offset == 0)
 		goto out;
@@ -1066,7 +1112,7 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *handle,
 		pin = rec_unshare(pin);
 		if (!pin)
 			goto out_handle;
-		handle->rec = pin;
+		handle_set_rec(handle, pin);
 	}
 	if (offset != pin->segs[i]->offset) {
 		rc = pin_seg_split(pin, i, offset - pin->segs[i]->offset);
@@ -1096,7 +1142,7 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *handle,
 	}
 	pin->nr_segs = i;
 	pin->len = offset;
-	back_handle->rec = back;
+	handle_set_rec(back_handle, back);
 	*out = back_handle;
 	pthread_mutex_unlock(&inproc_pins_lock);
 	return 0;
@@ -1115,7 +1161,7 @@ static void inproc_unpin(struct uiommufd_host *host, struct host_pin *handle)
 
 	(void)host;
 	pthread_mutex_lock(&inproc_pins_lock);
-	pin = handle->rec;
+	pin = handle_rec(handle);
 	handle_free(handle);
 	last = rec_put_locked(pin, &free_list);
 	pthread_mutex_unlock(&inproc_pins_lock);
@@ -1167,7 +1213,7 @@ static void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *handl
 
 	(void)host;
 	pthread_mutex_lock(&inproc_pins_lock);
-	pin = handle->rec;
+	pin = handle_rec(handle);
 	i = seg_find(pin, offset);
 	if (i != pin->nr_segs && !pin->segs[i]->indirect)
 		kaddr = pin->segs[i]->kaddr + (offset - pin->segs[i]->offset);
@@ -1185,7 +1231,7 @@ static int inproc_pin_rw(struct uiommufd_host *host, struct host_pin *handle, si
 
 	(void)host;
 	pthread_mutex_lock(&inproc_pins_lock);
-	pin = handle->rec;
+	pin = handle_rec(handle);
 	i = seg_find(pin, offset);
 	if (i == pin->nr_segs)
 		goto out;
@@ -1216,7 +1262,7 @@ static uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *han
 
 	(void)host;
 	pthread_mutex_lock(&inproc_pins_lock);
-	pin = handle->rec;
+	pin = handle_rec(handle);
 	i = seg_find(pin, offset);
 	if (i != pin->nr_segs) {
 		const struct pin_seg *seg = pin->segs[i];
@@ -1625,6 +1671,7 @@ static const struct host_ops inproc_ops = {
 	.copy_from_user = inproc_copy_from_user,
 	.copy_to_user = inproc_copy_to_user,
 	.pin_user = inproc_pin_user,
+	.pin_user_into = inproc_pin_user_into,
 	.pin_file = inproc_pin_file,
 	.pin_split = inproc_pin_split,
 	.unpin = inproc_unpin,

@@ -116,6 +116,63 @@ static void test_private_pa_is_va(void **state)
 	munmap(buf, 4 * PSZ);
 }
 
+/*
+ * A handle made in the caller's slot is a handle like any other: it
+ * resolves, shares the record of a pin of the same range, splits (the
+ * front stays in the slot, a copy when the record is shared), and its
+ * unpin hands the slot back without the host's free list ever giving its
+ * memory to another pin.
+ */
+static void test_pin_user_into_slot(void **state)
+{
+	uint8_t *buf = mmap(NULL, 4 * PSZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint64_t va = (uintptr_t)buf;
+	struct host_pin_slot slot = { 0 };
+	struct host_pin *in_slot = (struct host_pin *)&slot, *other, *back, *later[4];
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_true(buf != MAP_FAILED);
+	assert_int_equal(host()->ops->pin_user_into(host(), va, 4 * PSZ, true, &slot), 0);
+	assert_true(slot.word != 0);
+	assert_int_equal(pins_at(buf + 3 * PSZ), 1);
+	assert_int_equal(pin_pa(in_slot, PSZ, &len), va + PSZ);
+	assert_int_equal(len, 3 * PSZ);
+	assert_ptr_equal(host()->ops->pin_kaddr(host(), in_slot, 2 * PSZ), buf + 2 * PSZ);
+
+	/* The same range again shares the record; splitting ours leaves theirs whole. */
+	other = pin_user(buf, 4 * PSZ, true);
+	assert_int_equal(pins_at(buf), 2);
+	assert_int_equal(host()->ops->pin_split(host(), in_slot, PSZ, &back), 0);
+	assert_int_equal(pin_pa(in_slot, 0, &len), va);
+	assert_int_equal(len, PSZ);
+	assert_int_equal(pin_pa(back, 0, &len), va + PSZ);
+	assert_int_equal(len, 3 * PSZ);
+	assert_int_equal(pin_pa(other, 0, &len), va);
+	assert_int_equal(len, 4 * PSZ);
+
+	unpin(in_slot);
+	assert_int_equal(slot.word, 0);
+	assert_int_equal(pins_at(buf), 1);
+	/* New handles come from the host's own memory, never from the slot. */
+	for (i = 0; i != 4; i++) {
+		later[i] = pin_user(buf, PSZ, false);
+		assert_ptr_not_equal(later[i], in_slot);
+	}
+	for (i = 0; i != 4; i++)
+		unpin(later[i]);
+	unpin(back);
+	unpin(other);
+	assert_int_equal(pins_at(buf), 0);
+
+	/* A bad range changes nothing, the slot included. */
+	assert_int_equal(host()->ops->pin_user_into(host(), va + 1, PSZ, false, &slot), -EFAULT);
+	assert_int_equal(slot.word, 0);
+	munmap(buf, 4 * PSZ);
+}
+
 static void test_memfd_one_pa_everywhere(void **state)
 {
 	int mfd = memfd_pages(4);
@@ -907,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_user_phys_efault),
 	};
 	const struct CMUnitTest anon_tests[] = {
+		cmocka_unit_test(test_pin_user_into_slot),
 		cmocka_unit_test(test_anon_release_on_last_close),
 		cmocka_unit_test(test_anon_get_ref_keeps_it),
 		cmocka_unit_test(test_anon_dup2_over_closes_it),
