@@ -150,9 +150,20 @@ static struct host_pin *handles_free;	/* under inproc_pins_lock */
  * would pick (one whole segment at its user address, neither moved nor
  * protected); one that has changed since is left to the slow path.  The
  * table only speeds up; when it cannot grow, records go unhashed.
+ *
+ * inproc_pin_user_prefetch() reads a bucket without the lock, to start
+ * fetching its record early; so the table is published with a release
+ * store, buckets change by atomic stores, and a table that grows keeps the
+ * ones it replaced (their sizes sum to less than its own), so that such a
+ * read never reaches freed memory.
  */
-static struct pin_rec **rec_hash;	/* under inproc_pins_lock */
-static size_t rec_hash_size, rec_hash_count;	/* buckets (a power of two), records */
+struct rec_table {
+	size_t size;			/* buckets, a power of two */
+	struct rec_table *older;	/* the table this one replaced */
+	struct pin_rec *slot[];
+};
+static struct rec_table *rec_hash;	/* under inproc_pins_lock, but see above */
+static size_t rec_hash_count;		/* records hashed */
 
 /*
  * Whether a record found in rec_hash vouches for the program's mapping, so
@@ -184,24 +195,23 @@ static uint64_t rec_key(uint64_t uaddr, size_t len, bool writable)
 
 static bool rec_hash_grow(void)
 {
-	size_t size = rec_hash_size ? 2 * rec_hash_size : 1024, i;
-	struct pin_rec **b = calloc(size, sizeof(*b));
+	size_t old = rec_hash ? rec_hash->size : 0, size = old ? 2 * old : 1024, i;
+	struct rec_table *t = calloc(1, sizeof(*t) + size * sizeof(t->slot[0]));
 
-	if (!b)
+	if (!t)
 		return false;
-	for (i = 0; i != rec_hash_size; i++) {
-		struct pin_rec *r = rec_hash[i], *next;
+	t->size = size;
+	t->older = rec_hash;
+	for (i = 0; i != old; i++) {
+		struct pin_rec *r = rec_hash->slot[i], *next;
 
 		for (; r; r = next) {
 			next = r->hnext;
-			r->hnext = b[r->hval & (size - 1)];
-			b[r->hval & (size - 1)] = r;
+			r->hnext = t->slot[r->hval & (size - 1)];
+			t->slot[r->hval & (size - 1)] = r;
 		}
 	}
-	free(rec_hash);
-	/* Atomic stores: inproc_pin_user_prefetch() reads the two unlocked. */
-	__atomic_store_n(&rec_hash, b, __ATOMIC_RELAXED);
-	__atomic_store_n(&rec_hash_size, size, __ATOMIC_RELAXED);
+	__atomic_store_n(&rec_hash, t, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -209,12 +219,12 @@ static void rec_hash_add(struct pin_rec *rec, uint64_t uaddr, bool writable)
 {
 	struct pin_rec **head;
 
-	if (rec_hash_count >= rec_hash_size && !rec_hash_grow())
+	if ((!rec_hash || rec_hash_count >= rec_hash->size) && !rec_hash_grow())
 		return;
 	rec->hval = rec_key(uaddr, rec->len, writable);
-	head = &rec_hash[rec->hval & (rec_hash_size - 1)];
+	head = &rec_hash->slot[rec->hval & (rec_hash->size - 1)];
 	rec->hnext = *head;
-	*head = rec;
+	__atomic_store_n(head, rec, __ATOMIC_RELAXED);
 	rec->hashed = true;
 	rec_hash_count++;
 }
@@ -225,9 +235,10 @@ static void rec_hash_del(struct pin_rec *rec)
 
 	if (!rec->hashed)
 		return;
-	for (at = &rec_hash[rec->hval & (rec_hash_size - 1)]; *at != rec; at = &(*at)->hnext)
+	for (at = &rec_hash->slot[rec->hval & (rec_hash->size - 1)]; *at != rec;
+	     at = &(*at)->hnext)
 		;
-	*at = rec->hnext;
+	__atomic_store_n(at, rec->hnext, __ATOMIC_RELAXED);
 	rec->hashed = false;
 	rec_hash_count--;
 }
@@ -238,9 +249,9 @@ static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
 	uint64_t h = rec_key(uaddr, len, writable);
 	struct pin_rec *r;
 
-	if (!rec_hash_size)
+	if (!rec_hash)
 		return NULL;
-	for (r = rec_hash[h & (rec_hash_size - 1)]; r; r = r->hnext) {
+	for (r = rec_hash->slot[h & (rec_hash->size - 1)]; r; r = r->hnext) {
 		const struct pin_seg *seg;
 
 		/* Hashed records are rec_alloc()'s: their one segment is seg0. */
@@ -255,19 +266,26 @@ static struct pin_rec *rec_hash_find(uint64_t uaddr, size_t len, bool writable)
 }
 
 /*
- * The bucket a pin of [uaddr, uaddr + len) will probe.  Only its address
- * is computed, from two unlocked reads, and only prefetched: a table
- * being replaced meanwhile costs a useless prefetch, never a read.
+ * The first record of the bucket a pin of [uaddr, uaddr + len) will probe,
+ * read without the lock (see rec_table): a record freed or moved meanwhile
+ * costs a useless prefetch, and the address is never dereferenced here.
  */
 static void inproc_pin_user_prefetch(struct uiommufd_host *host, uint64_t uaddr, size_t len,
 				     bool writable)
 {
-	struct pin_rec **table = __atomic_load_n(&rec_hash, __ATOMIC_RELAXED);
-	size_t size = __atomic_load_n(&rec_hash_size, __ATOMIC_RELAXED);
+	const struct rec_table *t = __atomic_load_n(&rec_hash, __ATOMIC_ACQUIRE);
+	const char *r;
 
 	(void)host;
-	if (size)
-		__builtin_prefetch(&table[rec_key(uaddr, len, writable) & (size - 1)]);
+	if (!t)
+		return;
+	r = (const char *)__atomic_load_n(&t->slot[rec_key(uaddr, len, writable) & (t->size - 1)],
+					  __ATOMIC_RELAXED);
+	if (r) {
+		__builtin_prefetch(r, 1);
+		__builtin_prefetch(r + 64, 1);
+		__builtin_prefetch(r + 128, 1);
+	}
 }
 
 /* A handle on @rec, which it takes the caller's reference of; NULL if out of memory. */
