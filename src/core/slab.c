@@ -111,8 +111,11 @@ static void chunk_push_full(struct slab_cache *c, struct slab_chunk *k)
 
 void slab_init(struct slab_cache *c, size_t size)
 {
-	size_t align = size >= 64 && !(size % 64) ? 64 : 16;
+	slab_init_aligned(c, size, size >= 64 && !(size % 64) ? 64 : 16);
+}
 
+void slab_init_aligned(struct slab_cache *c, size_t size, size_t align)
+{
 	memset(c, 0, sizeof(*c));
 	if (size < sizeof(void *))
 		size = sizeof(void *);

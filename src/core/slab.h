@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fixed-size object caches for the core's per-area bookkeeping (areas,
- * their pages objects, area-tree nodes), where a million live objects at
- * random IOVAs is the case that matters.
+ * their pages objects, area-tree nodes) and for the 4 KiB tables of
+ * paging domains, where a million live objects at random IOVAs is the
+ * case that matters.
  *
  * Objects of one cache are carved from 2 MiB chunks aligned to 2 MiB.
  * From a cache's second chunk on, the chunks are advised for transparent
@@ -13,7 +14,8 @@
  * down, where the chunk keeps its own free list and count.  A chunk left
  * empty is returned to the system unless it is the cache's only one.
  *
- * Not locked: each cache belongs to one context and is used under its lock.
+ * Not locked: each cache belongs to one context (or one of its domains)
+ * and is used under its lock.
  * Under AddressSanitizer, free objects are poisoned, so a use after free of
  * a cached object is still caught.
  */
@@ -37,6 +39,8 @@ struct slab_cache {
 
 /* A cache of @size-byte objects (at most a quarter chunk). */
 void slab_init(struct slab_cache *c, size_t size);
+/* Likewise, each object aligned to @align (a power of two, at most @size rounded up to it). */
+void slab_init_aligned(struct slab_cache *c, size_t size, size_t align);
 /* A zeroed object, or NULL when no memory is left. */
 void *slab_zalloc(struct slab_cache *c);
 /* @obj came from slab_zalloc(c); NULL is ignored. */

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "core/host.h"
+#include "core/slab.h"
 #include "iommu/iommu.h"
+#include "pt/pt_defs.h"
 
 int iommu_copy_struct_from_user(void *dst, size_t ksize, const struct iommu_user_data *src,
 				uint32_t type, size_t min_len)
@@ -75,13 +77,54 @@ int iommu_copy_struct_to_user(const struct iommu_user_data *dst, const void *src
 	return copy_to_user(dst->host, dst->uptr, src, dst->len < ksize ? dst->len : ksize);
 }
 
+/*
+ * A domain's 4 KiB tables come from its own cache (slab.h), 2 MiB chunks
+ * on huge pages once there is more than one: a vIOMMU's many small maps
+ * touch tables all over a wide IOVA space, and from the default allocator
+ * each would be a page of its own, a TLB miss on every touch.  Other
+ * sizes (some formats' top tables, 16 and 64 KiB granules) take the
+ * default.  Tables are allocated and freed under the context lock, as
+ * every map and unmap is.
+ */
+#define PT_DOMAIN_TABLE_LG2 12
+
+static void *pt_domain_table_alloc(void *priv, unsigned int lg2sz)
+{
+	struct iommu_pt_domain *pd = priv;
+
+	if (lg2sz != PT_DOMAIN_TABLE_LG2)
+		return pt_table_mem_alloc(lg2sz);
+	return slab_zalloc(&pd->tables);
+}
+
+static void pt_domain_table_free(void *priv, void *table, unsigned int lg2sz)
+{
+	struct iommu_pt_domain *pd = priv;
+
+	if (lg2sz != PT_DOMAIN_TABLE_LG2)
+		pt_table_mem_free(table, lg2sz, false);
+	else
+		slab_free(&pd->tables, table);
+}
+
 int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const struct pt_cfg *cfg)
 {
+	struct pt_cfg with_tables = *cfg;
 	int rc;
 
-	rc = pt_init(&pd->pt, fmt, cfg);
-	if (rc)
+	if (!cfg->alloc.alloc_table) {
+		slab_init_aligned(&pd->tables, 1u << PT_DOMAIN_TABLE_LG2, 1u << PT_DOMAIN_TABLE_LG2);
+		with_tables.alloc = (struct pt_alloc_ops){
+			.alloc_table = pt_domain_table_alloc,
+			.free_table = pt_domain_table_free,
+			.priv = pd,
+		};
+	}
+	rc = pt_init(&pd->pt, fmt, &with_tables);
+	if (rc) {
+		slab_destroy(&pd->tables);
 		return rc;
+	}
 	pd->domain.type = IOMMU_DOMAIN_PAGING;
 	pd->domain.pgsize_bitmap = pd->pt.pgsize_bitmap;
 	pd->domain.geometry.aperture_start = 0;
@@ -93,6 +136,7 @@ int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const stru
 void iommu_pt_domain_deinit(struct iommu_pt_domain *pd)
 {
 	pt_deinit(&pd->pt);
+	slab_destroy(&pd->tables);
 }
 
 int iommu_pt_map(struct iommu_domain *domain, unsigned long iova, uint64_t pa, size_t len,

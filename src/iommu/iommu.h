@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/slab.h"
 #include "pt/pt.h"
 
 struct uiommufd_host;
@@ -175,6 +176,7 @@ struct iommu_domain {
 struct iommu_pt_domain {
 	struct iommu_domain domain;
 	struct pt_table pt;
+	struct slab_cache tables;	/* its 4 KiB tables (iommu.c) */
 	bool dirty_tracking;
 };
 
