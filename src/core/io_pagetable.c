@@ -279,12 +279,6 @@ static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 	iopt->nr_areas++;
 }
 
-static void iopt_area_remove(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	iova_btree_remove(&iopt->areas, area->iova);
-	iopt->nr_areas--;
-}
-
 /*
  * Set up @area over @len bytes of @pages from byte @offset, at @iova.  The
  * area is not in the table yet and holds no pages reference.
@@ -690,49 +684,68 @@ static inline void area_prefetch(const struct iopt_area *area)
 	__builtin_prefetch(p + 191);
 }
 
+struct unmap_walk {
+	unsigned long first, last;
+};
+
+/* An area the walk may remove at once: whole in the range, nothing holding it. */
+static bool area_may_go(void *value, void *arg)
+{
+	const struct iopt_area *area = value;
+	const struct unmap_walk *w = arg;
+
+	area_prefetch(area);
+	return !area->num_locks && area->iova >= w->first && area->last <= w->last &&
+	       !area->num_accesses;
+}
+
 /*
  * Remove every area inside [first, last], lowest first.  *@gone (when
  * given) gets the bytes removed, also when a later area stops the walk:
- * what was removed stays removed.
+ * what was removed stays removed.  An area free to go leaves the index in
+ * the descent that finds it; it is then taken out of the domains and freed,
+ * which nothing between can observe.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsigned long last,
 			    unsigned long *gone)
 {
+	struct unmap_walk w = { .first = first, .last = last };
 	unsigned long removed = 0;
 	unsigned int notified = 0;
 	struct iopt_area *area;
+	bool taken;
 	int rc = 0;
 
 	iopt_prefetch_iopte(iopt, first);
-	while (!rc && (area = iopt_area_iter_first(iopt, first, last))) {
-		area_prefetch(area);
-		if (area->num_locks) {
+	while (!rc && (area = iova_btree_take_first(&iopt->areas, first, last, area_may_go, &w,
+						    &taken))) {
+		if (taken) {
+			bool at_end = area->last >= last;
+
+			iopt->nr_areas--;
+			notified = 0;	/* the patience is per area */
+			removed += iopt_area_length(area);
+			iopt_area_unfill_domains(iopt, area);
+			iopt_area_free(iopt, area);
+			/* Nothing of the range is left past it: no descent to learn that. */
+			if (at_end)
+				break;
+		} else if (area->num_locks) {
 			/* A HW queue's memory stays until the queue goes. */
 			rc = -EBUSY;
 		} else if (area->iova < first || area->last > last) {
 			/* Whole areas only: unmap never cuts one. */
 			rc = -ENOENT;
-		} else if (area->num_accesses) {
+		} else {
 			/*
-			 * Ask the accesses to let go, then look again.  No new
-			 * pin starts here meanwhile, and the area stays so
-			 * marked if one never lets go.
+			 * Accesses pin pages inside: ask them to let go, then
+			 * look again.  No new pin starts here meanwhile, and the
+			 * area stays so marked if one never lets go.
 			 */
 			area->prevent_access = true;
 			iommufd_access_notify_unmap(iopt, area->iova, iopt_area_length(area));
 			if (++notified > 100)
 				rc = -EDEADLK;
-		} else {
-			bool at_end = area->last >= last;
-
-			notified = 0;	/* the patience is per area */
-			removed += iopt_area_length(area);
-			iopt_area_unfill_domains(iopt, area);
-			iopt_area_remove(iopt, area);
-			iopt_area_free(iopt, area);
-			/* Nothing of the range is left past it: no descent to learn that. */
-			if (at_end)
-				break;
 		}
 	}
 	if (gone)

@@ -330,12 +330,13 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 	return 0;
 }
 
+static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsigned int *slot,
+		       unsigned int depth, struct iova_btree_node *n, unsigned int i);
+
 void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 {
 	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
 	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
-	unsigned long merged;
-	void *value;
 
 	if (!n)
 		return NULL;
@@ -349,6 +350,20 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 	i = rank_below(n->lo, n->n, start);
 	if (i == n->n || n->lo[i] != start)
 		return NULL;
+	return remove_at(t, path, slot, depth, n, i);
+}
+
+/*
+ * Remove entry @i of leaf @n, reached through @path and @slot (@depth
+ * inner nodes, the root first), and mend the tree above it.  Its value.
+ */
+static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsigned int *slot,
+		       unsigned int depth, struct iova_btree_node *n, unsigned int i)
+{
+	unsigned long merged;
+	unsigned int level;
+	void *value;
+
 	value = n->ptr[i];
 	merged = i && i + 1 < n->n ? hole(n->hi[i - 1], n->lo[i + 1]) : 0;
 	close_slot(n, i, true);
@@ -428,6 +443,33 @@ void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned
 	if (end)
 		*end = n->hi[i];
 	return n->ptr[i];
+}
+
+void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
+			    bool (*take)(void *value, void *arg), void *arg, bool *taken)
+{
+	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
+	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+
+	*taken = false;
+	if (!n)
+		return NULL;
+	/* iova_btree_first()'s descent, keeping the path a removal mends. */
+	for (level = t->height;; level--) {
+		i = rank_below(n->hi, n->n, first);
+		if (i == n->n || n->lo[i] > last)
+			return NULL;
+		if (level == 1)
+			break;
+		path[depth] = n;
+		slot[depth++] = i;
+		n = n->ptr[i];
+		node_prefetch(n);
+	}
+	if (!take(n->ptr[i], arg))
+		return n->ptr[i];
+	*taken = true;
+	return remove_at(t, path, slot, depth, n, i);
 }
 
 struct gap_walk {

@@ -55,6 +55,13 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start);
 void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
 		       unsigned long *start, unsigned long *end);
 /*
+ * iova_btree_first() without bounds, and then, if @take says so of its
+ * value, the removal of that range in the same descent (*@taken).  The
+ * value found, taken or not, or NULL.
+ */
+void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
+			    bool (*take)(void *value, void *arg), void *arg, bool *taken);
+/*
  * Call @fn on each maximal run of uncovered values inside [lo, hi] at
  * least @minlen long (>= 1), lowest first, until it returns non-zero,
  * which is returned.  Subtrees whose holes are all narrower are skipped.

@@ -3,7 +3,8 @@
  * The IOVA B+tree (src/core/iova_btree.c) against a flat reference model:
  * one entry per value of a small universe saying which range covers it.
  * Random insertions (some after iova_btree_prepare()), removals (of
- * present and absent starts), shrinking in place, lookups, walks from range
+ * present and absent starts, and of the lowest range meeting a span when
+ * iova_btree_take_first() is told to), shrinking in place, lookups, walks from range
  * to range and hole walks, at both ends of the space and
  * with enough ranges for three and four levels; after every step the tree's
  * order, summaries and count are re-derived (iova_btree_verify).
@@ -118,6 +119,19 @@ static void check_gaps(struct model *m, unsigned int lo, unsigned int hi, unsign
 	}
 }
 
+struct take_call {
+	bool take;
+	void *asked;	/* the value @take was asked about */
+};
+
+static bool take_says(void *value, void *arg)
+{
+	struct take_call *call = arg;
+
+	call->asked = value;
+	return call->take;
+}
+
 /* @cache: nodes come from an object cache (as the core's do), not malloc. */
 static void run_with(unsigned long base, unsigned long long seed, unsigned int maxlen,
 		     struct slab_cache *cache)
@@ -150,12 +164,32 @@ static void run_with(unsigned long base, unsigned long long seed, unsigned int m
 				m->owner[v] = (int)a;
 			m->len[a] = n;
 			m->count++;
+		} else if (op == 8) {
+			/* The lowest range meeting [a, b], taken out or left, as @take says. */
+			struct take_call call = { .take = rnd(2) };
+			int want = -1;
+			bool taken;
+			void *got;
+
+			b = a + rnd(UNIVERSE - a);
+			for (v = a; v <= b && want < 0; v++)
+				want = m->owner[v];
+			got = iova_btree_take_first(&m->t, val(m, a), val(m, b), take_says, &call,
+						    &taken);
+			assert_ptr_equal(got, want >= 0 ? &m->tag[want] : NULL);
+			assert_ptr_equal(call.asked, got);
+			assert_true(taken == (want >= 0 && call.take));
+			if (!taken)
+				continue;
+			for (v = (unsigned int)want; v < (unsigned int)want + m->len[want]; v++)
+				m->owner[v] = -1;
+			m->count--;
 		} else if (op < 9) {
 			/* Mostly a start that is there; sometimes one that is not. */
 			bool present;
 			void *got;
 
-			if (op < 8 && m->owner[a] >= 0)
+			if (op < 7 && m->owner[a] >= 0)
 				a = (unsigned int)m->owner[a];
 			present = m->owner[a] == (int)a;
 			got = iova_btree_remove(&m->t, val(m, a));
