@@ -257,8 +257,12 @@ static inline void iopt_prefetch_iopte(const struct io_pagetable *iopt, unsigned
 		iommu_prefetch(iopt->domains[d], iova);
 }
 
-/* A fixed IOVA: aligned, inside the space, clear of reserved IOVA and areas. */
-static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned long len)
+/*
+ * A fixed IOVA: aligned, inside the space, clear of reserved IOVA and
+ * areas.  *@spot: where the area index would take it, for the insertion.
+ */
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned long len,
+			   struct iova_btree_spot *spot)
 {
 	unsigned long end;
 
@@ -269,13 +273,20 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long at, unsigned
 	/* Reserved IOVA is never mapped; mapped IOVA is not mapped twice. */
 	if (iopt_reserved_intersects(iopt, at, end))
 		return -EINVAL;
-	return iopt_area_iter_first(iopt, at, end) ? -EEXIST : 0;
+	return iova_btree_first_spot(&iopt->areas, at, end, spot) ? -EEXIST : 0;
 }
 
-/* The range must be free, and iova_btree_prepare() must have made room. */
-static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area)
+/*
+ * The range must be free, and iova_btree_prepare() must have made room.
+ * @spot (or NULL): where a lookup found it free.
+ */
+static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area,
+			     struct iova_btree_spot *spot)
 {
-	iova_btree_insert(&iopt->areas, area->iova, area->last, area);
+	if (spot)
+		iova_btree_insert_at(&iopt->areas, spot, area->iova, area->last, area);
+	else
+		iova_btree_insert(&iopt->areas, area->iova, area->last, area);
 	iopt->nr_areas++;
 }
 
@@ -447,12 +458,14 @@ static int map_pieces(struct io_pagetable *iopt, struct iopt_pages_list *pieces,
 		      struct iopt_area *given)
 {
 	struct iopt_area *one[4], **fresh = one;
+	struct iova_btree_spot spot;
 	size_t k, filled;
 	unsigned long at;
 	int rc = 0;
 
 	if (!total || (total & (iopt->iova_alignment - 1)))
 		return -EINVAL;
+	spot.leaf = NULL;	/* a chosen IOVA has none */
 
 	/* Most maps are one piece: no allocation for the list then. */
 	if (npieces > ARRAY_SIZE(one)) {
@@ -484,7 +497,7 @@ static int map_pieces(struct io_pagetable *iopt, struct iopt_pages_list *pieces,
 				     total);
 	else {
 		iopt_prefetch_iopte(iopt, *iova_io);
-		rc = iopt_check_iova(iopt, *iova_io, total);
+		rc = iopt_check_iova(iopt, *iova_io, total, &spot);
 	}
 	if (rc)
 		goto free_areas;
@@ -508,7 +521,7 @@ static int map_pieces(struct io_pagetable *iopt, struct iopt_pages_list *pieces,
 	/* Nothing can fail from here on. */
 	for (k = 0; k < npieces; k++) {
 		iopt_get_pages_ref(pieces[k].pages);
-		iopt_area_insert(iopt, fresh[k]);
+		iopt_area_insert(iopt, fresh[k], k ? NULL : &spot);
 	}
 	if (fresh != one)
 		free(fresh);
@@ -957,7 +970,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 	iopt_get_pages_ref(area->pages);
 	area->last = iova;
 	iova_btree_set_last(&iopt->areas, area->iova, iova);
-	iopt_area_insert(iopt, rhs);
+	iopt_area_insert(iopt, rhs, NULL);
 	return 0;
 }
 

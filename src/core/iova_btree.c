@@ -20,7 +20,7 @@
 #include "core/slab.h"
 
 #define FAN IOVA_BTREE_FAN
-#define MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
+#define MAX_DEPTH IOVA_BTREE_MAX_DEPTH
 
 /*
  * lo/hi: a leaf's ranges, or the lowest start and highest last of each
@@ -239,6 +239,7 @@ static int split_child(struct iova_btree *t, struct iova_btree_node *p, unsigned
 
 	if (!s)
 		return -1;
+	t->gen++;
 	move_entries(s, c, FAN / 2, c->n - FAN / 2, child_leaf);
 	c->n = FAN / 2;
 	make_room(p, i + 1, false);
@@ -260,12 +261,15 @@ static inline unsigned int child_for(const struct iova_btree_node *n, unsigned l
 	return rank_below(n->hi, n->n - 1, start);
 }
 
+static void leaf_insert(struct iova_btree *t, struct iova_btree_node **path, unsigned int *slot,
+			unsigned int depth, struct iova_btree_node *n, unsigned int i,
+			unsigned long start, unsigned long last, void *value);
+
 int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long last,
 		      void *value)
 {
 	struct iova_btree_node *path[MAX_DEPTH], *n;
 	unsigned int slot[MAX_DEPTH], level, depth = 0, i;
-	bool quiet;
 
 	if (!t->root) {
 		t->root = node_alloc(t);
@@ -308,26 +312,50 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 		node_prefetch(n);
 	}
 
-	/* A leaf with room: keep it sorted. */
-	i = rank_below(n->lo, n->n, start);
+	leaf_insert(t, path, slot, depth, n, rank_below(n->lo, n->n, start), start, last, value);
+	return 0;
+}
+
+/*
+ * Put [start, last] -> @value at @i of leaf @n, which has room, reached
+ * through @path and @slot (@depth inner nodes, the root first), and bring
+ * the summaries on the path up to date.
+ */
+static void leaf_insert(struct iova_btree *t, struct iova_btree_node **path, unsigned int *slot,
+			unsigned int depth, struct iova_btree_node *n, unsigned int i,
+			unsigned long start, unsigned long last, void *value)
+{
 	/*
 	 * Between two ranges, the new one narrows the hole it lands in and
 	 * moves no bound; if the leaf has a wider hole than that one, no
 	 * summary on the path changes and none needs computing.
 	 */
-	quiet = depth && i && i < n->n &&
-		hole(n->hi[i - 1], n->lo[i]) < path[depth - 1]->gap[slot[depth - 1]];
+	bool quiet = depth && i && i < n->n &&
+		     hole(n->hi[i - 1], n->lo[i]) < path[depth - 1]->gap[slot[depth - 1]];
+
 	make_room(n, i, true);
 	n->lo[i] = start;
 	n->hi[i] = last;
 	n->ptr[i] = value;
 	t->count++;
+	t->gen++;
 	if (quiet)
-		return 0;
+		return;
 	/* path[d] sits at level height - d: its child is a leaf at level 2. */
 	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
 		;
-	return 0;
+}
+
+int iova_btree_insert_at(struct iova_btree *t, struct iova_btree_spot *spot,
+			 unsigned long start, unsigned long last, void *value)
+{
+	/* Still where the lookup left it, and room there: no descent, no split. */
+	if (spot->leaf && spot->gen == t->gen && spot->leaf->n < FAN) {
+		leaf_insert(t, spot->path, spot->slot, spot->depth, spot->leaf, spot->pos, start,
+			    last, value);
+		return 0;
+	}
+	return iova_btree_insert(t, start, last, value);
 }
 
 static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsigned int *slot,
@@ -368,6 +396,7 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 	merged = i && i + 1 < n->n ? hole(n->hi[i - 1], n->lo[i + 1]) : 0;
 	close_slot(n, i, true);
 	t->count--;
+	t->gen++;
 	if (merged && n->n >= FAN / 4) {
 		/*
 		 * A range between two others: its holes became one, inside the
@@ -443,6 +472,37 @@ void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned
 	if (end)
 		*end = n->hi[i];
 	return n->ptr[i];
+}
+
+void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, unsigned long last,
+			    struct iova_btree_spot *spot)
+{
+	const struct iova_btree_node *n = t->root;
+	unsigned int level, i, depth = 0;
+
+	spot->leaf = NULL;
+	if (!n)
+		return NULL;
+	for (level = t->height;; level--) {
+		i = rank_below(n->hi, n->n, first);
+		if (level == 1)
+			break;
+		/* Free at this level: the insertion's own descent will decide. */
+		if (i == n->n || n->lo[i] > last)
+			return NULL;
+		spot->path[depth] = (struct iova_btree_node *)n;
+		spot->slot[depth++] = i;
+		n = n->ptr[i];
+		node_prefetch(n);
+	}
+	if (i != n->n && n->lo[i] <= last)
+		return n->ptr[i];
+	/* Nothing meets it: every range before @i ends below @first, every other starts above. */
+	spot->leaf = (struct iova_btree_node *)n;
+	spot->pos = i;
+	spot->depth = depth;
+	spot->gen = t->gen;
+	return NULL;
 }
 
 void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
@@ -589,6 +649,7 @@ void iova_btree_set_last(struct iova_btree *t, unsigned long start, unsigned lon
 	if (i == n->n || n->lo[i] != start)
 		return;
 	n->hi[i] = last;
+	t->gen++;
 	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
 		;
 }

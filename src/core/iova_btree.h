@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #define IOVA_BTREE_FAN 15	/* what fits a node in eight cache lines */
+#define IOVA_BTREE_MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
 
 struct iova_btree_node;
 struct slab_cache;
@@ -36,6 +37,19 @@ struct iova_btree {
 	unsigned int nspare;
 	size_t count;
 	struct iova_btree_node *spare;	/* free nodes, linked through ptr[0] */
+	unsigned long gen;		/* moves with every change of the nodes */
+};
+
+/*
+ * Where an insertion of a range found free would go, as a lookup saw it:
+ * good until the tree next changes.
+ */
+struct iova_btree_spot {
+	struct iova_btree_node *path[IOVA_BTREE_MAX_DEPTH];
+	unsigned int slot[IOVA_BTREE_MAX_DEPTH];
+	unsigned int depth, pos;
+	struct iova_btree_node *leaf;	/* NULL: no spot */
+	unsigned long gen;
 };
 
 /*
@@ -54,6 +68,19 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start);
  */
 void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
 		       unsigned long *start, unsigned long *end);
+/*
+ * iova_btree_first() without bounds; when nothing meets [first, last],
+ * @spot may get where that range would be inserted.
+ */
+void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, unsigned long last,
+			    struct iova_btree_spot *spot);
+/*
+ * iova_btree_insert() of a range iova_btree_first_spot() found free: at
+ * @spot, without a descent, if the tree has not changed since and the
+ * leaf has room; else as iova_btree_insert() (and so fails only as it).
+ */
+int iova_btree_insert_at(struct iova_btree *t, struct iova_btree_spot *spot,
+			 unsigned long start, unsigned long last, void *value);
 /*
  * iova_btree_first() without bounds, and then, if @take says so of its
  * value, the removal of that range in the same descent (*@taken).  The

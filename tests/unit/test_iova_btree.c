@@ -4,7 +4,9 @@
  * one entry per value of a small universe saying which range covers it.
  * Random insertions (some after iova_btree_prepare()), removals (of
  * present and absent starts, and of the lowest range meeting a span when
- * iova_btree_take_first() is told to), shrinking in place, lookups, walks from range
+ * iova_btree_take_first() is told to), insertions where a lookup found
+ * room (iova_btree_first_spot(), iova_btree_insert_at(), with the tree
+ * changed in between now and then), shrinking in place, lookups, walks from range
  * to range and hole walks, at both ends of the space and
  * with enough ranges for three and four levels; after every step the tree's
  * order, summaries and count are re-derived (iova_btree_verify).
@@ -132,6 +134,22 @@ static bool take_says(void *value, void *arg)
 	return call->take;
 }
 
+/* Remove the first range the model has at or after a random value, other than [a, a + n). */
+static void remove_some_other(struct model *m, unsigned int a, unsigned int n)
+{
+	unsigned int v;
+
+	for (v = rnd(UNIVERSE); v < UNIVERSE; v++) {
+		if (m->owner[v] != (int)v || (v >= a && v < a + n))
+			continue;
+		assert_ptr_equal(iova_btree_remove(&m->t, val(m, v)), &m->tag[v]);
+		for (unsigned int w = v; w < v + m->len[v]; w++)
+			m->owner[w] = -1;
+		m->count--;
+		return;
+	}
+}
+
 /* @cache: nodes come from an object cache (as the core's do), not malloc. */
 static void run_with(unsigned long base, unsigned long long seed, unsigned int maxlen,
 		     struct slab_cache *cache)
@@ -158,8 +176,22 @@ static void run_with(unsigned long base, unsigned long long seed, unsigned int m
 				continue;
 			if (op == 0)	/* prepared: the insertion cannot fail */
 				assert_int_equal(iova_btree_prepare(&m->t, 1 + rnd(3)), 0);
-			assert_int_equal(iova_btree_insert(&m->t, val(m, a), val(m, a + n - 1),
-							   &m->tag[a]), 0);
+			if (op == 1 || op == 2) {
+				/* Looked up first, then put where the lookup found room. */
+				struct iova_btree_spot spot;
+
+				assert_null(iova_btree_first_spot(&m->t, val(m, a), val(m, a + n - 1),
+								  &spot));
+				if (op == 2)	/* the tree changes in between: the spot is stale */
+					remove_some_other(m, a, n);
+				assert_int_equal(iova_btree_insert_at(&m->t, &spot, val(m, a),
+								      val(m, a + n - 1), &m->tag[a]),
+						 0);
+			} else {
+				assert_int_equal(iova_btree_insert(&m->t, val(m, a),
+								   val(m, a + n - 1), &m->tag[a]),
+						 0);
+			}
 			for (v = a; v < a + n; v++)
 				m->owner[v] = (int)a;
 			m->len[a] = n;
