@@ -449,24 +449,55 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 	return value;
 }
 
-void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
-		       unsigned long *start, unsigned long *end)
+/*
+ * The descent of every lookup: to the leaf that would hold the lowest
+ * range meeting [first, last], *@at its entry there (the first reaching
+ * @first), which the caller checks.  Lasts rise with starts, so the first
+ * child reaching @first holds the answer or nothing does; NULL when an
+ * inner node already shows nothing meets it.  @path and @slot (when not
+ * NULL) get the inner nodes passed, *@depth how many.
+ */
+static inline __attribute__((always_inline)) struct iova_btree_node *
+descend(const struct iova_btree *t, unsigned long first, unsigned long last,
+	struct iova_btree_node **path, unsigned int *slot, unsigned int *depth, unsigned int *at)
 {
-	const struct iova_btree_node *n = t->root;
+	struct iova_btree_node *n = t->root;
 	unsigned int level, i;
 
+	*depth = 0;
 	if (!n)
 		return NULL;
-	/* Lasts rise with starts: the first child reaching @first holds the answer or nothing does. */
 	for (level = t->height;; level--) {
 		i = rank_below(n->hi, n->n, first);
-		if (i == n->n || n->lo[i] > last)
-			return NULL;
 		if (level == 1)
 			break;
+		if (i == n->n || n->lo[i] > last)
+			return NULL;
+		if (path) {
+			path[*depth] = n;
+			slot[*depth] = i;
+		}
+		++*depth;
 		n = n->ptr[i];
 		node_prefetch(n);
 	}
+	*at = i;
+	return n;
+}
+
+static inline bool meets(const struct iova_btree_node *leaf, unsigned int i, unsigned long last)
+{
+	return i != leaf->n && leaf->lo[i] <= last;
+}
+
+void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned long last,
+		       unsigned long *start, unsigned long *end)
+{
+	unsigned int depth, i;
+	struct iova_btree_node *n = descend(t, first, last, NULL, NULL, &depth, &i);
+
+	if (!n || !meets(n, i, last))
+		return NULL;
 	if (start)
 		*start = n->lo[i];
 	if (end)
@@ -477,28 +508,17 @@ void *iova_btree_first(const struct iova_btree *t, unsigned long first, unsigned
 void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, unsigned long last,
 			    struct iova_btree_spot *spot)
 {
-	const struct iova_btree_node *n = t->root;
-	unsigned int level, i, depth = 0;
+	unsigned int depth, i;
+	struct iova_btree_node *n = descend(t, first, last, spot->path, spot->slot, &depth, &i);
 
 	spot->leaf = NULL;
+	/* Free already above the leaves: the insertion's own descent will find its place. */
 	if (!n)
 		return NULL;
-	for (level = t->height;; level--) {
-		i = rank_below(n->hi, n->n, first);
-		if (level == 1)
-			break;
-		/* Free at this level: the insertion's own descent will decide. */
-		if (i == n->n || n->lo[i] > last)
-			return NULL;
-		spot->path[depth] = (struct iova_btree_node *)n;
-		spot->slot[depth++] = i;
-		n = n->ptr[i];
-		node_prefetch(n);
-	}
-	if (i != n->n && n->lo[i] <= last)
+	if (meets(n, i, last))
 		return n->ptr[i];
 	/* Nothing meets it: every range before @i ends below @first, every other starts above. */
-	spot->leaf = (struct iova_btree_node *)n;
+	spot->leaf = n;
 	spot->pos = i;
 	spot->depth = depth;
 	spot->gen = t->gen;
@@ -508,24 +528,13 @@ void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, uns
 void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
 			    bool (*take)(void *value, void *arg), void *arg, bool *taken)
 {
-	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
-	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+	struct iova_btree_node *path[MAX_DEPTH], *n;
+	unsigned int slot[MAX_DEPTH], depth, i;
 
 	*taken = false;
-	if (!n)
+	n = descend(t, first, last, path, slot, &depth, &i);
+	if (!n || !meets(n, i, last))
 		return NULL;
-	/* iova_btree_first()'s descent, keeping the path a removal mends. */
-	for (level = t->height;; level--) {
-		i = rank_below(n->hi, n->n, first);
-		if (i == n->n || n->lo[i] > last)
-			return NULL;
-		if (level == 1)
-			break;
-		path[depth] = n;
-		slot[depth++] = i;
-		n = n->ptr[i];
-		node_prefetch(n);
-	}
 	if (!take(n->ptr[i], arg))
 		return n->ptr[i];
 	*taken = true;

@@ -283,14 +283,21 @@ static __always_inline int __do_map_range(struct pt_range *range, void *arg, uns
 }
 PT_MAKE_LEVELS(__map_range, __do_map_range)
 
+/* The item of @table (at @level) that holds range->va */
+static __always_inline u64 *item_at(const struct pt_range *range, unsigned int level, u64 *table)
+{
+	unsigned int items_lg2 =
+		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
+
+	return table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+}
+
 /* Fast path: one granule-sized page under tables that already exist */
 static __always_inline int __do_map_single(struct pt_range *range, void *arg, unsigned int level,
 					   u64 *table, pt_level_fn_t descend_fn)
 {
 	struct pt_map_args *map = arg;
-	unsigned int items_lg2 =
-		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
-	u64 *itemp = table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+	u64 *itemp = item_at(range, level, table);
 	u64 entry = PT_READ_ONCE(itemp);
 
 	if (level == 0) {
@@ -445,9 +452,7 @@ static __always_inline int __do_unmap_single(struct pt_range *range, void *arg,
 					     unsigned int level, u64 *table,
 					     pt_level_fn_t descend_fn)
 {
-	unsigned int items_lg2 =
-		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
-	u64 *itemp = table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+	u64 *itemp = item_at(range, level, table);
 	u64 entry = PT_READ_ONCE(itemp);
 
 	if (level) {
@@ -485,9 +490,7 @@ static __always_inline int __do_prefetch_leaf(struct pt_range *range, void *arg,
 					      unsigned int level, u64 *table,
 					      pt_level_fn_t descend_fn)
 {
-	unsigned int items_lg2 =
-		level == range->pt->top_level ? range->pt->top_items_lg2 : PT_ITEMS_LG2;
-	u64 *itemp = table + log2_mod(range->va >> pt_item_lg2sz(level), items_lg2);
+	u64 *itemp = item_at(range, level, table);
 	u64 entry;
 
 	if (!level) {
