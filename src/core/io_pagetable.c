@@ -701,15 +701,28 @@ struct unmap_walk {
 	unsigned long first, last;
 };
 
-/* An area the walk may remove at once: whole in the range, nothing holding it. */
+/*
+ * What an unmap of [first, last] may do with @area, in the order the
+ * checks fail: -EBUSY (a HW queue's memory stays until the queue goes),
+ * -ENOENT (whole areas only: unmap never cuts one), -EAGAIN (accesses pin
+ * pages inside and must let go first), or 0, remove it.
+ */
+static int area_unmap_verdict(const struct iopt_area *area, const struct unmap_walk *w)
+{
+	if (area->num_locks)
+		return -EBUSY;
+	if (area->iova < w->first || area->last > w->last)
+		return -ENOENT;
+	return area->num_accesses ? -EAGAIN : 0;
+}
+
+/* iova_btree_take_first()'s test: an area the walk removes at once. */
 static bool area_may_go(void *value, void *arg)
 {
 	const struct iopt_area *area = value;
-	const struct unmap_walk *w = arg;
 
 	area_prefetch(area);
-	return !area->num_locks && area->iova >= w->first && area->last <= w->last &&
-	       !area->num_accesses;
+	return !area_unmap_verdict(area, arg);
 }
 
 /*
@@ -743,18 +756,13 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			/* Nothing of the range is left past it: no descent to learn that. */
 			if (at_end)
 				break;
-		} else if (area->num_locks) {
-			/* A HW queue's memory stays until the queue goes. */
-			rc = -EBUSY;
-		} else if (area->iova < first || area->last > last) {
-			/* Whole areas only: unmap never cuts one. */
-			rc = -ENOENT;
-		} else {
+		} else if ((rc = area_unmap_verdict(area, &w)) == -EAGAIN) {
 			/*
-			 * Accesses pin pages inside: ask them to let go, then
-			 * look again.  No new pin starts here meanwhile, and the
-			 * area stays so marked if one never lets go.
+			 * Ask the accesses to let go, then look again.  No new
+			 * pin starts here meanwhile, and the area stays so
+			 * marked if one never lets go.
 			 */
+			rc = 0;
 			area->prevent_access = true;
 			iommufd_access_notify_unmap(iopt, area->iova, iopt_area_length(area));
 			if (++notified > 100)
