@@ -2,7 +2,12 @@
 /*
  * Object caches (slab.h).
  *
- * A chunk starts with its header; objects follow at the cache's offset.
+ * A chunk starts with room for its header; objects follow at the cache's
+ * offset.  The header sits at one of SLAB_COLORS line offsets in that room,
+ * picked by the chunk's address: chunks are 2 MiB aligned, so headers all
+ * at offset 0 would share one set of every cache level, and a workload
+ * freeing into a hundred chunks at random (a million areas) would miss on
+ * every header.
  * Objects never handed out are not on any list: the chunk hands them out
  * in address order from @unused (bump allocation), so a fresh chunk's
  * memory is touched only as far as it is used.  Freed objects go on the
@@ -50,6 +55,20 @@ struct slab_chunk {
 	size_t unused;			/* index of the first never handed out */
 	int full;			/* on the full list */
 };
+
+#define SLAB_COLORS 32
+#define COLOR_STRIDE 64
+
+static inline uint8_t *base_of(const void *p)
+{
+	return (uint8_t *)((uintptr_t)p & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
+}
+
+static inline struct slab_chunk *header_at(uint8_t *base)
+{
+	return (struct slab_chunk *)(base + ((uintptr_t)base / SLAB_CHUNK_SIZE % SLAB_COLORS) *
+					     COLOR_STRIDE);
+}
 
 static atomic_size_t mapped_bytes;
 
@@ -120,7 +139,8 @@ void slab_init_aligned(struct slab_cache *c, size_t size, size_t align)
 	if (size < sizeof(void *))
 		size = sizeof(void *);
 	c->size = (size + align - 1) & ~(align - 1);
-	c->offset = (sizeof(struct slab_chunk) + align - 1) & ~(align - 1);
+	c->offset = ((SLAB_COLORS - 1) * COLOR_STRIDE + sizeof(struct slab_chunk) + align - 1) &
+		    ~(align - 1);
 	c->per_chunk = (SLAB_CHUNK_SIZE - c->offset) / c->size;
 }
 
@@ -177,13 +197,15 @@ static struct slab_chunk *chunk_map(struct slab_cache *c)
 	atomic_fetch_add_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
 	POISON(at + c->offset, SLAB_CHUNK_SIZE - c->offset);
 	c->nchunks++;
-	return (struct slab_chunk *)at;
+	return header_at(at);
 }
 
 static void chunk_unmap(struct slab_cache *c, struct slab_chunk *k)
 {
-	UNPOISON((uint8_t *)k + c->offset, SLAB_CHUNK_SIZE - c->offset);
-	raw_unmap(k, SLAB_CHUNK_SIZE);
+	uint8_t *base = base_of(k);
+
+	UNPOISON(base + c->offset, SLAB_CHUNK_SIZE - c->offset);
+	raw_unmap(base, SLAB_CHUNK_SIZE);
 	atomic_fetch_sub_explicit(&mapped_bytes, SLAB_CHUNK_SIZE, memory_order_relaxed);
 	c->nchunks--;
 }
@@ -203,8 +225,16 @@ void *slab_zalloc(struct slab_cache *c)
 		obj = k->free;
 		UNPOISON(obj, c->size);
 		k->free = *(void **)obj;
+		/*
+		 * The next object out was freed at some other time, often long
+		 * enough ago to have left the caches, and its link is the first
+		 * thing the next alloc reads: fetch it now, for writing, since
+		 * it is zeroed then.
+		 */
+		if (k->free)
+			__builtin_prefetch(k->free, 1);
 	} else {
-		obj = (uint8_t *)k + c->offset + k->unused++ * c->size;
+		obj = base_of(k) + c->offset + k->unused++ * c->size;
 		UNPOISON(obj, c->size);
 	}
 	if (++k->used == c->per_chunk) {
@@ -223,7 +253,7 @@ void slab_free(struct slab_cache *c, void *obj)
 
 	if (!obj)
 		return;
-	k = (struct slab_chunk *)((uintptr_t)obj & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
+	k = header_at(base_of(obj));
 	*(void **)obj = k->free;
 	k->free = obj;
 	POISON(obj, c->size);
@@ -260,10 +290,11 @@ long slab_verify(const struct slab_cache *c)
 	int seen_full = 0;
 
 	for (k = c->room; k; prev = k, k = k->next) {
+		const uint8_t *base = base_of(k);
 		size_t nfree = 0;
 		const void *f;
 
-		if (k->prev != prev || ((uintptr_t)k & (SLAB_CHUNK_SIZE - 1)))
+		if (k->prev != prev || k != header_at((uint8_t *)base))
 			return -1;
 		if (k->full)
 			seen_full = 1;
@@ -274,10 +305,10 @@ long slab_verify(const struct slab_cache *c)
 		if (!!k->full != (k->used == c->per_chunk))
 			return -1;
 		for (f = k->free; f;) {
-			uintptr_t at = (uintptr_t)f - (uintptr_t)k - c->offset;
+			uintptr_t at = (uintptr_t)f - (uintptr_t)base - c->offset;
 			const void *next;
 
-			if ((uintptr_t)f < (uintptr_t)k + c->offset || at % c->size ||
+			if ((uintptr_t)f < (uintptr_t)base + c->offset || at % c->size ||
 			    at / c->size >= k->unused || ++nfree > k->unused)
 				return -1;
 			/* The link lives in a poisoned object: open it for the read only. */

@@ -11,8 +11,9 @@
  * costs a cache miss but no TLB miss and page walk besides; the first chunk
  * keeps small pages, so a context with a few areas costs a few pages, not a
  * huge one.  No per-object header: an object's chunk is its address rounded
- * down, where the chunk keeps its own free list and count.  A chunk left
- * empty is returned to the system unless it is the cache's only one.
+ * down, and the chunk's header, in the chunk's first 2 KiB, keeps its own
+ * free list and count.  A chunk left empty is returned to the system unless
+ * it is the cache's only one.
  *
  * Not locked: each cache belongs to one context (or one of its domains)
  * and is used under its lock.

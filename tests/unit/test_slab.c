@@ -147,6 +147,18 @@ static void test_odd_sizes(void **state)
 	run_model(200, 20000, 5);
 }
 
+/*
+ * Chunk headers move through line offsets by chunk address: objects over
+ * more chunks than there are offsets, so every offset is in use, must
+ * still never overlap a header (the patterns and slab_verify() tell).
+ */
+static void test_many_chunks(void **state)
+{
+	(void)state;
+	/* 200 kB objects, ten to a chunk: 450 live spans at least 45 chunks. */
+	run_model(200000, 450, 6);
+}
+
 /* Free in allocation order and in reverse: every chunk empties and goes back. */
 static void test_orders(void **state)
 {
@@ -179,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_line_objects),
 		cmocka_unit_test(test_odd_sizes),
 		cmocka_unit_test(test_orders),
+		cmocka_unit_test(test_many_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
