@@ -34,6 +34,7 @@ struct slab_cache {
 	size_t per_chunk;		/* objects a chunk holds */
 	size_t offset;			/* of the first object from the chunk start */
 	struct slab_chunk *room;	/* chunks with a free object, most recent first */
+	struct slab_chunk *full;	/* chunks without one */
 	size_t nchunks;
 	size_t live;			/* objects handed out */
 };
