@@ -27,7 +27,7 @@
  * child; ptr: the values, or the children; gap (inner nodes only): each
  * child's widest inner hole.  Leaves and inner nodes are the same size,
  * so a spare node serves as either.  The order is the order a descent
- * reads them: hi and n (lines 0-1), ptr (2-3), then lo and gap.
+ * reads them: hi and n (lines 0-3), ptr (4-7), then lo and gap.
  */
 #define NODE_ALIGN 64
 struct iova_btree_node {
@@ -38,7 +38,7 @@ struct iova_btree_node {
 	unsigned long gap[FAN];
 } __attribute__((aligned(NODE_ALIGN)));
 
-_Static_assert(sizeof(struct iova_btree_node) == 8 * NODE_ALIGN, "a node is eight lines");
+_Static_assert(sizeof(struct iova_btree_node) == 16 * NODE_ALIGN, "a node is sixteen lines");
 
 /*
  * Ask for all of @n before it is read: a step down reads hi, n, ptr and
@@ -47,35 +47,32 @@ _Static_assert(sizeof(struct iova_btree_node) == 8 * NODE_ALIGN, "a node is eigh
 static inline __attribute__((always_inline)) void node_prefetch(const struct iova_btree_node *n)
 {
 	const char *p = (const char *)n;
+	unsigned int k;
 
-	/* Spelled out: as a loop it cost more instructions than the search. */
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + 1 * NODE_ALIGN);
-	__builtin_prefetch(p + 2 * NODE_ALIGN);
-	__builtin_prefetch(p + 3 * NODE_ALIGN);
-	__builtin_prefetch(p + 4 * NODE_ALIGN);
-	__builtin_prefetch(p + 5 * NODE_ALIGN);
-	__builtin_prefetch(p + 6 * NODE_ALIGN);
-	__builtin_prefetch(p + 7 * NODE_ALIGN);
+	/* Unrolled: as a loop it cost more instructions than the search. */
+#pragma GCC unroll 16
+	for (k = 0; k < sizeof(*n) / NODE_ALIGN; k++)
+		__builtin_prefetch(p + k * NODE_ALIGN);
 }
 
 /*
  * How many of the first @n (<= FAN) ascending values of @v, a node's
  * array of FAN, are below @key: the index of the first at or above it.
- * Four fixed steps of 8, 4, 2 and 1 with no branch to mispredict; a step
+ * Five fixed steps of 16, 8, 4, 2 and 1 with no branch to mispredict; a step
  * may read a slot past @n (always inside the array) but never counts it.
  */
 static inline unsigned int rank_below(const unsigned long v[FAN], unsigned int n, unsigned long key)
 {
 	unsigned int i = 0;
 
+	i += 16 * ((i + 16 <= n) & (v[i + 15] < key));
 	i += 8 * ((i + 8 <= n) & (v[i + 7] < key));
 	i += 4 * ((i + 4 <= n) & (v[i + 3] < key));
 	i += 2 * ((i + 2 <= n) & (v[i + 1] < key));
 	i += (i + 1 <= n) & (v[i] < key);
 	return i;
 }
-_Static_assert(FAN == 15, "rank_below() takes steps of 8, 4, 2 and 1");
+_Static_assert(FAN == 31, "rank_below() takes steps of 16, 8, 4, 2 and 1");
 
 /* Spares kept after removals free nodes, so churn does not reach malloc. */
 #define KEEP_SPARES 8
