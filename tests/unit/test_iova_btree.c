@@ -7,9 +7,9 @@
  * iova_btree_take_first() is told to), insertions where a lookup found
  * room (iova_btree_first_spot(), iova_btree_insert_at(), with the tree
  * changed in between now and then), shrinking in place, lookups, walks from range
- * to range and hole walks, at both ends of the space and
- * with enough ranges for three and four levels; after every step the tree's
- * order, summaries and count are re-derived (iova_btree_verify).
+ * to range and hole walks, at both ends of the space and with enough
+ * ranges for three levels (four in the sequential test); after every step
+ * the tree's order, summaries and count are re-derived (iova_btree_verify).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -41,6 +41,7 @@ struct model {
 	char tag[UNIVERSE];		/* the values handed to the tree point here */
 	unsigned long base;
 	unsigned int count;
+	unsigned int tallest;		/* the tree's greatest height so far */
 };
 
 static unsigned long val(const struct model *m, unsigned int v)
@@ -166,6 +167,9 @@ static void run_with(unsigned long base, unsigned long long seed, unsigned int m
 		unsigned int op = rnd(12), a = rnd(UNIVERSE), b, n;
 		bool is_free = true;
 
+		if (m->t.height > m->tallest)
+			m->tallest = m->t.height;
+
 		if (op < 5) {
 			n = 1 + rnd(maxlen);
 			if (a + n > UNIVERSE || m->count == MAXR)
@@ -253,6 +257,9 @@ static void run_with(unsigned long base, unsigned long long seed, unsigned int m
 		assert_int_equal(iova_btree_verify(&m->t), (long)m->count);
 	}
 	check_first(m, 0, UNIVERSE - 1);
+	/* Short ranges fill the universe enough for three levels. */
+	if (maxlen <= 3)
+		assert_true(m->tallest >= 3);
 	/* Empty it completely: the tree must come back to nothing. */
 	for (v = 0; v < UNIVERSE; v++)
 		if (m->owner[v] == (int)v)
@@ -304,16 +311,28 @@ static void test_sequential(void **state)
 {
 	struct iova_btree t = { 0 };
 	static char tags[1];
-	unsigned long i, n = 200000;
+	unsigned long i, n = 200000, left;
 
 	for (i = 0; i < n; i++)
 		assert_int_equal(iova_btree_insert(&t, i * 2, i * 2, tags), 0);
 	assert_int_equal(iova_btree_verify(&t), (long)n);
-	assert_true(t.height <= 6);
+	assert_true(t.height >= 4 && t.height <= 6);
 	for (i = n; i--;)
 		if (i % 3)
 			assert_ptr_equal(iova_btree_remove(&t, i * 2), tags);
 	assert_int_equal(iova_btree_verify(&t), (long)((n + 2) / 3));
+	/* Take or leave every third range left, through the merges of four levels. */
+	left = (n + 2) / 3;
+	for (i = 0; i < n; i += 3) {
+		struct take_call call = { .take = i % 2 };
+		bool taken;
+
+		assert_ptr_equal(iova_btree_take_first(&t, i * 2, i * 2 + 1, take_says, &call, &taken),
+				 tags);
+		assert_true(taken == call.take);
+		left -= taken;
+	}
+	assert_int_equal(iova_btree_verify(&t), (long)left);
 	iova_btree_destroy(&t);
 	assert_int_equal(iova_btree_verify(&t), 0);
 }
