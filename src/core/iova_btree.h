@@ -11,16 +11,16 @@
  * sixteen cache lines, 64-byte aligned, with the keys a descent reads
  * first; each descent fetches the next node's lines all at once, so a
  * level costs one memory latency, not one per line.  Wide nodes keep the
- * levels above the leaves small (a million areas: about 2 MB), so that
- * they stay in the caches and a lookup misses on the leaf alone; with 15
- * a node they were 5 MB, and a lookup at a million areas missed on two or
- * three levels.
+ * levels above the leaves small (a million areas: about 2 MB, where 15
+ * a node made 5 MB), so they stay in the caches more often and fewer
+ * levels of a lookup miss.
  *
- * Nodes are allocated here (malloc); only insertion can fail (-ENOMEM,
- * the index unchanged), and not after iova_btree_prepare() said it would
- * not.  Removal never allocates: a node left with few
- * ranges is merged into a neighbour when they fit together, an empty one
- * is freed, so the index stays within a small factor of its ranges' size.
+ * Nodes come from the tree's @nodes cache, or malloc without one; only
+ * insertion can fail (-ENOMEM, the index unchanged), and not after
+ * iova_btree_prepare() said it would not.  Removal never allocates: a node
+ * left with few ranges is merged into a neighbour when they fit together,
+ * an empty one is freed, so the index stays within a small factor of its
+ * ranges' size.
  */
 #ifndef UIOMMUFD_CORE_IOVA_BTREE_H
 #define UIOMMUFD_CORE_IOVA_BTREE_H

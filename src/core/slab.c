@@ -66,7 +66,7 @@ static inline uint8_t *base_of(const void *p)
 	return (uint8_t *)((uintptr_t)p & ~(uintptr_t)(SLAB_CHUNK_SIZE - 1));
 }
 
-static inline struct slab_chunk *header_at(uint8_t *base)
+static inline struct slab_chunk *header_at(const uint8_t *base)
 {
 	return (struct slab_chunk *)(base + ((uintptr_t)base / SLAB_CHUNK_SIZE % SLAB_COLORS) *
 					     COLOR_STRIDE);
@@ -274,7 +274,7 @@ static int verify_list(const struct slab_cache *c, const struct slab_chunk *k, i
 		size_t nfree = 0;
 		const void *f;
 
-		if (k->prev != prev || k != header_at((uint8_t *)base))
+		if (k->prev != prev || k != header_at(base))
 			return -1;
 		/* A room chunk on the full list would never be allocated from again. */
 		if (k->full != full || k->unused > c->per_chunk || k->used > k->unused)
