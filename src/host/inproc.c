@@ -283,8 +283,7 @@ static void inproc_pin_user_prefetch(struct uiommufd_host *host, uint64_t uaddr,
 					  __ATOMIC_RELAXED);
 	if (r) {
 		__builtin_prefetch(r, 1);
-		__builtin_prefetch(r + 64, 1);
-		__builtin_prefetch(r + 128, 1);
+		__builtin_prefetch(r + PIN_REC_HOT_BYTES - 1, 1);
 	}
 }
 
@@ -610,10 +609,12 @@ static void rec_free_mem(struct pin_rec *rec)
 /* A zeroed record of @nr zeroed segments (@nr >= 1), the first its seg0; NULL if out of memory. */
 static struct pin_rec *rec_alloc(size_t nr)
 {
-	struct pin_rec *rec = calloc(1, sizeof(*rec));
+	/* Line aligned: a lookup then reads two lines of it, not three (inproc_pins.h). */
+	struct pin_rec *rec = aligned_alloc(64, sizeof(*rec));
 
 	if (!rec)
 		return NULL;
+	memset(rec, 0, sizeof(*rec));
 	rec->segs = nr == 1 ? &rec->one_seg : calloc(nr, sizeof(*rec->segs));
 	if (!rec->segs) {
 		free(rec);

@@ -52,16 +52,19 @@ struct pa_window {
 	unsigned long refs;	/* segments in it; at 0 it stays until its slot is needed */
 };
 
+/*
+ * A pin lookup (rec_hash_find(), pin_phys) reads the fields up to and
+ * including @indirect, which sit in the first line of seg0 (pin_rec);
+ * the rest are read only when the segment changes.
+ */
 struct pin_seg {
 	struct pin_rec *pin;
 	size_t offset;		/* into the pin */
 	size_t len;
 	uint64_t uaddr;		/* where the program had it (user pins) */
 	uint8_t *kaddr;		/* where the core reaches it */
-	uint8_t *own;		/* a file pin's piece of its own mapping, unmapped with it */
 	uint64_t pa;		/* physical address of the first byte */
 	struct shelter *shelter; /* set once moved out of the program's way */
-	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
 	bool at_uaddr;		/* a user pin's pages still at @uaddr: in inproc_va_root */
 	bool writable;		/* @kaddr takes stores: the pin was writable */
 	/*
@@ -69,6 +72,8 @@ struct pin_seg {
 	 * own private mapping: copies go through /proc/self/mem (mem_rw()).
 	 */
 	bool indirect;
+	uint8_t *own;		/* a file pin's piece of its own mapping, unmapped with it */
+	struct pa_window *win;	/* the window @pa lies in, referenced; NULL if none */
 	struct itree_node pa_node;	/* in inproc_pa_root */
 	struct itree_node va_node;	/* in inproc_va_root while @at_uaddr */
 };
@@ -95,10 +100,15 @@ struct pin_rec {
 	/*
 	 * The first segment of a record made by rec_alloc(), in the same
 	 * block: a lookup reads the record and its segment at once, not one
-	 * miss after the other.  It never moves to another record.
+	 * miss after the other.  It never moves to another record.  The
+	 * record is line aligned (rec_alloc()), so what a lookup reads is
+	 * the two lines PIN_REC_HOT_BYTES covers.
 	 */
-	struct pin_seg seg0;
+	struct pin_seg seg0 __attribute__((aligned(64)));
 };
+
+#define PIN_REC_HOT_BYTES (offsetof(struct pin_rec, seg0) + offsetof(struct pin_seg, own))
+_Static_assert(PIN_REC_HOT_BYTES <= 128, "a pin lookup reads two lines of its record");
 
 struct seg_vec {
 	struct pin_seg **v;
