@@ -692,9 +692,7 @@ static inline void area_prefetch(const struct iopt_area *area)
 	const char *p = (const char *)area;
 
 	__builtin_prefetch(p);
-	__builtin_prefetch(p + 64);
-	__builtin_prefetch(p + 128);
-	__builtin_prefetch(p + 191);
+	__builtin_prefetch(p + IOPT_PAIR_BYTES - 1);
 }
 
 struct unmap_walk {

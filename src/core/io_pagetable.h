@@ -43,12 +43,18 @@ struct iopt_area {
 	struct iopt_pages *pages;
 	unsigned long start_byte;	/* where iova sits in pages */
 	int iommu_prot;
-	bool filled;			/* pinned and mapped in every domain */
-	bool prevent_access;		/* accesses are being told to unpin */
 	unsigned int num_accesses;	/* access pins inside the area */
 	unsigned int num_locks;		/* internal access pins: unmap is EBUSY */
+	bool filled;			/* pinned and mapped in every domain */
+	bool prevent_access;		/* accesses are being told to unpin */
 	bool with_pages;		/* made with its pages: its memory goes with theirs */
 };
+
+/*
+ * An area made with its pages (a single map's usual case) is one object
+ * of this many bytes, two cache lines (pages.c).
+ */
+#define IOPT_PAIR_BYTES 128
 
 struct iopt_span {
 	unsigned long start;

@@ -70,20 +70,31 @@ struct pin_use {
 	unsigned int tail_refs;
 };
 
-struct iopt_pages {
-	unsigned int refs;
-	enum iopt_address_type type;
-	struct uiommufd_host *host;
-	struct iommufd_ctx *ictx;	/* whose caches this and its nodes live in */
-	uint64_t uptr;			/* IOPT_ADDRESS_USER: page aligned */
-	struct host_file *file;		/* IOPT_ADDRESS_FILE */
+/* What file pages hold besides the rest (IOPT_ADDRESS_FILE), kept aside. */
+struct pages_file {
+	struct host_file *file;
+	uint64_t start;			/* page aligned offset */
 	struct iommufd_dmabuf *dmabuf;	/* set for dma-buf files: file is its */
 	struct host_anon *dmabuf_ref;
-	uint64_t start;			/* IOPT_ADDRESS_FILE: page aligned offset */
-	unsigned long npages;
+};
+
+/*
+ * Eighty bytes: with its area in front (PAIR_LEAD), a single-page map is
+ * two cache lines, which an unmap among many areas fetches cold.  The
+ * host is the context's; a file's extras are a pointer away.
+ */
+struct iopt_pages {
+	unsigned int refs;
+	uint8_t type;			/* enum iopt_address_type */
+	uint8_t account_mode;		/* enum iopt_account_mode */
 	bool writable;
 	bool with_area;			/* an area sits right before us (pair_cache) */
-	enum iopt_account_mode account_mode;
+	struct iommufd_ctx *ictx;	/* whose host and caches this and its nodes use */
+	union {
+		uint64_t uptr;		/* IOPT_ADDRESS_USER: page aligned */
+		struct pages_file *f;	/* IOPT_ADDRESS_FILE */
+	};
+	unsigned long npages;
 
 	struct span_tree runs;		/* of pin_run */
 	struct span_tree uses;		/* of pin_use */
@@ -99,6 +110,13 @@ struct iopt_pages {
 size_t iopt_pages_with_area_size(void)
 {
 	return PAIR_LEAD + sizeof(struct iopt_pages);
+}
+_Static_assert(PAIR_LEAD + sizeof(struct iopt_pages) == IOPT_PAIR_BYTES,
+	       "an area with its pages is IOPT_PAIR_BYTES (io_pagetable.h)");
+
+static inline struct uiommufd_host *pages_host(const struct iopt_pages *pages)
+{
+	return pages->ictx->host;
 }
 
 struct iopt_area *iopt_pages_area(struct iopt_pages *pages)
@@ -177,7 +195,6 @@ static struct iopt_pages *iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned lo
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	pages->refs = 1;
-	pages->host = ictx->host;
 	pages->npages = (length + start_byte + PAGE_SIZE - 1) / PAGE_SIZE;
 	pages->writable = writable;
 	if (ictx->host->ops->capable(ictx->host, HOST_CAP_IPC_LOCK))
@@ -227,17 +244,24 @@ struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_f
 {
 	unsigned long start_down = start - start % PAGE_SIZE;
 	struct iopt_pages *pages;
+	struct pages_file *f;
 	unsigned long end;
 
 	if (length && check_add_overflow(start, length - 1, &end))
 		return ERR_PTR(-EOVERFLOW);
 
+	f = iommufd_zalloc(sizeof(*f));
+	if (!f)
+		return ERR_PTR(-ENOMEM);
 	pages = iopt_alloc_pages(ictx, start - start_down, length, writable, false);
-	if (IS_ERR(pages))
+	if (IS_ERR(pages)) {
+		free(f);
 		return pages;
+	}
+	f->file = file;
+	f->start = start_down;
 	pages->type = IOPT_ADDRESS_FILE;
-	pages->file = file;
-	pages->start = start_down;
+	pages->f = f;
 	return pages;
 }
 
@@ -252,14 +276,14 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
 		return pages;
 	/* Device memory is never charged. */
 	pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
-	pages->dmabuf = dmabuf;
-	pages->dmabuf_ref = ref;
+	pages->f->dmabuf = dmabuf;
+	pages->f->dmabuf_ref = ref;
 	return pages;
 }
 
 struct iommufd_dmabuf *iopt_pages_dmabuf(const struct iopt_pages *pages)
 {
-	return pages->dmabuf;
+	return pages->type == IOPT_ADDRESS_FILE ? pages->f->dmabuf : NULL;
 }
 
 size_t iopt_pages_struct_size(void)
@@ -274,7 +298,7 @@ void iopt_get_pages_ref(struct iopt_pages *pages)
 
 static void iopt_release_pages(struct iopt_pages *pages)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 
 	if (pages->whole)
 		host->ops->unpin(host, pages->whole);
@@ -294,10 +318,13 @@ static void iopt_release_pages(struct iopt_pages *pages)
 	if (pages->npinned && pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
 				   -(long)pages->npinned);
-	if (pages->dmabuf)
-		host->ops->anon_put(host, pages->dmabuf_ref);
-	else if (pages->file)
-		host->ops->file_put(host, pages->file);
+	if (pages->type == IOPT_ADDRESS_FILE) {
+		if (pages->f->dmabuf)
+			host->ops->anon_put(host, pages->f->dmabuf_ref);
+		else
+			host->ops->file_put(host, pages->f->file);
+		free(pages->f);
+	}
 	pages_free(pages);
 }
 
@@ -319,7 +346,7 @@ unsigned long iopt_pages_npages(const struct iopt_pages *pages)
 
 uint64_t iopt_pages_source_start(const struct iopt_pages *pages)
 {
-	return pages->type == IOPT_ADDRESS_USER ? pages->uptr : pages->start;
+	return pages->type == IOPT_ADDRESS_USER ? pages->uptr : pages->f->start;
 }
 
 unsigned long iopt_pages_npinned(const struct iopt_pages *pages)
@@ -356,19 +383,19 @@ static void reshape(struct span_tree *t, struct span_node *n, unsigned long firs
 static int host_pin_index_range(struct iopt_pages *pages, unsigned long first,
 				unsigned long last, struct host_pin **out)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	size_t len = (last - first + 1) * PAGE_SIZE;
 
 	if (pages->type == IOPT_ADDRESS_USER)
 		return host->ops->pin_user(host, pages->uptr + first * PAGE_SIZE, len,
 					   pages->writable, out);
-	return host->ops->pin_file(host, pages->file, pages->start + first * PAGE_SIZE, len,
+	return host->ops->pin_file(host, pages->f->file, pages->f->start + first * PAGE_SIZE, len,
 				   pages->writable, out);
 }
 
 static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 
 	if (pages->account_mode != IOPT_PAGES_ACCOUNT_NONE)
 		host->ops->account(host, (enum host_account_mode)pages->account_mode,
@@ -411,7 +438,7 @@ static int whole_expand(struct iopt_pages *pages, bool may_fail)
 /* The first pin of pages nothing pins, over all of them: into @whole. */
 static int whole_pin(struct iopt_pages *pages)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	struct host_pin *pin;
 	int rc;
 
@@ -516,7 +543,7 @@ static void runs_drop_gen(struct iopt_pages *pages, unsigned long first, unsigne
 			continue;
 		span_remove(&pages->runs, &run->node);
 		pages->npinned -= run->node.last - run->node.start + 1;
-		pages->host->ops->unpin(pages->host, run->pin);
+		pages_host(pages)->ops->unpin(pages_host(pages), run->pin);
 		pin_node_free(pages, run);
 	}
 }
@@ -530,7 +557,7 @@ static void runs_drop_gen(struct iopt_pages *pages, unsigned long first, unsigne
 static void run_release(struct iopt_pages *pages, struct pin_run *run, unsigned long first,
 			unsigned long last)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	unsigned long run_first = run->node.start, run_last = run->node.last;
 	struct host_pin *mid = run->pin, *back;
 	struct pin_run *tail = NULL;
@@ -735,7 +762,7 @@ static int note_first_hole(void *arg, unsigned long first, unsigned long last)
 int iopt_pages_pin(struct iopt_pages *pages, unsigned long start_index,
 		   unsigned long last_index)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	struct pin_use *spare = NULL;
 	unsigned long newly = 0, gen;
 	size_t need, k;
@@ -799,7 +826,7 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 	if (start_index > last_index || last_index >= pages->npages)
 		return;
 	if (pages->whole && start_index == 0 && last_index == pages->npages - 1) {
-		pages->host->ops->unpin(pages->host, pages->whole);
+		pages_host(pages)->ops->unpin(pages_host(pages), pages->whole);
 		pages->whole = NULL;
 		pages->npinned = 0;
 		pages_uncharge(pages, pages->npages);
@@ -883,7 +910,7 @@ void *iopt_pages_kaddr(struct iopt_pages *pages, unsigned long index)
 
 	if (!pin)
 		return NULL;
-	return pages->host->ops->pin_kaddr(pages->host, pin, (index - first) * PAGE_SIZE);
+	return pages_host(pages)->ops->pin_kaddr(pages_host(pages), pin, (index - first) * PAGE_SIZE);
 }
 
 bool iopt_pages_is_file(const struct iopt_pages *pages)
@@ -900,7 +927,7 @@ uint64_t iopt_pages_phys(struct iopt_pages *pages, unsigned long byte, size_t *l
 		*len = 0;
 		return 0;
 	}
-	return pages->host->ops->pin_phys(pages->host, pin, byte - first * PAGE_SIZE, len);
+	return pages_host(pages)->ops->pin_phys(pages_host(pages), pin, byte - first * PAGE_SIZE, len);
 }
 
 /* Copy @n bytes at @byte (inside one page) through the pin that holds them. */
@@ -912,7 +939,7 @@ static int iopt_pages_rw_pinned(struct iopt_pages *pages, unsigned long byte, vo
 
 	if (!pin)
 		return -EFAULT;
-	return pages->host->ops->pin_rw(pages->host, pin, byte - first * PAGE_SIZE, data, n,
+	return pages_host(pages)->ops->pin_rw(pages_host(pages), pin, byte - first * PAGE_SIZE, data, n,
 					write);
 }
 
@@ -966,7 +993,7 @@ static int iopt_pages_rw_slow(struct iopt_pages *pages, unsigned long start_byte
 static int iopt_pages_rw_user(struct iopt_pages *pages, uint64_t uptr, uint8_t *data,
 			      unsigned long length, bool write)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	unsigned long done = 0;
 	bool reading;
 
@@ -1011,13 +1038,13 @@ static int iopt_pages_rw_user(struct iopt_pages *pages, uint64_t uptr, uint8_t *
 int iopt_pages_rw_user_direct(struct iopt_pages *pages, unsigned long start_byte, uint64_t ubuf,
 			      unsigned long length, unsigned int flags)
 {
-	struct uiommufd_host *host = pages->host;
+	struct uiommufd_host *host = pages_host(pages);
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	uint64_t mem = pages->uptr + start_byte, at;
 	int rc = -EAGAIN;
 	bool reading;
 
-	if (pages->dmabuf || pages->type != IOPT_ADDRESS_USER || !length ||
+	if (pages->type != IOPT_ADDRESS_USER || !length ||
 	    (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH) || (write && !pages->writable) ||
 	    ubuf + length < ubuf || (ubuf < mem + length && mem < ubuf + length))
 		return -EAGAIN;
@@ -1050,7 +1077,7 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte, voi
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	uint64_t uptr;
 
-	if (pages->dmabuf)
+	if (iopt_pages_dmabuf(pages))
 		return -EINVAL;	/* device memory has no CPU path */
 	if (write && !pages->writable)
 		return -EPERM;
