@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The in-process host's pin records, between inproc.c (pins, physical
- * addresses) and inproc_mm.c (what the program does to pinned memory).
+ * addresses), inproc_phys.c (reaching pinned memory) and inproc_mm.c (what
+ * the program does to pinned memory).
  * Everything here is under inproc_pins_lock.
  */
 #ifndef UIOMMUFD_HOST_INPROC_PINS_H
 #define UIOMMUFD_HOST_INPROC_PINS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,5 +149,68 @@ void inproc_shelters_free(struct shelter *free_list);
 /* munmap(2) and a same-size mremap(2) to @to, past the shim. */
 int inproc_sys_munmap(void *addr, size_t len);
 void *inproc_sys_mremap_fixed(void *old, size_t len, void *to);
+
+/*
+ * What the core holds: one handle per pin, so every pin is told apart
+ * (unpin, split) while records are shared.  Handles come from slabs of
+ * HANDLES_PER_SLAB (inproc.c) and go back on a free list, never to
+ * malloc: a pin of a page pinned already costs 8 bytes.
+ */
+struct host_pin {
+	union {
+		uintptr_t word;	/* the record; | HANDLE_IN_SLOT for one in the caller's slot */
+		struct host_pin *next_free;
+	};
+};
+
+/*
+ * A handle made by pin_user_into() lives in the caller's memory: it is
+ * marked so, in the low bit of its record's address, and never goes on
+ * the free list.
+ */
+#define HANDLE_IN_SLOT ((uintptr_t)1)
+_Static_assert(sizeof(struct host_pin) == sizeof(struct host_pin_slot), "a handle fits a slot");
+
+static inline struct pin_rec *handle_rec(const struct host_pin *h)
+{
+	return (struct pin_rec *)(h->word & ~HANDLE_IN_SLOT);
+}
+
+static inline void handle_set_rec(struct host_pin *h, struct pin_rec *rec)
+{
+	h->word = (uintptr_t)rec | (h->word & HANDLE_IN_SLOT);
+}
+
+/* For inproc_phys.c: cached resolutions are good while this has not moved (inproc.c). */
+extern atomic_ulong inproc_pa_gen;
+/* The index of the segment holding byte @offset of @pin, or nr_segs. */
+static inline size_t inproc_seg_find(const struct pin_rec *pin, size_t offset)
+{
+	size_t lo = 0, hi = pin->nr_segs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pin_seg *seg = pin->segs[mid];
+
+		if (offset < seg->offset)
+			hi = mid;
+		else if (offset - seg->offset >= seg->len)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return pin->nr_segs;
+}
+
+/* The ops that reach pinned memory (inproc_phys.c). */
+void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *handle, size_t offset);
+int inproc_pin_rw(struct uiommufd_host *host, struct host_pin *handle, size_t offset, void *buf,
+		  size_t len, bool write);
+uint64_t inproc_pin_phys(struct uiommufd_host *host, struct host_pin *handle, size_t offset,
+			 size_t *len);
+void *inproc_phys_kaddr(struct uiommufd_host *host, uint64_t pa, bool write, size_t *len);
+int inproc_phys_rw(struct uiommufd_host *host, uint64_t pa, void *buf, size_t len, bool write);
+int inproc_user_phys(struct uiommufd_host *host, uint64_t uaddr, uint64_t *pa);
+long inproc_page_pins(struct uiommufd_host *host, uint64_t uaddr);
 
 #endif
