@@ -135,6 +135,8 @@ struct host_ops {
 	 */
 	void (*pin_user_prefetch)(struct uiommufd_host *host, uint64_t uptr, size_t len,
 				  bool writable);
+	/* Optional hint, likewise: an unpin() of @pin is coming. */
+	void (*unpin_prefetch)(struct uiommufd_host *host, const struct host_pin *pin);
 	/*
 	 * Where the core reaches byte @offset of a pin right now (to its page
 	 * end); NULL when the program's protection keeps the core from the

@@ -718,9 +718,13 @@ static int area_unmap_verdict(const struct iopt_area *area, const struct unmap_w
 static bool area_may_go(void *value, void *arg)
 {
 	const struct iopt_area *area = value;
+	bool go;
 
 	area_prefetch(area);
-	return !area_unmap_verdict(area, arg);
+	go = !area_unmap_verdict(area, arg);
+	if (go && area->pages)
+		iopt_pages_unpin_prefetch(area->pages);
+	return go;
 }
 
 /*

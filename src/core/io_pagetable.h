@@ -246,6 +246,7 @@ size_t iopt_pages_struct_size(void);
  * to be pinned whole (a map into an IOAS with domains); the host starts
  * fetching what that reads.
  */
+void iopt_pages_unpin_prefetch(const struct iopt_pages *pages);
 void iopt_user_pin_prefetch(struct iommufd_ctx *ictx, uint64_t uptr, unsigned long len,
 			    bool writable);
 /* The size of a pages object's pin bookkeeping nodes, for the context's cache of them. */

@@ -890,6 +890,20 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
 	}
 }
 
+/*
+ * An area of these pages is leaving: when they hold one pin for all of
+ * them, start fetching what letting go of it reads.  An unmap calls this as soon as
+ * it knows, so the fetch overlaps taking the area out of the index and
+ * the domains.
+ */
+void iopt_pages_unpin_prefetch(const struct iopt_pages *pages)
+{
+	struct uiommufd_host *host = pages_host(pages);
+
+	if (pages->whole && host->ops->unpin_prefetch)
+		host->ops->unpin_prefetch(host, pages->whole);
+}
+
 void iopt_user_pin_prefetch(struct iommufd_ctx *ictx, uint64_t uptr, unsigned long len,
 			    bool writable)
 {
