@@ -129,7 +129,7 @@ int iommu_pt_domain_init(struct iommu_pt_domain *pd, enum pt_fmt fmt, const stru
 	pd->domain.pgsize_bitmap = pd->pt.pgsize_bitmap;
 	pd->domain.geometry.aperture_start = 0;
 	pd->domain.geometry.aperture_end =
-		pd->pt.vasz_lg2 >= 64 ? ~0UL : (1UL << pd->pt.vasz_lg2) - 1;
+		pd->pt.max_vasz_lg2 >= 64 ? ~0UL : (1UL << pd->pt.max_vasz_lg2) - 1;
 	return 0;
 }
 

@@ -19,6 +19,13 @@
  *    at the first hole.  Tables fully inside the range are freed.
  *  - read_and_clear_dirty reports a contiguous entry as dirty if any of its
  *    items is, and clears all of them.
+ *  - a growing top (PT_FEAT_DYNAMIC_TOP, AMDv1): the table starts at its
+ *    starting level, which reaches only the low IOVAs, and a map beyond
+ *    that first puts new tables above the top, each holding the old top as
+ *    its first entry, until the range is reached or the configured input
+ *    size is.  Nothing already mapped moves; the top never shrinks; other
+ *    calls find nothing past the current top.  The input size the domain
+ *    reports (its aperture) is the configured one, not the current reach.
  * Unlike the kernel, a failed map unwinds itself (unmaps what it mapped and
  * frees the tables it left empty), so the caller sees all or nothing.
  */
@@ -147,6 +154,45 @@ static int check_range(const struct pt_table *pt, u64 va, u64 last)
 		return 0;
 	}
 	return log2_div(last, pt->vasz_lg2) ? -ERANGE : 0;
+}
+
+/*
+ * PT_FEAT_DYNAMIC_TOP: put levels above the top until it reaches @last
+ * (see the file comment).  A level is added only over a full top, which
+ * every level below the format's highest is.  Map runs on the writer's
+ * side of the DMA gate (iommu_map()), so no walker reads the top while it
+ * changes.  -ERANGE past max_vasz_lg2, with nothing added; -ENOMEM keeps
+ * the levels added so far, which hold what the old top held.
+ */
+static int grow_top(struct pt_table *pt, u64 va, u64 last)
+{
+	/* Out of reach even of the widest top: nothing is added. */
+	if (log2_div(last, pt->max_vasz_lg2))
+		return -ERANGE;
+	while (check_range(pt, va, last)) {
+		unsigned int level = pt->top_level + 1, vasz_lg2 = PT_ITEM_LG2SZ(level + 1);
+		u64 *top, entry;
+
+		if (pt->vasz_lg2 >= pt->max_vasz_lg2 || level > PT_MAX_TOP_LEVEL ||
+		    pt->top_items_lg2 != PT_ITEMS_LG2)
+			return -ERANGE;
+		if (vasz_lg2 > pt->max_vasz_lg2)
+			vasz_lg2 = pt->max_vasz_lg2;
+		top = table_alloc(pt, PT_TABLEMEM_LG2SZ);
+		if (!top)
+			return -ENOMEM;
+		entry = pt_make_table((uintptr_t)pt->top, level);
+		if (pt_unlikely(pt_table_pa(entry) != (uintptr_t)pt->top)) {
+			table_free(pt, top, PT_TABLEMEM_LG2SZ, true);
+			return -ENOMEM;
+		}
+		PT_WRITE_ONCE(&top[0], entry);
+		pt->top = top;
+		pt->top_level = level;
+		pt->top_items_lg2 = vasz_lg2 - PT_ITEM_LG2SZ(level);
+		pt->vasz_lg2 = vasz_lg2;
+	}
+	return 0;
 }
 
 /* --- map */
@@ -352,6 +398,8 @@ int NS(map)(struct pt_table *pt, u64 iova, u64 oa, u64 len, unsigned int prot,
 	if (range.last_va < iova || oa + len - 1 < oa)
 		return -EOVERFLOW;
 	ret = check_range(pt, iova, range.last_va);
+	if (ret && pt_feature(pt, PT_FEAT_DYNAMIC_TOP) && !log2_div(oa + len - 1, pt->oasz_lg2))
+		ret = grow_top(pt, iova, range.last_va);
 	if (ret)
 		return ret;
 	if (log2_div(oa + len - 1, pt->oasz_lg2))
@@ -842,7 +890,7 @@ bool NS(has_dirty)(const struct pt_table *pt)
 
 int NS(init)(struct pt_table *pt, const struct pt_cfg *cfg)
 {
-	unsigned int level;
+	unsigned int level, top_max;
 	u64 sizes = 0;
 	int ret;
 
@@ -853,10 +901,23 @@ int NS(init)(struct pt_table *pt, const struct pt_cfg *cfg)
 	if (ret)
 		return ret;
 
-	for (level = 0; level <= pt->top_level; level++)
+	/* A growing top starts at the format's choice and may reach the configured width. */
+	pt->max_vasz_lg2 = pt->vasz_lg2;
+	top_max = pt->top_level;
+	if (pt_feature(pt, PT_FEAT_DYNAMIC_TOP)) {
+		unsigned int want = cfg->vasz_lg2 ? cfg->vasz_lg2 : PT_MAX_VA_LG2;
+
+		if (want > PT_MAX_VA_LG2)
+			want = PT_MAX_VA_LG2;
+		if (want > pt->max_vasz_lg2)
+			pt->max_vasz_lg2 = want;
+		while (top_max < PT_MAX_TOP_LEVEL && PT_ITEM_LG2SZ(top_max + 1) < pt->max_vasz_lg2)
+			top_max++;
+	}
+	for (level = 0; level <= top_max; level++)
 		sizes |= pt_possible_sizes(pt, level);
 	/* No page bigger than the input or output space */
-	sizes &= log2_mask(pt->oasz_lg2) & log2_mask(pt->vasz_lg2);
+	sizes &= log2_mask(pt->oasz_lg2) & log2_mask(pt->max_vasz_lg2);
 	if (cfg->pgsize_bitmap)
 		sizes &= cfg->pgsize_bitmap;
 	if (!sizes)

@@ -78,6 +78,7 @@ enum {
 	PT_FEAT_SIGN_EXTEND = 1 << 0,	  /* x86-64: canonical lower and upper halves */
 	PT_FEAT_ARM_DBM = 1 << 1,	  /* Arm: HTTU dirty state through DBM */
 	PT_FEAT_FORCE_COHERENCE = 1 << 2, /* AMDv1 FC, VT-d SNP */
+	PT_FEAT_DYNAMIC_TOP = 1 << 3,	  /* AMDv1: levels added on top as maps reach higher */
 };
 
 /* pt_map() flags */
@@ -109,7 +110,8 @@ struct pt_cfg {
 	/*
 	 * Input address width.  0 picks the format's default: AMDv1 from
 	 * top_level; x86-64 48 (4-level), 57 selects 5-level; VT-d SS 48;
-	 * Arm 48 (stage 2: the IPA size).
+	 * Arm 48 (stage 2: the IPA size).  With PT_FEAT_DYNAMIC_TOP the
+	 * width the top may grow to (0: the format's widest).
 	 */
 	unsigned int vasz_lg2;
 	unsigned int oasz_lg2;	     /* 0: the format's maximum */
@@ -187,7 +189,8 @@ struct pt_table {
 	void *top;			/* the top table */
 	unsigned int top_level;
 	unsigned int top_items_lg2;	/* items in the top table */
-	unsigned int vasz_lg2;
+	unsigned int vasz_lg2;		/* what the current top reaches */
+	unsigned int max_vasz_lg2;	/* what it may grow to (PT_FEAT_DYNAMIC_TOP); else vasz_lg2 */
 	unsigned int oasz_lg2;
 	uint32_t features;
 	enum pt_fmt fmt;

@@ -321,6 +321,80 @@ static void test_pgsize_bitmaps(void **state)
 	}
 }
 
+static unsigned int top_level_of(struct pt_table *pt)
+{
+	struct pt_hw_info info;
+
+	pt_hw_info(pt, &info);
+	assert_int_equal(info.amd_mode, info.top_level + 1);
+	return info.top_level;
+}
+
+/*
+ * A growing AMDv1 top (the kernel's mock AMDv1 domain): three levels to
+ * start, a level more each time a map reaches past the top, what was
+ * mapped before still translating the same, and the page sizes of the
+ * widest table from the start.
+ */
+static void test_dynamic_top(void **state)
+{
+	const struct pt_cfg grow = { .features = PT_FEAT_DYNAMIC_TOP, .vasz_lg2 = 64 };
+	struct pt_table pt, full;
+	uint64_t tables;
+
+	assert_int_equal(pt_init(&pt, PT_FMT_AMDV1, &grow), 0);
+	assert_int_equal(pt_init(&full, PT_FMT_AMDV1, &(struct pt_cfg){ .top_level = 5 }), 0);
+	assert_int_equal(pt.pgsize_bitmap, full.pgsize_bitmap);
+	pt_deinit(&full);
+	assert_int_equal(top_level_of(&pt), 2);
+	tables = pt.nr_tables;
+
+	assert_int_equal(pt_map(&pt, 0x1000, 0x5000, 0x1000, RW, 0), 0);
+	assert_int_equal(top_level_of(&pt), 2);
+	/* Past the top there is nothing, and looking does not grow it. */
+	assert_int_equal(pt_iova_to_phys(&pt, 1ull << 40), 0);
+	assert_int_equal(pt_unmap(&pt, 1ull << 40, 0x1000), 0);
+	pt_prefetch(&pt, 1ull << 40);
+	assert_int_equal(top_level_of(&pt), 2);
+
+	/* 2^40 needs a fourth level: one table above, the old top its first entry. */
+	tables = pt.nr_tables;
+	assert_int_equal(pt_map(&pt, 1ull << 40, 0x7000, 0x1000, RW, 0), 0);
+	assert_int_equal(top_level_of(&pt), 3);
+	assert_int_equal(pt_iova_to_phys(&pt, 0x1234), 0x5234);
+	assert_int_equal(pt_iova_to_phys(&pt, (1ull << 40) + 8), 0x7008);
+	/* The new top, and the tables under it down to the new leaf. */
+	assert_int_equal(pt.nr_tables, tables + 1 + 3);
+
+	/* The last page of the 64-bit space: up to the sixth level. */
+	assert_int_equal(pt_map(&pt, ~0ull - 0xfff, 0x9000, 0x1000, PT_READ, 0), 0);
+	assert_int_equal(top_level_of(&pt), 5);
+	assert_int_equal(pt_iova_to_phys(&pt, 0x1000), 0x5000);
+	assert_int_equal(pt_iova_to_phys(&pt, 1ull << 40), 0x7000);
+	assert_int_equal(pt_iova_to_phys(&pt, ~0ull), 0x9fff);
+	assert_int_equal(pt_unmap(&pt, 0x1000, 0x1000), 0x1000);
+	assert_int_equal(pt_unmap(&pt, 1ull << 40, 0x1000), 0x1000);
+	assert_int_equal(pt_unmap(&pt, ~0ull - 0xfff, 0x1000), 0x1000);
+	assert_int_equal(top_level_of(&pt), 5);	/* it never shrinks */
+	pt_deinit(&pt);
+
+	/* Growth stops at the configured width; without the feature there is none. */
+	assert_int_equal(pt_init(&pt, PT_FMT_AMDV1,
+				 &(struct pt_cfg){ .features = PT_FEAT_DYNAMIC_TOP, .vasz_lg2 = 48 }),
+			 0);
+	assert_int_equal(pt_map(&pt, 1ull << 48, 0x1000, 0x1000, RW, 0), -ERANGE);
+	assert_int_equal(top_level_of(&pt), 2);
+	assert_int_equal(pt_map(&pt, (1ull << 48) - 0x1000, 0x1000, 0x1000, RW, 0), 0);
+	assert_int_equal(top_level_of(&pt), 3);
+	pt_deinit(&pt);
+	assert_int_equal(pt_init(&pt, PT_FMT_AMDV1, &(struct pt_cfg){}), 0);
+	assert_int_equal(pt_map(&pt, 1ull << 40, 0x1000, 0x1000, RW, 0), -ERANGE);
+	assert_int_equal(top_level_of(&pt), 2);
+	pt_deinit(&pt);
+	/* Only AMDv1 grows. */
+	assert_int_equal(pt_init(&pt, PT_FMT_X86_64, &grow), -EOPNOTSUPP);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -329,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_encodings),
 		cmocka_unit_test(test_hw_info),
 		cmocka_unit_test(test_pgsize_bitmaps),
+		cmocka_unit_test(test_dynamic_top),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,7 +143,10 @@ static int mk_pick_format(uint32_t pagetable_type, enum pt_fmt *fmt, struct pt_c
 		*fmt = PT_FMT_AMDV1_MOCK_HUGE;
 	else if (pagetable_type == MOCK_IOMMUPT_AMDV1) {
 		*fmt = PT_FMT_AMDV1;
-		pcfg->top_level = 5;	/* the full 64-bit input */
+		/* As the kernel's: three levels to start, more as maps reach higher, up to 64 bits. */
+		pcfg->top_level = 2;
+		pcfg->vasz_lg2 = 64;
+		pcfg->features |= PT_FEAT_DYNAMIC_TOP;
 	} else
 		return -EOPNOTSUPP;
 	return 0;
