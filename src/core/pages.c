@@ -250,13 +250,13 @@ struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct host_f
 	if (length && check_add_overflow(start, length - 1, &end))
 		return ERR_PTR(-EOVERFLOW);
 
-	f = iommufd_zalloc(sizeof(*f));
-	if (!f)
-		return ERR_PTR(-ENOMEM);
 	pages = iopt_alloc_pages(ictx, start - start_down, length, writable, false);
-	if (IS_ERR(pages)) {
-		free(f);
+	if (IS_ERR(pages))
 		return pages;
+	f = iommufd_zalloc(sizeof(*f));
+	if (!f) {
+		iopt_put_pages(pages);	/* nothing pinned, no file held yet: frees it alone */
+		return ERR_PTR(-ENOMEM);
 	}
 	f->file = file;
 	f->start = start_down;
