@@ -898,9 +898,12 @@ void iopt_pages_unpin(struct iopt_pages *pages, unsigned long start_index,
  */
 void iopt_pages_unpin_prefetch(const struct iopt_pages *pages)
 {
-	struct uiommufd_host *host = pages_host(pages);
+	struct uiommufd_host *host;
 
-	if (pages->whole && host->ops->unpin_prefetch)
+	if (!pages->whole)
+		return;	/* nothing pinned: no domain, or partial pins only */
+	host = pages_host(pages);
+	if (host->ops->unpin_prefetch)
 		host->ops->unpin_prefetch(host, pages->whole);
 }
 

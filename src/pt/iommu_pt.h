@@ -119,6 +119,13 @@ static bool table_is_empty(const u64 *table, unsigned int level)
 	return true;
 }
 
+/* The entry at @level pointing to @table; false if the format cannot hold its address. */
+static bool table_entry_for(const u64 *table, unsigned int level, u64 *entry)
+{
+	*entry = pt_make_table((uintptr_t)table, level);
+	return pt_likely(pt_table_pa(*entry) == (uintptr_t)table);
+}
+
 /* Allocate a lower table and link it at pts->index */
 static int table_install_new(struct pt_state *pts, u64 **child)
 {
@@ -128,9 +135,8 @@ static int table_install_new(struct pt_state *pts, u64 **child)
 
 	if (!table)
 		return -ENOMEM;
-	entry = pt_make_table((uintptr_t)table, pts->level);
 	/* The format cannot hold this address: keep the table consistent */
-	if (pt_unlikely(pt_table_pa(entry) != (uintptr_t)table)) {
+	if (!table_entry_for(table, pts->level, &entry)) {
 		table_free(pt, table, PT_TABLEMEM_LG2SZ, true);
 		return -ENOMEM;
 	}
@@ -156,19 +162,22 @@ static int check_range(const struct pt_table *pt, u64 va, u64 last)
 	return log2_div(last, pt->vasz_lg2) ? -ERANGE : 0;
 }
 
+/* Whether a top grown to max_vasz_lg2 would reach @last (PT_FEAT_DYNAMIC_TOP). */
+static bool top_can_reach(const struct pt_table *pt, u64 last)
+{
+	return pt_feature(pt, PT_FEAT_DYNAMIC_TOP) && !log2_div(last, pt->max_vasz_lg2);
+}
+
 /*
- * PT_FEAT_DYNAMIC_TOP: put levels above the top until it reaches @last
- * (see the file comment).  A level is added only over a full top, which
- * every level below the format's highest is.  Map runs on the writer's
- * side of the DMA gate (iommu_map()), so no walker reads the top while it
- * changes.  -ERANGE past max_vasz_lg2, with nothing added; -ENOMEM keeps
- * the levels added so far, which hold what the old top held.
+ * PT_FEAT_DYNAMIC_TOP: put levels above the top until it reaches @last,
+ * which top_can_reach() said it can (see the file comment).  A level is
+ * added only over a full top, which every level below the format's
+ * highest is.  Map runs on the writer's side of the DMA gate
+ * (iommu_map()), so no walker reads the top while it changes.  -ENOMEM
+ * keeps the levels added so far, which hold what the old top held.
  */
 static int grow_top(struct pt_table *pt, u64 va, u64 last)
 {
-	/* Out of reach even of the widest top: nothing is added. */
-	if (log2_div(last, pt->max_vasz_lg2))
-		return -ERANGE;
 	while (check_range(pt, va, last)) {
 		unsigned int level = pt->top_level + 1, vasz_lg2 = PT_ITEM_LG2SZ(level + 1);
 		u64 *top, entry;
@@ -178,14 +187,11 @@ static int grow_top(struct pt_table *pt, u64 va, u64 last)
 			return -ERANGE;
 		if (vasz_lg2 > pt->max_vasz_lg2)
 			vasz_lg2 = pt->max_vasz_lg2;
+		if (!table_entry_for(pt->top, level, &entry))
+			return -ENOMEM;
 		top = table_alloc(pt, PT_TABLEMEM_LG2SZ);
 		if (!top)
 			return -ENOMEM;
-		entry = pt_make_table((uintptr_t)pt->top, level);
-		if (pt_unlikely(pt_table_pa(entry) != (uintptr_t)pt->top)) {
-			table_free(pt, top, PT_TABLEMEM_LG2SZ, true);
-			return -ENOMEM;
-		}
 		PT_WRITE_ONCE(&top[0], entry);
 		pt->top = top;
 		pt->top_level = level;
@@ -387,6 +393,7 @@ int NS(map)(struct pt_table *pt, u64 iova, u64 oa, u64 len, unsigned int prot,
 {
 	struct pt_map_args map = { .oa = oa, .sizes = pt->pgsize_bitmap };
 	struct pt_range range = { .pt = pt, .va = iova, .last_va = iova + len - 1 };
+	bool grow = false;
 	u64 min_size;
 	int ret;
 
@@ -398,13 +405,17 @@ int NS(map)(struct pt_table *pt, u64 iova, u64 oa, u64 len, unsigned int prot,
 	if (range.last_va < iova || oa + len - 1 < oa)
 		return -EOVERFLOW;
 	ret = check_range(pt, iova, range.last_va);
-	if (ret && pt_feature(pt, PT_FEAT_DYNAMIC_TOP) && !log2_div(oa + len - 1, pt->oasz_lg2))
-		ret = grow_top(pt, iova, range.last_va);
+	if (ret && top_can_reach(pt, range.last_va)) {
+		grow = true;	/* once the map is known to be valid */
+		ret = 0;
+	}
 	if (ret)
 		return ret;
 	if (log2_div(oa + len - 1, pt->oasz_lg2))
 		return -ERANGE;
 	ret = pt_fmt_set_prot(pt, prot, &map.attrs);
+	if (!ret && grow)
+		ret = grow_top(pt, iova, range.last_va);
 	if (ret)
 		return ret;
 
