@@ -288,6 +288,8 @@ static void iopt_area_insert(struct io_pagetable *iopt, struct iopt_area *area,
 	else
 		iova_btree_insert(&iopt->areas, area->iova, area->last, area);
 	iopt->nr_areas++;
+	if (iopt_pages_is_file(area->pages))
+		iopt->nr_file_areas++;
 }
 
 /*
@@ -695,8 +697,15 @@ static inline void area_prefetch(const struct iopt_area *area)
 	__builtin_prefetch(p + IOPT_PAIR_BYTES - 1);
 }
 
+/*
+ * @from_leaf: no access pins inside any area, so no area can be EBUSY or
+ * EAGAIN and the leaf's bounds alone give the verdict; @start, @end: the
+ * bounds of the range the walk was last offered.
+ */
 struct unmap_walk {
 	unsigned long first, last;
+	bool from_leaf;
+	unsigned long start, end;
 };
 
 /*
@@ -715,16 +724,53 @@ static int area_unmap_verdict(const struct iopt_area *area, const struct unmap_w
 }
 
 /* iova_btree_take_first()'s test: an area the walk removes at once. */
-static bool area_may_go(void *value, void *arg)
+static bool area_may_go(void *value, unsigned long start, unsigned long last, void *arg)
 {
+	struct unmap_walk *w = arg;
 	const struct iopt_area *area = value;
-	bool go;
 
+	w->start = start;
+	w->end = last;
 	area_prefetch(area);
-	go = !area_unmap_verdict(area, arg);
-	if (go && area->pages)
+	if (w->from_leaf)
+		return start >= w->first && last <= w->last;
+	return !area_unmap_verdict(area, w);
+}
+
+/*
+ * Free areas IOPT_LATE_FREES unmaps after they left the index (NULL: all
+ * of them now).  Their lines were asked for when they left, and have come
+ * by the time they are freed.
+ */
+static void iopt_late_free(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	struct iopt_area *due;
+	unsigned int k;
+
+	if (area) {
+		due = iopt->late[iopt->late_next];
+		iopt->late[iopt->late_next] = area;
+		iopt->late_next = (iopt->late_next + 1) % IOPT_LATE_FREES;
+		if (due)
+			iopt_area_free(iopt, due);
+		return;
+	}
+	for (k = 0; k != IOPT_LATE_FREES; k++) {
+		if (iopt->late[k])
+			iopt_area_free(iopt, iopt->late[k]);
+		iopt->late[k] = NULL;
+	}
+}
+
+/* @area has left the index: take it out of the domains, unpin it and free it. */
+static void iopt_area_gone(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	if (iopt->nr_file_areas && iopt_pages_is_file(area->pages))
+		iopt->nr_file_areas--;
+	if (area->filled)
 		iopt_pages_unpin_prefetch(area->pages);
-	return go;
+	iopt_area_unfill_domains(iopt, area);
+	iopt_area_free(iopt, area);
 }
 
 /*
@@ -733,6 +779,15 @@ static bool area_may_go(void *value, void *arg)
  * what was removed stays removed.  An area free to go leaves the index in
  * the descent that finds it; it is then taken out of the domains and freed,
  * which nothing between can observe.
+ *
+ * Among a million areas, reading an area to judge it is a second wait on
+ * memory after the leaf's.  While no access pins inside any area
+ * (iopt->nr_held_areas), the leaf's bounds are the whole verdict, and the
+ * area's lines are asked for while the index is mended.  With no domain
+ * nothing is pinned either, and when no area is over a file or dma-buf,
+ * what freeing an area releases (its memory, a reference on user pages)
+ * is invisible to the user: it waits in iopt->late until those lines are
+ * in, IOPT_LATE_FREES unmaps on, and the unmap waits on the leaf alone.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsigned long last,
 			    unsigned long *gone)
@@ -745,18 +800,21 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 	int rc = 0;
 
 	iopt_prefetch_iopte(iopt, first);
-	while (!rc && (area = iova_btree_take_first(&iopt->areas, first, last, area_may_go, &w,
-						    &taken))) {
+	while (!rc) {
+		w.from_leaf = !iopt->nr_held_areas;
+		area = iova_btree_take_first(&iopt->areas, first, last, area_may_go, &w, &taken);
+		if (!area)
+			break;
 		if (taken) {
-			bool at_end = area->last >= last;
-
 			iopt->nr_areas--;
 			notified = 0;	/* the patience is per area */
-			removed += iopt_area_length(area);
-			iopt_area_unfill_domains(iopt, area);
-			iopt_area_free(iopt, area);
+			removed += w.end - w.start + 1;
+			if (w.from_leaf && !iopt->nr_domains && !iopt->nr_file_areas)
+				iopt_late_free(iopt, area);
+			else
+				iopt_area_gone(iopt, area);
 			/* Nothing of the range is left past it: no descent to learn that. */
-			if (at_end)
+			if (w.end >= last)
 				break;
 		} else if ((rc = area_unmap_verdict(area, &w)) == -EAGAIN) {
 			/*
@@ -795,6 +853,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
+	iopt_late_free(iopt, NULL);
 	iova_btree_destroy(&iopt->areas);
 	while (!span_tree_empty(&iopt->reserved)) {
 		struct iopt_reserved *r =
@@ -1288,12 +1347,26 @@ static int iopt_for_each_contig_piece(struct io_pagetable *iopt, unsigned long i
 }
 
 struct access_pin {
+	struct io_pagetable *iopt;
 	uint64_t *out_pa;
 	unsigned int flags;
 	bool lock_area;
 	unsigned long done_first, done_last; /* IOVA pinned so far, for unwind */
 	bool any;
 };
+
+/* Whether an access pins inside @area, which an unmap must then read to judge. */
+static bool area_held(const struct iopt_area *area)
+{
+	return area->num_accesses || area->num_locks;
+}
+
+/* Keep iopt->nr_held_areas the count of held areas as an access pins or unpins in @area. */
+static void area_hold_changed(struct io_pagetable *iopt, const struct iopt_area *area, bool was)
+{
+	if (area_held(area) != was)
+		iopt->nr_held_areas += was ? -1 : 1;
+}
 
 static unsigned long iopt_area_byte(const struct iopt_area *area, unsigned long iova)
 {
@@ -1315,6 +1388,7 @@ static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long fir
 	unsigned long first_index = iopt_area_byte(area, first) / PAGE_SIZE;
 	unsigned long last_index = iopt_area_byte(area, last) / PAGE_SIZE;
 	unsigned long idx;
+	bool held;
 	int rc;
 
 	/* Pieces must meet on page boundaries; nothing pins past a notify. */
@@ -1327,9 +1401,11 @@ static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long fir
 	rc = iopt_pages_pin(area->pages, first_index, last_index);
 	if (rc)
 		return rc;
+	held = area_held(area);
 	area->num_accesses++;
 	if (ap->lock_area)
 		area->num_locks++;
+	area_hold_changed(ap->iopt, area, held);
 	if (ap->out_pa) {
 		for (idx = first_index; idx <= last_index; idx++) {
 			size_t len;
@@ -1345,6 +1421,7 @@ static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long fir
 }
 
 struct access_unpin {
+	struct io_pagetable *iopt;
 	bool unlock_area;
 };
 
@@ -1352,6 +1429,7 @@ static int access_unpin_piece(void *arg, struct iopt_area *area, unsigned long f
 			      unsigned long last, bool first_piece, bool last_piece)
 {
 	struct access_unpin *au = arg;
+	bool held = area_held(area);
 
 	iopt_pages_unpin(area->pages, iopt_area_byte(area, first) / PAGE_SIZE,
 			 iopt_area_byte(area, last) / PAGE_SIZE);
@@ -1359,13 +1437,14 @@ static int access_unpin_piece(void *arg, struct iopt_area *area, unsigned long f
 		area->num_accesses--;
 	if (au->unlock_area && area->num_locks)
 		area->num_locks--;
+	area_hold_changed(au->iopt, area, held);
 	return 0;
 }
 
 void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
 			     unsigned long length, bool unlock_area)
 {
-	struct access_unpin au = { .unlock_area = unlock_area };
+	struct access_unpin au = { .iopt = iopt, .unlock_area = unlock_area };
 
 	if (!length)
 		return;
@@ -1375,7 +1454,9 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
 int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long start, unsigned long len,
 			  uint64_t *out_pa, unsigned int rw_flags, bool lock_area)
 {
-	struct access_pin ap = { .out_pa = out_pa, .flags = rw_flags, .lock_area = lock_area };
+	struct access_pin ap = {
+		.iopt = iopt, .out_pa = out_pa, .flags = rw_flags, .lock_area = lock_area,
+	};
 	unsigned long last;
 	int rc;
 

@@ -56,6 +56,9 @@ struct iopt_area {
  */
 #define IOPT_PAIR_BYTES 128
 
+/* Unmapped areas of user memory waiting for their lines before they are freed. */
+#define IOPT_LATE_FREES 8
+
 struct iopt_span {
 	unsigned long start;
 	unsigned long last;		/* inclusive */
@@ -87,6 +90,17 @@ struct io_pagetable {
 
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+
+	/*
+	 * What lets an unmap decide from the index alone (iopt_unmap_range):
+	 * how many areas an access pins inside, and how many are over file
+	 * or dma-buf pages, whose release the user can see.
+	 */
+	size_t nr_held_areas;
+	size_t nr_file_areas;
+	/* Areas out of the index whose memory goes IOPT_LATE_FREES unmaps later. */
+	struct iopt_area *late[IOPT_LATE_FREES];
+	unsigned int late_next;
 };
 
 static inline unsigned long iopt_area_iova(const struct iopt_area *area)

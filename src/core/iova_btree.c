@@ -534,7 +534,9 @@ void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, uns
 }
 
 void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
-			    bool (*take)(void *value, void *arg), void *arg, bool *taken)
+			    bool (*take)(void *value, unsigned long start, unsigned long last,
+					 void *arg),
+			    void *arg, bool *taken)
 {
 	struct iova_btree_node *path[MAX_DEPTH], *n;
 	unsigned int slot[MAX_DEPTH], depth, i;
@@ -543,7 +545,7 @@ void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned 
 	n = descend(t, first, last, path, slot, &depth, &i);
 	if (!n || !meets(n, i, last))
 		return NULL;
-	if (!take(n->ptr[i], arg))
+	if (!take(n->ptr[i], n->lo[i], n->hi[i], arg))
 		return n->ptr[i];
 	*taken = true;
 	return remove_at(t, path, slot, depth, n, i);

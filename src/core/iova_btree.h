@@ -86,12 +86,14 @@ void *iova_btree_first_spot(const struct iova_btree *t, unsigned long first, uns
 int iova_btree_insert_at(struct iova_btree *t, struct iova_btree_spot *spot,
 			 unsigned long start, unsigned long last, void *value);
 /*
- * iova_btree_first() without bounds, and then, if @take says so of its
- * value, the removal of that range in the same descent (*@taken).  The
- * value found, taken or not, or NULL.
+ * iova_btree_first(), and then, if @take says so of the range it found
+ * (its value and bounds, read from the leaf), the removal of that range in
+ * the same descent (*@taken).  The value found, taken or not, or NULL.
  */
 void *iova_btree_take_first(struct iova_btree *t, unsigned long first, unsigned long last,
-			    bool (*take)(void *value, void *arg), void *arg, bool *taken);
+			    bool (*take)(void *value, unsigned long start, unsigned long last,
+					 void *arg),
+			    void *arg, bool *taken);
 /*
  * Call @fn on each maximal run of uncovered values inside [lo, hi] at
  * least @minlen long (>= 1), lowest first, until it returns non-zero,

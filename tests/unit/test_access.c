@@ -206,6 +206,51 @@ static void test_pin_then_unmap(void **state)
 	access_close(fd);
 }
 
+/*
+ * An unmap decides from the index alone only while no access pins inside
+ * any area: an area stays held while any of its pins is left, however the
+ * pins in other areas come and go, and its unmap still asks the access.
+ */
+static void test_held_area_counted_per_area(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova[3], unmapped = 0;
+	uint32_t a1 = 0, a2 = 0, b1 = 0;
+	int fd = -1, i;
+
+	for (i = 0; i != 3; i++) {
+		iova[i] = 0;
+		assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf + i * PSZ, PSZ, &iova[i], RW), 0);
+	}
+	assert_int_equal(create_access(f->ctx, f->ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				       &fd), 0);
+	assert_int_equal(access_pages(f->ctx, fd, iova[0], PSZ, f->buf, 0, &a1), 0);
+	assert_int_equal(access_pages(f->ctx, fd, iova[0], PSZ, f->buf, 0, &a2), 0);
+	assert_int_equal(access_pages(f->ctx, fd, iova[1], PSZ, f->buf + PSZ, 0, &b1), 0);
+	/* The second area is let go, and one of the first's two pins. */
+	assert_int_equal(destroy_access_pages(f->ctx, fd, b1), 0);
+	assert_int_equal(destroy_access_pages(f->ctx, fd, a1), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 1), 0);
+	assert_int_equal(check_refs(f->ctx, f->buf + PSZ, PSZ, 0), 0);
+	/* Areas without pins go as ever; the held one makes the access let go first. */
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova[2], PSZ, &unmapped), 0);
+	assert_int_equal(unmapped, PSZ);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova[1], PSZ, &unmapped), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova[0], PSZ, &unmapped), 0);
+	assert_int_equal(unmapped, PSZ);
+	assert_int_equal(destroy_access_pages(f->ctx, fd, a2), -ENOENT);
+	assert_int_equal(check_refs(f->ctx, f->buf, 3 * PSZ, 0), 0);
+	/* Nothing is held now: a pin and its release go by the same rules again. */
+	iova[0] = 0;
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova[0], RW), 0);
+	assert_int_equal(access_pages(f->ctx, fd, iova[0], PSZ, f->buf, 0, &a1), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, 0, UINT64_MAX, &unmapped), 0);
+	assert_int_equal(unmapped, PSZ);
+	assert_int_equal(destroy_access_pages(f->ctx, fd, a1), -ENOENT);
+	assert_int_equal(check_refs(f->ctx, f->buf, PSZ, 0), 0);
+	access_close(fd);
+}
+
 static void test_pin_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -607,6 +652,7 @@ int main(void)
 		T(test_create_access_errors),
 		T(test_access_object_is_not_the_users),
 		T(test_pin_then_unmap),
+		T(test_held_area_counted_per_area),
 		T(test_pin_errors),
 		T(test_pins_with_domain),
 		T(test_close_releases_pins),

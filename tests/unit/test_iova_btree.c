@@ -125,13 +125,16 @@ static void check_gaps(struct model *m, unsigned int lo, unsigned int hi, unsign
 struct take_call {
 	bool take;
 	void *asked;	/* the value @take was asked about */
+	unsigned long start, last;	/* and the bounds it was given */
 };
 
-static bool take_says(void *value, void *arg)
+static bool take_says(void *value, unsigned long start, unsigned long last, void *arg)
 {
 	struct take_call *call = arg;
 
 	call->asked = value;
+	call->start = start;
+	call->last = last;
 	return call->take;
 }
 
@@ -215,6 +218,12 @@ static void run_with(unsigned long base, unsigned long long seed, unsigned int m
 			assert_ptr_equal(got, want >= 0 ? &m->tag[want] : NULL);
 			assert_ptr_equal(call.asked, got);
 			assert_true(taken == (want >= 0 && call.take));
+			if (want >= 0) {
+				/* @take is told the range's own bounds, not the query's. */
+				assert_int_equal(call.start, val(m, (unsigned int)want));
+				assert_int_equal(call.last,
+						 val(m, (unsigned int)want + m->len[want] - 1));
+			}
 			if (!taken)
 				continue;
 			for (v = (unsigned int)want; v < (unsigned int)want + m->len[want]; v++)
@@ -330,6 +339,8 @@ static void test_sequential(void **state)
 		assert_ptr_equal(iova_btree_take_first(&t, i * 2, i * 2 + 1, take_says, &call, &taken),
 				 tags);
 		assert_true(taken == call.take);
+		assert_int_equal(call.start, i * 2);
+		assert_int_equal(call.last, i * 2);
 		left -= taken;
 	}
 	assert_int_equal(iova_btree_verify(&t), (long)left);
