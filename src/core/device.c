@@ -725,22 +725,16 @@ static struct iommufd_device *iommufd_peek_device(struct iommufd_ctx *ictx, uint
 	return container_of(obj, struct iommufd_device, obj);
 }
 
-int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iova, void *buf,
-			size_t len, unsigned int flags)
+/*
+ * The first DMA of a thread, or one while a gate is up: under the lock.
+ * Out of line, so the fast path saves and restores only what it uses.
+ */
+static __attribute__((noinline)) int device_dma_locked(struct iommufd_ctx *ictx, uint32_t dev_id,
+							uint64_t iova, void *buf, size_t len,
+							unsigned int dma_flags)
 {
-	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
-	unsigned int dma_flags = (flags & UIOMMUFD_DMA_WRITE) ? IOMMU_DMA_WRITE : 0;
 	struct iommufd_device *idev;
 	int rc;
-
-	if (flags & ~UIOMMUFD_DMA_WRITE)
-		return -EINVAL;
-	if (iommu_dma_read_begin()) {
-		idev = iommufd_peek_device(ictx, dev_id);
-		rc = idev ? iommu_dev_dma(idev->dev, iova, buf, len, dma_flags) : -ENOENT;
-		iommu_dma_read_end();
-		return rc;
-	}
 
 	pthread_mutex_lock(&ictx->lock);
 	/* Later calls from this thread take the lock-free path. */
@@ -758,5 +752,23 @@ int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iov
 		iommufd_put_object(ictx, &idev->obj);
 	}
 	pthread_mutex_unlock(&ictx->lock);
+	return rc;
+}
+
+int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iova, void *buf,
+			size_t len, unsigned int flags)
+{
+	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
+	unsigned int dma_flags = (flags & UIOMMUFD_DMA_WRITE) ? IOMMU_DMA_WRITE : 0;
+	struct iommufd_device *idev;
+	int rc;
+
+	if (flags & ~UIOMMUFD_DMA_WRITE)
+		return -EINVAL;
+	if (!iommu_dma_read_begin())
+		return device_dma_locked(ictx, dev_id, iova, buf, len, dma_flags);
+	idev = iommufd_peek_device(ictx, dev_id);
+	rc = idev ? iommu_dev_dma(idev->dev, iova, buf, len, dma_flags) : -ENOENT;
+	iommu_dma_read_end();
 	return rc;
 }
