@@ -10,9 +10,20 @@
  * the smaller of the length rounded up to a power of two and the source
  * address's own alignment; unmap removes whole areas lowest first and stops
  * with ENOENT at one it would cut.
+ *
+ * Some fixed maps are of a memfd (IOAS_MAP_FILE), and an access pins and
+ * unpins random mapped pages, so unmaps run both ways io_pagetable.c has:
+ * judged from the index while nothing is pinned, from the area while an
+ * access holds one, and freeing at once or a few unmaps later.  Neither may
+ * change a result; the access's pins in an unmapped area must be gone
+ * (asked to let go), and a file area's descriptor must be closed when its
+ * unmap returns: the process's open descriptors are counted after each.
  */
+#include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "helpers.h"
 
@@ -36,7 +47,95 @@ struct model {
 	unsigned int nwin;
 	unsigned int win_first[4], win_last[4];	/* pages, inclusive */
 	uint8_t *src;			/* 2 MiB aligned source memory */
+	bool file[U];			/* the area starting there maps the memfd */
+	int mfd;			/* the memfd */
+	int access;			/* a pinning access on the IOAS */
+	struct { uint32_t id; unsigned int page; } pin[32];
+	unsigned int npins;
 };
+
+/* How many of the process's descriptors are of the same file as @fd. */
+static int fds_of(int fd)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat want, st;
+	char path[300];
+	int n = 0;
+
+	assert_non_null(d);
+	assert_int_equal(fstat(fd, &want), 0);
+	while ((e = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		if (e->d_name[0] != '.' && !stat(path, &st) && st.st_dev == want.st_dev &&
+		    st.st_ino == want.st_ino)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Every file area holds a descriptor of the memfd of its own; ours is the one more. */
+static void check_fds(const struct model *m)
+{
+	int want = 1;
+	unsigned int p;
+
+	for (p = 0; p < U; p++)
+		if (m->page[p] == (int)p && m->file[p])
+			want++;
+	assert_int_equal(fds_of(m->mfd), want);
+}
+
+static long access_cmd(struct model *m, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->id = (uint32_t)m->access;
+	return ictl(m->ctx, IOMMU_TEST_CMD, cmd);
+}
+
+/* The access pins one random mapped page, or lets go of one of its pins. */
+static void step_pin(struct model *m)
+{
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_ACCESS_PAGES };
+	unsigned int p = 1 + rnd(U - 1), k;
+
+	if (m->npins && (rnd(2) || m->npins == sizeof(m->pin) / sizeof(m->pin[0]))) {
+		k = rnd(m->npins);
+		cmd.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES;
+		cmd.destroy_access_pages.access_pages_id = m->pin[k].id;
+		assert_int_equal(access_cmd(m, &cmd), 0);
+		m->pin[k] = m->pin[--m->npins];
+		return;
+	}
+	if (m->page[p] < 0)
+		return;
+	cmd.access_pages.iova = p * PSZ;
+	cmd.access_pages.length = PSZ;
+	assert_int_equal(access_cmd(m, &cmd), 0);
+	m->pin[m->npins].id = cmd.access_pages.out_access_pages_id;
+	m->pin[m->npins++].page = p;
+}
+
+/*
+ * [first, first + n) was unmapped: the access was told to let go of what it
+ * pinned there, so those pins are gone already.
+ */
+static void drop_pins(struct model *m, unsigned int first, unsigned int n)
+{
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES };
+	unsigned int k = 0;
+
+	while (k < m->npins) {
+		if (m->pin[k].page >= first && m->pin[k].page < first + n) {
+			cmd.destroy_access_pages.access_pages_id = m->pin[k].id;
+			assert_int_equal(access_cmd(m, &cmd), -ENOENT);
+			m->pin[k] = m->pin[--m->npins];
+		} else {
+			k++;
+		}
+	}
+}
 
 static uint64_t pow2_up(uint64_t v)
 {
@@ -97,6 +196,7 @@ static void step_map(struct model *m, bool fixed)
 {
 	unsigned int n = 1 + rnd(4), k = rnd(64);
 	uint64_t src_off = k * PSZ, iova = 0;
+	bool from_file = fixed && !rnd(4);
 	long want, rc;
 	unsigned int p, first = 0;
 
@@ -116,12 +216,23 @@ static void step_map(struct model *m, bool fixed)
 		want = at < 0 ? -ENOSPC : 0;
 		first = at < 0 ? 0 : (unsigned int)at;
 	}
-	rc = ioas_map(m->ctx, m->ioas, m->src + src_off, n * PSZ, &iova, fixed ? RW_FIXED : RW);
+	if (from_file) {
+		struct iommu_ioas_map_file cmd = {
+			.size = sizeof(cmd), .flags = RW_FIXED, .ioas_id = m->ioas, .fd = m->mfd,
+			.start = src_off, .length = n * PSZ, .iova = iova,
+		};
+
+		rc = ictl(m->ctx, IOMMU_IOAS_MAP_FILE, &cmd);
+	} else {
+		rc = ioas_map(m->ctx, m->ioas, m->src + src_off, n * PSZ, &iova,
+			      fixed ? RW_FIXED : RW);
+	}
 	assert_int_equal(rc, want);
 	if (rc)
 		return;
 	assert_int_equal(iova, first * PSZ);
 	model_place(m, first, n);
+	m->file[first] = from_file;
 }
 
 static void step_unmap(struct model *m)
@@ -157,10 +268,12 @@ static void step_unmap(struct model *m)
 			continue;
 		if ((unsigned int)first < a || first + m->len[first] - 1 > b)
 			break;
+		drop_pins(m, (unsigned int)first, m->len[first]);
 		while (p < U && m->page[p] == first)
 			m->page[p++] = FREE;
 		p--;
 	}
+	check_fds(m);
 }
 
 static void step_reserve(struct model *m)
@@ -239,6 +352,18 @@ static void run_model(unsigned long long s, bool with_windows)
 	m->src = (uint8_t *)(((uintptr_t)m->src + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
 	for (p = 0; p < U; p++)
 		m->page[p] = FREE;
+	m->mfd = memfd_create("model", 0);
+	assert_true(m->mfd >= 0);
+	assert_int_equal(ftruncate(m->mfd, 68 * PSZ), 0);
+	{
+		struct iommu_test_cmd create = {
+			.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = m->ioas,
+			.create_access = { .flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
+		};
+
+		assert_int_equal(ictl(m->ctx, IOMMU_TEST_CMD, &create), 0);
+		m->access = (int)create.create_access.out_access_fd;
+	}
 	top.id = m->ioas;
 	assert_int_equal(ictl(m->ctx, IOMMU_TEST_CMD, &top), 0);
 
@@ -261,7 +386,7 @@ static void run_model(unsigned long long s, bool with_windows)
 	}
 
 	for (step = 0; step < 4000; step++) {
-		unsigned int op = rnd(12);
+		unsigned int op = rnd(14);
 
 		if (op < 4)
 			step_map(m, false);
@@ -271,10 +396,15 @@ static void run_model(unsigned long long s, bool with_windows)
 			step_unmap(m);
 		else if (op == 10)
 			step_reserve(m);
-		else
+		else if (op == 11)
 			check_ranges(m);
+		else
+			step_pin(m);
 	}
+	uiommufd_host_inproc_fd_closed(m->access);
+	close(m->access);
 	uiommufd_ctx_put(m->ctx);
+	close(m->mfd);
 	free(m);
 }
 
