@@ -714,11 +714,18 @@ struct unmap_walk {
  * -ENOENT (whole areas only: unmap never cuts one), -EAGAIN (accesses pin
  * pages inside and must let go first), or 0, remove it.
  */
+/* Whether [start, last] lies inside the range being unmapped: unmap never cuts an area. */
+static inline bool unmap_covers(const struct unmap_walk *w, unsigned long start,
+				unsigned long last)
+{
+	return start >= w->first && last <= w->last;
+}
+
 static int area_unmap_verdict(const struct iopt_area *area, const struct unmap_walk *w)
 {
 	if (area->num_locks)
 		return -EBUSY;
-	if (area->iova < w->first || area->last > w->last)
+	if (!unmap_covers(w, area->iova, area->last))
 		return -ENOENT;
 	return area->num_accesses ? -EAGAIN : 0;
 }
@@ -733,28 +740,29 @@ static bool area_may_go(void *value, unsigned long start, unsigned long last, vo
 	w->end = last;
 	area_prefetch(area);
 	if (w->from_leaf)
-		return start >= w->first && last <= w->last;
+		return unmap_covers(w, start, last);
 	return !area_unmap_verdict(area, w);
 }
 
 /*
- * Free areas IOPT_LATE_FREES unmaps after they left the index (NULL: all
- * of them now).  Their lines were asked for when they left, and have come
- * by the time they are freed.
+ * Free @area IOPT_LATE_FREES unmaps after it left the index: its lines
+ * were asked for when it left, and have come by the time it is freed.
  */
 static void iopt_late_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	struct iopt_area *due;
+	struct iopt_area *due = iopt->late[iopt->late_next];
+
+	iopt->late[iopt->late_next] = area;
+	iopt->late_next = (iopt->late_next + 1) % IOPT_LATE_FREES;
+	if (due)
+		iopt_area_free(iopt, due);
+}
+
+/* Free every area still waiting in iopt->late. */
+static void iopt_late_drain(struct io_pagetable *iopt)
+{
 	unsigned int k;
 
-	if (area) {
-		due = iopt->late[iopt->late_next];
-		iopt->late[iopt->late_next] = area;
-		iopt->late_next = (iopt->late_next + 1) % IOPT_LATE_FREES;
-		if (due)
-			iopt_area_free(iopt, due);
-		return;
-	}
 	for (k = 0; k != IOPT_LATE_FREES; k++) {
 		if (iopt->late[k])
 			iopt_area_free(iopt, iopt->late[k]);
@@ -853,7 +861,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
-	iopt_late_free(iopt, NULL);
+	iopt_late_drain(iopt);
 	iova_btree_destroy(&iopt->areas);
 	while (!span_tree_empty(&iopt->reserved)) {
 		struct iopt_reserved *r =

@@ -390,7 +390,10 @@ static inline void iommu_dma_small_copy(uint8_t *d, const uint8_t *s, size_t len
 	if (len >= 32) {
 		dma_v16 a, b, y, z;
 
-		/* 32 to 64: two vectors from each end. */
+		/*
+		 * 32 to 64: two vectors from each end, written out: through
+		 * IOMMU_DMA_COPY_ENDS a struct of two vectors goes by the stack.
+		 */
 		__builtin_memcpy(&a, s, 16);
 		__builtin_memcpy(&b, s + 16, 16);
 		__builtin_memcpy(&y, s + len - 32, 16);

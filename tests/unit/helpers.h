@@ -3,6 +3,7 @@
 #ifndef UIOMMUFD_TEST_HELPERS_H
 #define UIOMMUFD_TEST_HELPERS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,30 @@
 #include "uapi/iommufd_test.h"
 
 #define PSZ ((uint64_t)sysconf(_SC_PAGESIZE))
+
+/* Entries of a directory under /proc (self/fd, self/task), "." and ".." not counted. */
+static inline int proc_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Open descriptors of this process, the directory's own not counted: the
+ * host holds files as dups, so a file reference left behind shows here.
+ */
+static inline int count_fds(void)
+{
+	return proc_entries("/proc/self/fd") - 1;
+}
 
 static inline long ictl(struct uiommufd_ctx *ctx, unsigned long cmd, void *arg)
 {

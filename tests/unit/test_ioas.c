@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* The IOAS ioctls (ioas.c, io_pagetable.c): results, errnos, partial outputs. */
-#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -360,19 +359,6 @@ static void test_map_file(void **state)
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, 0, UINT64_MAX, NULL), 0);
 }
 
-/* Descriptors this process has open: a file area holds one of its own. */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void map_file_at(struct fixture *f, int mfd, uint64_t iova)
 {
 	struct iommu_ioas_map_file cmd = {
@@ -396,20 +382,20 @@ static void test_unmap_releases_file_at_once(void **state)
 
 	assert_true(mfd >= 0);
 	assert_int_equal(ftruncate(mfd, PSZ), 0);
-	before = open_fds();
+	before = count_fds();
 	/* A file area among user areas, the user areas going first. */
 	for (i = 0; i != 3; i++) {
 		iova = base + i * PSZ;
 		assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
 	}
 	map_file_at(f, mfd, base + 3 * PSZ);
-	assert_int_equal(open_fds(), before + 1);
+	assert_int_equal(count_fds(), before + 1);
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, base, 3 * PSZ, &unmapped), 0);
 	assert_int_equal(unmapped, 3 * PSZ);
-	assert_int_equal(open_fds(), before + 1);
+	assert_int_equal(count_fds(), before + 1);
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, base + 3 * PSZ, PSZ, &unmapped), 0);
 	assert_int_equal(unmapped, PSZ);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(count_fds(), before);
 	/* Many user areas come and go (their frees wait), then a file area alone. */
 	for (i = 0; i != 40; i++) {
 		iova = base + (uint64_t)(i % 5) * PSZ;
@@ -421,16 +407,16 @@ static void test_unmap_releases_file_at_once(void **state)
 		}
 	}
 	map_file_at(f, mfd, base);
-	assert_int_equal(open_fds(), before + 1);
+	assert_int_equal(count_fds(), before + 1);
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, base, PSZ, &unmapped), 0);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(count_fds(), before);
 	/* One unmap over a user area and, after it, a file area. */
 	iova = base;
 	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
 	map_file_at(f, mfd, base + PSZ);
 	assert_int_equal(ioas_unmap(f->ctx, f->ioas, base, 2 * PSZ, &unmapped), 0);
 	assert_int_equal(unmapped, 2 * PSZ);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(count_fds(), before);
 	close(mfd);
 }
 

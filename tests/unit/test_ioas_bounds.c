@@ -4,28 +4,12 @@
  * descriptor or file reference left behind by a failed MAP_FILE, no
  * allocation sized by the num_iovas a caller claims.
  */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "helpers.h"
-
-/* Open descriptors of this process (the host's file references are dups). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own */
-}
 
 /* A "Name:   N kB" line of /proc/self/status, in bytes. */
 static uint64_t status_bytes(const char *name)

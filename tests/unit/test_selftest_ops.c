@@ -5,7 +5,6 @@
  * whose reply cannot be written back (the argument is mapped read-only),
  * which must leave no descriptor, object or IOAS reference behind.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -64,18 +63,6 @@ static long vm_peak_kib(void)
 }
 
 #define PEAK_SLACK_KIB (4 * 1024)
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* Two pages, the second unmapped: an entry of @len at the end of the first is the last readable. */
 static uint8_t *edge_entry(const void *entry, size_t len)

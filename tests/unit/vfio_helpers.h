@@ -198,16 +198,7 @@ static inline int vdev_dma(struct uiommufd_ctx *ctx, struct vfio_device *vdev, u
 /* Threads of this process, as /proc/self/task lists them (the engines are threads). */
 static inline int thread_count(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return proc_entries("/proc/self/task");
 }
 
 /* ---- CAP_SYS_RAWIO, which no-IOMMU devices want */
