@@ -92,6 +92,101 @@ __asm__(".text\n"
 	"\tret\n"
 	".size inproc_uaccess_movsb, .-inproc_uaccess_movsb\n");
 
+/*
+ * Copies of at most 64 bytes (an ioctl's header, its argument, its answer:
+ * nearly every user copy) pay rep movsb's start-up, some fifteen cycles,
+ * several times over.  They are two overlapping moves of the widest width
+ * that fits instead: 1-3 bytes as the first, middle and last byte, 4-7 and
+ * 8-15 as a word from each end, 16-32 as one 16-byte vector from each end,
+ * 33-64 as two from each end.  Every load comes before every store, so a
+ * copy between overlapping buffers is still right.  A fault anywhere
+ * between inproc_uaccess_small and its end resumes at its fault exit,
+ * which returns nonzero, and the copy is done again by the guarded loop,
+ * as after a rep movsb that faulted; the MMIO trap never sees these moves,
+ * so a trap's registers are reached by the same plain moves as before.
+ */
+#define UACCESS_SMALL_MAX 64
+int inproc_uaccess_small(void *dst, const void *src, size_t len);
+extern const char inproc_uaccess_small_end[], inproc_uaccess_small_fault[];
+__asm__(".text\n"
+	".globl inproc_uaccess_small\n"
+	".hidden inproc_uaccess_small\n"
+	".type inproc_uaccess_small, @function\n"
+	"inproc_uaccess_small:\n"
+	"\tcmpq $16, %rdx\n"
+	"\tjb 3f\n"
+	"\tcmpq $32, %rdx\n"
+	"\tja 2f\n"
+	/* 16..32 */
+	"\tmovdqu (%rsi), %xmm0\n"
+	"\tmovdqu -16(%rsi,%rdx), %xmm1\n"
+	"\tmovdqu %xmm0, (%rdi)\n"
+	"\tmovdqu %xmm1, -16(%rdi,%rdx)\n"
+	"\txorl %eax, %eax\n"
+	"\tret\n"
+	/* 33..64 */
+	"2:\tmovdqu (%rsi), %xmm0\n"
+	"\tmovdqu 16(%rsi), %xmm1\n"
+	"\tmovdqu -32(%rsi,%rdx), %xmm2\n"
+	"\tmovdqu -16(%rsi,%rdx), %xmm3\n"
+	"\tmovdqu %xmm0, (%rdi)\n"
+	"\tmovdqu %xmm1, 16(%rdi)\n"
+	"\tmovdqu %xmm2, -32(%rdi,%rdx)\n"
+	"\tmovdqu %xmm3, -16(%rdi,%rdx)\n"
+	"\txorl %eax, %eax\n"
+	"\tret\n"
+	"3:\tcmpq $8, %rdx\n"
+	"\tjb 4f\n"
+	/* 8..15 */
+	"\tmovq (%rsi), %rax\n"
+	"\tmovq -8(%rsi,%rdx), %rcx\n"
+	"\tmovq %rax, (%rdi)\n"
+	"\tmovq %rcx, -8(%rdi,%rdx)\n"
+	"\txorl %eax, %eax\n"
+	"\tret\n"
+	"4:\tcmpq $4, %rdx\n"
+	"\tjb 5f\n"
+	/* 4..7 */
+	"\tmovl (%rsi), %eax\n"
+	"\tmovl -4(%rsi,%rdx), %ecx\n"
+	"\tmovl %eax, (%rdi)\n"
+	"\tmovl %ecx, -4(%rdi,%rdx)\n"
+	"\txorl %eax, %eax\n"
+	"\tret\n"
+	/* 1..3: byte 0, byte len / 2, byte len - 1 */
+	"5:\tmovq %rdx, %r8\n"
+	"\tshrq $1, %r8\n"
+	"\tmovzbl (%rsi), %eax\n"
+	"\tmovzbl (%rsi,%r8), %ecx\n"
+	"\tmovzbl -1(%rsi,%rdx), %r9d\n"
+	"\tmovb %al, (%rdi)\n"
+	"\tmovb %cl, (%rdi,%r8)\n"
+	"\tmovb %r9b, -1(%rdi,%rdx)\n"
+	"\txorl %eax, %eax\n"
+	"\tret\n"
+	".globl inproc_uaccess_small_fault\n"
+	".hidden inproc_uaccess_small_fault\n"
+	"inproc_uaccess_small_fault:\n"
+	"\tmovl $1, %eax\n"
+	"\tret\n"
+	".globl inproc_uaccess_small_end\n"
+	".hidden inproc_uaccess_small_end\n"
+	"inproc_uaccess_small_end:\n"
+	".size inproc_uaccess_small, .-inproc_uaccess_small\n");
+
+/* A fault inside inproc_uaccess_small(): resume at its fault exit. */
+static bool uaccess_small_fixup(void *uctx)
+{
+	greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
+	uintptr_t ip = (uintptr_t)g[REG_RIP];
+
+	if (ip < (uintptr_t)inproc_uaccess_small || ip >= (uintptr_t)inproc_uaccess_small_fault)
+		return false;
+	g[REG_RIP] = (greg_t)(uintptr_t)inproc_uaccess_small_fault;
+	return true;
+}
+
+/* A fault on the rep movsb: resume after it with the bytes left. */
 static bool uaccess_fast_fixup(void *uctx)
 {
 	greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
@@ -101,7 +196,21 @@ static bool uaccess_fast_fixup(void *uctx)
 	g[REG_RIP] = (greg_t)(uintptr_t)inproc_uaccess_movsb_resume;
 	return true;
 }
+
+/* The fast copy: nonzero when it faulted and must be done again under the guard. */
+static inline size_t uaccess_copy_fast(void *dst, const void *src, size_t len)
+{
+	if (len <= UACCESS_SMALL_MAX)
+		return (size_t)inproc_uaccess_small(dst, src, len);
+	return inproc_uaccess_movsb(dst, src, len);
+}
 #else
+static bool uaccess_small_fixup(void *uctx)
+{
+	(void)uctx;
+	return false;
+}
+
 static bool uaccess_fast_fixup(void *uctx)
 {
 	(void)uctx;
@@ -111,6 +220,9 @@ static bool uaccess_fast_fixup(void *uctx)
 
 static void uaccess_fault(int sig, siginfo_t *info, void *uctx)
 {
+	/* A fast copy's own fault first: the guarded loop then does it again. */
+	if (uaccess_small_fixup(uctx))
+		return;
 	/* An access to an MMIO trap is emulated and resumes, guard or not. */
 	if (sig == SIGSEGV && mmio_trap_fault(info->si_addr, uctx))
 		return;
@@ -167,9 +279,9 @@ bool inproc_uaccess_installed(void)
 /*
  * Copying must not go through instrumented memcpy: a sanitizer would report
  * the bad pointer we are about to turn into EFAULT.  On x86-64 the fast copy
- * is inproc_uaccess_movsb(), one rep movsb: an opaque instruction the
- * compiler cannot split, widen or replace by a call, which on every CPU
- * with fast string moves runs at memcpy speed.  Elsewhere, and when the fast
+ * is inproc_uaccess_small() up to 64 bytes and inproc_uaccess_movsb(), one
+ * rep movsb, past that: code the compiler cannot split, widen or replace by
+ * a call, which runs at memcpy speed.  Elsewhere, and when the fast
  * copy faults, the copy is this loop under the jump guard.
  */
 __attribute__((noinline, no_sanitize("address", "undefined"))) static void
@@ -326,7 +438,7 @@ int inproc_guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, b
 	 * the fault was ordinary memory (the first touch of a trap faults),
 	 * written again with the same bytes.
 	 */
-	rc = inproc_uaccess_movsb(dst, src, len) ? uaccess_copy_guarded(dst, src, len) : 0;
+	rc = uaccess_copy_fast(dst, src, len) ? uaccess_copy_guarded(dst, src, len) : 0;
 #else
 	rc = uaccess_copy_guarded(dst, src, len);
 #endif

@@ -412,6 +412,50 @@ static void test_user_copy_stops_at_fault(void **state)
 	munmap(buf, PSZ);
 }
 
+/*
+ * Every length a small copy can take (1 to 64 bytes, and a few past where
+ * the copy changes method), at every alignment of a 16-byte lane: exactly
+ * those bytes arrive, none beside them changes, both ways.  Then each
+ * length ending one byte into an unmapped page is EFAULT both ways, and a
+ * copy to the user still leaves the bytes before the page written.
+ */
+static void test_user_copy_every_small_length(void **state)
+{
+	const struct host_ops *ops = host()->ops;
+	uint8_t *buf = map_pages(2), src[160], back[160];
+	size_t len, off, i;
+
+	(void)state;
+	for (i = 0; i != sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	for (len = 1; len <= 80; len++) {
+		for (off = 0; off != 16; off++) {
+			memset(buf, 0xee, 256);
+			assert_int_equal(ops->copy_to_user(host(), (uintptr_t)buf + 32 + off, src, len), 0);
+			for (i = 0; i != 256; i++)
+				assert_int_equal(buf[i], i >= 32 + off && i < 32 + off + len ?
+							 src[i - 32 - off] : 0xee);
+			memset(back, 0xcc, sizeof(back));
+			assert_int_equal(ops->copy_from_user(host(), back + off, (uintptr_t)buf + 32 + off,
+							     len), 0);
+			for (i = 0; i != sizeof(back); i++)
+				assert_int_equal(back[i], i >= off && i < off + len ? src[i - off] : 0xcc);
+		}
+	}
+
+	assert_int_equal(munmap(buf + PSZ, PSZ), 0);
+	for (len = 1; len <= 80; len++) {
+		uint8_t *at = buf + PSZ - (len - 1);
+
+		memset(buf + PSZ - 128, 0, 128);
+		assert_int_equal(ops->copy_to_user(host(), (uintptr_t)at, src, len), -EFAULT);
+		for (i = 0; i != len - 1; i++)
+			assert_int_equal(at[i], src[i]);
+		assert_int_equal(ops->copy_from_user(host(), back, (uintptr_t)at, len), -EFAULT);
+	}
+	munmap(buf, PSZ);
+}
+
 static void test_user_phys_efault(void **state)
 {
 	uint8_t *buf = map_pages(1);
@@ -938,6 +982,7 @@ int main(void)
 {
 	const struct CMUnitTest pa_tests[] = {
 		cmocka_unit_test(test_user_copy_stops_at_fault),
+		cmocka_unit_test(test_user_copy_every_small_length),
 		cmocka_unit_test(test_private_pa_is_va),
 		cmocka_unit_test(test_memfd_one_pa_everywhere),
 		cmocka_unit_test(test_shared_anon_mapped_twice),
