@@ -19,6 +19,12 @@
  *       area, a mock domain attached, 100k live (goal >= 1M/s); baseline:
  *       pairs/s of two raw syscalls (getppid), what a kernel crossing per op
  *       alone would allow.
+ *   scale_{map,unmap}_nodom_1m_extra
+ *       what the op costs at 1M live areas beyond its cost at 1k (ns),
+ *       against one dependent load at a random line of 64 MiB (2 MiB pages
+ *       where the system gives them, as the core's caches get), measured
+ *       right after: the ratio is the growth counted in waits on memory,
+ *       which no index of a million areas can take below one.
  *   scale_pairs_nodom
  *       pairs/s of a 4 KiB map and its unmap at one IOVA, no domain (goal
  *       >= 4M/s); baseline as above.
@@ -286,6 +292,45 @@ static double flat_store_ns(uint32_t n)
 	return bench_median(v, BENCH_RUNS);
 }
 
+/* ns per dependent load at a random line of @bytes: one wait on memory. */
+static double random_load_ns(size_t bytes)
+{
+	size_t lines = bytes / 64, i;
+	uint8_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t *order = malloc(lines * sizeof(*order));
+	double v[BENCH_RUNS];
+	void **p;
+	int r;
+
+	if (mem == MAP_FAILED || !order)
+		die("out of memory for the memory-latency baseline");
+	madvise(mem, bytes, MADV_HUGEPAGE);
+	/* One cycle through every line in a random order: each load waits on the last. */
+	for (i = 0; i != lines; i++)
+		order[i] = (uint32_t)i;
+	for (i = lines - 1; i; i--) {
+		size_t j = rnd((uint32_t)i + 1);
+		uint32_t t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i != lines; i++)
+		*(void **)(mem + (size_t)order[i] * 64) = mem + (size_t)order[(i + 1) % lines] * 64;
+	p = (void **)(mem + (size_t)order[0] * 64);
+	for (r = 0; r != BENCH_RUNS; r++) {
+		uint64_t t0 = cpu_ns();
+
+		for (i = 0; i != 200000; i++)
+			p = *p;
+		v[r] = (double)(cpu_ns() - t0) / 200000;
+	}
+	bench_sink(p);
+	free(order);
+	munmap(mem, bytes);
+	return bench_median(v, BENCH_RUNS);
+}
+
 /* Pairs/s of two raw syscalls: the crossing a kernel path pays per op. */
 static double syscall_pairs_per_s(void)
 {
@@ -447,6 +492,14 @@ static void bench_cfg(enum cfg c, uint32_t max_live, double syscall_pairs)
 			bench_report(name, unmap_ns, "ns", "flat_store_1k", flat);
 		else
 			bench_report(name, unmap_ns, "ns", "same_op_at_1k", unmap1k);
+		if (sizes[n] == 1000000 && c == CFG_NODOM) {
+			double miss = random_load_ns(64ul << 20);
+
+			snprintf(name, sizeof(name), "scale_map_%s_1m_extra", cfg_name[c]);
+			bench_report(name, map_ns - map1k, "ns", "random_load_64m", miss);
+			snprintf(name, sizeof(name), "scale_unmap_%s_1m_extra", cfg_name[c]);
+			bench_report(name, unmap_ns - unmap1k, "ns", "random_load_64m", miss);
+		}
 		if (sizes[n] == 100000 && c == CFG_1DOM)
 			bench_report("scale_storm_1dom_100k", field_storm(&f), "pairs/s",
 				     "syscall_pairs", syscall_pairs);
