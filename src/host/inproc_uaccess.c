@@ -2,12 +2,12 @@
 /*
  * The in-process host's user access.  The kernel's copy_from_user() turns
  * a bad pointer into EFAULT through its exception tables.  Here a fault in
- * the fast copy (one instruction at a known address) resumes after it with
- * the bytes left, and the copy is done again under a per-thread guard: a
- * SIGSEGV or SIGBUS raised while the guard is armed jumps back to the copy,
- * which returns -EFAULT.  Any other
- * fault goes on to the handler the program had, or kills the program as
- * it would have without us.  The handler is installed on first use and
+ * a fast copy (code at known addresses: a few moves for up to 64 bytes, one
+ * rep movsb past that) resumes at a known exit that reports it, and the
+ * copy is done again under a per-thread guard: a SIGSEGV or SIGBUS raised
+ * while the guard is armed jumps back to the copy, which returns -EFAULT.
+ * Any other fault goes on to the handler the program had, or kills the
+ * program as it would have without us.  The handler is installed on first use and
  * chained.
  */
 #include <errno.h>
