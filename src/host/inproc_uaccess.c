@@ -99,7 +99,9 @@ __asm__(".text\n"
  * that fits instead: 1-3 bytes as the first, middle and last byte, 4-7 and
  * 8-15 as a word from each end, 16-32 as one 16-byte vector from each end,
  * 33-64 as two from each end.  Every load comes before every store, so a
- * copy between overlapping buffers is still right.  A fault anywhere
+ * copy between overlapping buffers is still right.  These are the pieces
+ * iommu_dma_small_copy() moves for a device's DMA; here they are written
+ * in assembly because a fault in them must land on addresses we know.  A fault anywhere
  * between inproc_uaccess_small and its end resumes at its fault exit,
  * which returns nonzero, and the copy is done again by the guarded loop,
  * as after a rep movsb that faulted; the MMIO trap never sees these moves,
