@@ -73,21 +73,18 @@ static void chain_signal(const struct sigaction *prev, int sig, siginfo_t *info,
  * of a small copy's cost.
  */
 #if defined(__x86_64__)
+/* A code address the fault handler knows, and a function opening at one. */
+#define UACCESS_ASM_LABEL(name) ".globl " #name "\n.hidden " #name "\n" #name ":\n"
+#define UACCESS_ASM_FUNC(name) ".type " #name ", @function\n" UACCESS_ASM_LABEL(name)
+
 size_t inproc_uaccess_movsb(void *dst, const void *src, size_t len);
 extern const char inproc_uaccess_movsb_insn[], inproc_uaccess_movsb_resume[];
 __asm__(".text\n"
-	".globl inproc_uaccess_movsb\n"
-	".hidden inproc_uaccess_movsb\n"
-	".type inproc_uaccess_movsb, @function\n"
-	"inproc_uaccess_movsb:\n"
+	UACCESS_ASM_FUNC(inproc_uaccess_movsb)
 	"\tmovq %rdx, %rcx\n"
-	".globl inproc_uaccess_movsb_insn\n"
-	".hidden inproc_uaccess_movsb_insn\n"
-	"inproc_uaccess_movsb_insn:\n"
+	UACCESS_ASM_LABEL(inproc_uaccess_movsb_insn)
 	"\trep movsb\n"
-	".globl inproc_uaccess_movsb_resume\n"
-	".hidden inproc_uaccess_movsb_resume\n"
-	"inproc_uaccess_movsb_resume:\n"
+	UACCESS_ASM_LABEL(inproc_uaccess_movsb_resume)
 	"\tmovq %rcx, %rax\n"
 	"\tret\n"
 	".size inproc_uaccess_movsb, .-inproc_uaccess_movsb\n");
@@ -101,20 +98,17 @@ __asm__(".text\n"
  * 33-64 as two from each end.  Every load comes before every store, so a
  * copy between overlapping buffers is still right.  These are the pieces
  * iommu_dma_small_copy() moves for a device's DMA; here they are written
- * in assembly because a fault in them must land on addresses we know.  A fault anywhere
- * between inproc_uaccess_small and its end resumes at its fault exit,
- * which returns nonzero, and the copy is done again by the guarded loop,
+ * in assembly because a fault in them must land on addresses we know.  A
+ * fault anywhere between inproc_uaccess_small and its fault exit resumes
+ * there, which returns nonzero, and the guarded loop does the copy again,
  * as after a rep movsb that faulted; the MMIO trap never sees these moves,
  * so a trap's registers are reached by the same plain moves as before.
  */
 #define UACCESS_SMALL_MAX 64
 int inproc_uaccess_small(void *dst, const void *src, size_t len);
-extern const char inproc_uaccess_small_end[], inproc_uaccess_small_fault[];
+extern const char inproc_uaccess_small_fault[];
 __asm__(".text\n"
-	".globl inproc_uaccess_small\n"
-	".hidden inproc_uaccess_small\n"
-	".type inproc_uaccess_small, @function\n"
-	"inproc_uaccess_small:\n"
+	UACCESS_ASM_FUNC(inproc_uaccess_small)
 	"\tcmpq $16, %rdx\n"
 	"\tjb 3f\n"
 	"\tcmpq $32, %rdx\n"
@@ -166,14 +160,10 @@ __asm__(".text\n"
 	"\tmovb %r9b, -1(%rdi,%rdx)\n"
 	"\txorl %eax, %eax\n"
 	"\tret\n"
-	".globl inproc_uaccess_small_fault\n"
-	".hidden inproc_uaccess_small_fault\n"
-	"inproc_uaccess_small_fault:\n"
+	/* The fault exit, and the end of the moves a fault may come from. */
+	UACCESS_ASM_LABEL(inproc_uaccess_small_fault)
 	"\tmovl $1, %eax\n"
 	"\tret\n"
-	".globl inproc_uaccess_small_end\n"
-	".hidden inproc_uaccess_small_end\n"
-	"inproc_uaccess_small_end:\n"
 	".size inproc_uaccess_small, .-inproc_uaccess_small\n");
 
 /* A fault inside inproc_uaccess_small(): resume at its fault exit. */
