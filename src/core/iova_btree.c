@@ -67,6 +67,129 @@ static inline __attribute__((always_inline)) void node_prefetch(const struct iov
 }
 
 /*
+ * Leaf hints (iova_btree.h).  The table has a power of two of entries,
+ * about one for every HINT_RANGES_EACH ranges when it was built, and
+ * slices the span from the lowest range to the highest into as many
+ * slices of a power-of-two width: for evenly spread ranges that is a hint
+ * or two a leaf, and small enough (512 KiB at a million ranges) to stay in
+ * the caches more than the level above the leaves does, four times its
+ * size.  Built filled from the leaves; every descent that reaches a leaf
+ * updates its slice's hint.  Rebuilt as the count doubles, dropped when it
+ * falls to a quarter or the tree gets shallow again; without memory the
+ * tree goes without, and tries again once the count has doubled.
+ */
+#define HINT_MIN_HEIGHT 4	/* shallower, the leaves mostly are in the cache */
+#define HINT_RANGES_EACH 16
+
+struct iova_btree_hints {
+	unsigned int shift;	/* a slice is 2^shift values wide */
+	size_t mask;		/* entries - 1 */
+	size_t built_at;	/* the count when built */
+	struct iova_btree_node *leaf[];
+};
+
+/* The hint a descent towards @key uses, or NULL without a table. */
+static inline struct iova_btree_node **hint_slot(const struct iova_btree *t, unsigned long key)
+{
+	struct iova_btree_hints *h = t->hints;
+
+	return h ? &h->leaf[(key >> h->shift) & h->mask] : NULL;
+}
+
+/*
+ * Ask for the lines of the leaf at @slot, before the descent starts; the
+ * leaf hinted, for hint_learn().  Relaxed loads and stores: lookups of a
+ * tree may run side by side, and any value a slot holds is safe.
+ */
+static inline struct iova_btree_node *hint_fetch(struct iova_btree_node **slot)
+{
+	struct iova_btree_node *leaf;
+
+	if (!slot)
+		return NULL;
+	leaf = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (leaf)
+		node_prefetch(leaf, true);
+	return leaf;
+}
+
+/* The descent that fetched @hinted at @slot reached @leaf. */
+static inline void hint_learn(struct iova_btree_node **slot, const struct iova_btree_node *hinted,
+			      struct iova_btree_node *leaf)
+{
+	if (slot && hinted != leaf)
+		__atomic_store_n(slot, leaf, __ATOMIC_RELAXED);
+}
+
+/* Bits to hold @x - 1: the smallest b with 2^b >= @x (0 for 0 and 1). */
+static unsigned int ceil_log2(unsigned long x)
+{
+	return x <= 1 ? 0 : (unsigned int)(8 * sizeof(x)) - (unsigned int)__builtin_clzl(x - 1);
+}
+
+/* Point the slices each leaf under @n reaches into at it, lowest leaf first. */
+static void hints_fill(struct iova_btree_hints *h, struct iova_btree_node *n, unsigned int level)
+{
+	unsigned long s, e;
+	unsigned int i;
+
+	if (level > 1) {
+		for (i = 0; i != n->n; i++)
+			hints_fill(h, n->ptr[i], level - 1);
+		return;
+	}
+	s = n->lo[0] >> h->shift;
+	e = n->hi[n->n - 1] >> h->shift;
+	if (e - s > h->mask)
+		e = s + h->mask;	/* one leaf across every slice */
+	for (;; s++) {
+		h->leaf[s & h->mask] = n;
+		if (s == e)
+			break;
+	}
+}
+
+static void hints_drop(struct iova_btree *t)
+{
+	free(t->hints);
+	t->hints = NULL;
+	t->hints_next = 0;
+}
+
+/* A table sized to the tree as it is now, in place of the one it had. */
+static __attribute__((noinline)) void hints_rebuild(struct iova_btree *t)
+{
+	unsigned int bits = ceil_log2(t->count / HINT_RANGES_EACH);
+	unsigned long span = t->root->hi[t->root->n - 1] - t->root->lo[0];
+	struct iova_btree_hints *h;
+
+	t->hints_next = 2 * t->count;
+	h = calloc(1, sizeof(*h) + (sizeof(h->leaf[0]) << bits));
+	if (!h)
+		return;		/* keep the old table, if any, until the next try */
+	h->mask = (1ul << bits) - 1;
+	h->shift = ceil_log2((span >> bits) + 1);
+	h->built_at = t->count;
+	hints_fill(h, t->root, t->height);
+	free(t->hints);
+	t->hints = h;
+}
+
+/* After an insertion: a deep tree grown to twice its table's count gets a new one. */
+static inline void hints_grow(struct iova_btree *t)
+{
+	if (t->height >= HINT_MIN_HEIGHT && t->count >= t->hints_next)
+		hints_rebuild(t);
+}
+
+/* After a removal, which never allocates: a table too big for the tree goes. */
+static inline void hints_shrink(struct iova_btree *t)
+{
+	if (t->hints && (t->height < HINT_MIN_HEIGHT || 4 * t->count < t->hints->built_at))
+		hints_drop(t);
+}
+
+/*
  * How many of the first @n (<= FAN) ascending values of @v, a node's
  * array of FAN, are below @key: the index of the first at or above it.
  * Five fixed steps of 16, 8, 4, 2 and 1 with no branch to mispredict; a step
@@ -276,9 +399,10 @@ static void leaf_insert(struct iova_btree *t, struct iova_btree_node **path, uns
 int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long last,
 		      void *value)
 {
-	struct iova_btree_node *path[MAX_DEPTH], *n;
+	struct iova_btree_node *path[MAX_DEPTH], *n, **hint = hint_slot(t, start), *hinted;
 	unsigned int slot[MAX_DEPTH], level, depth = 0, i;
 
+	hinted = hint_fetch(hint);
 	if (!t->root) {
 		t->root = node_alloc(t);
 		if (!t->root)
@@ -320,6 +444,7 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 		node_prefetch(n, child_leaf);
 	}
 
+	hint_learn(hint, hinted, n);
 	leaf_insert(t, path, slot, depth, n, rank_below(n->lo, n->n, start), start, last, value);
 	return 0;
 }
@@ -347,11 +472,11 @@ static void leaf_insert(struct iova_btree *t, struct iova_btree_node **path, uns
 	n->ptr[i] = value;
 	t->count++;
 	t->gen++;
-	if (quiet)
-		return;
 	/* path[d] sits at level height - d: its child is a leaf at level 2. */
-	while (depth-- && refresh_entry(path[depth], slot[depth], t->height - depth == 2))
+	while (!quiet && depth-- &&
+	       refresh_entry(path[depth], slot[depth], t->height - depth == 2))
 		;
+	hints_grow(t);
 }
 
 int iova_btree_insert_at(struct iova_btree *t, struct iova_btree_spot *spot,
@@ -371,11 +496,12 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 
 void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 {
-	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
+	struct iova_btree_node *path[MAX_DEPTH], *n = t->root, **hint = hint_slot(t, start), *hinted;
 	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
 
 	if (!n)
 		return NULL;
+	hinted = hint_fetch(hint);
 	for (level = t->height; level > 1; level--) {
 		i = child_for(n, start);
 		path[depth] = n;
@@ -383,6 +509,7 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 		n = n->ptr[i];
 		node_prefetch(n, level == 2);
 	}
+	hint_learn(hint, hinted, n);
 	i = rank_below(n->lo, n->n, start);
 	if (i == n->n || n->lo[i] != start)
 		return NULL;
@@ -413,6 +540,7 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 		 */
 		while (depth-- && path[depth]->gap[slot[depth]] < merged)
 			path[depth]->gap[slot[depth]] = merged;
+		hints_shrink(t);
 		return value;
 	}
 
@@ -454,6 +582,7 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 		t->height--;
 		node_free(t, n);
 	}
+	hints_shrink(t);
 	return value;
 }
 
@@ -469,12 +598,13 @@ static inline __attribute__((always_inline)) struct iova_btree_node *
 descend(const struct iova_btree *t, unsigned long first, unsigned long last,
 	struct iova_btree_node **path, unsigned int *slot, unsigned int *depth, unsigned int *at)
 {
-	struct iova_btree_node *n = t->root;
+	struct iova_btree_node *n = t->root, **hint = hint_slot(t, first), *hinted;
 	unsigned int level, i;
 
 	*depth = 0;
 	if (!n)
 		return NULL;
+	hinted = hint_fetch(hint);
 	for (level = t->height;; level--) {
 		i = rank_below(n->hi, n->n, first);
 		if (level == 1)
@@ -489,6 +619,7 @@ descend(const struct iova_btree *t, unsigned long first, unsigned long last,
 		n = n->ptr[i];
 		node_prefetch(n, level == 2);
 	}
+	hint_learn(hint, hinted, n);
 	*at = i;
 	return n;
 }
@@ -647,6 +778,7 @@ void iova_btree_destroy(struct iova_btree *t)
 		t->spare = n->ptr[0];
 		node_release(t, n);
 	}
+	free(t->hints);
 	memset(t, 0, sizeof(*t));
 	t->nodes = nodes;
 }
@@ -714,7 +846,10 @@ long iova_btree_verify(const struct iova_btree *t)
 	long k;
 
 	if (!t->root)
-		return t->height || t->count ? -1 : 0;
+		return t->height || t->count || t->hints ? -1 : 0;
+	/* A table only on a deep tree, and dropped once far too big for it. */
+	if (t->hints && (t->height < HINT_MIN_HEIGHT || 4 * t->count < t->hints->built_at))
+		return -1;
 	k = verify_node(t->root, t->height, &any, &prev);
 	return k == (long)t->count ? k : -1;
 }

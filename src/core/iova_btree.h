@@ -21,6 +21,15 @@
  * left with few ranges is merged into a neighbour when they fit together,
  * an empty one is freed, so the index stays within a small factor of its
  * ranges' size.
+ *
+ * A deep tree (four levels and more, some 15k ranges up) also keeps a
+ * table of leaf hints: for each slice of the IOVA space, the leaf the
+ * last descent into that slice reached.  A descent asks the cache for the
+ * hinted leaf's lines before it reads the root, so the one node a lookup
+ * among many ranges waits on memory for is on its way while the levels
+ * above it are read.  A hint is only ever prefetched, never read through:
+ * a wrong or stale one (its node merged away, freed or reused) costs a
+ * wasted prefetch and nothing else.  About one byte per range.
  */
 #ifndef UIOMMUFD_CORE_IOVA_BTREE_H
 #define UIOMMUFD_CORE_IOVA_BTREE_H
@@ -32,6 +41,7 @@
 #define IOVA_BTREE_MAX_DEPTH 24	/* with nodes at least two wide: far beyond 2^64 ranges */
 
 struct iova_btree_node;
+struct iova_btree_hints;
 struct slab_cache;
 
 struct iova_btree {
@@ -42,6 +52,8 @@ struct iova_btree {
 	size_t count;
 	struct iova_btree_node *spare;	/* free nodes, linked through ptr[0] */
 	unsigned long gen;		/* moves with every change of the nodes */
+	struct iova_btree_hints *hints;	/* leaves to fetch early; NULL while shallow */
+	size_t hints_next;		/* build the hints again at this count */
 };
 
 /*

@@ -10,6 +10,8 @@
  * to range and hole walks, at both ends of the space and with enough
  * ranges for three levels (four in the sequential test); after every step
  * the tree's order, summaries and count are re-derived (iova_btree_verify).
+ * The deep test takes trees of four levels, with leaf hints, through the
+ * same operations against a bitmap.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -348,6 +350,160 @@ static void test_sequential(void **state)
 	assert_int_equal(iova_btree_verify(&t), 0);
 }
 
+/*
+ * Deep trees: tens of thousands of single-page ranges at IOVAs spread as
+ * an IOAS's are, so that the tree is four levels deep and keeps leaf
+ * hints, checked against a bitmap of the pages present.  The layout moves
+ * half way (most ranges removed, the rest far away), so that most hints
+ * point at nodes merged away, freed or reused; with malloc'ed nodes the
+ * address sanitizer would see a hint read through.
+ */
+#define DEEP_PAGES (1u << 17)
+#define DEEP_PG 4096ul
+
+struct deep {
+	struct iova_btree t;
+	unsigned char *present;
+	unsigned long base;
+	unsigned int count;
+	char tag;
+};
+
+static unsigned long deep_iova(const struct deep *d, unsigned int page)
+{
+	return d->base + (unsigned long)page * DEEP_PG;
+}
+
+/* The lowest present page in [a, b], or -1. */
+static long deep_want(const struct deep *d, unsigned int a, unsigned int b)
+{
+	for (; a <= b; a++)
+		if (d->present[a])
+			return a;
+	return -1;
+}
+
+static void deep_step(struct deep *d, unsigned int lo, unsigned int hi)
+{
+	unsigned int op = rnd(8), a = lo + rnd(hi - lo), b = a + rnd(48);
+	unsigned long s, e;
+	long want;
+	void *got;
+
+	if (b >= hi)
+		b = hi - 1;
+	want = deep_want(d, a, b);
+	if (op < 3 && !d->present[a]) {
+		struct iova_btree_spot spot;
+
+		if (op) {
+			assert_int_equal(iova_btree_insert(&d->t, deep_iova(d, a),
+							   deep_iova(d, a) + DEEP_PG - 1, &d->tag), 0);
+		} else {
+			assert_null(iova_btree_first_spot(&d->t, deep_iova(d, a),
+							  deep_iova(d, a) + DEEP_PG - 1, &spot));
+			assert_int_equal(iova_btree_insert_at(&d->t, &spot, deep_iova(d, a),
+							      deep_iova(d, a) + DEEP_PG - 1, &d->tag),
+					 0);
+		}
+		d->present[a] = 1;
+		d->count++;
+	} else if (op < 5) {
+		got = iova_btree_remove(&d->t, deep_iova(d, a));
+		assert_ptr_equal(got, d->present[a] ? &d->tag : NULL);
+		d->count -= d->present[a];
+		d->present[a] = 0;
+	} else if (op < 6) {
+		struct take_call call = { .take = true };
+		bool taken;
+
+		got = iova_btree_take_first(&d->t, deep_iova(d, a), deep_iova(d, b) + DEEP_PG - 1,
+					    take_says, &call, &taken);
+		assert_ptr_equal(got, want >= 0 ? &d->tag : NULL);
+		assert_true(taken == (want >= 0));
+		if (taken) {
+			assert_int_equal(call.start, deep_iova(d, (unsigned int)want));
+			d->present[want] = 0;
+			d->count--;
+		}
+	} else {
+		/* From inside a page: the range meeting it, or the next one. */
+		got = iova_btree_first(&d->t, deep_iova(d, a) + 100, deep_iova(d, b) + DEEP_PG - 1,
+				       &s, &e);
+		assert_ptr_equal(got, want >= 0 ? &d->tag : NULL);
+		if (want >= 0) {
+			assert_int_equal(s, deep_iova(d, (unsigned int)want));
+			assert_int_equal(e, deep_iova(d, (unsigned int)want) + DEEP_PG - 1);
+		}
+	}
+}
+
+static void deep_run(struct slab_cache *cache, unsigned long base, unsigned long long seed)
+{
+	struct deep d = { .t.nodes = cache, .base = base };
+	unsigned int i, step;
+
+	rng_state = seed;
+	d.present = calloc(DEEP_PAGES, 1);
+	assert_non_null(d.present);
+	/* Half of the lower half filled, at random: four levels, and hints. */
+	while (d.count < DEEP_PAGES / 4) {
+		i = rnd(DEEP_PAGES / 2);
+		if (d.present[i])
+			continue;
+		assert_int_equal(iova_btree_insert(&d.t, deep_iova(&d, i),
+						   deep_iova(&d, i) + DEEP_PG - 1, &d.tag), 0);
+		d.present[i] = 1;
+		d.count++;
+	}
+	assert_true(d.t.height >= 4);
+	assert_non_null(d.t.hints);
+	for (step = 0; step < 40000; step++) {
+		deep_step(&d, 0, DEEP_PAGES / 2);
+		if (!(step % 8192))
+			assert_int_equal(iova_btree_verify(&d.t), (long)d.count);
+	}
+	/*
+	 * Move: two in three of the lower half go, leaves merge and go while
+	 * the table stays; then the upper half fills, new leaves where no
+	 * hint points yet.
+	 */
+	for (i = 0; i != DEEP_PAGES / 2; i++)
+		if (d.present[i] && i % 3) {
+			assert_ptr_equal(iova_btree_remove(&d.t, deep_iova(&d, i)), &d.tag);
+			d.present[i] = 0;
+			d.count--;
+		}
+	assert_int_equal(iova_btree_verify(&d.t), (long)d.count);
+	assert_non_null(d.t.hints);
+	for (step = 0; step < 40000; step++)
+		deep_step(&d, DEEP_PAGES / 2, DEEP_PAGES);
+	assert_int_equal(iova_btree_verify(&d.t), (long)d.count);
+	for (step = 0; step < 20000; step++)
+		deep_step(&d, 0, DEEP_PAGES);
+	assert_int_equal(iova_btree_verify(&d.t), (long)d.count);
+	/* Empty: the table goes with the depth. */
+	for (i = 0; i != DEEP_PAGES; i++)
+		if (d.present[i])
+			assert_ptr_equal(iova_btree_remove(&d.t, deep_iova(&d, i)), &d.tag);
+	assert_null(d.t.root);
+	assert_null(d.t.hints);
+	assert_int_equal(iova_btree_verify(&d.t), 0);
+	iova_btree_destroy(&d.t);
+	free(d.present);
+}
+
+static void test_deep_hints(void **state)
+{
+	struct slab_cache cache;
+
+	deep_run(NULL, 1ul << 32, 11);
+	deep_run(NULL, ULONG_MAX - DEEP_PAGES * DEEP_PG + 1, 12);
+	slab_init(&cache, iova_btree_node_size());
+	deep_run(&cache, 1ul << 40, 13);
+	slab_destroy(&cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_top_of_space),
 		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_nodes_from_cache),
+		cmocka_unit_test(test_deep_hints),
 	};
 
 	return cmocka_run_group_tests_name("iova btree", tests, NULL, NULL);
