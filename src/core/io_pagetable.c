@@ -28,6 +28,7 @@ static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area
 void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx)
 {
 	memset(iopt, 0, sizeof(*iopt));
+	iopt->ictx = ictx;
 	iopt->area_cache = &ictx->area_cache;
 	iopt->areas.nodes = &ictx->node_cache;
 	/* Without domains there is no IOMMU page size to respect. */
@@ -363,6 +364,23 @@ static unsigned long iopt_area_last_index(const struct iopt_area *area)
 	return (area->start_byte + iopt_area_length(area) - 1) / PAGE_SIZE;
 }
 
+/*
+ * iopt_pages_pin(), tried once more when it was refused and areas an
+ * unmap left for later still hold pins: their pages are still charged
+ * to RLIMIT_MEMLOCK, which a pin right after their unmap must not see.
+ */
+static int iopt_pin_pages(struct io_pagetable *iopt, struct iopt_pages *pages,
+			  unsigned long first_index, unsigned long last_index)
+{
+	int rc = iopt_pages_pin(pages, first_index, last_index);
+
+	if (rc == -ENOMEM && iopt->ictx->late_pinned) {
+		iopt_late_drain(iopt->ictx);
+		rc = iopt_pages_pin(pages, first_index, last_index);
+	}
+	return rc;
+}
+
 /* Release the area's pin, held while any domain maps it. */
 static void iopt_area_unpin(struct iopt_area *area)
 {
@@ -384,7 +402,7 @@ static int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *ar
 	if (dmabuf && dmabuf->revoked)
 		return 0;
 	if (!area->filled) {
-		rc = iopt_pages_pin(area->pages, iopt_area_first_index(area),
+		rc = iopt_pin_pages(iopt, area->pages, iopt_area_first_index(area),
 				    iopt_area_last_index(area));
 		if (rc)
 			return rc;
@@ -439,14 +457,19 @@ static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt)
 }
 
 /* An area made with its pages is freed with them, by the last put. */
-static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
+static void area_free_to(struct slab_cache *cache, struct iopt_area *area)
 {
 	bool with_pages = area->with_pages;
 
 	if (area->pages)
 		iopt_put_pages(area->pages);
 	if (!with_pages)
-		slab_free(iopt->area_cache, area);
+		slab_free(cache, area);
+}
+
+static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	area_free_to(iopt->area_cache, area);
 }
 
 /*
@@ -745,29 +768,62 @@ static bool area_may_go(void *value, unsigned long start, unsigned long last, vo
 }
 
 /*
- * Free @area IOPT_LATE_FREES unmaps after it left the index: its lines
- * were asked for when it left, and have come by the time it is freed.
+ * The largest area whose pin an unmap leaves for later: what a vIOMMU
+ * shadows page by page, and small enough that pins kept back a few
+ * unmaps hold little memory.
  */
-static void iopt_late_free(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	struct iopt_area *due = iopt->late[iopt->late_next];
+#define IOPT_LATE_PIN_MAX (64ul * 1024)
 
-	iopt->late[iopt->late_next] = area;
-	iopt->late_next = (iopt->late_next + 1) % IOPT_LATE_FREES;
-	if (due)
-		iopt_area_free(iopt, due);
+/* Unpin and free the area waiting at @k of ictx->late, if any. */
+static void late_release(struct iommufd_ctx *ictx, unsigned int k)
+{
+	struct iopt_area *area = ictx->late[k];
+
+	if (!area)
+		return;
+	ictx->late[k] = NULL;
+	if (ictx->late_pin[k]) {
+		ictx->late_pin[k] = false;
+		ictx->late_pinned--;
+		iopt_area_unpin(area);
+	}
+	area_free_to(&ictx->area_cache, area);
 }
 
-/* Free every area still waiting in iopt->late. */
-static void iopt_late_drain(struct io_pagetable *iopt)
+void iopt_late_drain(struct iommufd_ctx *ictx)
 {
 	unsigned int k;
 
-	for (k = 0; k != IOPT_LATE_FREES; k++) {
-		if (iopt->late[k])
-			iopt_area_free(iopt, iopt->late[k]);
-		iopt->late[k] = NULL;
-	}
+	for (k = 0; k != IOMMUFD_LATE_AREAS; k++)
+		late_release(ictx, k);
+}
+
+/*
+ * @area, [start, last] by the index, has just left it: out of every
+ * domain now, from those bounds, without reading the area; unpinned and
+ * freed IOMMUFD_LATE_AREAS unmaps later.  Its lines were asked for when it
+ * left the index, its pin's half way along the ring, so by the time it
+ * goes both have come and the unmap waits on the index alone.  Kept back,
+ * a pin is seen by nothing the user can ask before it goes
+ * (iommufd_ctx.late), and its pages map nowhere.
+ */
+static void iopt_area_late(struct io_pagetable *iopt, struct iopt_area *area,
+			   unsigned long start, unsigned long last)
+{
+	struct iommufd_ctx *ictx = iopt->ictx;
+	unsigned int k = ictx->late_next, half = (k + IOMMUFD_LATE_AREAS / 2) % IOMMUFD_LATE_AREAS;
+	size_t d;
+
+	for (d = 0; d != iopt->nr_domains; d++)
+		iommu_unmap(iopt->domains[d], start, last - start + 1);
+	if (ictx->late_pin[half])
+		iopt_pages_unpin_prefetch(ictx->late[half]->pages);
+	late_release(ictx, k);
+	ictx->late[k] = area;
+	/* With a domain, every area in the index that is not over a file is filled. */
+	ictx->late_pin[k] = iopt->nr_domains != 0;
+	ictx->late_pinned += ictx->late_pin[k];
+	ictx->late_next = (k + 1) % IOMMUFD_LATE_AREAS;
 }
 
 /* @area has left the index: take it out of the domains, unpin it and free it. */
@@ -791,11 +847,11 @@ static void iopt_area_gone(struct io_pagetable *iopt, struct iopt_area *area)
  * Among a million areas, reading an area to judge it is a second wait on
  * memory after the leaf's.  While no access pins inside any area
  * (iopt->nr_held_areas), the leaf's bounds are the whole verdict, and the
- * area's lines are asked for while the index is mended.  With no domain
- * nothing is pinned either, and when no area is over a file or dma-buf,
- * what freeing an area releases (its memory, a reference on user pages)
- * is invisible to the user: it waits in iopt->late until those lines are
- * in, IOPT_LATE_FREES unmaps on, and the unmap waits on the leaf alone.
+ * area's lines are asked for while the index is mended.  When no area is
+ * over a file or dma-buf either, what freeing a small area releases (its
+ * memory, its pin, a reference on user pages) can wait: the IOMMU unmap is
+ * done from the leaf's bounds, the rest IOMMUFD_LATE_AREAS unmaps on
+ * (iopt_area_late()), and the unmap waits on the leaf alone.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsigned long last,
 			    unsigned long *gone)
@@ -817,8 +873,10 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long first, unsi
 			iopt->nr_areas--;
 			notified = 0;	/* the patience is per area */
 			removed += w.end - w.start + 1;
-			if (w.from_leaf && !iopt->nr_domains && !iopt->nr_file_areas)
-				iopt_late_free(iopt, area);
+			if (w.from_leaf && !iopt->nr_file_areas &&
+			    (!iopt->nr_domains ||
+			     (w.end - w.start < IOPT_LATE_PIN_MAX && iommufd_late_list(iopt->ictx))))
+				iopt_area_late(iopt, area, w.start, w.end);
 			else
 				iopt_area_gone(iopt, area);
 			/* Nothing of the range is left past it: no descent to learn that. */
@@ -861,7 +919,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Areas first: they unmap from the domains and unpin. */
 	iopt_unmap_all(iopt, NULL);
-	iopt_late_drain(iopt);
+	iopt_late_drain(iopt->ictx);
 	iova_btree_destroy(&iopt->areas);
 	while (!span_tree_empty(&iopt->reserved)) {
 		struct iopt_reserved *r =
@@ -1406,7 +1464,7 @@ static int access_pin_piece(void *arg, struct iopt_area *area, unsigned long fir
 		return -EINVAL;
 	if (!iopt_area_prot_ok(area, ap->flags))
 		return -EPERM;
-	rc = iopt_pages_pin(area->pages, first_index, last_index);
+	rc = iopt_pin_pages(ap->iopt, area->pages, first_index, last_index);
 	if (rc)
 		return rc;
 	held = area_held(area);

@@ -56,9 +56,6 @@ struct iopt_area {
  */
 #define IOPT_PAIR_BYTES 128
 
-/* Unmapped areas of user memory waiting for their lines before they are freed. */
-#define IOPT_LATE_FREES 8
-
 struct iopt_span {
 	unsigned long start;
 	unsigned long last;		/* inclusive */
@@ -98,9 +95,7 @@ struct io_pagetable {
 	 */
 	size_t nr_held_areas;
 	size_t nr_file_areas;
-	/* Areas out of the index whose memory goes IOPT_LATE_FREES unmaps later. */
-	struct iopt_area *late[IOPT_LATE_FREES];
-	unsigned int late_next;
+	struct iommufd_ctx *ictx;
 };
 
 static inline unsigned long iopt_area_iova(const struct iopt_area *area)
@@ -141,6 +136,8 @@ struct iopt_pages_list {
 void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx);
 /* Unmaps everything; cannot fail. */
 void iopt_destroy_table(struct io_pagetable *iopt);
+/* Unpin and free every area an unmap left for later (iommufd_ctx.late). */
+void iopt_late_drain(struct iommufd_ctx *ictx);
 
 /*
  * Mapping.  *@iova is the fixed IOVA, or the chosen one on return with

@@ -134,6 +134,11 @@ struct iommufd_device;
 struct iommufd_mmap;
 struct iommufd_ucmd;
 
+/* Unmapped areas kept back before they are unpinned and freed (io_pagetable.c). */
+#define IOMMUFD_LATE_AREAS 8
+
+struct iopt_area;
+
 struct iommufd_ctx {
 	struct uiommufd_host *host;
 	pthread_mutex_t lock;	/* recursive: access callbacks come back in */
@@ -153,7 +158,28 @@ struct iommufd_ctx {
 	struct iommufd_mmap *mmaps;	/* file regions a program may mmap, by offset */
 	/* Per-area bookkeeping of every IOAS here, used under @lock (slab.h). */
 	struct slab_cache area_cache, pages_cache, node_cache, pair_cache, pin_node_cache;
+	/*
+	 * Areas out of their IOAS's index and out of its domains, unpinned
+	 * and freed IOMMUFD_LATE_AREAS unmaps later (io_pagetable.c);
+	 * @late_pinned counts those that still hold a pin, which every
+	 * command but IOAS_MAP and IOAS_UNMAP first lets go.
+	 */
+	struct iopt_area *late[IOMMUFD_LATE_AREAS];
+	bool late_pin[IOMMUFD_LATE_AREAS];
+	unsigned int late_next, late_pinned;
+	bool late_listed;		/* on the list iommufd_late_drain_all() walks */
+	bool late_closed;		/* being released: never listed again */
+	struct iommufd_ctx *late_list_next;
 };
+
+/*
+ * Put @ictx (locked) on the list of contexts whose kept-back pins
+ * iommufd_late_drain_all() lets go; false if that cannot be done now
+ * without waiting, and then its unmaps keep no pin back.
+ */
+bool iommufd_late_list(struct iommufd_ctx *ictx);
+/* Let every context's kept-back pins go; never with a context locked. */
+void iommufd_late_drain_all(void);
 
 /*
  * One ioctl being served.  The handler reads and edits @cmd, the argument

@@ -563,6 +563,9 @@ static long dispatch(struct iommufd_ctx *ictx, unsigned int number, uint64_t uar
 	uint32_t usize;
 	int result, have;
 
+	/* Pins an unmap kept back go before any other command could see them. */
+	if (ictx->late_pinned && number != IOMMU_IOAS_MAP && number != IOMMU_IOAS_UNMAP)
+		iopt_late_drain(ictx);
 	if (slot >= ARRAY_SIZE(commands))
 		return iommufd_vfio_ioctl(ictx, number, uarg);
 	cmd = &commands[slot];
@@ -592,6 +595,68 @@ static long dispatch(struct iommufd_ctx *ictx, unsigned int number, uint64_t uar
 		fresh_settle(&ucmd, result);
 	ictx->running = ucmd.outer;
 	return result;
+}
+
+/*
+ * Contexts that have kept pins back (iommufd_ctx.late), for what looks at
+ * pins from outside any command.  The list's lock comes before a
+ * context's; a context, locked, only ever tries it, so that neither order
+ * can wait on the other.  A context stays listed until it is released.
+ */
+static pthread_mutex_t late_ctxs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct iommufd_ctx *late_ctxs;
+
+bool iommufd_late_list(struct iommufd_ctx *ictx)
+{
+	if (ictx->late_listed)
+		return true;
+	if (ictx->late_closed || pthread_mutex_trylock(&late_ctxs_lock))
+		return false;
+	ictx->late_list_next = late_ctxs;
+	late_ctxs = ictx;
+	ictx->late_listed = true;
+	pthread_mutex_unlock(&late_ctxs_lock);
+	return true;
+}
+
+void iommufd_late_drain_all(void)
+{
+	struct iommufd_ctx *ictx;
+
+	pthread_mutex_lock(&late_ctxs_lock);
+	for (ictx = late_ctxs; ictx; ictx = ictx->late_list_next) {
+		pthread_mutex_lock(&ictx->lock);
+		if (ictx->late_pinned)
+			iopt_late_drain(ictx);
+		pthread_mutex_unlock(&ictx->lock);
+	}
+	pthread_mutex_unlock(&late_ctxs_lock);
+}
+
+/*
+ * Off the list before a release tears the context down unlocked: a walk
+ * must not find it then, and its last unmaps keep nothing back.
+ */
+static void late_unlist(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ctx **at;
+
+	ictx->late_closed = true;
+	if (!ictx->late_listed)
+		return;
+	pthread_mutex_lock(&late_ctxs_lock);
+	for (at = &late_ctxs; *at != ictx; at = &(*at)->late_list_next)
+		;
+	*at = ictx->late_list_next;
+	ictx->late_listed = false;
+	pthread_mutex_unlock(&late_ctxs_lock);
+}
+
+/* The pins an unmap kept back are pins no more to anyone who asks. */
+long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr)
+{
+	iommufd_late_drain_all();
+	return host->ops->page_pins(host, uaddr);
 }
 
 long uiommufd_ioctl(struct uiommufd_ctx *uctx, unsigned long cmd, uint64_t arg)
@@ -852,6 +917,7 @@ static void ctx_release(struct iommufd_ctx *ictx)
 {
 	unsigned int left;
 
+	late_unlist(ictx);
 	while (sweep_unheld(ictx, &left) && left)
 		;
 	if (left)	/* a cycle of holds: a core bug, never the user's doing */

@@ -344,8 +344,3 @@ long inproc_page_pins(struct uiommufd_host *host, uint64_t uaddr)
 	pthread_mutex_unlock(&inproc_pins_lock);
 	return pins;
 }
-
-long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr)
-{
-	return host->ops->page_pins(host, uaddr);
-}
