@@ -71,54 +71,73 @@ static inline __attribute__((always_inline)) void node_prefetch(const struct iov
  * about one for every HINT_RANGES_EACH ranges when it was built, and
  * slices the span from the lowest range to the highest into as many
  * slices of a power-of-two width: for evenly spread ranges that is a hint
- * or two a leaf, and small enough (512 KiB at a million ranges) to stay in
- * the caches more than the level above the leaves does, four times its
- * size.  Built filled from the leaves; every descent that reaches a leaf
- * updates its slice's hint.  Rebuilt as the count doubles, dropped when it
- * falls to a quarter or the tree gets shallow again; without memory the
- * tree goes without, and tries again once the count has doubled.
+ * or two a leaf, and small enough (256 KiB at a million ranges) to stay in
+ * the caches more than the level above the leaves does, eight times its
+ * size: among a million ranges every lookup brings a leaf's lines in, and
+ * only what is touched more often than the caches turn over stays.
+ * Built filled from the leaves; every descent that reaches a leaf updates
+ * its slice's hint.  Rebuilt as the count doubles, dropped when it falls
+ * to a quarter or the tree gets shallow again; without memory the tree
+ * goes without, and tries again once the count has doubled.
  */
 #define HINT_MIN_HEIGHT 4	/* shallower, the leaves mostly are in the cache */
 #define HINT_RANGES_EACH 16
+
+/*
+ * A hint is a node's address over NODE_ALIGN, cut to 32 bits: half the
+ * size of a pointer, so twice as many hints stay in the caches.  The bits
+ * cut are those of the root when the table was built; a node elsewhere
+ * (another mapping, 256 GiB away) is hinted at a wrong address, which
+ * costs what any wrong hint costs.  0: no hint.
+ */
+#define HINT_SHIFT 6
+_Static_assert(NODE_ALIGN == 1 << HINT_SHIFT, "hints drop the node alignment's bits");
 
 struct iova_btree_hints {
 	unsigned int shift;	/* a slice is 2^shift values wide */
 	size_t mask;		/* entries - 1 */
 	size_t built_at;	/* the count when built */
-	struct iova_btree_node *leaf[];
+	uintptr_t high;		/* the address bits a hint leaves out */
+	uint32_t leaf[];
 };
 
-/* The hint a descent towards @key uses, or NULL without a table. */
-static inline struct iova_btree_node **hint_slot(const struct iova_btree *t, unsigned long key)
+static inline uint32_t hint_of(const struct iova_btree_node *leaf)
 {
-	struct iova_btree_hints *h = t->hints;
-
-	return h ? &h->leaf[(key >> h->shift) & h->mask] : NULL;
+	return (uint32_t)((uintptr_t)leaf >> HINT_SHIFT);
 }
+
+/* The slot a descent towards a key used, and what it held then. */
+struct hint_ref {
+	uint32_t *slot;
+	uint32_t seen;
+};
 
 /*
- * Ask for the lines of the leaf at @slot, before the descent starts; the
- * leaf hinted, for hint_learn().  Relaxed loads and stores: lookups of a
- * tree may run side by side, and any value a slot holds is safe.
+ * Before a descent towards @key: ask for the lines of the leaf its slice
+ * hints at.  Relaxed loads and stores: lookups of a tree may run side by
+ * side, and any value a slot holds is safe.
  */
-static inline struct iova_btree_node *hint_fetch(struct iova_btree_node **slot)
+static inline struct hint_ref hint_fetch(const struct iova_btree *t, unsigned long key)
 {
-	struct iova_btree_node *leaf;
+	struct iova_btree_hints *h = t->hints;
+	struct hint_ref r = { NULL, 0 };
 
-	if (!slot)
-		return NULL;
-	leaf = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	if (leaf)
-		node_prefetch(leaf, true);
-	return leaf;
+	if (!h)
+		return r;
+	r.slot = &h->leaf[(key >> h->shift) & h->mask];
+	r.seen = __atomic_load_n(r.slot, __ATOMIC_RELAXED);
+	if (r.seen)
+		node_prefetch((const struct iova_btree_node *)(h->high |
+							       ((uintptr_t)r.seen << HINT_SHIFT)),
+			      true);
+	return r;
 }
 
-/* The descent that fetched @hinted at @slot reached @leaf. */
-static inline void hint_learn(struct iova_btree_node **slot, const struct iova_btree_node *hinted,
-			      struct iova_btree_node *leaf)
+/* The descent hint_fetch() started reached @leaf. */
+static inline void hint_learn(struct hint_ref r, const struct iova_btree_node *leaf)
 {
-	if (slot && hinted != leaf)
-		__atomic_store_n(slot, leaf, __ATOMIC_RELAXED);
+	if (r.slot && r.seen != hint_of(leaf))
+		__atomic_store_n(r.slot, hint_of(leaf), __ATOMIC_RELAXED);
 }
 
 /* Bits to hold @x - 1: the smallest b with 2^b >= @x (0 for 0 and 1). */
@@ -143,7 +162,7 @@ static void hints_fill(struct iova_btree_hints *h, struct iova_btree_node *n, un
 	if (e - s > h->mask)
 		e = s + h->mask;	/* one leaf across every slice */
 	for (;; s++) {
-		h->leaf[s & h->mask] = n;
+		h->leaf[s & h->mask] = hint_of(n);
 		if (s == e)
 			break;
 	}
@@ -170,6 +189,7 @@ static __attribute__((noinline)) void hints_rebuild(struct iova_btree *t)
 	h->mask = (1ul << bits) - 1;
 	h->shift = ceil_log2((span >> bits) + 1);
 	h->built_at = t->count;
+	h->high = (uintptr_t)t->root & ~(((uintptr_t)1 << (32 + HINT_SHIFT)) - 1);
 	hints_fill(h, t->root, t->height);
 	free(t->hints);
 	t->hints = h;
@@ -399,10 +419,10 @@ static void leaf_insert(struct iova_btree *t, struct iova_btree_node **path, uns
 int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long last,
 		      void *value)
 {
-	struct iova_btree_node *path[MAX_DEPTH], *n, **hint = hint_slot(t, start), *hinted;
+	struct hint_ref hint = hint_fetch(t, start);
+	struct iova_btree_node *path[MAX_DEPTH], *n;
 	unsigned int slot[MAX_DEPTH], level, depth = 0, i;
 
-	hinted = hint_fetch(hint);
 	if (!t->root) {
 		t->root = node_alloc(t);
 		if (!t->root)
@@ -444,7 +464,7 @@ int iova_btree_insert(struct iova_btree *t, unsigned long start, unsigned long l
 		node_prefetch(n, child_leaf);
 	}
 
-	hint_learn(hint, hinted, n);
+	hint_learn(hint, n);
 	leaf_insert(t, path, slot, depth, n, rank_below(n->lo, n->n, start), start, last, value);
 	return 0;
 }
@@ -496,12 +516,13 @@ static void *remove_at(struct iova_btree *t, struct iova_btree_node **path, unsi
 
 void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 {
-	struct iova_btree_node *path[MAX_DEPTH], *n = t->root, **hint = hint_slot(t, start), *hinted;
+	struct iova_btree_node *path[MAX_DEPTH], *n = t->root;
 	unsigned int slot[MAX_DEPTH], depth = 0, level, i;
+	struct hint_ref hint;
 
 	if (!n)
 		return NULL;
-	hinted = hint_fetch(hint);
+	hint = hint_fetch(t, start);
 	for (level = t->height; level > 1; level--) {
 		i = child_for(n, start);
 		path[depth] = n;
@@ -509,7 +530,7 @@ void *iova_btree_remove(struct iova_btree *t, unsigned long start)
 		n = n->ptr[i];
 		node_prefetch(n, level == 2);
 	}
-	hint_learn(hint, hinted, n);
+	hint_learn(hint, n);
 	i = rank_below(n->lo, n->n, start);
 	if (i == n->n || n->lo[i] != start)
 		return NULL;
@@ -598,13 +619,14 @@ static inline __attribute__((always_inline)) struct iova_btree_node *
 descend(const struct iova_btree *t, unsigned long first, unsigned long last,
 	struct iova_btree_node **path, unsigned int *slot, unsigned int *depth, unsigned int *at)
 {
-	struct iova_btree_node *n = t->root, **hint = hint_slot(t, first), *hinted;
+	struct iova_btree_node *n = t->root;
 	unsigned int level, i;
+	struct hint_ref hint;
 
 	*depth = 0;
 	if (!n)
 		return NULL;
-	hinted = hint_fetch(hint);
+	hint = hint_fetch(t, first);
 	for (level = t->height;; level--) {
 		i = rank_below(n->hi, n->n, first);
 		if (level == 1)
@@ -619,7 +641,7 @@ descend(const struct iova_btree *t, unsigned long first, unsigned long last,
 		n = n->ptr[i];
 		node_prefetch(n, level == 2);
 	}
-	hint_learn(hint, hinted, n);
+	hint_learn(hint, n);
 	*at = i;
 	return n;
 }

@@ -29,7 +29,7 @@
  * among many ranges waits on memory for is on its way while the levels
  * above it are read.  A hint is only ever prefetched, never read through:
  * a wrong or stale one (its node merged away, freed or reused) costs a
- * wasted prefetch and nothing else.  About one byte per range.
+ * wasted prefetch and nothing else.  Half a byte per range or less.
  */
 #ifndef UIOMMUFD_CORE_IOVA_BTREE_H
 #define UIOMMUFD_CORE_IOVA_BTREE_H
