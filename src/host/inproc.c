@@ -1098,9 +1098,11 @@ static int inproc_pin_split(struct uiommufd_host *host, struct host_pin *handle,
 		i++;
 	}
 	rc = -ENOMEM;
-	back = calloc(1, sizeof(*back));
+	/* A record's type is line aligned (its seg0), so its memory must be too. */
+	back = aligned_alloc(64, sizeof(*back));
 	if (!back)
 		goto out_handle;
+	memset(back, 0, sizeof(*back));
 	back->segs = calloc(pin->nr_segs - i, sizeof(*back->segs));
 	if (!back->segs) {
 		free(back);
