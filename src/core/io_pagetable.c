@@ -14,7 +14,9 @@
  *
  * Unmap removes whole areas only: a range that cuts an area, or covers
  * nothing, is ENOENT; areas removed before the failing one stay removed, as
- * they do in the kernel.
+ * they do in the kernel.  An area leaves every domain before the unmap
+ * returns; what a small one holds (its pin, its memory) may be released a
+ * few unmaps later, before anything could see it held (iopt_area_late()).
  */
 #include <limits.h>
 #include <stdlib.h>
