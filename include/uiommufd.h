@@ -209,7 +209,10 @@ UIOMMUFD_API int uiommufd_device_dma(struct uiommufd_ctx *ctx, uint32_t dev_id, 
  * @uaddr: any address inside the page
  *
  * The count the kernel keeps in a page's pin references: one per pinned
- * pages object covering it.  For tests and inspection.
+ * pages object covering it.  For tests and inspection.  Pins an unmap of
+ * a small area kept back are let go first, as the kernel would have at
+ * the unmap, so this takes every context's lock in turn: not to be
+ * called from inside a callback of the library.
  */
 UIOMMUFD_API long uiommufd_page_pins(struct uiommufd_host *host, uint64_t uaddr);
 
