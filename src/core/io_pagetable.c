@@ -31,7 +31,6 @@ void iopt_init_table(struct io_pagetable *iopt, struct iommufd_ctx *ictx)
 {
 	memset(iopt, 0, sizeof(*iopt));
 	iopt->ictx = ictx;
-	iopt->area_cache = &ictx->area_cache;
 	iopt->areas.nodes = &ictx->node_cache;
 	/* Without domains there is no IOMMU page size to respect. */
 	iopt->iova_alignment = 1;
@@ -422,15 +421,21 @@ static void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *
 	iommu_unmap(domain, area->iova, iopt_area_length(area));
 }
 
-/* Drop the area from every domain, then unpin: IOMMU first, always. */
-static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+/* [iova, last] out of every domain of the IOAS. */
+static void iopt_unmap_domains(struct io_pagetable *iopt, unsigned long iova, unsigned long last)
 {
 	size_t d;
 
+	for (d = 0; d != iopt->nr_domains; d++)
+		iommu_unmap(iopt->domains[d], iova, last - iova + 1);
+}
+
+/* Drop the area from every domain, then unpin: IOMMU first, always. */
+static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
 	if (!area->filled)
 		return;
-	for (d = 0; d != iopt->nr_domains; d++)
-		iopt_area_unmap_domain(area, iopt->domains[d]);
+	iopt_unmap_domains(iopt, area->iova, area->last);
 	iopt_area_unpin(area);
 }
 
@@ -455,23 +460,18 @@ err_unmap:
 
 static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt)
 {
-	return iommufd_should_fail() ? NULL : slab_zalloc(iopt->area_cache);
+	return iommufd_should_fail() ? NULL : slab_zalloc(&iopt->ictx->area_cache);
 }
 
 /* An area made with its pages is freed with them, by the last put. */
-static void area_free_to(struct slab_cache *cache, struct iopt_area *area)
+static void iopt_area_free(struct iommufd_ctx *ictx, struct iopt_area *area)
 {
 	bool with_pages = area->with_pages;
 
 	if (area->pages)
 		iopt_put_pages(area->pages);
 	if (!with_pages)
-		slab_free(cache, area);
-}
-
-static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	area_free_to(iopt->area_cache, area);
+		slab_free(&ictx->area_cache, area);
 }
 
 /*
@@ -559,7 +559,7 @@ unfill_areas:
 		iopt_area_unfill_domains(iopt, fresh[filled]);
 free_areas:
 	for (k = given ? 1 : 0; k < npieces; k++)
-		slab_free(iopt->area_cache, fresh[k]);
+		slab_free(&iopt->ictx->area_cache, fresh[k]);
 	if (fresh != one)
 		free(fresh);
 	return rc;
@@ -789,7 +789,7 @@ static void late_release(struct iommufd_ctx *ictx, unsigned int k)
 		ictx->late_pinned--;
 		iopt_area_unpin(area);
 	}
-	area_free_to(&ictx->area_cache, area);
+	iopt_area_free(ictx, area);
 }
 
 void iopt_late_drain(struct iommufd_ctx *ictx)
@@ -814,10 +814,8 @@ static void iopt_area_late(struct io_pagetable *iopt, struct iopt_area *area,
 {
 	struct iommufd_ctx *ictx = iopt->ictx;
 	unsigned int k = ictx->late_next, half = (k + IOMMUFD_LATE_AREAS / 2) % IOMMUFD_LATE_AREAS;
-	size_t d;
 
-	for (d = 0; d != iopt->nr_domains; d++)
-		iommu_unmap(iopt->domains[d], start, last - start + 1);
+	iopt_unmap_domains(iopt, start, last);
 	if (ictx->late_pin[half])
 		iopt_pages_unpin_prefetch(ictx->late[half]->pages);
 	late_release(ictx, k);
@@ -836,7 +834,7 @@ static void iopt_area_gone(struct io_pagetable *iopt, struct iopt_area *area)
 	if (area->filled)
 		iopt_pages_unpin_prefetch(area->pages);
 	iopt_area_unfill_domains(iopt, area);
-	iopt_area_free(iopt, area);
+	iopt_area_free(iopt->ictx, area);
 }
 
 /*
@@ -1084,7 +1082,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 	if (!rhs)
 		return -ENOMEM;
 	if (iova_btree_prepare(&iopt->areas, 1)) {
-		slab_free(iopt->area_cache, rhs);
+		slab_free(&iopt->ictx->area_cache, rhs);
 		return -ENOMEM;
 	}
 	/* The area's one pin becomes one per half. */
@@ -1094,7 +1092,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, un
 						    PAGE_SIZE);
 
 		if (rc) {
-			slab_free(iopt->area_cache, rhs);
+			slab_free(&iopt->ictx->area_cache, rhs);
 			return rc;
 		}
 	}

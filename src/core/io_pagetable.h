@@ -68,7 +68,6 @@ struct iopt_reserved {
 
 struct io_pagetable {
 	struct iova_btree areas;	/* of iopt_area, by IOVA */
-	struct slab_cache *area_cache;	/* where the areas live: the context's */
 	size_t nr_areas;
 
 	struct iopt_span *allowed;	/* sorted by start, disjoint */
@@ -95,7 +94,7 @@ struct io_pagetable {
 	 */
 	size_t nr_held_areas;
 	size_t nr_file_areas;
-	struct iommufd_ctx *ictx;
+	struct iommufd_ctx *ictx;	/* its areas live in ictx->area_cache */
 };
 
 static inline unsigned long iopt_area_iova(const struct iopt_area *area)

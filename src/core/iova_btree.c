@@ -202,10 +202,16 @@ static inline void hints_grow(struct iova_btree *t)
 		hints_rebuild(t);
 }
 
+/* Whether the tree keeps a table it should not: too shallow, or far too few ranges. */
+static inline bool hints_unfit(const struct iova_btree *t)
+{
+	return t->hints && (t->height < HINT_MIN_HEIGHT || 4 * t->count < t->hints->built_at);
+}
+
 /* After a removal, which never allocates: a table too big for the tree goes. */
 static inline void hints_shrink(struct iova_btree *t)
 {
-	if (t->hints && (t->height < HINT_MIN_HEIGHT || 4 * t->count < t->hints->built_at))
+	if (hints_unfit(t))
 		hints_drop(t);
 }
 
@@ -870,7 +876,7 @@ long iova_btree_verify(const struct iova_btree *t)
 	if (!t->root)
 		return t->height || t->count || t->hints ? -1 : 0;
 	/* A table only on a deep tree, and dropped once far too big for it. */
-	if (t->hints && (t->height < HINT_MIN_HEIGHT || 4 * t->count < t->hints->built_at))
+	if (hints_unfit(t))
 		return -1;
 	k = verify_node(t->root, t->height, &any, &prev);
 	return k == (long)t->count ? k : -1;
