@@ -536,7 +536,8 @@ static int fetch_argument(struct uiommufd_host *host, void *into, uint32_t full,
 	if (known > have && copy_from_user(host, (char *)into + have, uarg + have, known - have))
 		return -EFAULT;
 	/* Fields the caller does not have read as zero: their old meaning. */
-	memset((char *)into + known, 0, full - known);
+	if (full > known)
+		memset((char *)into + known, 0, full - known);
 	return 0;
 }
 

@@ -34,7 +34,8 @@ struct uaccess_guard {
 	volatile sig_atomic_t armed;
 };
 
-static __thread struct uaccess_guard uaccess_guard;
+/* Initial-exec: in the preloaded library the default model costs a call per access. */
+static __thread struct uaccess_guard uaccess_guard __attribute__((tls_model("initial-exec")));
 static struct sigaction prev_segv, prev_bus;
 static pthread_once_t uaccess_once = PTHREAD_ONCE_INIT;
 static atomic_bool uaccess_installed;
@@ -315,8 +316,9 @@ struct uaccess_span {
 	unsigned long gen;
 	bool writable;
 };
-static __thread struct uaccess_span uaccess_spans[UACCESS_SPANS];
-static __thread unsigned int uaccess_span_next;
+static __thread struct uaccess_span uaccess_spans[UACCESS_SPANS]
+	__attribute__((tls_model("initial-exec")));
+static __thread unsigned int uaccess_span_next __attribute__((tls_model("initial-exec")));
 static atomic_ulong uaccess_gen = 1;
 
 void uiommufd_host_inproc_mm_changed(void)
@@ -349,8 +351,12 @@ void inproc_fault_handler_ensure(void)
 	uaccess_ensure_handler();
 }
 
-/* Whether [lo, hi) was all touched, for writing if @write, under @gen. */
-static bool uaccess_known(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
+/*
+ * Whether [lo, hi) was all touched, for writing if @write, under @gen.
+ * The spans' bounds are page aligned, so an unaligned [lo, hi) asks the
+ * same as the pages under it.
+ */
+static inline bool uaccess_known(uint64_t lo, uint64_t hi, bool write, unsigned long gen)
 {
 	unsigned int i;
 
@@ -439,13 +445,30 @@ int inproc_guarded_copy(void *dst, const void *src, size_t len, uint64_t uptr, b
 	return rc;
 }
 
+/*
+ * A copy inside pages this thread has touched since the map last changed,
+ * the usual ioctl argument or buffer: checked and copied here, in the
+ * caller, without inproc_guarded_copy()'s frame.  Anything else goes
+ * the whole way.
+ */
+static inline int uaccess_copy(void *dst, const void *src, size_t len, uint64_t uptr, bool write)
+{
+#if defined(__x86_64__)
+	unsigned long gen = atomic_load_explicit(&uaccess_gen, memory_order_relaxed);
+
+	if (len && uaccess_known(uptr, uptr + len, write, gen))
+		return uaccess_copy_fast(dst, src, len) ? uaccess_copy_guarded(dst, src, len) : 0;
+#endif
+	return inproc_guarded_copy(dst, src, len, uptr, write);
+}
+
 int inproc_copy_from_user(struct uiommufd_host *host, void *dst, uint64_t uptr,
 				 size_t len)
 {
 	(void)host;
 	if (!inproc_uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return inproc_guarded_copy(dst, (const void *)(uintptr_t)uptr, len, uptr, false);
+	return uaccess_copy(dst, (const void *)(uintptr_t)uptr, len, uptr, false);
 }
 
 int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const void *src,
@@ -454,5 +477,5 @@ int inproc_copy_to_user(struct uiommufd_host *host, uint64_t uptr, const void *s
 	(void)host;
 	if (!inproc_uaccess_range_ok(uptr, len))
 		return -EFAULT;
-	return inproc_guarded_copy((void *)(uintptr_t)uptr, src, len, uptr, true);
+	return uaccess_copy((void *)(uintptr_t)uptr, src, len, uptr, true);
 }
