@@ -741,7 +741,7 @@ int inproc_segs_inside(uint64_t lo, uint64_t hi, struct seg_vec *sv)
  * the core's own mapping calls.
  */
 static pthread_rwlock_t mm_lock = PTHREAD_RWLOCK_INITIALIZER;
-static __thread unsigned int mm_write_depth;
+static __thread unsigned int mm_write_depth __attribute__((tls_model("initial-exec")));
 static pthread_once_t mm_fork_once = PTHREAD_ONCE_INIT;
 static bool mm_fork_held;
 
@@ -1292,8 +1292,8 @@ unsigned long uiommufd_host_inproc_locked_pages(enum host_account_mode mode)
  * not under the shim, must call uiommufd_host_inproc_creds_changed().
  */
 static atomic_ulong creds_gen = 1;
-static __thread unsigned long caps_seen_gen;	/* 0: nothing read yet */
-static __thread uint64_t caps_seen;
+static __thread unsigned long caps_seen_gen __attribute__((tls_model("initial-exec"))); /* 0: none yet */
+static __thread uint64_t caps_seen __attribute__((tls_model("initial-exec")));
 
 void uiommufd_host_inproc_creds_changed(void)
 {
