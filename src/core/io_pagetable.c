@@ -1579,9 +1579,16 @@ int iopt_access_rw_user(struct io_pagetable *iopt, unsigned long start, uint64_t
 
 	if (iova_span_last(start, len, &last))
 		return -EAGAIN;
+	area = iopt->access_area;
+	if (!area || iopt->access_gen != iopt->areas.gen || area->iova > start || area->last < last) {
+		area = iopt_area_iter_first(iopt, start, last);
+		if (!area)
+			return -EAGAIN;
+		iopt->access_area = area;
+		iopt->access_gen = iopt->areas.gen;
+	}
 	/* One area whole, and nothing to refuse: anything else takes the bounce. */
-	area = iopt_area_iter_first(iopt, start, last);
-	if (!area || area->iova > start || area->last < last || !area->pages ||
+	if (area->iova > start || area->last < last || !area->pages ||
 	    area->prevent_access || !iopt_area_prot_ok(area, rw_flags))
 		return -EAGAIN;
 	return iopt_pages_rw_user_direct(area->pages, iopt_area_byte(area, start), uptr, len,

@@ -95,6 +95,15 @@ struct io_pagetable {
 	size_t nr_held_areas;
 	size_t nr_file_areas;
 	struct iommufd_ctx *ictx;	/* its areas live in ictx->area_cache */
+
+	/*
+	 * The area the last user copy of an access went through, good while
+	 * the index's generation is still @access_gen: an emulated device's
+	 * copies keep landing in the same area of guest memory.  Under the
+	 * context lock, as every access copy is.
+	 */
+	struct iopt_area *access_area;
+	unsigned long access_gen;
 };
 
 static inline unsigned long iopt_area_iova(const struct iopt_area *area)

@@ -573,6 +573,64 @@ static void test_access_rw_without_bounce(void **state)
 	munmap(ro, PSZ);
 }
 
+/*
+ * The direct copy remembers the area it last went through.  Each change of
+ * the IOAS must be seen at once: memory mapped again at the same IOVA is
+ * what the next copy reaches, a smaller area there is no longer enough for
+ * a copy past its end, IOVA unmapped is ENOENT, and another IOAS's area at
+ * that IOVA is not this one's.
+ */
+static void test_access_rw_follows_remap(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t iova = MOCK_APERTURE_START;
+	uint8_t *other = map_pages(2), got[64];
+	struct mock_ids m = {}, m2 = {};
+	uint32_t ioas2;
+	int fd = -1;
+
+	memset(other, 0x5a, PSZ);
+	memset(other + PSZ, 0xa5, PSZ);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, 2 * PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(create_access(f->ctx, f->ioas, 0, &fd), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova + PSZ, got, sizeof(got), 0), 0);
+	assert_memory_equal(got, f->buf + PSZ, sizeof(got));
+
+	/* The same IOVA over other memory, one page only. */
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, 2 * PSZ, NULL), 0);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, other, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova + 8, got, sizeof(got), 0), 0);
+	assert_memory_equal(got, other + 8, sizeof(got));
+	assert_int_equal(access_rw(f->ctx, fd, iova + PSZ, got, sizeof(got), 0), -ENOENT);
+	assert_int_equal(access_rw(f->ctx, fd, iova + PSZ - 8, got, sizeof(got), 0), -ENOENT);
+
+	/* A write lands in the memory mapped now, not in the first area's. */
+	memset(got, 0xc3, sizeof(got));
+	assert_int_equal(access_rw(f->ctx, fd, iova, got, sizeof(got), MOCK_ACCESS_RW_WRITE), 0);
+	assert_memory_equal(other, got, sizeof(got));
+	assert_int_not_equal(f->buf[0], 0xc3);
+
+	/*
+	 * Another IOAS's area, likely made in the memory of the one just
+	 * unmapped, at the same IOVA, before this IOAS maps there again.
+	 */
+	ioas2 = ioas_alloc(f->ctx);
+	assert_int_equal(mock_domain(f->ctx, ioas2, &m2), 0);
+	assert_int_equal(ioas_unmap(f->ctx, f->ioas, iova, PSZ, NULL), 0);
+	assert_int_equal(ioas_map(f->ctx, ioas2, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova, got, sizeof(got), 0), -ENOENT);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, other + PSZ, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(access_rw(f->ctx, fd, iova, got, sizeof(got), 0), 0);
+	assert_memory_equal(got, other + PSZ, sizeof(got));
+
+	access_close(fd);
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_int_equal(destroy(f->ctx, m2.stdev), 0);
+	assert_int_equal(destroy(f->ctx, ioas2), 0);
+	munmap(other, 2 * PSZ);
+}
+
 static void test_replace_ioas(void **state)
 {
 	struct fixture *f = *state;
@@ -661,6 +719,7 @@ int main(void)
 		T(test_access_rw_across_areas),
 		T(test_access_rw_errors),
 		T(test_access_rw_without_bounce),
+		T(test_access_rw_follows_remap),
 		T(test_replace_ioas),
 		T(test_replace_refused_keeps_old),
 	};
