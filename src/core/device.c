@@ -689,14 +689,19 @@ int iommufd_access_rw(struct iommufd_access *acc, unsigned long start, void *buf
 	return err;
 }
 
-int iommufd_access_rw_user(struct iommufd_access *acc, unsigned long start, uint64_t uptr,
-			   size_t len, unsigned int rw_flags)
+int iommufd_access_rw_user(struct iommufd_access *acc, struct iommufd_ctx *held,
+			   unsigned long start, uint64_t uptr, size_t len, unsigned int rw_flags)
 {
 	struct io_pagetable *iopt;
 	int err;
 
 	if (access_span_ok(start, len))
 		return -EAGAIN;
+	if (acc->ictx == held) {
+		/* The command's own context: its lock is ours already. */
+		return acc->ioas ? iopt_access_rw_user(&acc->ioas->iopt, start, uptr, len, rw_flags)
+				 : -EAGAIN;
+	}
 	iopt = access_lock_iopt(acc);
 	if (!iopt)
 		return -EAGAIN;

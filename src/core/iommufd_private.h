@@ -428,10 +428,12 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long start, void *
 /*
  * iommufd_access_rw() between the IOVA range and the user buffer at @uptr
  * with no buffer between, when that gives the kernel's outcome (see
- * iopt_access_rw_user()); -EAGAIN: not done, bounce instead.
+ * iopt_access_rw_user()); -EAGAIN: not done, bounce instead.  The caller
+ * holds the lock of @held (a command running in it); an access of that
+ * context is served under it, any other takes its own context's lock.
  */
-int iommufd_access_rw_user(struct iommufd_access *access, unsigned long start, uint64_t uptr,
-			   size_t len, unsigned int rw_flags);
+int iommufd_access_rw_user(struct iommufd_access *access, struct iommufd_ctx *held,
+			   unsigned long start, uint64_t uptr, size_t len, unsigned int rw_flags);
 
 /* ============================== vIOMMUs, vDEVICEs, HW queues (viommu.c) */
 

@@ -747,7 +747,7 @@ static int op_access_rw(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	if (IS_ERR(sa))
 		return (int)PTR_ERR(sa);
 	if (!(flags & MOCK_FLAGS_ACCESS_SYZ)) {
-		rc = iommufd_access_rw_user(sa->access, iova, ubuf, len,
+		rc = iommufd_access_rw_user(sa->access, ucmd->ictx, iova, ubuf, len,
 					    flags & (MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
 		if (rc != -EAGAIN)
 			goto out;

@@ -59,18 +59,45 @@ static int seg_indirect_rw(const struct pin_seg *seg, size_t at, void *buf, size
 	return mem_rw((uintptr_t)seg->kaddr + at, buf, len, write);
 }
 
+/*
+ * A device model's copies ask the kernel address of one page after
+ * another of the same pin, so each thread keeps the plain segment it last
+ * resolved: by its record (a handle may come to name another record; a
+ * record's segments change only with pa_gen), good while pa_gen has not
+ * moved.  A hit takes no lock.
+ */
+struct pin_seen {
+	unsigned long gen;
+	const struct pin_rec *rec;
+	size_t offset, len;		/* the segment's place in the record */
+	uint8_t *kaddr;
+};
+
+static __thread struct pin_seen pin_seen __attribute__((tls_model("initial-exec")));
+
 void *inproc_pin_kaddr(struct uiommufd_host *host, struct host_pin *handle, size_t offset)
 {
+	unsigned long gen = atomic_load_explicit(&inproc_pa_gen, memory_order_acquire);
+	struct pin_seen *seen = &pin_seen;
+	const struct pin_seg *seg;
 	struct pin_rec *pin;
 	void *kaddr = NULL;
 	size_t i;
 
 	(void)host;
+	if (seen->gen == gen && seen->rec == handle_rec(handle) && offset - seen->offset < seen->len)
+		return seen->kaddr + (offset - seen->offset);
 	pthread_mutex_lock(&inproc_pins_lock);
 	pin = handle_rec(handle);
 	i = inproc_seg_find(pin, offset);
-	if (i != pin->nr_segs && !pin->segs[i]->indirect)
-		kaddr = pin->segs[i]->kaddr + (offset - pin->segs[i]->offset);
+	if (i != pin->nr_segs && !pin->segs[i]->indirect) {
+		seg = pin->segs[i];
+		kaddr = seg->kaddr + (offset - seg->offset);
+		*seen = (struct pin_seen){
+			.gen = atomic_load_explicit(&inproc_pa_gen, memory_order_relaxed),
+			.rec = pin, .offset = seg->offset, .len = seg->len, .kaddr = seg->kaddr,
+		};
+	}
 	pthread_mutex_unlock(&inproc_pins_lock);
 	return kaddr;
 }

@@ -7,6 +7,7 @@
 #ifndef TESTS_SCENARIO_PINNED_RIG_H
 #define TESTS_SCENARIO_PINNED_RIG_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,16 +82,23 @@ static inline void unmap_iova(struct rig *r, uint64_t iova, size_t len)
 	assert_int_equal(ioctl(r->fd, IOMMU_IOAS_UNMAP, &unmap), 0);
 }
 
-/* The device's view of @iova, through the pinned pages. */
-static inline void device_rw(struct rig *r, uint64_t iova, void *buf, size_t len, bool write)
+/* ACCESS_RW of @iova with @flags besides the direction: 0 or -errno. */
+static inline int device_rw_flags(struct rig *r, uint64_t iova, void *buf, size_t len, bool write,
+				  uint32_t flags)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW, .id = (uint32_t)r->access_fd,
 		.access_rw = { .iova = iova, .length = len, .uptr = (uintptr_t)buf,
-			       .flags = MOCK_ACCESS_RW_SLOW_PATH | (write ? MOCK_ACCESS_RW_WRITE : 0) },
+			       .flags = flags | (write ? MOCK_ACCESS_RW_WRITE : 0) },
 	};
 
-	assert_int_equal(ioctl(r->fd, IOMMU_TEST_CMD, &cmd), 0);
+	return ioctl(r->fd, IOMMU_TEST_CMD, &cmd) ? -errno : 0;
+}
+
+/* The device's view of @iova, through the pinned pages. */
+static inline void device_rw(struct rig *r, uint64_t iova, void *buf, size_t len, bool write)
+{
+	assert_int_equal(device_rw_flags(r, iova, buf, len, write, MOCK_ACCESS_RW_SLOW_PATH), 0);
 }
 
 static inline uint8_t device_byte(struct rig *r, uint64_t iova)

@@ -66,6 +66,47 @@ static void test_dontneed_of_pinned_anon(void **state)
 	rig_close(&r);
 }
 
+/*
+ * ACCESS_RW without the slow path flag copies at the program's address, as
+ * the kernel's fast path does, pinned or not: after MADV_DONTNEED it sees
+ * the program's fresh page, while the slow path still sees the pinned one.
+ * A copy just before the madvise() must not make the next one go by what
+ * it found then.
+ */
+static void test_dontneed_then_fast_path(void **state)
+{
+	struct rig r;
+	uint8_t *buf, got[64], mark[64];
+	uint64_t iova;
+
+	(void)state;
+	rig_open(&r);
+	buf = anon_pages(2 * r.psz, 0x3c);
+	iova = map_user(&r, buf, 2 * r.psz);
+	assert_int_equal(device_rw_flags(&r, iova + r.psz, got, sizeof(got), false, 0), 0);
+	assert_int_equal(got[0], 0x3c);
+	assert_int_equal(madvise(buf + r.psz, r.psz, MADV_DONTNEED), 0);
+	assert_int_equal(device_rw_flags(&r, iova + r.psz, got, sizeof(got), false, 0), 0);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[63], 0);
+	assert_int_equal(device_byte(&r, iova + r.psz), 0x3c);
+	memset(mark, 0x9e, sizeof(mark));
+	assert_int_equal(device_rw_flags(&r, iova + r.psz, mark, sizeof(mark), true, 0), 0);
+	assert_int_equal(buf[r.psz], 0x9e);
+	assert_int_equal(device_byte(&r, iova + r.psz), 0x3c);
+	/* The first page is pinned where the program has it: one page, both ways. */
+	assert_int_equal(device_rw_flags(&r, iova, mark, sizeof(mark), true, 0), 0);
+	assert_int_equal(buf[0], 0x9e);
+	assert_int_equal(device_byte(&r, iova), 0x9e);
+	/* Unmapped by the program: the fast path faults (EFAULT), the pins still serve. */
+	assert_int_equal(munmap(buf, 2 * r.psz), 0);
+	assert_int_equal(device_rw_flags(&r, iova, got, sizeof(got), false, 0), -EFAULT);
+	assert_int_equal(device_rw_flags(&r, iova, mark, sizeof(mark), true, 0), -EFAULT);
+	assert_int_equal(device_byte(&r, iova + 1), 0x9e);
+	unmap_iova(&r, iova, 2 * r.psz);
+	rig_close(&r);
+}
+
 static void test_free_of_pinned_anon(void **state)
 {
 	struct rig r;
@@ -176,6 +217,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dontneed_of_pinned_anon),
+		cmocka_unit_test(test_dontneed_then_fast_path),
 		cmocka_unit_test(test_free_of_pinned_anon),
 		cmocka_unit_test(test_remove_of_pinned_memfd),
 		cmocka_unit_test(test_madvise_errors_pass_through),
