@@ -760,20 +760,54 @@ static __attribute__((noinline)) int device_dma_locked(struct iommufd_ctx *ictx,
 	return rc;
 }
 
+/*
+ * A miss of the tagged entry: find the device, DMA through its domain,
+ * and tag the entry that served it when it is still the one filled at
+ * @seq for that domain.  The sequence is read before the domain, and
+ * attach moves it after storing a new one, so a tag never names a domain
+ * older than its sequence.
+ */
+static __attribute__((noinline)) int device_dma_lookup(struct iommufd_ctx *ictx, uint32_t dev_id,
+							uint64_t iova, void *buf, size_t len,
+							unsigned int dma_flags)
+{
+	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_acquire);
+	struct iommufd_device *idev = iommufd_peek_device(ictx, dev_id);
+	struct dma_iotlb *tlb = &iommu_dma_iotlb;
+	struct iommu_domain *domain;
+	int rc;
+
+	if (!idev)
+		return -ENOENT;
+	domain = __atomic_load_n(&idev->dev->domain, __ATOMIC_ACQUIRE);
+	rc = iommu_dev_dma(idev->dev, iova, buf, len, dma_flags);
+	if (!rc && len && domain && tlb->domain == domain && tlb->seq == seq) {
+		tlb->owner = ictx;
+		tlb->owner_id = dev_id;
+	}
+	return rc;
+}
+
 int uiommufd_device_dma(struct uiommufd_ctx *uctx, uint32_t dev_id, uint64_t iova, void *buf,
 			size_t len, unsigned int flags)
 {
 	struct iommufd_ctx *ictx = (struct iommufd_ctx *)uctx;
-	unsigned int dma_flags = (flags & UIOMMUFD_DMA_WRITE) ? IOMMU_DMA_WRITE : 0;
-	struct iommufd_device *idev;
-	int rc;
+	bool write = flags & UIOMMUFD_DMA_WRITE;
+	const struct dma_iotlb *tlb = &iommu_dma_iotlb;
+	unsigned long seq;
+	int rc = 0;
 
 	if (flags & ~UIOMMUFD_DMA_WRITE)
 		return -EINVAL;
 	if (!iommu_dma_read_begin())
-		return device_dma_locked(ictx, dev_id, iova, buf, len, dma_flags);
-	idev = iommufd_peek_device(ictx, dev_id);
-	rc = idev ? iommu_dev_dma(idev->dev, iova, buf, len, dma_flags) : -ENOENT;
+		return device_dma_locked(ictx, dev_id, iova, buf, len, write ? IOMMU_DMA_WRITE : 0);
+	seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_acquire);
+	/* The common DMA: the device's last span, found without the object table. */
+	if (tlb->owner == ictx && tlb->owner_id == dev_id && len &&
+	    dma_iotlb_covers(tlb, seq, write ? DMA_FAST_WRITE : DMA_FAST_READ, iova, len))
+		dma_iotlb_copy(tlb, iova, buf, len, write);
+	else
+		rc = device_dma_lookup(ictx, dev_id, iova, buf, len, write ? IOMMU_DMA_WRITE : 0);
 	iommu_dma_read_end();
 	return rc;
 }

@@ -304,6 +304,8 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 		return rc;
 	/* Lock-free DMA reads this: it must see the domain whole (iommu_dev_dma). */
 	__atomic_store_n(&dev->domain, domain, __ATOMIC_RELEASE);
+	/* After the store: an IOTLB entry tagged with the device, not the domain, goes stale. */
+	atomic_fetch_add_explicit(&iommu_dma_gate_seq, 1, memory_order_release);
 	return 0;
 }
 
@@ -483,6 +485,7 @@ static int iommu_dma_iotlb_fill(struct dma_iotlb *tlb, struct iommu_domain *doma
 				     (store ? DMA_FAST_WRITE : 0);
 	tlb->domain = domain;
 	tlb->seq = seq;
+	tlb->owner = NULL;
 	return 0;
 }
 
@@ -512,6 +515,7 @@ int iommu_dev_dma_walk(struct device *dev, unsigned long iova, void *buf, size_t
 		if (tlb->domain != domain || tlb->seq != seq || (walk & ~tlb->walk) ||
 		    iova - tlb->iova > tlb->last - tlb->iova) {
 			tlb->domain = NULL;
+			tlb->owner = NULL;
 			if (iommu_dma_iotlb_fill(tlb, domain, dev->host, iova, iova + (len - 1),
 						 walk, seq))
 				return -EFAULT;

@@ -339,6 +339,14 @@ struct dma_iotlb {
 	unsigned int walk;		/* PT_WALK_WRITE when a write filled it */
 	unsigned int fast;		/* DMA_FAST_*: what a hit may copy at once */
 	unsigned long ahead;		/* the next fill's reach past its transfer; 0: the minimum */
+	/*
+	 * uiommufd_device_dma()'s tag: the context and device ID whose
+	 * domain the entry was filled through, so that a hit needs no lookup
+	 * of the device.  Every fill clears it; attach moves the gate's
+	 * sequence, so a tag outlives no change of the device's domain.
+	 */
+	const void *owner;
+	uint32_t owner_id;
 };
 
 /* A hit copies without further checks: reads of a readable span, writes of a written one. */
@@ -353,13 +361,19 @@ extern atomic_ulong iommu_dma_gate_seq;	/* moves as a gate rises and falls: flus
 /* Below this the engine's string move loses to memcpy (iommu_dma_memcpy()). */
 #define IOMMU_DMA_ENGINE_MIN 2048
 
+/* Whether @tlb, still current at @seq, copies the whole of [iova, iova + len) at once. */
+static inline bool dma_iotlb_covers(const struct dma_iotlb *tlb, unsigned long seq,
+				    unsigned int fast, unsigned long iova, size_t len)
+{
+	return tlb->seq == seq && (tlb->fast & fast) && iova - tlb->iova <= tlb->last - tlb->iova &&
+	       len - 1 <= tlb->last - iova;
+}
+
 /* Whether @tlb serves the whole of [iova, iova + len) for @domain as it stands. */
 static inline bool dma_iotlb_hit(const struct dma_iotlb *tlb, const struct iommu_domain *domain,
 				 unsigned long seq, unsigned int fast, unsigned long iova, size_t len)
 {
-	return tlb->domain == domain && tlb->seq == seq && (tlb->fast & fast) &&
-	       iova - tlb->iova <= tlb->last - tlb->iova &&
-	       len - 1 <= tlb->last - iova;
+	return tlb->domain == domain && dma_iotlb_covers(tlb, seq, fast, iova, len);
 }
 
 /* Sixteen bytes in a vector register: no alignment asked, none assumed. */
@@ -417,6 +431,23 @@ static inline void iommu_dma_small_copy(uint8_t *d, const uint8_t *s, size_t len
 	}
 }
 
+/* A hit's copy: @len (not 0) bytes between @buf and the span's memory at @iova. */
+static inline __attribute__((always_inline)) void dma_iotlb_copy(const struct dma_iotlb *tlb,
+								 unsigned long iova, void *buf,
+								 size_t len, bool write)
+{
+	uint8_t *kaddr = tlb->kaddr + (iova - tlb->iova);
+	uint8_t *to = write ? kaddr : (uint8_t *)buf;
+	uint8_t *from = write ? (uint8_t *)buf : kaddr;
+
+	if (len <= 64)
+		iommu_dma_small_copy(to, from, len);
+	else if (len < IOMMU_DMA_ENGINE_MIN)
+		memcpy(to, from, len);
+	else
+		iommu_dma_memcpy(to, from, len);
+}
+
 /*
  * Device DMA: copy @len bytes between @buf and IOVA @iova through the
  * device's current domain.  -EFAULT when part of the range is not mapped
@@ -430,15 +461,15 @@ static inline __attribute__((always_inline)) int iommu_dev_dma(struct device *de
 							       size_t len, unsigned int flags)
 {
 	/*
-	 * Attach publishes the domain without the DMA gate; the old one stays
-	 * until its free raises the gate, so a DMA that read it just before a
-	 * replace finishes on it, as in-flight DMA does on hardware.
+	 * Attach publishes the domain without raising the DMA gate (it only
+	 * moves its sequence); the old one stays until its free raises the
+	 * gate, so a DMA that read it just before a replace finishes on it,
+	 * as in-flight DMA does on hardware.
 	 */
 	struct iommu_domain *domain = __atomic_load_n(&dev->domain, __ATOMIC_ACQUIRE);
 	unsigned long seq = atomic_load_explicit(&iommu_dma_gate_seq, memory_order_relaxed);
 	const struct dma_iotlb *tlb = &iommu_dma_iotlb;
 	bool write = flags & IOMMU_DMA_WRITE;
-	uint8_t *kaddr, *to, *from;
 
 	if (!domain)
 		return -EFAULT;	/* blocked: every request faults */
@@ -448,15 +479,7 @@ static inline __attribute__((always_inline)) int iommu_dev_dma(struct device *de
 	if (__builtin_expect(!dma_iotlb_hit(tlb, domain, seq,
 					    write ? DMA_FAST_WRITE : DMA_FAST_READ, iova, len), 0))
 		return iommu_dev_dma_walk(dev, iova, buf, len, flags);
-	kaddr = tlb->kaddr + (iova - tlb->iova);
-	to = write ? kaddr : (uint8_t *)buf;
-	from = write ? (uint8_t *)buf : kaddr;
-	if (len <= 64)
-		iommu_dma_small_copy(to, from, len);
-	else if (len < IOMMU_DMA_ENGINE_MIN)
-		memcpy(to, from, len);
-	else
-		iommu_dma_memcpy(to, from, len);
+	dma_iotlb_copy(tlb, iova, buf, len, write);
 	return 0;
 }
 

@@ -577,6 +577,64 @@ static void test_device_dma(void **state)
 	free(out);
 }
 
+/*
+ * A DMA right after its device moves to another domain goes through the
+ * new one, and DMAs of two devices in turn each go through their own:
+ * what a thread remembers of the last DMA is never taken for another
+ * device's or an older domain's.
+ */
+static void test_device_dma_follows_replace(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t ioas2 = ioas_alloc(f->ctx), pt;
+	uint8_t *other = map_pages(1), got[64];
+	uint64_t iova = IOVA_A;
+	struct mock_ids m = {}, m2 = {}, m3 = {};
+	int round;
+
+	memset(f->buf, 0x11, PSZ);
+	memset(other, 0x22, PSZ);
+	assert_int_equal(ioas_map(f->ctx, f->ioas, f->buf, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(ioas_map(f->ctx, ioas2, other, PSZ, &iova, RW_FIXED), 0);
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m), 0);
+	assert_int_equal(mock_domain(f->ctx, ioas2, &m2), 0);
+	for (round = 0; round != 2; round++) {
+		assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A + 8, got, 64, 0), 0);
+		assert_int_equal(got[0], 0x11);
+		assert_int_equal(uiommufd_device_dma(f->ctx, m2.idev, IOVA_A + 8, got, 64, 0), 0);
+		assert_int_equal(got[0], 0x22);
+	}
+	/*
+	 * The first device onto the second's HWPT, which is filled already,
+	 * while a third device keeps the first HWPT: the replace only
+	 * attaches, nothing is mapped or freed.  Then back.
+	 */
+	assert_int_equal(mock_domain(f->ctx, f->ioas, &m3), 0);
+	assert_int_equal(m3.hwpt, m.hwpt);
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, got, 64, 0), 0);
+	pt = m2.hwpt;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, got, 64, 0), 0);
+	assert_int_equal(got[63], 0x22);
+	memset(got, 0x33, sizeof(got));
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, got, 64, UIOMMUFD_DMA_WRITE),
+			 0);
+	assert_int_equal(other[0], 0x33);
+	assert_int_equal(f->buf[0], 0x11);
+	pt = m.hwpt;
+	assert_int_equal(mock_domain_replace(f->ctx, m.stdev, &pt), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, got, 64, 0), 0);
+	assert_int_equal(got[0], 0x11);
+	assert_int_equal(destroy(f->ctx, m3.stdev), 0);
+	/* Gone: not found, whatever was remembered of it. */
+	assert_int_equal(destroy(f->ctx, m.stdev), 0);
+	assert_int_equal(uiommufd_device_dma(f->ctx, m.idev, IOVA_A, got, 64, 0), -ENOENT);
+	assert_int_equal(destroy(f->ctx, m2.stdev), 0);
+	assert_int_equal(ioas_unmap(f->ctx, ioas2, IOVA_A, PSZ, NULL), 0);
+	assert_int_equal(destroy(f->ctx, ioas2), 0);
+	munmap(other, PSZ);
+}
+
 static void test_device_dma_survives_munmap(void **state)
 {
 	struct fixture *f = *state;
@@ -721,6 +779,7 @@ int main(void)
 		T(test_attach_efault_leaves_ioas),
 		T(test_attach_area_outside_aperture),
 		T(test_device_dma),
+		T(test_device_dma_follows_replace),
 		T(test_device_dma_survives_munmap),
 		T(test_device_dma_races_page_moves),
 		cmocka_unit_test(test_dma_memcpy_sizes_and_alignments),
