@@ -50,10 +50,12 @@ struct host_anon {
 	const struct host_anon_ops *ops;
 	void *priv;
 	/*
-	 * Taken only under anon_lock from a table entry (which holds one), or
-	 * from a reference held; dropped without the lock, so it is atomic.
+	 * Taken from a table entry without a lock (anon_ref(): never from
+	 * zero, and kept only if the entry still names the file), or from a
+	 * reference held; atomic, since both ends run unlocked.
 	 */
 	atomic_ulong refs;
+	struct host_anon *next_spare;	/* on anon_spares, once released */
 	dev_t dev;
 	ino_t ino;
 	int sig_fd, drain_fd;
@@ -80,10 +82,47 @@ unsigned long inproc_fd_event_gen(void)
 	return atomic_load_explicit(&anon_fd_gen, memory_order_acquire);
 }
 
-/* anon_lock orders every table change with the refcounts, as fget() and close do. */
+/*
+ * anon_lock orders the table's changes with one another (create, close,
+ * dup) and keeps the spares.  Lookups take no lock: a file's memory is
+ * never handed back to malloc but kept for the next file, so a lookup
+ * that read an entry just as it went still reads a host_anon, whose
+ * count it only raises from nonzero and keeps only if the entry still
+ * names it (anon_ref()).
+ */
 static pthread_mutex_t anon_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct host_anon *anon_spares;
 _Atomic(struct host_anon *) inproc_anon_files[ANON_MAX_FDS];
 #define anon_files inproc_anon_files
+
+static struct host_anon *anon_alloc(void)
+{
+	struct host_anon *a;
+
+	pthread_mutex_lock(&anon_lock);
+	a = anon_spares;
+	if (a)
+		anon_spares = a->next_spare;
+	pthread_mutex_unlock(&anon_lock);
+	if (!a)
+		return calloc(1, sizeof(*a));
+	/* A late lookup may still raise and drop the count, never from zero: leave it be. */
+	a->ops = NULL;
+	a->priv = NULL;
+	a->dev = 0;
+	a->ino = 0;
+	a->next_spare = NULL;
+	atomic_store_explicit(&a->seen_gen, 0, memory_order_relaxed);
+	return a;
+}
+
+static void anon_free(struct host_anon *a)
+{
+	pthread_mutex_lock(&anon_lock);
+	a->next_spare = anon_spares;
+	anon_spares = a;
+	pthread_mutex_unlock(&anon_lock);
+}
 
 static void anon_drop(struct host_anon *a)
 {
@@ -97,7 +136,7 @@ static void anon_drop(struct host_anon *a)
 		syscall(SYS_close, a->sig_fd);
 	if (a->drain_fd >= 0)
 		syscall(SYS_close, a->drain_fd);
-	free(a);
+	anon_free(a);
 }
 
 /* Forget @fd's entry if it is still @a. */
@@ -181,7 +220,7 @@ int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_anon_ops *
 	(void)host;
 	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
 		return -EINVAL;
-	a = calloc(1, sizeof(*a));
+	a = anon_alloc();
 	if (!a)
 		return -ENOMEM;
 	a->sig_fd = a->drain_fd = -1;
@@ -195,12 +234,12 @@ int inproc_anon_fd_file(struct uiommufd_host *host, const struct host_anon_ops *
 			syscall(SYS_close, a->sig_fd);
 		if (a->drain_fd >= 0)
 			syscall(SYS_close, a->drain_fd);
-		free(a);
+		anon_free(a);
 		return fd;
 	}
 	a->ops = ops;
 	a->priv = priv;
-	atomic_init(&a->refs, 1);
+	atomic_store_explicit(&a->refs, 1, memory_order_relaxed);
 	a->dev = st.st_dev;
 	a->ino = st.st_ino;
 	pthread_mutex_lock(&anon_lock);
@@ -268,19 +307,28 @@ static bool anon_still(int fd, struct host_anon *a)
 static struct host_anon *anon_ref(int fd, const struct host_anon_ops *ops, bool stream)
 {
 	struct host_anon *a;
+	unsigned long refs;
 	int err = errno;
 
-	if (fd < 0 || fd >= ANON_MAX_FDS ||
-	    !atomic_load_explicit(&anon_files[fd], memory_order_relaxed))
+	if (fd < 0 || fd >= ANON_MAX_FDS)
 		return NULL;
-	pthread_mutex_lock(&anon_lock);
-	a = atomic_load(&anon_files[fd]);
-	if (a && ((ops && a->ops != ops) || (stream && a->sig_fd < 0)))
-		a = NULL;
-	if (a)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&anon_lock);
-	if (a && !anon_still(fd, a)) {
+	a = atomic_load_explicit(&anon_files[fd], memory_order_acquire);
+	if (!a)
+		return NULL;
+	refs = atomic_load_explicit(&a->refs, memory_order_relaxed);
+	do {
+		if (!refs)
+			return NULL;	/* released as we looked: the entry is gone too */
+	} while (!atomic_compare_exchange_weak_explicit(&a->refs, &refs, refs + 1,
+							 memory_order_acquire, memory_order_relaxed));
+	/* Held now; ours only if the number still names it (else it went, or was reused). */
+	if (atomic_load_explicit(&anon_files[fd], memory_order_acquire) != a ||
+	    (ops && a->ops != ops) || (stream && a->sig_fd < 0)) {
+		anon_drop(a);
+		errno = err;
+		return NULL;
+	}
+	if (!anon_still(fd, a)) {
 		anon_drop(a);
 		a = NULL;
 	}

@@ -838,6 +838,91 @@ static void test_anon_closed_behind_our_back(void **state)
 	assert_int_equal(released, 1);
 }
 
+/*
+ * Lookups race descriptors that come and go, the numbers reused at once:
+ * a lookup that succeeds holds a file not yet released, of the kind it
+ * asked for, and each file is released exactly once, when its last
+ * reference goes.
+ */
+struct race_probe {
+	atomic_int released;
+};
+
+static void probe_release(void *priv)
+{
+	atomic_fetch_add(&((struct race_probe *)priv)->released, 1);
+}
+
+static const struct host_anon_ops race_anon_ops = { .name = "[race-anon]",
+						    .release = probe_release };
+
+struct race_reader {
+	pthread_t thread;
+	atomic_bool *stop;
+	atomic_long *got;
+	int lo;
+	long bad;
+};
+
+static void *race_lookups(void *arg)
+{
+	struct race_reader *r = arg;
+	struct host_anon *ref;
+
+	while (!atomic_load(r->stop)) {
+		for (int fd = r->lo; fd != r->lo + 4; fd++) {
+			struct race_probe *p = anon_get(fd, &race_anon_ops, &ref);
+
+			if (p) {
+				atomic_fetch_add(r->got, 1);
+				r->bad += atomic_load(&p->released) != 0;
+				host()->ops->anon_put(host(), ref);
+			}
+			if (anon_get(fd, &other_anon_ops, &ref))
+				r->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void test_anon_lookups_race_closes(void **state)
+{
+	/* At least MIN_ROUNDS, and on until the readers have caught files often. */
+	enum { MIN_ROUNDS = 20000, MAX_ROUNDS = 400000, READERS = 2 };
+	struct race_probe *probes = calloc(MAX_ROUNDS, sizeof(*probes));
+	struct race_reader readers[READERS] = {};
+	atomic_bool stop = false;
+	atomic_long got = 0;
+	int i, n, fd;
+
+	(void)state;
+	assert_non_null(probes);
+	fd = host()->ops->anon_fd(host(), &race_anon_ops, &probes[0], 0);
+	assert_true(fd >= 0);
+	for (i = 0; i != READERS; i++) {
+		readers[i].stop = &stop;
+		readers[i].got = &got;
+		readers[i].lo = fd > 0 ? fd - 1 : 0;
+		assert_int_equal(pthread_create(&readers[i].thread, NULL, race_lookups, &readers[i]),
+				 0);
+	}
+	for (n = 1; n != MAX_ROUNDS && (n < MIN_ROUNDS || atomic_load(&got) < 1000); n++) {
+		close_fd(fd);
+		fd = host()->ops->anon_fd(host(), &race_anon_ops, &probes[n], 0);
+		assert_true(fd >= 0);
+	}
+	close_fd(fd);
+	atomic_store(&stop, true);
+	for (i = 0; i != READERS; i++) {
+		assert_int_equal(pthread_join(readers[i].thread, NULL), 0);
+		assert_int_equal(readers[i].bad, 0);
+	}
+	assert_true(atomic_load(&got) > 0);
+	for (i = 0; i != n; i++)
+		assert_int_equal(atomic_load(&probes[i].released), 1);
+	free(probes);
+}
+
 /* What an embedding program does before a madvise it makes itself. */
 static void test_unmap_notify_leaves_range_usable(void **state)
 {
@@ -1014,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_anon_get_ref_keeps_it),
 		cmocka_unit_test(test_anon_dup2_over_closes_it),
 		cmocka_unit_test(test_anon_closed_behind_our_back),
+		cmocka_unit_test(test_anon_lookups_race_closes),
 	};
 	int failed = 0;
 
