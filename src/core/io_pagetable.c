@@ -812,9 +812,10 @@ void iopt_late_drain(struct iommufd_ctx *ictx)
 /*
  * @area, [start, last] by the index, has just left it: out of every
  * domain now, from those bounds, without reading the area; unpinned and
- * freed IOMMUFD_LATE_AREAS unmaps later.  Its lines were asked for when it
- * left the index, its pin's half way along the ring, so by the time it
- * goes both have come and the unmap waits on the index alone.  Kept back,
+ * freed IOMMUFD_LATE_AREAS unmaps later.  Its lines are asked for when it
+ * leaves the index and again one unmap before it goes, its pin's half way
+ * along the ring, so by the time it goes both have come and the unmap
+ * waits on the index alone.  Kept back,
  * a pin is seen by nothing the user can ask before it goes
  * (iommufd_ctx.late), and its pages map nowhere.
  */
