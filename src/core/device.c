@@ -781,7 +781,7 @@ static __attribute__((noinline)) int device_dma_lookup(struct iommufd_ctx *ictx,
 		return -ENOENT;
 	domain = __atomic_load_n(&idev->dev->domain, __ATOMIC_ACQUIRE);
 	rc = iommu_dev_dma(idev->dev, iova, buf, len, dma_flags);
-	if (!rc && len && domain && tlb->domain == domain && tlb->seq == seq) {
+	if (!rc && tlb->domain == domain && tlb->seq == seq) {
 		tlb->owner = ictx;
 		tlb->owner_id = dev_id;
 	}

@@ -722,15 +722,6 @@ static inline void area_prefetch(const struct iopt_area *area)
 	__builtin_prefetch(p + IOPT_PAIR_BYTES - 1);
 }
 
-/* The same for writing: freeing stores the free list's link in it. */
-static inline void area_prefetch_free(const struct iopt_area *area)
-{
-	const char *p = (const char *)area;
-
-	__builtin_prefetch(p, 1);
-	__builtin_prefetch(p + IOPT_PAIR_BYTES - 1, 1);
-}
-
 /*
  * @from_leaf: no access pins inside any area, so no area can be EBUSY or
  * EAGAIN and the leaf's bounds alone give the verdict; @start, @end: the
@@ -815,9 +806,8 @@ void iopt_late_drain(struct iommufd_ctx *ictx)
  * freed IOMMUFD_LATE_AREAS unmaps later.  Its lines are asked for when it
  * leaves the index and again one unmap before it goes, its pin's half way
  * along the ring, so by the time it goes both have come and the unmap
- * waits on the index alone.  Kept back,
- * a pin is seen by nothing the user can ask before it goes
- * (iommufd_ctx.late), and its pages map nowhere.
+ * waits on the index alone.  Kept back, a pin is seen by nothing the user
+ * can ask before it goes (iommufd_ctx.late), and its pages map nowhere.
  */
 static void iopt_area_late(struct io_pagetable *iopt, struct iopt_area *area,
 			   unsigned long start, unsigned long last)
@@ -841,7 +831,7 @@ static void iopt_area_late(struct io_pagetable *iopt, struct iopt_area *area,
 	 * its lines once more, an unmap ahead.
 	 */
 	if (ictx->late[ictx->late_next])
-		area_prefetch_free(ictx->late[ictx->late_next]);
+		area_prefetch(ictx->late[ictx->late_next]);
 }
 
 /* @area has left the index: take it out of the domains, unpin it and free it. */
@@ -1597,17 +1587,16 @@ int iopt_access_rw_user(struct io_pagetable *iopt, unsigned long start, uint64_t
 
 	if (iova_span_last(start, len, &last))
 		return -EAGAIN;
+	/* One area whole, and nothing to refuse: anything else takes the bounce. */
 	area = iopt->access_area;
 	if (!area || iopt->access_gen != iopt->areas.gen || area->iova > start || area->last < last) {
 		area = iopt_area_iter_first(iopt, start, last);
-		if (!area)
+		if (!area || area->iova > start || area->last < last)
 			return -EAGAIN;
 		iopt->access_area = area;
 		iopt->access_gen = iopt->areas.gen;
 	}
-	/* One area whole, and nothing to refuse: anything else takes the bounce. */
-	if (area->iova > start || area->last < last || !area->pages ||
-	    area->prevent_access || !iopt_area_prot_ok(area, rw_flags))
+	if (!area->pages || area->prevent_access || !iopt_area_prot_ok(area, rw_flags))
 		return -EAGAIN;
 	return iopt_pages_rw_user_direct(area->pages, iopt_area_byte(area, start), uptr, len,
 					 rw_flags);

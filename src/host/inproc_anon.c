@@ -106,12 +106,10 @@ static struct host_anon *anon_alloc(void)
 	pthread_mutex_unlock(&anon_lock);
 	if (!a)
 		return calloc(1, sizeof(*a));
-	/* A late lookup may still raise and drop the count, never from zero: leave it be. */
-	a->ops = NULL;
-	a->priv = NULL;
-	a->dev = 0;
-	a->ino = 0;
-	a->next_spare = NULL;
+	/*
+	 * The creator sets every other field.  The count stays as it is: a
+	 * late lookup may still raise and drop it, never from zero.
+	 */
 	atomic_store_explicit(&a->seen_gen, 0, memory_order_relaxed);
 	return a;
 }
